@@ -1,0 +1,1 @@
+"""Registry domain: pure value objects and rules, no I/O."""

@@ -1,0 +1,131 @@
+"""Who is acting: signed bearer tokens, roles and scope.
+
+Tokens are JWTs (HS256) signed with ``QD_AUTH_SECRET``, shared by every service, so each
+service verifies the actor itself and enforces roles and scope on the data it owns. The registry,
+which owns staff, issues them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict
+
+from shared.envelope import utcnow
+from shared.errors import Forbidden, Unauthenticated
+
+
+class Role(StrEnum):
+    """The roles of DESIGN.md."""
+
+    FEDERATION_ADMIN = "federation_admin"
+    DEPARTMENT_OFFICER = "department_officer"
+    TOWNSHIP_OFFICER = "township_officer"
+    INSPECTOR = "inspector"
+    VIEWER = "viewer"
+    AUDITOR = "auditor"
+
+
+PERSONAL_DATA_ROLES = frozenset({Role.FEDERATION_ADMIN, Role.TOWNSHIP_OFFICER})
+"""Roles that may see personal data in clear (township officers only within their township)."""
+
+
+class Principal(BaseModel):
+    """An authenticated member of staff."""
+
+    model_config = ConfigDict(frozen=True)
+
+    staff_id: str
+    name: str = ""
+    department: str
+    roles: frozenset[Role]
+    township_code: str | None = None
+
+    def has(self, *roles: Role) -> bool:
+        """Whether the principal holds any of ``roles``."""
+        return bool(self.roles.intersection(roles))
+
+    def require(self, *roles: Role, action: str) -> None:
+        """Raise :class:`Forbidden` unless the principal holds one of ``roles``."""
+        if not self.has(*roles):
+            wanted = " or ".join(r.value for r in roles)
+            raise Forbidden(f"{action} needs the role {wanted}; {self.staff_id} has {self.role_list()}")
+
+    def require_township(self, township_code: str, *, action: str) -> None:
+        """A township officer acts only in their own township; federation admins anywhere."""
+        if self.has(Role.FEDERATION_ADMIN):
+            return
+        if self.has(Role.TOWNSHIP_OFFICER) and self.township_code == township_code:
+            return
+        raise Forbidden(
+            f"{action}: {self.staff_id} may act only in township {self.township_code or '(none)'}, "
+            f"not {township_code}"
+        )
+
+    def role_list(self) -> str:
+        """The roles as a readable list."""
+        return ", ".join(sorted(r.value for r in self.roles)) or "no role"
+
+
+class TokenService:
+    """Issues and verifies bearer tokens."""
+
+    algorithm = "HS256"
+
+    def __init__(self, secret: str, *, ttl: timedelta = timedelta(hours=12)) -> None:
+        self._secret = secret
+        self._ttl = ttl
+
+    def issue(self, principal: Principal, *, ttl: timedelta | None = None) -> str:
+        """A signed token for ``principal``."""
+        now = utcnow()
+        claims = {
+            "sub": principal.staff_id,
+            "name": principal.name,
+            "dept": principal.department,
+            "roles": sorted(r.value for r in principal.roles),
+            "township": principal.township_code,
+            "iat": int(now.timestamp()),
+            "exp": int((now + (ttl or self._ttl)).timestamp()),
+        }
+        return jwt.encode(claims, self._secret, algorithm=self.algorithm)
+
+    def verify(self, token: str) -> Principal:
+        """The principal a token names; :class:`Unauthenticated` if it is invalid or expired."""
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=[self.algorithm])
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("the token has expired; get a new one") from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(f"the token is not valid: {exc}") from None
+        try:
+            return Principal(
+                staff_id=claims["sub"],
+                name=claims.get("name", ""),
+                department=claims["dept"],
+                roles=frozenset(Role(r) for r in claims.get("roles", [])),
+                township_code=claims.get("township"),
+            )
+        except (KeyError, ValueError) as exc:
+            raise Unauthenticated(f"the token lacks a valid claim: {exc}") from None
+
+
+_bearer = HTTPBearer(auto_error=False, description="Bearer token issued by the registry service")
+
+
+def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """FastAPI dependency: the verified caller, or 401."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("send an 'Authorization: Bearer <token>' header")
+    tokens: TokenService = request.app.state.tokens
+    return tokens.verify(credentials.credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,213 @@
+"""Events of the register: org units, departments, staff, persons, home visits, personal plans.
+
+Published by the registry service. Personal information (certificate number, name, address,
+free-text answers) only ever appears *sealed*: encrypted with the person's own data key, so
+that destroying that key erases it while the log stays intact. Everything in clear is a
+non-identifying fact that reporting and inspections need.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field
+
+from shared.catalogue.base import EventPayload, event, upcaster
+
+OrgLevel = Literal["district", "township", "village"]
+VisitMode = Literal["home", "face_to_face", "phone", "lost_to_follow_up"]
+DeregistrationReason = Literal["died", "moved_away", "certificate_revoked"]
+PlanKind = Literal["protection", "income"]
+
+Sealed = dict[str, str]
+
+
+@event("orgunit.established", stream_type="orgunit")
+class OrgUnitEstablished(EventPayload):
+    """An administrative division (district, township or village) entered into the register."""
+
+    code: str = Field(pattern=r"^\d{12}$")
+    name: str
+    level: OrgLevel
+    parent_code: str | None = None
+
+
+@event("department.registered", stream_type="department")
+class DepartmentRegistered(EventPayload):
+    """A unit that owns tasks and plan items (the federation, civil affairs, a township government …)."""
+
+    code: str
+    name: str
+    org_unit_code: str | None = None
+
+
+@event("staff.enrolled", stream_type="staff")
+class StaffEnrolled(EventPayload):
+    """A member of staff given roles in a department, optionally limited to one township."""
+
+    staff_id: str
+    display_name: str
+    department: str
+    roles: list[str]
+    township_code: str | None = None
+
+
+@event("staff.roles_changed", stream_type="staff")
+class StaffRolesChanged(EventPayload):
+    """A member of staff's roles or township scope changed."""
+
+    staff_id: str
+    roles: list[str]
+    township_code: str | None = None
+
+
+@event("person.registered", stream_type="person", version=2)
+class PersonRegistered(EventPayload):
+    """A person with a disability certificate entered into the register.
+
+    Schema v2 added ``hardship`` as a list of flags; v1 had a single ``in_hardship`` boolean
+    (upcast to ``["unspecified"]`` or ``[]``).
+    """
+
+    person_id: str
+    certificate_index: str
+    sealed: Sealed
+    village_code: str
+    township_code: str
+    category: int = Field(ge=1, le=7)
+    grade: int = Field(ge=1, le=4)
+    severe: bool
+    hardship: list[str] = Field(default_factory=list)
+    sex: Literal["male", "female"]
+    birth_year: int
+    registered_on: date
+
+
+@upcaster("person.registered", from_version=1)
+def _person_registered_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    in_hardship = data.pop("in_hardship", False)
+    data["hardship"] = ["unspecified"] if in_hardship else []
+    return data
+
+
+@event("person.corrected", stream_type="person")
+class PersonCorrected(EventPayload):
+    """Personal details (name, address) corrected; the new values are sealed."""
+
+    person_id: str
+    sealed: Sealed
+    fields: list[str]
+
+
+@event("person.relocated", stream_type="person")
+class PersonRelocated(EventPayload):
+    """A person moved to another village (possibly another township)."""
+
+    person_id: str
+    from_village_code: str
+    village_code: str
+    township_code: str
+    sealed: Sealed = Field(default_factory=dict)
+
+
+@event("person.reassessed", stream_type="person")
+class PersonReassessed(EventPayload):
+    """A new assessment changed the category or grade (and so the certificate's last two digits)."""
+
+    person_id: str
+    category: int = Field(ge=1, le=7)
+    grade: int = Field(ge=1, le=4)
+    severe: bool
+    certificate_index: str
+    sealed: Sealed
+
+
+@event("person.hardship_flags_set", stream_type="person")
+class HardshipFlagsSet(EventPayload):
+    """The hardship (困境) flags of a person replaced by a new set."""
+
+    person_id: str
+    hardship: list[str]
+
+
+@event("person.deregistered", stream_type="person")
+class PersonDeregistered(EventPayload):
+    """A person left the register (died, moved away, certificate revoked)."""
+
+    person_id: str
+    reason: DeregistrationReason
+    effective_on: date
+
+
+@event("person.personal_data_erased", stream_type="person")
+class PersonalDataErased(EventPayload):
+    """The person's data key was destroyed: their sealed fields can never be read again."""
+
+    person_id: str
+
+
+@event("visit.recorded", stream_type="person")
+class HomeVisitRecorded(EventPayload):
+    """The annual home-visit survey (入户调研) of one person for one year."""
+
+    person_id: str
+    visit_id: str
+    year: int
+    visited_on: date
+    visitor: str
+    mode: VisitMode
+    needs: list[str]
+    sealed_answers: Sealed = Field(default_factory=dict)
+    village_code: str
+    township_code: str
+
+
+@event("plan.drawn", stream_type="plan")
+class PlanDrawn(EventPayload):
+    """A personal plan (一人一策) opened for a person and a year."""
+
+    plan_id: str
+    person_id: str
+    year: int
+    village_code: str
+    township_code: str
+
+
+@event("plan.item_added", stream_type="plan")
+class PlanItemAdded(EventPayload):
+    """An item added to a personal plan: a protection-service or an income-development measure."""
+
+    plan_id: str
+    person_id: str
+    year: int
+    item_id: str
+    kind: PlanKind
+    need: str
+    description: str
+    responsible_department: str
+    due_on: date
+
+
+@event("plan.item_delivered", stream_type="plan")
+class PlanItemDelivered(EventPayload):
+    """A plan item delivered to the person."""
+
+    plan_id: str
+    person_id: str
+    year: int
+    item_id: str
+    delivered_on: date
+    note: str = ""
+
+
+@event("plan.item_cancelled", stream_type="plan")
+class PlanItemCancelled(EventPayload):
+    """A plan item cancelled, with the reason."""
+
+    plan_id: str
+    person_id: str
+    year: int
+    item_id: str
+    reason: str

@@ -1,0 +1,72 @@
+"""The one envelope every Qingdan event travels in.
+
+It carries the CloudEvents 1.0 attributes (``id``, ``source``, ``type``, ``specversion``,
+``time``, ``subject``, ``datacontenttype``) plus our extension attributes. CloudEvents requires
+extension names in lower-case letters and digits only, so the Python field ``stream_id`` is
+serialised as ``streamid`` and so on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _cloudevents_alias(name: str) -> str:
+    return name.replace("_", "")
+
+
+class Envelope(BaseModel):
+    """A stored or published event: CloudEvents attributes, our extensions and the payload."""
+
+    model_config = ConfigDict(
+        frozen=True, alias_generator=_cloudevents_alias, populate_by_name=True, extra="forbid"
+    )
+
+    id: str
+    source: str
+    type: str
+    specversion: str = "1.0"
+    time: datetime
+    subject: str
+    datacontenttype: str = "application/json"
+    stream_id: str
+    stream_type: str
+    stream_version: int = Field(ge=1)
+    schema_version: int = Field(ge=1)
+    actor: str
+    department: str
+    correlation_id: str
+    causation_id: str | None = None
+    prev_hash: str = ""
+    hash: str = ""
+    data: dict[str, Any]
+
+    def to_json(self) -> bytes:
+        """The wire form: CloudEvents structured JSON."""
+        return self.model_dump_json(by_alias=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Envelope:
+        """Parse the wire form."""
+        return cls.model_validate_json(raw)
+
+    def content_hash(self) -> str:
+        """SHA-256 over the canonical JSON of everything but ``hash`` itself, chained by ``prev_hash``."""
+        body = self.model_dump(mode="json", by_alias=True, exclude={"hash"})
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def sealed(self, prev_hash: str) -> Envelope:
+        """This envelope linked to its predecessor in the stream, with its own hash filled in."""
+        linked = self.model_copy(update={"prev_hash": prev_hash, "hash": ""})
+        return linked.model_copy(update={"hash": linked.content_hash()})
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)

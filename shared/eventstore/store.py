@@ -1,0 +1,195 @@
+"""The event store: append to a stream with an expected version, read a stream back.
+
+Every method takes the caller's open connection, so that the events, the outbox rows and
+whatever else a command writes commit (or roll back) together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.catalogue import EventPayload, decode_payload
+from shared.envelope import Envelope, utcnow
+from shared.errors import ConcurrencyConflict
+from shared.eventstore.tables import events, outbox
+from shared.ids import new_id
+from shared.observability import EVENTS_APPENDED
+
+ANY_VERSION = -1
+"""Expected version meaning: append whatever the stream's version is (no optimistic check)."""
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Who is acting, for which department, and which request caused it."""
+
+    actor: str
+    department: str
+    correlation_id: str = field(default_factory=new_id)
+    causation_id: str | None = None
+    now: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event read back from the store: its envelope, decoded (upcast) payload and position."""
+
+    position: int
+    envelope: Envelope
+    payload: EventPayload
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A stream as loaded: its events and its head, where the next append goes."""
+
+    stream_id: str
+    version: int
+    last_hash: str
+    events: list[RecordedEvent]
+
+    @property
+    def payloads(self) -> list[EventPayload]:
+        """The decoded payloads in order, for folding into state."""
+        return [e.payload for e in self.events]
+
+
+class EventStore:
+    """Append-only event streams of one service (``source`` names it in every envelope)."""
+
+    def __init__(self, service: str, department: str) -> None:
+        self.service = service
+        self.department = department
+        self.source = f"qingdan/{service}/{department}"
+
+    async def stream_head(self, conn: AsyncConnection, stream_id: str) -> tuple[int, str]:
+        """The stream's current version (0 if empty) and its last hash."""
+        row = (
+            await conn.execute(
+                select(events.c.version, events.c.hash)
+                .where(events.c.stream_id == stream_id)
+                .order_by(events.c.version.desc())
+                .limit(1)
+            )
+        ).first()
+        return (row.version, row.hash) if row else (0, "")
+
+    async def load(self, conn: AsyncConnection, stream_id: str) -> Stream:
+        """Read a stream with its head (version and last hash), ready to decide and append."""
+        recorded = await self.read(conn, stream_id)
+        if not recorded:
+            return Stream(stream_id, 0, "", [])
+        last = recorded[-1].envelope
+        return Stream(stream_id, last.stream_version, last.hash, recorded)
+
+    async def append(
+        self,
+        conn: AsyncConnection,
+        stream: Stream | str,
+        payloads: Sequence[EventPayload],
+        ctx: CommandContext,
+        *,
+        expected_version: int | None = None,
+    ) -> list[Envelope]:
+        """Append ``payloads`` to a stream and queue them for NATS, in the caller's transaction.
+
+        Pass the :class:`Stream` you loaded (its head is where the new events go), or a stream id
+        to append at its current head. ``expected_version`` is the version the *user* last saw;
+        if the stream has moved on since, :class:`ConcurrencyConflict` is raised. A writer in
+        another process that raced us is caught by the unique (stream, version) constraint and
+        reported the same way.
+        """
+        if not payloads:
+            return []
+        if isinstance(stream, str):
+            version, prev_hash = await self.stream_head(conn, stream)
+            stream_id = stream
+        else:
+            stream_id, version, prev_hash = stream.stream_id, stream.version, stream.last_hash
+        if expected_version is not None and expected_version != ANY_VERSION and version != expected_version:
+            raise ConcurrencyConflict(stream_id, expected_version, version)
+        envelopes: list[Envelope] = []
+        for payload in payloads:
+            version += 1
+            envelope = Envelope(
+                id=new_id(),
+                source=self.source,
+                type=payload.event_type,
+                time=ctx.now,
+                subject=stream_id,
+                stream_id=stream_id,
+                stream_type=payload.stream_type,
+                stream_version=version,
+                schema_version=payload.schema_version,
+                actor=ctx.actor,
+                department=ctx.department,
+                correlation_id=ctx.correlation_id,
+                causation_id=ctx.causation_id,
+                data=payload.model_dump(mode="json"),
+            ).sealed(prev_hash)
+            prev_hash = envelope.hash
+            envelopes.append(envelope)
+        rows = [
+            {
+                "event_id": e.id,
+                "stream_id": e.stream_id,
+                "stream_type": e.stream_type,
+                "version": e.stream_version,
+                "event_type": e.type,
+                "schema_version": e.schema_version,
+                "department": e.department,
+                "occurred_at": e.time,
+                "envelope": e.to_json().decode(),
+                "hash": e.hash,
+            }
+            for e in envelopes
+        ]
+        try:
+            result = await conn.execute(insert(events).returning(events.c.position), rows)
+            positions = [r.position for r in result]
+            await conn.execute(insert(outbox), [{"position": p} for p in positions])
+        except IntegrityError:
+            # The transaction is unusable now (PostgreSQL); the caller's savepoint rolls it back.
+            raise ConcurrencyConflict(stream_id, version - len(envelopes), None) from None
+        EVENTS_APPENDED.labels(self.service).inc(len(envelopes))
+        return envelopes
+
+    async def read(
+        self, conn: AsyncConnection, stream_id: str, *, after_version: int = 0
+    ) -> list[RecordedEvent]:
+        """Every event of a stream in version order, upcast to the current schema."""
+        result = await conn.execute(
+            select(events.c.position, events.c.envelope)
+            .where(events.c.stream_id == stream_id, events.c.version > after_version)
+            .order_by(events.c.version)
+        )
+        return [_decode(row.position, row.envelope) for row in result]
+
+    async def read_all(
+        self, conn: AsyncConnection, *, after_position: int = 0, batch: int = 1000
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        """The whole log in commit order, in partitions (never row by row: see STACK.md)."""
+        result = await conn.stream(
+            select(events.c.position, events.c.envelope)
+            .where(events.c.position > after_position)
+            .order_by(events.c.position)
+        )
+        async for part in result.partitions(batch):
+            yield [_decode(row.position, row.envelope) for row in part]
+
+    async def last_position(self, conn: AsyncConnection) -> int:
+        """The position of the newest event (0 if none)."""
+        return int((await conn.execute(select(func.coalesce(func.max(events.c.position), 0)))).scalar_one())
+
+
+def _decode(position: int, raw: str) -> RecordedEvent:
+    envelope = Envelope.from_json(raw)
+    payload = decode_payload(envelope.type, envelope.schema_version, dict(envelope.data))
+    return RecordedEvent(position=position, envelope=envelope, payload=payload)
+

@@ -1,0 +1,90 @@
+"""Build a service's FastAPI app with the same errors, health, metrics and catalogue everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared.auth import TokenService
+from shared.errors import QingdanError
+from shared.runtime import ServiceRuntime
+
+log = structlog.get_logger(__name__)
+
+Hook = Callable[[], Awaitable[None]]
+
+
+def create_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    routers: list[APIRouter],
+    asyncapi: Callable[[], dict[str, Any]] | None = None,
+    on_start: Hook | None = None,
+    on_stop: Hook | None = None,
+) -> FastAPI:
+    """A FastAPI app for ``runtime``: routes, error mapping, /health, /metrics, /asyncapi.json."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        if on_start is not None:
+            await on_start()
+        log.info("service started", service=runtime.settings.service, port=runtime.settings.http_port)
+        try:
+            yield
+        finally:
+            if on_stop is not None:
+                await on_stop()
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.tokens = TokenService(runtime.settings.effective_auth_secret())
+    for router in routers:
+        app.include_router(router)
+    _install_error_handlers(app)
+
+    @app.get("/health", tags=["operations"], summary="Liveness and readiness")
+    async def health() -> JSONResponse:
+        report = await runtime.health()
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    if asyncapi is not None:
+        spec = asyncapi
+
+        @app.get("/asyncapi.json", tags=["operations"], summary="The events this service publishes (AsyncAPI 3)")
+        async def asyncapi_document() -> dict[str, Any]:
+            return spec()
+
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(QingdanError)
+    async def domain_error(_request: Request, exc: QingdanError) -> JSONResponse:
+        body: dict[str, Any] = {"error": exc.code, "message": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+        return JSONResponse(body, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "message": err["msg"]}
+            for err in exc.errors()
+        ]
+        summary = "; ".join(f"{e['field'] or 'request'}: {e['message']}" for e in errors)
+        return JSONResponse({"error": "invalid", "message": summary, "errors": errors}, status_code=422)

@@ -1,0 +1,41 @@
+"""Identifiers: time-ordered UUIDv7 for events and aggregates."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+
+_lock = threading.Lock()
+_last_ms = 0
+_counter = 0
+
+
+def uuid7() -> uuid.UUID:
+    """Return a UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then a counter and random bits.
+
+    Within one millisecond a 12-bit counter keeps ids strictly increasing from this process,
+    so sorting by id sorts by creation order.
+    """
+    global _last_ms, _counter
+    with _lock:
+        now_ms = time.time_ns() // 1_000_000
+        if now_ms <= _last_ms:
+            _counter += 1
+            if _counter > 0xFFF:
+                _last_ms += 1
+                _counter = 0
+            now_ms = _last_ms
+        else:
+            _last_ms = now_ms
+            _counter = 0
+        counter = _counter
+    rand = int.from_bytes(os.urandom(8), "big") & 0x3FFFFFFFFFFFFFFF
+    value = (now_ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
+    return uuid.UUID(int=value)
+
+
+def new_id() -> str:
+    """A new time-ordered identifier as a string."""
+    return str(uuid7())

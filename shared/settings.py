@@ -1,0 +1,80 @@
+"""Settings every service reads from the environment (prefix ``QD_``).
+
+Defaults give the embedded single-machine setup. ``QD_MODE=production`` refuses the unsafe
+ones: generated secrets, a missing master key, SQLite.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.db import is_sqlite
+from shared.pii import MasterKey, load_or_create_master_key
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings; each service subclasses it and sets ``service``."""
+
+    model_config = SettingsConfigDict(env_prefix="QD_", extra="ignore")
+
+    service: str = "service"
+    mode: Literal["development", "production"] = "development"
+    data_dir: Path = Field(default=Path("data"), description="Folder for SQLite files, keys and logs")
+    database_url: str = Field(default="", description="SQLAlchemy async URL; default: SQLite under data_dir")
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
+    namespace: str = Field(default="qd", description="Prefix of subjects and stream names")
+    department: str = Field(default="federation", description="The department this instance is deployed for")
+    stream_replicas: int = Field(default=1, ge=1, le=5, description="JetStream replicas (3 on a cluster)")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    auth_secret: str = Field(default="", description="HMAC secret shared by all services to verify tokens")
+    token_ttl_hours: int = 12
+    master_key: str = Field(default="", description="Base64 master key for personal data (production)")
+    master_key_file: Path | None = Field(default=None, description="File holding the master key")
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _production_is_explicit(self) -> ServiceSettings:
+        if self.mode == "production":
+            if not self.auth_secret or len(self.auth_secret) < 32:
+                raise ValueError("QD_AUTH_SECRET must be set (at least 32 characters) in production")
+            if not self.database_url or is_sqlite(self.database_url):
+                raise ValueError("QD_DATABASE_URL must name a PostgreSQL database in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or a SQLite file of this service's own under ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service}.db').resolve()}"
+
+    def effective_auth_secret(self) -> str:
+        """The token secret; in development one is generated into the data folder on first run."""
+        if self.auth_secret:
+            return self.auth_secret
+        path = self.data_dir / "auth-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return path.read_text().strip()
+
+    def load_master_key(self) -> MasterKey:
+        """The master key wrapping every person's data key; generated only in development."""
+        if self.master_key:
+            return MasterKey.from_base64(self.master_key)
+        path = self.master_key_file or self.data_dir / "master.key"
+        return load_or_create_master_key(
+            path,
+            allow_create=self.mode == "development",
+            hint="set QD_MASTER_KEY (base64) or QD_MASTER_KEY_FILE; production never generates one",
+        )
