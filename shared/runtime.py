@@ -32,9 +32,12 @@ class ServiceRuntime:
     store: EventStore
     relay: OutboxRelay | None
     consumers: list[DurableConsumer] = field(default_factory=list)
+    schema: tuple[MetaData, ...] = ()
 
     @classmethod
-    def build(cls, settings: ServiceSettings, *, publishes: bool = True) -> ServiceRuntime:
+    def build(
+        cls, settings: ServiceSettings, *, schema: tuple[MetaData, ...] = (), publishes: bool = True
+    ) -> ServiceRuntime:
         """Wire the parts for ``settings``; nothing starts until :meth:`start`."""
         engine = create_engine(settings.effective_database_url)
         relay_holder: list[OutboxRelay] = []
@@ -51,16 +54,17 @@ class ServiceRuntime:
             )
             relay_holder.append(relay)
         store = EventStore(settings.service, settings.department)
-        return cls(settings, engine, executor, store, relay)
+        return cls(settings, engine, executor, store, relay, schema=schema)
 
-    async def create_schema(self, *extra: MetaData) -> None:
+    async def create_schema(self) -> None:
         """Create the event-store tables and the service's own (idempotent)."""
         async with self.engine.begin() as conn:
-            for metadata in (core_metadata, *extra):
+            for metadata in (core_metadata, *self.schema):
                 await conn.run_sync(metadata.create_all)
 
     async def start(self) -> None:
-        """Start the writer, the relay and the consumers."""
+        """Create the schema, then start the writer, the relay and the consumers."""
+        await self.create_schema()
         await self.executor.start()
         if self.relay is not None:
             await self.relay.start()

@@ -71,7 +71,7 @@ class PersonRegistered(EventPayload):
     """
 
     person_id: str
-    certificate_index: str
+    resident_index: str = Field(description="Keyed hash (HMAC) of the resident ID: finds duplicates, reveals nothing")
     sealed: Sealed
     village_code: str
     township_code: str
@@ -120,7 +120,7 @@ class PersonReassessed(EventPayload):
     category: int = Field(ge=1, le=7)
     grade: int = Field(ge=1, le=4)
     severe: bool
-    certificate_index: str
+    resident_index: str
     sealed: Sealed
 
 

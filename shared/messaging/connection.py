@@ -31,7 +31,7 @@ async def connect_until_ready(url: str, *, name: str, max_delay: float = 5.0) ->
                 disconnected_cb=_log_disconnected,
                 reconnected_cb=_log_reconnected,
             )
-        except (OSError, asyncio.TimeoutError, nats.errors.NoServersError) as exc:
+        except (TimeoutError, OSError, nats.errors.NoServersError) as exc:
             log.warning("nats not reachable, retrying", url=url, error=repr(exc), retry_in=delay)
             await asyncio.sleep(delay)  # back-off between connection attempts, not a wait for an event
             delay = min(delay * 2, max_delay)

@@ -118,7 +118,7 @@ class DurableConsumer:
         while True:
             try:
                 msgs = await sub.fetch(self._batch_size, timeout=5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             except Exception as exc:  # connection lost: nats-py reconnects, we try again
                 log.warning("fetch failed", consumer=self.name, error=repr(exc))

@@ -152,7 +152,7 @@ class OutboxRelay:
             )
         try:
             await asyncio.wait_for(asyncio.wait(futures), self._publish_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         confirmed = 0
         for future in futures:

@@ -1,0 +1,74 @@
+"""Command line of the registry service: ``python -m services.registry --help``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import typer
+
+from shared.cli import offline, run, serve, verify_command
+from shared.runtime import ServiceRuntime
+from services.registry.adapters.tables import metadata
+from services.registry.application import commands as c
+from services.registry.application import organisation
+from services.registry.bootstrap import SYSTEM, build_app, build_deps
+from services.registry.settings import RegistrySettings
+
+cli = typer.Typer(help="Qingdan registry service", no_args_is_help=True, add_completion=False)
+
+
+def _runtime(settings: RegistrySettings) -> ServiceRuntime:
+    return ServiceRuntime.build(settings, schema=(metadata,), publishes=False)
+
+
+@cli.command("serve")
+def serve_command() -> None:
+    """Serve HTTP (settings from QD_* environment variables)."""
+    settings = RegistrySettings()
+    serve(lambda: build_app(settings), settings)
+
+
+@cli.command("init")
+def init_command(
+    admin_id: str = typer.Option(..., help="Staff id of the first federation admin"),
+    admin_name: str = typer.Option(..., help="Their display name"),
+    federation_name: str = typer.Option("区残联", help="Name of the federation department"),
+) -> None:
+    """Create the federation department and its first admin (once, on a new installation)."""
+    settings = RegistrySettings()
+
+    async def go() -> None:
+        async with offline(_runtime(settings)) as runtime:
+            deps = build_deps(settings, runtime)
+            await runtime.executor.run(lambda conn: organisation.register_department(
+                conn, deps, SYSTEM, c.RegisterDepartment(code="federation", name=federation_name)))
+            await runtime.executor.run(lambda conn: organisation.enrol_staff(
+                conn, deps, SYSTEM, c.EnrolStaff(staff_id=admin_id, display_name=admin_name,
+                                                  department="federation", roles=["federation_admin"])))  # type: ignore[list-item]
+    run(go())
+    typer.echo(f"created department 'federation' and admin {admin_id}")
+
+
+@cli.command("token")
+def token_command(staff_id: str, hours: int = typer.Option(12, help="Validity in hours")) -> None:
+    """Print a bearer token for a member of staff."""
+    settings = RegistrySettings()
+
+    async def go() -> str:
+        from shared.auth import TokenService
+        async with offline(_runtime(settings)) as runtime, runtime.engine.connect() as conn:
+            principal = await organisation.staff_principal(conn, staff_id)
+        if principal is None:
+            raise ValueError(f"no staff {staff_id}")
+        return TokenService(settings.effective_auth_secret()).issue(principal, ttl=timedelta(hours=hours))
+    typer.echo(run(go()))
+
+
+@cli.command("verify")
+def verify() -> None:
+    """Verify the hash chain of every event in the registry's log."""
+    verify_command(_runtime(RegistrySettings()))
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,85 @@
+"""The registry's own tables beside its event log: lookups kept in the command's transaction.
+
+They are projections of the registry's own events (rebuildable from the log), except
+``person_keys``: the wrapped data keys, whose deletion is what erases a person.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+org_units = Table(
+    "org_units",
+    metadata,
+    Column("code", String(12), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("parent_code", String(12)),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("org_unit_code", String(12)),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("staff_id", String(50), primary_key=True),
+    Column("display_name", String(100), nullable=False),
+    Column("department", String(50), nullable=False),
+    Column("roles", Text, nullable=False),
+    Column("township_code", String(12)),
+)
+
+person_keys = Table(
+    "person_keys",
+    metadata,
+    Column("person_id", String(36), primary_key=True),
+    Column("wrapped_key", LargeBinary),
+    Column("erased_at", DateTime(timezone=True)),
+)
+
+resident_index = Table(
+    "resident_index",
+    metadata,
+    Column("resident_index", String(64), primary_key=True),
+    Column("person_id", String(36), nullable=False),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("person_id", String(36), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("township_code", String(12), nullable=False),
+    Column("village_code", String(12), nullable=False),
+    Column("category", Integer, nullable=False),
+    Column("grade", Integer, nullable=False),
+    Column("severe", Boolean, nullable=False),
+    Column("hardship", Text, nullable=False),
+    Column("sex", String(6), nullable=False),
+    Column("birth_year", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("erased", Boolean, nullable=False),
+    Column("registered_on", Date, nullable=False),
+    Column("sealed", Text, nullable=False),
+    Index("ix_persons_township_village", "township_code", "village_code"),
+)

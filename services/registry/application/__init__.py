@@ -1,0 +1,1 @@
+"""Registry use cases: load, authorise, decide, append — one small function each."""

@@ -1,0 +1,103 @@
+"""Command inputs of the registry: pydantic models validated at the edge (HTTP body or CLI)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.auth import Role
+from shared.catalogue.people import DeregistrationReason, OrgLevel, PlanKind, VisitMode
+
+
+class Command(BaseModel):
+    """Base: unknown fields are an error, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class VersionedCommand(Command):
+    """A change to an existing entity; ``expected_version`` is the version the caller last saw."""
+
+    expected_version: int | None = Field(
+        default=None, ge=0, description="Refuse with 409 if the entity has changed since this version"
+    )
+
+
+class EstablishOrgUnit(Command):
+    code: str = Field(pattern=r"^\d{12}$", description="12-digit statistical division code")
+    name: str = Field(min_length=1, max_length=100)
+    level: OrgLevel
+    parent_code: str | None = Field(default=None, pattern=r"^\d{12}$")
+
+
+class RegisterDepartment(Command):
+    code: str = Field(pattern=r"^[a-z0-9_-]{2,50}$", description="Short code, used in NATS subjects")
+    name: str = Field(min_length=1, max_length=100)
+    org_unit_code: str | None = Field(default=None, pattern=r"^\d{12}$")
+
+
+class EnrolStaff(Command):
+    staff_id: str = Field(pattern=r"^[a-zA-Z0-9_.-]{2,50}$")
+    display_name: str = Field(min_length=1, max_length=100)
+    department: str
+    roles: list[Role] = Field(min_length=1)
+    township_code: str | None = Field(default=None, pattern=r"^\d{12}$")
+
+
+class RegisterPerson(Command):
+    certificate_number: str = Field(description="20-character second-generation disability certificate number")
+    name: str = Field(min_length=1, max_length=50)
+    address: str = Field(default="", max_length=200)
+    village_code: str = Field(pattern=r"^\d{12}$")
+    hardship: list[str] = Field(default_factory=list)
+    registered_on: date | None = None
+
+
+class CorrectPerson(VersionedCommand):
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    address: str | None = Field(default=None, max_length=200)
+
+
+class RelocatePerson(VersionedCommand):
+    village_code: str = Field(pattern=r"^\d{12}$")
+    address: str | None = Field(default=None, max_length=200)
+
+
+class ReassessPerson(VersionedCommand):
+    certificate_number: str = Field(description="The new certificate number: same resident ID, new category/grade")
+
+
+class SetHardship(VersionedCommand):
+    hardship: list[str]
+
+
+class DeregisterPerson(VersionedCommand):
+    reason: DeregistrationReason
+    effective_on: date | None = None
+
+
+class RecordVisit(VersionedCommand):
+    visited_on: date
+    mode: VisitMode
+    needs: list[str] = Field(default_factory=list)
+    what_they_need: str = Field(default="", max_length=2000, description="他们需要什么")
+    what_they_can_do: str = Field(default="", max_length=2000, description="他们自己能做什么")
+    what_we_can_do: str = Field(default="", max_length=2000, description="我们能为他们做什么")
+
+
+class AddPlanItem(VersionedCommand):
+    kind: PlanKind
+    need: str
+    description: str = Field(min_length=1, max_length=500)
+    responsible_department: str
+    due_on: date
+
+
+class DeliverPlanItem(VersionedCommand):
+    delivered_on: date
+    note: str = Field(default="", max_length=1000)
+
+
+class CancelPlanItem(VersionedCommand):
+    reason: str = Field(min_length=1, max_length=500)

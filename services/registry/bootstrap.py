@@ -1,0 +1,57 @@
+"""Composition root of the registry: settings in, a ready app out."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI
+
+from shared.auth import Principal, Role
+from shared.http.app import create_app
+from shared.http.history import history_router
+from shared.messaging.asyncapi import asyncapi_document
+from shared.pii import PersonalDataVault
+from shared.runtime import ServiceRuntime
+from services.registry.adapters.tables import metadata
+from services.registry.application.deps import RegistryDeps
+from services.registry.entrypoints.http import router
+from services.registry.settings import RegistrySettings
+
+SYSTEM = Principal(staff_id="system", name="Qingdan system", department="federation",
+                   roles=frozenset({Role.FEDERATION_ADMIN}))
+"""The actor of set-up commands run from the command line (first admin, demo data)."""
+
+STREAM_TYPES = {"orgunit", "department", "staff", "person", "plan"}
+
+
+def build_deps(settings: RegistrySettings, runtime: ServiceRuntime) -> RegistryDeps:
+    """The use cases' dependencies for ``settings``."""
+    return RegistryDeps(
+        store=runtime.store,
+        vault=PersonalDataVault(settings.load_master_key()),
+        severe_rule=settings.severe_rule(),
+        today=date.today,
+    )
+
+
+def build_app(settings: RegistrySettings | None = None) -> FastAPI:
+    """The registry's HTTP app, its writer, relay and catalogue."""
+    settings = settings or RegistrySettings()
+    runtime = ServiceRuntime.build(settings, schema=(metadata,))
+    deps = build_deps(settings, runtime)
+
+    def asyncapi() -> dict[str, Any]:
+        return asyncapi_document(service="registry", namespace=settings.namespace, nats_url=settings.nats_url,
+                                 stream_types=STREAM_TYPES, title="Qingdan registry events")
+
+    app = create_app(
+        runtime,
+        title="Qingdan registry",
+        description="Register of persons with disabilities, home visits and personal plans (一人一策).",
+        routers=[router, history_router()],
+        asyncapi=asyncapi,
+    )
+    app.state.deps = deps
+    app.state.dev_tokens = settings.dev_tokens and settings.mode == "development"
+    return app

@@ -1,0 +1,148 @@
+"""The personal plan (一人一策) of one person for one year, and its items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from functools import singledispatch
+from typing import Literal
+
+from services.registry.domain.person import Person
+from services.registry.domain.vocabulary import NEEDS
+from shared.catalogue import EventPayload
+from shared.catalogue.people import PlanDrawn, PlanItemAdded, PlanItemCancelled, PlanItemDelivered, PlanKind
+from shared.errors import DomainRuleViolated, InvalidInput, NotFound
+
+ItemStatus = Literal["planned", "delivered", "cancelled"]
+
+
+def plan_stream_id(person_id: str, year: int) -> str:
+    """A person has at most one plan per year: the stream id says which."""
+    return f"plan-{person_id}-{year}"
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One measure of a plan."""
+
+    item_id: str
+    kind: PlanKind
+    need: str
+    description: str
+    responsible_department: str
+    due_on: date
+    status: ItemStatus = "planned"
+    delivered_on: date | None = None
+    cancel_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan's state."""
+
+    plan_id: str
+    person_id: str
+    year: int
+    village_code: str
+    township_code: str
+    items: dict[str, PlanItem] = field(default_factory=dict)
+
+
+def evolve(state: Plan | None, event: EventPayload) -> Plan:
+    """Apply one event to a plan."""
+    return _apply(event, state)
+
+
+@singledispatch
+def _apply(event: EventPayload, state: Plan | None) -> Plan:
+    raise TypeError(f"a plan stream cannot hold {type(event).__name__}")
+
+
+@_apply.register
+def _(event: PlanDrawn, state: Plan | None) -> Plan:
+    return Plan(event.plan_id, event.person_id, event.year, event.village_code, event.township_code)
+
+
+@_apply.register
+def _(event: PlanItemAdded, state: Plan) -> Plan:
+    item = PlanItem(event.item_id, event.kind, event.need, event.description,
+                    event.responsible_department, event.due_on)
+    return replace(state, items={**state.items, item.item_id: item})
+
+
+@_apply.register
+def _(event: PlanItemDelivered, state: Plan) -> Plan:
+    item = replace(state.items[event.item_id], status="delivered", delivered_on=event.delivered_on)
+    return replace(state, items={**state.items, item.item_id: item})
+
+
+@_apply.register
+def _(event: PlanItemCancelled, state: Plan) -> Plan:
+    item = replace(state.items[event.item_id], status="cancelled", cancel_reason=event.reason)
+    return replace(state, items={**state.items, item.item_id: item})
+
+
+def draw(plan: Plan | None, person: Person, *, year: int) -> list[EventPayload]:
+    """Open the person's plan for ``year`` (once)."""
+    if plan is not None:
+        raise DomainRuleViolated(f"person {person.person_id} already has a plan for {year}")
+    if not person.active:
+        raise DomainRuleViolated(f"person {person.person_id} is deregistered: no new plan")
+    if not 2000 <= year <= 2100:
+        raise InvalidInput(f"year {year} is out of range", field="year")
+    return [PlanDrawn(plan_id=plan_stream_id(person.person_id, year), person_id=person.person_id, year=year,
+                      village_code=person.village_code, township_code=person.township_code)]
+
+
+def add_item(
+    plan: Plan,
+    *,
+    item_id: str,
+    kind: PlanKind,
+    need: str,
+    description: str,
+    responsible_department: str,
+    due_on: date,
+    known_departments: set[str],
+) -> list[EventPayload]:
+    """Add a measure with its responsible department and due date."""
+    if need not in NEEDS:
+        raise InvalidInput(f"unknown need code {need!r}; known: {', '.join(NEEDS)}", field="need")
+    if responsible_department not in known_departments:
+        raise InvalidInput(f"unknown department {responsible_department!r}", field="responsible_department")
+    if not description.strip():
+        raise InvalidInput("an item needs a description", field="description")
+    if due_on.year < plan.year:
+        raise InvalidInput(f"due date {due_on} is before the plan's year {plan.year}", field="due_on")
+    return [PlanItemAdded(plan_id=plan.plan_id, person_id=plan.person_id, year=plan.year, item_id=item_id,
+                          kind=kind, need=need, description=description.strip(),
+                          responsible_department=responsible_department, due_on=due_on)]
+
+
+def _item(plan: Plan, item_id: str) -> PlanItem:
+    try:
+        return plan.items[item_id]
+    except KeyError:
+        raise NotFound(f"plan {plan.plan_id} has no item {item_id}") from None
+
+
+def deliver_item(plan: Plan, item_id: str, *, delivered_on: date, note: str, today: date) -> list[EventPayload]:
+    """Mark an item delivered (once; not a cancelled one; not in the future)."""
+    item = _item(plan, item_id)
+    if item.status != "planned":
+        raise DomainRuleViolated(f"item {item_id} is already {item.status}")
+    if delivered_on > today:
+        raise InvalidInput(f"delivery date {delivered_on} is in the future", field="delivered_on")
+    return [PlanItemDelivered(plan_id=plan.plan_id, person_id=plan.person_id, year=plan.year, item_id=item_id,
+                              delivered_on=delivered_on, note=note)]
+
+
+def cancel_item(plan: Plan, item_id: str, *, reason: str) -> list[EventPayload]:
+    """Cancel an item that is still planned, with a reason."""
+    item = _item(plan, item_id)
+    if item.status != "planned":
+        raise DomainRuleViolated(f"item {item_id} is already {item.status}")
+    if not reason.strip():
+        raise InvalidInput("cancelling an item needs a reason", field="reason")
+    return [PlanItemCancelled(plan_id=plan.plan_id, person_id=plan.person_id, year=plan.year, item_id=item_id,
+                              reason=reason.strip())]

@@ -1,0 +1,171 @@
+"""HTTP routes of the registry: translate requests into use cases, nothing more."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from shared.auth import CurrentPrincipal
+from shared.errors import Forbidden, NotFound
+from shared.http.commands import execute
+from shared.runtime import ServiceRuntime
+from services.registry.application import commands as c
+from services.registry.application import organisation, persons, plans, views
+from services.registry.application.deps import RegistryDeps
+
+router = APIRouter()
+
+
+def _deps(request: Request) -> RegistryDeps:
+    deps: RegistryDeps = request.app.state.deps
+    return deps
+
+
+def _runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+class TokenRequest(BaseModel):
+    staff_id: str
+
+
+@router.post("/auth/dev-token", tags=["auth"], summary="Issue a token for a staff member (development only)")
+async def dev_token(body: TokenRequest, request: Request) -> dict[str, Any]:
+    if not request.app.state.dev_tokens:
+        raise Forbidden("development tokens are disabled; use `python -m services.registry token`")
+    async with _runtime(request).engine.connect() as conn:
+        principal = await organisation.staff_principal(conn, body.staff_id)
+    if principal is None:
+        raise NotFound(f"no staff {body.staff_id}")
+    return {"access_token": request.app.state.tokens.issue(principal), "token_type": "bearer",
+            "roles": sorted(principal.roles), "department": principal.department}
+
+
+@router.post("/org-units", status_code=201, tags=["organisation"])
+async def establish_org_unit(body: c.EstablishOrgUnit, request: Request, who: CurrentPrincipal) -> dict[str, Any]:
+    return await execute(request, lambda conn: organisation.establish_org_unit(conn, _deps(request), who, body))
+
+
+@router.get("/org-units", tags=["organisation"])
+async def list_org_units(request: Request, _who: CurrentPrincipal, parent_code: str | None = None) -> list[Any]:
+    async with _runtime(request).engine.connect() as conn:
+        return await views.list_org_units(conn, parent_code)
+
+
+@router.post("/departments", status_code=201, tags=["organisation"])
+async def register_department(body: c.RegisterDepartment, request: Request, who: CurrentPrincipal) -> dict[str, Any]:
+    return await execute(request, lambda conn: organisation.register_department(conn, _deps(request), who, body))
+
+
+@router.get("/departments", tags=["organisation"])
+async def list_departments(request: Request, _who: CurrentPrincipal) -> list[Any]:
+    async with _runtime(request).engine.connect() as conn:
+        return await views.list_departments(conn)
+
+
+@router.post("/staff", status_code=201, tags=["organisation"])
+async def enrol_staff(body: c.EnrolStaff, request: Request, who: CurrentPrincipal) -> dict[str, Any]:
+    return await execute(request, lambda conn: organisation.enrol_staff(conn, _deps(request), who, body))
+
+
+@router.get("/staff", tags=["organisation"])
+async def list_staff(request: Request, _who: CurrentPrincipal) -> list[Any]:
+    async with _runtime(request).engine.connect() as conn:
+        return await views.list_staff(conn)
+
+
+@router.post("/persons", status_code=201, tags=["persons"], summary="Register a person with a disability")
+async def register_person(body: c.RegisterPerson, request: Request, who: CurrentPrincipal) -> dict[str, Any]:
+    return await execute(request, lambda conn: persons.register_person(conn, _deps(request), who, body))
+
+
+@router.get("/persons", tags=["persons"], summary="List or find persons (personal data masked by role)")
+async def list_persons(
+    request: Request, who: CurrentPrincipal,
+    township_code: str | None = None, village_code: str | None = None,
+    certificate_number: str | None = Query(default=None, description="Find by certificate number (keyed hash)"),
+    active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    async with _runtime(request).engine.connect() as conn:
+        return await views.list_persons(conn, _deps(request), who, township_code=township_code,
+                                        village_code=village_code, certificate_number=certificate_number,
+                                        active=active, limit=limit, offset=offset)
+
+
+@router.get("/persons/{person_id}", tags=["persons"])
+async def get_person(person_id: str, request: Request, who: CurrentPrincipal) -> dict[str, Any]:
+    async with _runtime(request).engine.connect() as conn:
+        return await views.get_person(conn, _deps(request), who, person_id)
+
+
+@router.post("/persons/{person_id}/corrections", tags=["persons"])
+async def correct_person(person_id: str, body: c.CorrectPerson, request: Request, who: CurrentPrincipal) -> Any:
+    return await execute(request, lambda conn: persons.correct_person(conn, _deps(request), who, person_id, body))
+
+
+@router.post("/persons/{person_id}/relocation", tags=["persons"])
+async def relocate_person(person_id: str, body: c.RelocatePerson, request: Request, who: CurrentPrincipal) -> Any:
+    return await execute(request, lambda conn: persons.relocate_person(conn, _deps(request), who, person_id, body))
+
+
+@router.post("/persons/{person_id}/reassessment", tags=["persons"])
+async def reassess_person(person_id: str, body: c.ReassessPerson, request: Request, who: CurrentPrincipal) -> Any:
+    return await execute(request, lambda conn: persons.reassess_person(conn, _deps(request), who, person_id, body))
+
+
+@router.put("/persons/{person_id}/hardship", tags=["persons"])
+async def set_hardship(person_id: str, body: c.SetHardship, request: Request, who: CurrentPrincipal) -> Any:
+    return await execute(request, lambda conn: persons.set_hardship(conn, _deps(request), who, person_id, body))
+
+
+@router.post("/persons/{person_id}/deregistration", tags=["persons"])
+async def deregister(person_id: str, body: c.DeregisterPerson, request: Request, who: CurrentPrincipal) -> Any:
+    return await execute(request, lambda conn: persons.deregister_person(conn, _deps(request), who, person_id, body))
+
+
+@router.post("/persons/{person_id}/erasure", tags=["persons"], summary="Erase personal data (crypto-shredding)")
+async def erase(person_id: str, body: c.VersionedCommand, request: Request, who: CurrentPrincipal) -> Any:
+    return await execute(request, lambda conn: persons.erase_person(conn, _deps(request), who, person_id, body))
+
+
+@router.post("/persons/{person_id}/visits", status_code=201, tags=["visits"], summary="Record the annual home visit")
+async def record_visit(person_id: str, body: c.RecordVisit, request: Request, who: CurrentPrincipal) -> Any:
+    return await execute(request, lambda conn: persons.record_visit(conn, _deps(request), who, person_id, body))
+
+
+@router.post("/persons/{person_id}/plans/{year}", status_code=201, tags=["plans"], summary="Draw up the year's plan")
+async def draw_plan(person_id: str, year: int, request: Request, who: CurrentPrincipal) -> Any:
+    return await execute(request, lambda conn: plans.draw_plan(conn, _deps(request), who, person_id, year))
+
+
+@router.get("/persons/{person_id}/plans/{year}", tags=["plans"])
+async def get_plan(person_id: str, year: int, request: Request, _who: CurrentPrincipal) -> dict[str, Any]:
+    async with _runtime(request).engine.connect() as conn:
+        return await views.get_plan(conn, _deps(request), person_id, year)
+
+
+@router.post("/persons/{person_id}/plans/{year}/items", status_code=201, tags=["plans"])
+async def add_item(person_id: str, year: int, body: c.AddPlanItem, request: Request, who: CurrentPrincipal) -> Any:
+    return await execute(request, lambda conn: plans.add_item(conn, _deps(request), who, person_id, year, body))
+
+
+@router.post("/persons/{person_id}/plans/{year}/items/{item_id}/delivery", tags=["plans"])
+async def deliver_item(
+    person_id: str, year: int, item_id: str, body: c.DeliverPlanItem, request: Request, who: CurrentPrincipal
+) -> Any:
+    return await execute(
+        request, lambda conn: plans.deliver_item(conn, _deps(request), who, person_id, year, item_id, body)
+    )
+
+
+@router.post("/persons/{person_id}/plans/{year}/items/{item_id}/cancellation", tags=["plans"])
+async def cancel_item(
+    person_id: str, year: int, item_id: str, body: c.CancelPlanItem, request: Request, who: CurrentPrincipal
+) -> Any:
+    return await execute(
+        request, lambda conn: plans.cancel_item(conn, _deps(request), who, person_id, year, item_id, body)
+    )

@@ -1,0 +1,26 @@
+"""Registry settings (environment, prefix ``QD_``); see docs/configuration.md."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+from services.registry.domain.certificate import SevereRule
+
+
+class RegistrySettings(ServiceSettings):
+    """The registry's settings on top of the common ones."""
+
+    service: str = "registry"
+    http_port: int = 8101
+    severe_grades: str = Field(default="1,2", description="Grades counted as severe (重度), comma-separated")
+    severe_also_categories: str = Field(
+        default="", description="Categories counted as severe at any grade (e.g. '5,6' for intellectual, mental)"
+    )
+    dev_tokens: bool = Field(default=True, description="Serve POST /auth/dev-token (never in production)")
+
+    def severe_rule(self) -> SevereRule:
+        """The configured severe rule."""
+        def ints(text: str) -> frozenset[int]:
+            return frozenset(int(x) for x in text.split(",") if x.strip())
+        return SevereRule(grades=ints(self.severe_grades), also_categories_any_grade=ints(self.severe_also_categories))

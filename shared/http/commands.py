@@ -1,0 +1,33 @@
+"""Running a command from an HTTP route: through the service's single writer, timed and counted."""
+
+from __future__ import annotations
+
+import time
+from typing import TypeVar
+
+from fastapi import Request
+
+from shared.errors import QingdanError
+from shared.eventstore.executor import Command
+from shared.observability import COMMAND_SECONDS, COMMANDS
+from shared.runtime import ServiceRuntime
+
+T = TypeVar("T")
+
+
+async def execute(request: Request, command: Command[T]) -> T:
+    """Run ``command`` in the next group commit and record its outcome."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    service = runtime.settings.service
+    started = time.perf_counter()
+    try:
+        result = await runtime.executor.run(command)
+    except QingdanError as exc:
+        COMMANDS.labels(service, exc.code).inc()
+        raise
+    except Exception:
+        COMMANDS.labels(service, "error").inc()
+        raise
+    COMMANDS.labels(service, "ok").inc()
+    COMMAND_SECONDS.labels(service).observe(time.perf_counter() - started)
+    return result
