@@ -1,0 +1,1 @@
+"""HTTP routes and the command line of the reporting service."""

@@ -1,0 +1,1 @@
+"""Read models of the reporting service: pure projections of other services' events."""

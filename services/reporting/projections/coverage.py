@@ -1,0 +1,92 @@
+"""Coverage (覆盖率) read model: who is registered, visited, has a plan, has a delivered item.
+
+Fed by the registry's events only; every row here can be recomputed from the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, false
+
+from shared.catalogue import EventPayload
+from shared.catalogue import people as ev
+from shared.envelope import Envelope
+from shared.projection import Increment, Operation, Patch, Projection, Upsert
+
+metadata = MetaData()
+
+cov_units = Table(
+    "cov_units", metadata,
+    Column("code", String(12), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("parent_code", String(12)),
+)
+
+cov_persons = Table(
+    "cov_persons", metadata,
+    Column("person_id", String(36), primary_key=True),
+    Column("village_code", String(12), nullable=False),
+    Column("township_code", String(12), nullable=False),
+    Column("category", Integer, nullable=False),
+    Column("grade", Integer, nullable=False),
+    Column("severe", Boolean, nullable=False),
+    Column("hardship", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+cov_years = Table(
+    "cov_years", metadata,
+    Column("person_id", String(36), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("visited", Boolean, nullable=False, default=False, server_default=false()),
+    Column("lost_to_follow_up", Boolean, nullable=False, default=False, server_default=false()),
+    Column("planned", Boolean, nullable=False, default=False, server_default=false()),
+    Column("delivered", Integer, nullable=False, default=0, server_default="0"),
+)
+
+
+def changes(envelope: Envelope, event: EventPayload) -> Sequence[Operation]:
+    """The coverage rows an event changes."""
+    match event:
+        case ev.OrgUnitEstablished():
+            return [Upsert(cov_units, {"code": event.code},
+                           {"name": event.name, "level": event.level, "parent_code": event.parent_code})]
+        case ev.PersonRegistered():
+            return [Upsert(cov_persons, {"person_id": event.person_id}, {
+                "village_code": event.village_code, "township_code": event.township_code,
+                "category": event.category, "grade": event.grade, "severe": event.severe,
+                "hardship": bool(event.hardship), "active": True})]
+        case ev.PersonRelocated():
+            return [Patch(cov_persons, {"person_id": event.person_id},
+                          {"village_code": event.village_code, "township_code": event.township_code})]
+        case ev.PersonReassessed():
+            return [Patch(cov_persons, {"person_id": event.person_id},
+                          {"category": event.category, "grade": event.grade, "severe": event.severe})]
+        case ev.HardshipFlagsSet():
+            return [Patch(cov_persons, {"person_id": event.person_id}, {"hardship": bool(event.hardship)})]
+        case ev.PersonDeregistered():
+            return [Patch(cov_persons, {"person_id": event.person_id}, {"active": False})]
+        case ev.HomeVisitRecorded():
+            lost = event.mode == "lost_to_follow_up"
+            return [Upsert(cov_years, {"person_id": event.person_id, "year": event.year},
+                           {"visited": not lost, "lost_to_follow_up": lost})]
+        case ev.PlanDrawn():
+            return [Upsert(cov_years, {"person_id": event.person_id, "year": event.year}, {"planned": True})]
+        case ev.PlanItemDelivered():
+            return [Increment(cov_years, {"person_id": event.person_id, "year": event.year}, "delivered")]
+    return []
+
+
+COVERAGE = Projection(
+    name="coverage",
+    source_service="registry",
+    tables=(cov_units, cov_persons, cov_years),
+    event_types=frozenset({
+        "orgunit.established", "person.registered", "person.relocated", "person.reassessed",
+        "person.hardship_flags_set", "person.deregistered", "visit.recorded", "plan.drawn",
+        "plan.item_delivered",
+    }),
+    changes=changes,
+)

@@ -1,0 +1,39 @@
+"""Every projection the reporting service maintains, and the consumers that feed them."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.catalogue import EventPayload
+from shared.envelope import Envelope
+from shared.messaging.consumer import AfterCommit, DurableConsumer, Handler
+from shared.projection import Projection, apply_sql
+from shared.rebuild import consumer_name
+from shared.runtime import ServiceRuntime
+from services.reporting.projections import coverage
+
+PROJECTIONS: dict[str, Projection] = {p.name: p for p in (coverage.COVERAGE,)}
+SCHEMA: tuple[MetaData, ...] = (coverage.metadata,)
+
+
+def _handler(projection: Projection) -> Handler:
+    async def handle(conn: AsyncConnection, envelope: Envelope, payload: EventPayload) -> None:
+        await apply_sql(conn, projection.changes(envelope, payload))
+    return handle
+
+
+def attach_consumers(runtime: ServiceRuntime, after_commit: AfterCommit | None = None) -> None:
+    """One durable consumer per projection, so each can be rebuilt on its own."""
+    settings = runtime.settings
+    for projection in PROJECTIONS.values():
+        runtime.consumers.append(DurableConsumer(
+            runtime.engine,
+            nats_url=settings.nats_url,
+            namespace=settings.namespace,
+            source_service=projection.source_service,
+            name=consumer_name(projection),
+            handler=_handler(projection),
+            event_types=projection.event_types,
+            after_commit=after_commit,
+        ))

@@ -1,0 +1,129 @@
+"""Rebuilding a read model from the stream, from scratch, while the old one keeps serving.
+
+1. Replay the source stream up to its current end into memory (the projection's own pure logic).
+2. In one transaction that holds the consumer's checkpoint (so the live consumer waits): replay
+   whatever the live consumer applied beyond that point, then replace the tables and set the
+   checkpoint. Readers see the old model until the commit, then the new one.
+With ``check``, step 2 compares instead of replacing, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nats.aio.msg import Msg
+from pydantic import ValidationError
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.catalogue import decode_payload
+from shared.envelope import Envelope
+from shared.eventstore.tracking import applied_position, record_position
+from shared.messaging.connection import connect_until_ready
+from shared.messaging.replay import replay, stream_last_sequence
+from shared.messaging.subjects import service_subjects, stream_name
+from shared.projection import MemoryModel, Projection
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RebuildReport:
+    """What a rebuild did."""
+
+    projection: str
+    position: int
+    events: int
+    rows: dict[str, int]
+    differences: list[str] = field(default_factory=list)
+    replaced: bool = False
+
+
+def consumer_name(projection: Projection, prefix: str = "reporting") -> str:
+    """The durable consumer (and checkpoint) name of a projection."""
+    return f"{prefix}-{projection.name}"
+
+
+async def rebuild(
+    engine: AsyncEngine,
+    projection: Projection,
+    *,
+    nats_url: str,
+    namespace: str,
+    check: bool = False,
+    progress: Progress | None = None,
+) -> RebuildReport:
+    """Recompute ``projection`` from its source stream; replace it (or, with ``check``, compare)."""
+    stream = stream_name(namespace, projection.source_service)
+    subjects = service_subjects(namespace, projection.source_service)
+    name = consumer_name(projection)
+    model = MemoryModel(projection.tables)
+    events = 0
+
+    def on_message(msg: Msg) -> None:
+        nonlocal events
+        try:
+            envelope = Envelope.from_json(msg.data)
+            if envelope.type not in projection.event_types:
+                return
+            payload = decode_payload(envelope.type, envelope.schema_version, dict(envelope.data))
+        except (ValidationError, ValueError):
+            return  # the live consumer dead-letters these; the model never contains them
+        model.apply(projection.changes(envelope, payload))
+        events += 1
+        if progress is not None:
+            progress(msg.metadata.sequence.stream, end)
+
+    nc = await connect_until_ready(nats_url, name=f"rebuild-{projection.name}")
+    try:
+        end = await stream_last_sequence(nc, stream)
+        await replay(nc, stream, subjects, start=1, end=end, on_message=on_message)
+        position = end
+        async with engine.begin() as conn:
+            live = await applied_position(conn, name, stream, lock=True)
+            if live > position:
+                await replay(nc, stream, subjects, start=position + 1, end=live, on_message=on_message)
+                position = live
+            report = RebuildReport(projection.name, position, events,
+                                   {t.name: len(model.rows[t.name]) for t in projection.tables})
+            if check:
+                if live != position:
+                    report.differences.append(
+                        f"the live model is at {live}, behind the stream's {position}: compare again when it catches up")
+                report.differences.extend(await _compare(conn, projection, model))
+                await conn.rollback()
+                return report
+            await _replace(conn, projection, model)
+            await record_position(conn, name, stream, position)
+            report.replaced = True
+            return report
+    finally:
+        await nc.close()
+
+
+async def _replace(conn: AsyncConnection, projection: Projection, model: MemoryModel) -> None:
+    for table in projection.tables:
+        await conn.execute(delete(table))
+        rows = model.table_rows(table)
+        for start in range(0, len(rows), 1000):
+            await conn.execute(insert(table), rows[start:start + 1000])
+
+
+async def _compare(conn: AsyncConnection, projection: Projection, model: MemoryModel) -> list[str]:
+    differences: list[str] = []
+    for table in projection.tables:
+        keys = [c.name for c in table.primary_key.columns]
+
+        def keyed(rows: list[dict[str, Any]], keys: list[str] = keys) -> dict[tuple[Any, ...], dict[str, Any]]:
+            return {tuple(r[k] for k in keys): r for r in rows}
+
+        live = keyed([dict(r._mapping) for r in await conn.execute(select(table))])
+        rebuilt = keyed(model.table_rows(table))
+        for key in sorted(set(live) | set(rebuilt), key=str):
+            if live.get(key) != rebuilt.get(key):
+                differences.append(f"{table.name}{list(key)}: live {live.get(key)} != rebuilt {rebuilt.get(key)}")
+                if len(differences) > 20:
+                    return differences
+    return differences
