@@ -107,30 +107,36 @@ class MemoryModel:
     """The same operations applied to dicts, for rebuilding a read model quickly."""
 
     def __init__(self, tables: Iterable[Table]) -> None:
-        self.rows: dict[str, dict[tuple[Any, ...], Row]] = {t.name: {} for t in tables}
+        self.rows: dict[str, dict[tuple[Any, ...], Row]] = {}
+        self._defaults: dict[str, Row] = {}
+        for table in tables:
+            self.rows[table.name] = {}
+            self._defaults[table.name] = {
+                c.name: c.default.arg  # type: ignore[attr-defined]
+                for c in table.columns if c.default is not None and not callable(c.default.arg)  # type: ignore[attr-defined]
+            }
 
     @staticmethod
     def _key(key: Row) -> tuple[Any, ...]:
         return tuple(sorted(key.items()))
 
     def apply(self, operations: Iterable[Operation]) -> None:
-        """Apply operations in memory."""
+        """Apply operations in memory, as :func:`apply_sql` would to the tables."""
         for op in operations:
-            rows = self.rows[op.table.name]
+            name = op.table.name
+            rows = self.rows[name]
             k = self._key(op.key)
             if isinstance(op, Upsert):
-                rows[k] = {**rows.get(k, op.key), **op.key, **op.values}
+                rows[k] = {**(rows.get(k) or self._defaults[name]), **op.key, **op.values}
             elif isinstance(op, Patch):
                 if k in rows:
                     rows[k] = {**rows[k], **op.values}
             elif isinstance(op, Increment):
-                row = rows.get(k) or {**op.defaults, **op.key, op.column: 0}
+                row = rows.get(k) or {**self._defaults[name], **op.defaults, **op.key, op.column: 0}
                 rows[k] = {**row, op.column: row[op.column] + op.by}
             else:
                 rows.pop(k, None)
 
     def table_rows(self, table: Table) -> list[Row]:
-        """Every row of a table, completed with column defaults where an operation left one out."""
-        defaults = {c.name: c.default.arg for c in table.columns
-                    if c.default is not None and not callable(c.default.arg)}  # type: ignore[attr-defined]
-        return [{**defaults, **row} for row in self.rows[table.name].values()]
+        """Every row of a table."""
+        return list(self.rows[table.name].values())

@@ -101,6 +101,11 @@ class DurableConsumer:
         async with self._engine.connect() as conn:
             self.position = await applied_position(conn, self.name, self.stream)
         await self._wait_for_stream(js)
+        # Our checkpoint, not the server's consumer state, says where to resume: re-create the
+        # durable there. Otherwise messages handed to a crashed predecessor would only come back
+        # after ack_wait, and a database restored from backup would miss what it lost.
+        with contextlib.suppress(NotFoundError):
+            await js.delete_consumer(self.stream, self.name)
         config = ConsumerConfig(
             ack_policy=AckPolicy.ALL,
             ack_wait=30,

@@ -40,7 +40,12 @@ async def replay(
             if not done.done():
                 done.set_result(None)
             return
-        on_message(msg)
+        try:
+            on_message(msg)
+        except Exception as exc:  # surface it to the caller instead of nats-py's error callback
+            if not done.done():
+                done.set_exception(exc)
+            return
         count += 1
         progress.set()
         if sequence >= end and not done.done():
@@ -61,4 +66,5 @@ async def replay(
                 raise TimeoutError(f"replay of {stream} stalled at {count} messages before sequence {end}")
     finally:
         await sub.unsubscribe()
+    done.result()
     return count

@@ -1,0 +1,1 @@
+"""The checklists service: monthly responsibility checklists, inspection templates, highlights, publicity."""

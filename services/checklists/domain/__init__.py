@@ -1,0 +1,1 @@
+"""Checklists domain: pure aggregates and rules, no I/O."""

@@ -1,0 +1,1 @@
+"""The inspections service: inspection groups, inspections, findings and the rectification ledger."""

@@ -1,0 +1,1 @@
+"""Inspections domain: groups, inspections and rectifications as pure folds and commands, no I/O."""
