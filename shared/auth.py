@@ -86,7 +86,6 @@ class TokenService:
         now = utcnow()
         claims = {
             "sub": principal.staff_id,
-            "name": principal.name,
             "dept": principal.department,
             "roles": sorted(r.value for r in principal.roles),
             "township": principal.township_code,

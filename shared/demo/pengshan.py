@@ -56,8 +56,10 @@ def seed_organisation(client: httpx.Client, *, villages_per_township: int = 4,
             expect(client.post("/org-units", json={"code": village, "name": village_name(code, name, n),
                                                     "level": "village", "parent_code": code}), 201)
             villages.append(village)
+    existing = {d["code"] for d in expect(client.get("/departments"), 200)}
     for code, name in DEPARTMENTS:
-        expect(client.post("/departments", json={"code": code, "name": name}), 201)
+        if code not in existing:  # `init` already created the federation on a real installation
+            expect(client.post("/departments", json={"code": code, "name": name}), 201)
     return villages
 
 
@@ -86,3 +88,77 @@ def person_body(rng: random.Random, village: str, number: int) -> dict[str, Any]
         "village_code": village,
         "hardship": hardship,
     }
+
+
+DEMO_STAFF: list[dict[str, Any]] = [
+    {"staff_id": "viewer", "display_name": "区领导(演示)", "department": "federation", "roles": ["viewer"]},
+    {"staff_id": "auditor", "display_name": "审计员(演示)", "department": "federation", "roles": ["auditor"]},
+    *[{"staff_id": f"{code}-officer", "display_name": f"{name}专干(演示)", "department": code,
+       "roles": ["department_officer"]} for code, name in DEPARTMENTS if code != "federation"],
+    *[{"staff_id": f"township-{code[6:9]}", "display_name": f"{name}专干(演示)", "department": "federation",
+       "roles": ["township_officer"], "township_code": code} for code, name in TOWNSHIPS],
+    *[{"staff_id": f"inspector-{n}", "display_name": f"督导员{n:02d}(演示)", "department": "federation",
+       "roles": ["inspector"]} for n in range(1, 11)],
+]
+
+
+async def load_registry_demo(client: httpx.AsyncClient, *, persons: int, year: int, today: date,
+                             seed: int = 2026, concurrency: int = 16) -> dict[str, int]:
+    """Register invented persons with visits, plans and items over HTTP; returns what was created.
+
+    Visits happen at the start of the year (Pengshan's practice); most visited persons get a plan;
+    items fall due through the year, and those due before ``today`` are mostly, not all, delivered,
+    so the dashboards show overdue work.
+    """
+    import asyncio
+
+    rng = random.Random(seed)
+    villages = [r["code"] for r in (await client.get("/org-units")).json() if r["level"] == "village"]
+    counts = {"persons": 0, "visits": 0, "plans": 0, "items": 0, "delivered": 0}
+    gate = asyncio.Semaphore(concurrency)
+    departments = [code for code, _ in DEPARTMENTS if code != "federation"]
+    needs = ["rehabilitation", "assistive_devices", "employment", "living_subsidy", "care_services",
+             "barrier_free", "medical", "education"]
+
+    async def post(url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await client.post(url, json=body)
+        if response.status_code >= 300:
+            raise RuntimeError(f"demo data: POST {url} -> {response.status_code}: {response.text}")
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def one(number: int, r: random.Random) -> None:
+        async with gate:
+            pid = (await post("/persons", person_body(r, r.choice(villages), number)))["person_id"]
+            counts["persons"] += 1
+            if r.random() > 0.87:
+                return
+            visited_on = date(year, 1, 5) + timedelta(days=r.randrange(0, 80))
+            lost = r.random() < 0.03
+            await post(f"/persons/{pid}/visits", {
+                "visited_on": min(visited_on, today).isoformat(),
+                "mode": "lost_to_follow_up" if lost else r.choice(["home", "home", "home", "phone", "face_to_face"]),
+                "needs": [] if lost else r.sample(needs, r.randrange(1, 4)),
+                "what_they_need": "" if lost else "演示:康复与生活补贴",
+            })
+            counts["visits"] += 1
+            if lost or r.random() > 0.8:
+                return
+            await post(f"/persons/{pid}/plans/{year}")
+            counts["plans"] += 1
+            for _ in range(r.randrange(1, 4)):
+                due = date(year, 2, 1) + timedelta(days=r.randrange(0, 320))
+                item = await post(f"/persons/{pid}/plans/{year}/items", {
+                    "kind": r.choice(["protection", "protection", "income"]), "need": r.choice(needs),
+                    "description": "演示措施:" + r.choice(["上门康复", "适配轮椅", "技能培训", "申请两项补贴",
+                                                        "无障碍改造", "家庭医生签约"]),
+                    "responsible_department": r.choice(departments), "due_on": due.isoformat()})
+                counts["items"] += 1
+                if due <= today and r.random() < 0.8:
+                    delivered_on = min(due - timedelta(days=r.randrange(0, 20)), today)
+                    await post(f"/persons/{pid}/plans/{year}/items/{item['item_id']}/delivery",
+                               {"delivered_on": max(delivered_on, date(year, 1, 1)).isoformat()})
+                    counts["delivered"] += 1
+
+    await asyncio.gather(*(one(n, random.Random(rng.random())) for n in range(1, persons + 1)))
+    return counts

@@ -1,0 +1,80 @@
+"""``python -m services.stack up``: the whole system on this machine, with demo data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from services.stack.demo import load_demo, write_tokens
+from services.stack.launcher import EmbeddedStack
+
+cli = typer.Typer(help="Run Qingdan on this machine (embedded default)", no_args_is_help=True,
+                  add_completion=False)
+console = Console()
+
+
+@cli.command("up")
+def up(
+    data_dir: Path = typer.Option(Path(os.environ.get("QD_DATA_DIR", "data")), help="Where everything is kept"),
+    persons: int = typer.Option(int(os.environ.get("QD_DEMO_PERSONS", "1000")), help="Demo persons to register"),
+    demo: bool = typer.Option(True, help="Load the Pengshan demo on first run"),
+    nats_port: int = typer.Option(int(os.environ.get("QD_STACK_NATS_PORT", "4250")), help="Embedded NATS port"),
+    base_port: int = typer.Option(int(os.environ.get("QD_STACK_BASE_PORT", "8100")),
+                                  help="Services listen on base+1 (registry) … base+4 (reporting)"),
+) -> None:
+    """Start NATS and every service; load demo data once; stop everything on Ctrl-C."""
+    stack = EmbeddedStack(data_dir, nats_port=nats_port, base_port=base_port)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        with console.status("starting NATS and the services…"):
+            first_run = stack.initialise_registry()
+            stack.start()
+        marker = stack.data_dir / ".demo-loaded"
+        if demo and not marker.exists():
+            console.print("[bold]loading the Pengshan demo (first run only)…")
+            load_demo(stack, persons=persons, say=lambda text: console.print(f"  • {text}"))
+            marker.write_text("loaded\n")
+        elif first_run and not demo:
+            console.print("started without demo data")
+        _print_welcome(stack)
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        console.print(f"[red]error: {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        with console.status("stopping…"):
+            stack.stop()
+        console.print("stopped; data kept in", str(stack.data_dir))
+
+
+def _print_welcome(stack: EmbeddedStack) -> None:
+    console.print(f"\n[bold green]Qingdan is running[/] (data: {stack.data_dir}, NATS: {stack.nats.url})")
+    for key, process in stack.processes.items():
+        console.print(f"  {key:<18} {process.url}/docs   health: {process.url}/health")
+    tokens = write_tokens(stack, stack.data_dir / "demo-tokens.json")
+    console.print("\nSign in: send [bold]Authorization: Bearer <token>[/]. Tokens for the demo roles "
+                  f"(also in {stack.data_dir / 'demo-tokens.json'}; new ones: POST /auth/dev-token "
+                  "{\"staff_id\": \"…\"} on the registry):")
+    for who, token in tokens.items():
+        console.print(f"  [bold]{who}[/]")
+        print(f"    {token}")  # unwrapped, so it can be copied
+    console.print("\nCtrl-C stops everything; running it again keeps the data.")
+
+
+@cli.command("status")
+def status() -> None:
+    """Not a daemon: `up` runs in the foreground. This prints where things would be."""
+    console.print("run `python3 dev.py up`; services listen on 8101 (registry) … 8104 (reporting)")
+
+
+if __name__ == "__main__":
+    cli()

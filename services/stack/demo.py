@@ -1,0 +1,82 @@
+"""Load the Pengshan demo into a running embedded stack, over HTTP, once per data folder."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shared.demo.pengshan import DEMO_STAFF, TOWNSHIPS, load_registry_demo, seed_organisation
+from shared.testing.stack import expect
+from services.stack.launcher import EmbeddedStack
+
+
+def issue_token(stack: EmbeddedStack, staff_id: str) -> str:
+    """A development token from the registry (POST /auth/dev-token)."""
+    with httpx.Client(base_url=stack.url("registry"), trust_env=False) as client:
+        token: str = expect(client.post("/auth/dev-token", json={"staff_id": staff_id}), 200)["access_token"]
+    return token
+
+
+def _client(url: str, token: str) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60, trust_env=False)
+
+
+def load_demo(stack: EmbeddedStack, *, persons: int, say: Any) -> None:
+    """Organisation, staff, persons with visits and plans; then worklists and inspections if present."""
+    today = date.today()
+    admin = issue_token(stack, "admin")
+    with _client(stack.url("registry"), admin) as registry:
+        say("org units and departments")
+        seed_organisation(registry, villages_per_township=4)
+        for member in DEMO_STAFF:
+            expect(registry.post("/staff", json=member), 201)
+    say(f"{persons} persons with home visits and personal plans")
+
+    async def persons_demo() -> dict[str, int]:
+        async with httpx.AsyncClient(base_url=stack.url("registry"), headers={"Authorization": f"Bearer {admin}"},
+                                     timeout=60, trust_env=False) as client:
+            return await load_registry_demo(client, persons=persons, year=today.year, today=today)
+
+    counts = asyncio.run(persons_demo())
+    say(", ".join(f"{v} {k}" for k, v in counts.items()))
+    if "checklists" in stack.processes and _has("shared.demo.worklists"):
+        say("monthly task lists, an inspection template, highlights")
+        worklists = importlib.import_module("shared.demo.worklists")
+        departments = {"health": _client(stack.url("checklists-health"), issue_token(stack, "health-officer"))}
+        with _client(stack.url("checklists"), admin) as federation:
+            worklists.load_worklists_demo(federation, departments, year=today.year, today=today)
+        for client in departments.values():
+            client.close()
+    if "inspections" in stack.processes and _has("shared.demo.supervision"):
+        say("inspection groups, inspections and the rectification ledger")
+        supervision = importlib.import_module("shared.demo.supervision")
+        tokens: dict[str, str] = {}
+
+        def as_staff(staff_id: str) -> httpx.Client:
+            tokens.setdefault(staff_id, issue_token(stack, staff_id))
+            return _client(stack.url("inspections"), tokens[staff_id])
+
+        with _client(stack.url("inspections"), admin) as inspections:
+            supervision.load_supervision_demo(inspections, as_staff, year=today.year, today=today,
+                                              township_codes=[code for code, _ in TOWNSHIPS])
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def write_tokens(stack: EmbeddedStack, path: Path) -> dict[str, str]:
+    """Fresh tokens for the demo roles, saved for scripts (the folder is the user's own)."""
+    roles = {"admin": "federation admin 区残联管理员", "viewer": "viewer 区领导", "auditor": "auditor 审计",
+             "health-officer": "department officer 卫健局", "township-001": "township officer 凤鸣街道",
+             "inspector-1": "inspector 督导员"}
+    tokens = {staff: issue_token(stack, staff) for staff in roles}
+    path.write_text(json.dumps(tokens, indent=2))
+    path.chmod(0o600)
+    return {f"{staff} ({what})": tokens[staff] for staff, what in roles.items()}
