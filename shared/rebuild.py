@@ -91,7 +91,8 @@ async def rebuild(
             if check:
                 if live != position:
                     report.differences.append(
-                        f"the live model is at {live}, behind the stream's {position}: compare again when it catches up")
+                        f"the live model is at {live}, behind the stream's {position}: "
+                        "compare again when it catches up")
                 report.differences.extend(await _compare(conn, projection, model))
                 await conn.rollback()
                 return report

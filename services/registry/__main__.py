@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import typer
 
-from shared.cli import offline, run, serve, verify_command
-from shared.runtime import ServiceRuntime
 from services.registry.adapters.tables import metadata
 from services.registry.application import commands as c
 from services.registry.application import organisation
 from services.registry.bootstrap import SYSTEM, build_app, build_deps
 from services.registry.settings import RegistrySettings
+from shared.cli import offline, run, serve, verify_command
+from shared.runtime import ServiceRuntime
 
 cli = typer.Typer(help="Qingdan registry service", no_args_is_help=True, add_completion=False)
 
@@ -44,7 +44,7 @@ def init_command(
                 conn, deps, SYSTEM, c.RegisterDepartment(code="federation", name=federation_name)))
             await runtime.executor.run(lambda conn: organisation.enrol_staff(
                 conn, deps, SYSTEM, c.EnrolStaff(staff_id=admin_id, display_name=admin_name,
-                                                  department="federation", roles=["federation_admin"])))  # type: ignore[list-item]
+                                                  department="federation", roles=["federation_admin"])))
     run(go())
     typer.echo(f"created department 'federation' and admin {admin_id}")
 

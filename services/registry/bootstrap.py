@@ -7,16 +7,16 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from services.registry.adapters.tables import metadata
+from services.registry.application.deps import RegistryDeps
+from services.registry.entrypoints.http import router
+from services.registry.settings import RegistrySettings
 from shared.auth import Principal, Role
 from shared.http.app import create_app
 from shared.http.history import history_router
 from shared.messaging.asyncapi import asyncapi_document
 from shared.pii import PersonalDataVault
 from shared.runtime import ServiceRuntime
-from services.registry.adapters.tables import metadata
-from services.registry.application.deps import RegistryDeps
-from services.registry.entrypoints.http import router
-from services.registry.settings import RegistrySettings
 
 SYSTEM = Principal(staff_id="system", name="Qingdan system", department="federation",
                    roles=frozenset({Role.FEDERATION_ADMIN}))

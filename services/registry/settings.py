@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.settings import ServiceSettings
 from services.registry.domain.certificate import SevereRule
+from shared.settings import ServiceSettings
 
 
 class RegistrySettings(ServiceSettings):

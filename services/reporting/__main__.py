@@ -5,11 +5,11 @@ from __future__ import annotations
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shared.cli import offline, run, serve
-from shared.rebuild import RebuildReport, rebuild
 from services.reporting.bootstrap import build_app, build_runtime
 from services.reporting.read_models import PROJECTIONS
 from services.reporting.settings import ReportingSettings
+from shared.cli import offline, run, serve
+from shared.rebuild import RebuildReport, rebuild
 
 cli = typer.Typer(help="Qingdan reporting service", no_args_is_help=True, add_completion=False)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.http.app import create_app
-from shared.runtime import ServiceRuntime
 from services.reporting.entrypoints.http import router
 from services.reporting.read_models import SCHEMA, attach_consumers
 from services.reporting.settings import ReportingSettings
+from shared.http.app import create_app
+from shared.runtime import ServiceRuntime
 
 
 def build_runtime(settings: ReportingSettings) -> ServiceRuntime:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.reporting.projections import coverage
 from shared.catalogue import EventPayload
 from shared.envelope import Envelope
 from shared.messaging.consumer import AfterCommit, DurableConsumer, Handler
 from shared.projection import Projection, apply_sql
 from shared.rebuild import consumer_name
 from shared.runtime import ServiceRuntime
-from services.reporting.projections import coverage
 
 PROJECTIONS: dict[str, Projection] = {p.name: p for p in (coverage.COVERAGE,)}
 SCHEMA: tuple[MetaData, ...] = (coverage.metadata,)

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
+from services.stack.launcher import EmbeddedStack
 from shared.demo.pengshan import DEMO_STAFF, TOWNSHIPS, load_registry_demo, seed_organisation
 from shared.testing.stack import expect
-from services.stack.launcher import EmbeddedStack
 
 
 def issue_token(stack: EmbeddedStack, staff_id: str) -> str:

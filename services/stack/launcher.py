@@ -69,7 +69,8 @@ class EmbeddedStack:
         if marker.exists():
             return False
         result = subprocess.run(
-            [sys.executable, "-m", "services.registry", "init", "--admin-id", "admin", "--admin-name", "区残联管理员(演示)"],
+            [sys.executable, "-m", "services.registry", "init",
+             "--admin-id", "admin", "--admin-name", "区残联管理员(演示)"],
             env={**os.environ, **self.env(registry)}, capture_output=True, text=True,
         )
         if result.returncode != 0:

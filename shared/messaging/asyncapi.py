@@ -40,7 +40,7 @@ def asyncapi_document(
 
 
 def _envelope_of(payload: type[EventPayload]) -> type[Envelope]:
-    model: type[Envelope] = create_model(  # type: ignore[call-overload]
+    model: type[Envelope] = create_model(
         f"{payload.__name__}Event", __base__=Envelope, data=(payload, ...), __doc__=payload.__doc__
     )
     return model

@@ -150,10 +150,8 @@ class OutboxRelay:
                     headers={"Nats-Msg-Id": row.event_id, "Content-Type": "application/cloudevents+json"},
                 )
             )
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.wait(futures), self._publish_timeout)
-        except TimeoutError:
-            pass
         confirmed = 0
         for future in futures:
             if future.done() and not future.cancelled() and future.exception() is None:

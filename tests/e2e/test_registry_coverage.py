@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import subprocess
 import sys
@@ -53,7 +54,9 @@ def _register(registry: httpx.Client, villages: list[str], n: int, seed: int) ->
             for i in range(n)]
 
 
-async def test_coverage_follows_registrations_visits_and_plans(stack_factory: Any, nats_server: NatsServerProcess) -> None:
+async def test_coverage_follows_registrations_visits_and_plans(
+    stack_factory: Any, nats_server: NatsServerProcess
+) -> None:
     stack = _start(stack_factory, nats_server)
     admin = stack.token("admin", Role.FEDERATION_ADMIN)
     registry, reporting = stack.client("registry", admin), stack.client("reporting", admin)
@@ -107,7 +110,8 @@ async def test_coverage_follows_registrations_visits_and_plans(stack_factory: An
         own = expect(officer.get(f"/persons/{ids[2]}"), 200)
         assert own["personal_data"] == "clear"
 
-    check = subprocess.run(
+    check = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "services.reporting", "rebuild", "coverage", "--check"],
         env={**stack.services["reporting"].env}, capture_output=True, text=True, timeout=60,
     )

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from services.registry.domain.certificate import SevereRule
 from shared.auth import Principal
 from shared.eventstore import CommandContext, EventStore
 from shared.pii import PersonalDataVault
-from services.registry.domain.certificate import SevereRule
 
 
 @dataclass(frozen=True)

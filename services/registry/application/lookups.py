@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.errors import InvalidInput
 from services.registry.adapters.tables import departments, org_units
+from shared.errors import InvalidInput
 
 
 async def village_township(conn: AsyncConnection, village_code: str) -> str:

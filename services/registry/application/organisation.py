@@ -7,12 +7,12 @@ import json
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.auth import Principal, Role
-from shared.catalogue.people import DepartmentRegistered, OrgUnitEstablished, StaffEnrolled
-from shared.errors import AlreadyExists, InvalidInput
 from services.registry.adapters.tables import departments, org_units, staff
 from services.registry.application import commands as c
 from services.registry.application.deps import RegistryDeps
+from shared.auth import Principal, Role
+from shared.catalogue.people import DepartmentRegistered, OrgUnitEstablished, StaffEnrolled
+from shared.errors import AlreadyExists, InvalidInput
 
 _PARENT_LEVEL = {"township": "district", "village": "township"}
 

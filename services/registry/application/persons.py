@@ -8,18 +8,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.aggregate import fold
-from shared.auth import Principal, Role
-from shared.catalogue import EventPayload
-from shared.errors import AlreadyExists, InvalidInput, NotFound
-from shared.eventstore import Stream
-from shared.ids import new_id
 from services.registry.adapters.tables import person_keys, persons, resident_index
 from services.registry.application import commands as c
 from services.registry.application.deps import RegistryDeps
 from services.registry.application.lookups import village_township
 from services.registry.domain import person as domain
 from services.registry.domain.certificate import Certificate, InvalidCertificate, validate_certificate_number
+from shared.aggregate import fold
+from shared.auth import Principal, Role
+from shared.catalogue import EventPayload
+from shared.errors import AlreadyExists, InvalidInput, NotFound
+from shared.eventstore import Stream
+from shared.ids import new_id
 
 WRITERS = (Role.FEDERATION_ADMIN, Role.TOWNSHIP_OFFICER)
 
@@ -130,7 +130,7 @@ async def _save_row(
         registered = next(e for e in events if hasattr(e, "registered_on"))
         await conn.execute(insert(persons).values(
             person_id=state.person_id, sex=state.sex, birth_year=state.birth_year,
-            registered_on=registered.registered_on, **values,  # type: ignore[attr-defined]
+            registered_on=registered.registered_on, **values,
         ))
     else:
         await conn.execute(update(persons).where(persons.c.person_id == state.person_id).values(**values))

@@ -6,20 +6,22 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.registry.application import commands as c
+from services.registry.application.deps import RegistryDeps
+from services.registry.application.lookups import department_codes
+from services.registry.application.persons import WRITERS, load_person
+from services.registry.domain import plan as domain
 from shared.aggregate import fold
 from shared.auth import Principal, Role
 from shared.catalogue import EventPayload
 from shared.errors import NotFound
 from shared.eventstore import Stream
 from shared.ids import new_id
-from services.registry.application import commands as c
-from services.registry.application.deps import RegistryDeps
-from services.registry.application.lookups import department_codes
-from services.registry.application.persons import WRITERS, load_person
-from services.registry.domain import plan as domain
 
 
-async def load_plan(conn: AsyncConnection, deps: RegistryDeps, person_id: str, year: int) -> tuple[Stream, domain.Plan | None]:
+async def load_plan(
+    conn: AsyncConnection, deps: RegistryDeps, person_id: str, year: int
+) -> tuple[Stream, domain.Plan | None]:
     """A plan's stream and state (None if not drawn yet)."""
     stream = await deps.store.load(conn, domain.plan_stream_id(person_id, year))
     return stream, fold(domain.evolve, stream.payloads)

@@ -8,12 +8,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.auth import Principal, Role
-from shared.errors import NotFound
-from services.registry.adapters.tables import departments, org_units, person_keys, persons, resident_index, staff
+from services.registry.adapters.tables import (
+    departments,
+    org_units,
+    person_keys,
+    persons,
+    resident_index,
+    staff,
+)
 from services.registry.application.deps import RegistryDeps
 from services.registry.application.plans import load_plan
 from services.registry.domain.certificate import mask_certificate, mask_name
+from shared.auth import Principal, Role
+from shared.errors import NotFound
 
 
 def may_see_personal_data(principal: Principal, township_code: str) -> bool:

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from services.registry.application import commands as c
+from services.registry.application import organisation, persons, plans, views
+from services.registry.application.deps import RegistryDeps
 from shared.auth import CurrentPrincipal
 from shared.errors import Forbidden, NotFound
 from shared.http.commands import execute
 from shared.runtime import ServiceRuntime
-from services.registry.application import commands as c
-from services.registry.application import organisation, persons, plans, views
-from services.registry.application.deps import RegistryDeps
 
 router = APIRouter()
 

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from services.reporting.queries.coverage import coverage
 from shared.auth import CurrentPrincipal
 from shared.runtime import ServiceRuntime
-from services.reporting.queries.coverage import coverage
 
 router = APIRouter()
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.errors import NotFound
 from services.reporting.projections.coverage import cov_persons, cov_units, cov_years
+from shared.errors import NotFound
 
 GROUPS = ("all", "severe", "hardship")
 MEASURES = ("registered", "visited", "planned", "delivered")
