@@ -181,3 +181,18 @@ async def test_two_concurrent_updates_to_one_person_one_wins_the_other_gets_409(
     assert conflict["error"] == "version_conflict" and "changed by someone else" in conflict["message"]
     winner = next(r for r in responses if r.status_code == 200)
     assert expect(registry.get(f"/persons/{pid}"), 200)["version"] == winner.json()["version"] == version + 1
+
+
+def test_the_event_catalogue_is_served_as_asyncapi(stack_factory: Any, nats_server: NatsServerProcess) -> None:
+    stack = stack_factory(nats_server)
+    stack.add("registry")
+    stack.start()
+    with stack.client("registry") as anonymous:
+        document = expect(anonymous.get("/asyncapi.json"), 200)
+        openapi = expect(anonymous.get("/openapi.json"), 200)
+    assert document["asyncapi"].startswith("3.")
+    channel = document["channels"]["person.registered"]
+    assert channel["address"] == f"{stack.namespace}.registry.{{department}}.person.registered"
+    schema = document["components"]["schemas"]["PersonRegisteredEvent"]
+    assert {"streamid", "schemaversion", "data"} <= set(schema["properties"])
+    assert "/persons" in openapi["paths"]
