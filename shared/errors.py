@@ -57,6 +57,16 @@ class ConcurrencyConflict(QingdanError):
         self.actual = actual
 
 
+class WriteConflict(QingdanError):
+    """A write clashed with one made at the same moment by another process."""
+
+    status_code = 409
+    code = "write_conflict"
+
+    def __init__(self) -> None:
+        super().__init__("this change clashed with another made at the same moment; reload and try again")
+
+
 class Unauthenticated(QingdanError):
     """No valid credentials."""
 

@@ -40,10 +40,10 @@ def init_command(
     async def go() -> None:
         async with offline(_runtime(settings)) as runtime:
             deps = build_deps(settings, runtime)
-            await runtime.executor.run(lambda conn: organisation.register_department(
-                conn, deps, SYSTEM, c.RegisterDepartment(code="federation", name=federation_name)))
-            await runtime.executor.run(lambda conn: organisation.enrol_staff(
-                conn, deps, SYSTEM, c.EnrolStaff(staff_id=admin_id, display_name=admin_name,
+            await runtime.executor.run_buffered(lambda uow: organisation.register_department(
+                uow, deps, SYSTEM, c.RegisterDepartment(code="federation", name=federation_name)))
+            await runtime.executor.run_buffered(lambda uow: organisation.enrol_staff(
+                uow, deps, SYSTEM, c.EnrolStaff(staff_id=admin_id, display_name=admin_name,
                                                   department="federation", roles=["federation_admin"])))
     run(go())
     typer.echo(f"created department 'federation' and admin {admin_id}")

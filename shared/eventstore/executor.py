@@ -16,17 +16,23 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.errors import WriteConflict
+from shared.eventstore.unit_of_work import BatchBuffer, UnitOfWork
 
 T = TypeVar("T")
 Command = Callable[[AsyncConnection], Awaitable[T]]
+BufferedCommand = Callable[[UnitOfWork], Awaitable[T]]
 
 log = structlog.get_logger(__name__)
 
 
 @dataclass
 class _Pending:
-    command: Command[Any]
+    command: Callable[[Any], Awaitable[Any]]
+    buffered: bool = False
     future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -72,6 +78,18 @@ class CommandExecutor:
         result: T = await pending.future
         return result
 
+    async def run_buffered(self, command: BufferedCommand[T]) -> T:
+        """Run ``command`` with a :class:`UnitOfWork`: its writes go to the database with the batch's.
+
+        The fast path: no savepoint, and one statement per table for the whole batch.
+        """
+        if self._worker is None:
+            raise RuntimeError("CommandExecutor.start() was not called")
+        pending = _Pending(command, buffered=True)
+        self._queue.put_nowait(pending)
+        result: T = await pending.future
+        return result
+
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
@@ -87,21 +105,45 @@ class CommandExecutor:
         outcomes: list[tuple[_Pending, bool, Any]] = []
         try:
             async with self._engine.begin() as conn:
+                buffer = BatchBuffer()
                 for pending in batch:
-                    try:
-                        async with conn.begin_nested():
-                            value = await pending.command(conn)
-                        outcomes.append((pending, True, value))
-                    except Exception as exc:  # the command's own failure: only its savepoint is lost
-                        outcomes.append((pending, False, exc))
+                    outcomes.append(await self._one(conn, buffer, pending))
+                await buffer.flush(conn)
         except Exception as exc:
-            log.error("command batch failed to commit", size=len(batch), error=repr(exc))
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(exc)
+            if len(batch) > 1:
+                # A write of one command clashed with another process (or the database failed):
+                # run them one by one so that only the culprit fails.
+                log.warning("batch failed, retrying its commands one by one", size=len(batch), error=repr(exc))
+                for pending in batch:
+                    await self._execute([pending])
+                return
+            log.error("command failed to commit", error=repr(exc))
+            error = WriteConflict() if isinstance(exc, IntegrityError) else exc
+            if not batch[0].future.done():
+                batch[0].future.set_exception(error)
             return
+        self._settle(outcomes, len(batch))
+
+    async def _one(
+        self, conn: AsyncConnection, buffer: BatchBuffer, pending: _Pending
+    ) -> tuple[_Pending, bool, Any]:
+        if not pending.buffered:
+            await buffer.flush(conn)  # earlier buffered writes first, in command order; a failure fails the batch
+        try:
+            if pending.buffered:
+                uow = UnitOfWork(conn, buffer)
+                value = await pending.command(uow)
+                uow.commit_to_batch()
+            else:
+                async with conn.begin_nested():
+                    value = await pending.command(conn)
+            return pending, True, value
+        except Exception as exc:  # the command's own failure: nothing of it is kept
+            return pending, False, exc
+
+    def _settle(self, outcomes: list[tuple[_Pending, bool, Any]], size: int) -> None:
         self.batches += 1
-        self.commands += len(batch)
+        self.commands += size
         if self._on_commit is not None:
             self._on_commit()
         for pending, ok, value in outcomes:

@@ -18,6 +18,7 @@ from shared.catalogue import EventPayload, decode_payload
 from shared.envelope import Envelope, utcnow
 from shared.errors import ConcurrencyConflict
 from shared.eventstore.tables import events, outbox
+from shared.eventstore.unit_of_work import UnitOfWork
 from shared.ids import new_id
 from shared.observability import EVENTS_APPENDED
 
@@ -80,9 +81,16 @@ class EventStore:
         ).first()
         return (row.version, row.hash) if row else (0, "")
 
-    async def load(self, conn: AsyncConnection, stream_id: str) -> Stream:
-        """Read a stream with its head (version and last hash), ready to decide and append."""
-        recorded = await self.read(conn, stream_id)
+    async def load(self, conn: AsyncConnection | UnitOfWork, stream_id: str) -> Stream:
+        """Read a stream with its head (version and last hash), ready to decide and append.
+
+        Through a :class:`UnitOfWork`, events appended earlier in the same batch are included.
+        """
+        if isinstance(conn, UnitOfWork):
+            recorded = await self.read(conn.conn, stream_id)
+            recorded += [_decoded(0, e) for e in conn.appended(stream_id)]
+        else:
+            recorded = await self.read(conn, stream_id)
         if not recorded:
             return Stream(stream_id, 0, "", [])
         last = recorded[-1].envelope
@@ -90,7 +98,7 @@ class EventStore:
 
     async def append(
         self,
-        conn: AsyncConnection,
+        conn: AsyncConnection | UnitOfWork,
         stream: Stream | str,
         payloads: Sequence[EventPayload],
         ctx: CommandContext,
@@ -108,7 +116,9 @@ class EventStore:
         if not payloads:
             return []
         if isinstance(stream, str):
-            version, prev_hash = await self.stream_head(conn, stream)
+            stream = await self.load(conn, stream) if isinstance(conn, UnitOfWork) else stream
+        if isinstance(stream, str):
+            version, prev_hash = await self.stream_head(conn, stream)  # type: ignore[arg-type]
             stream_id = stream
         else:
             stream_id, version, prev_hash = stream.stream_id, stream.version, stream.last_hash
@@ -150,6 +160,10 @@ class EventStore:
             }
             for e in envelopes
         ]
+        if isinstance(conn, UnitOfWork):
+            conn.append_events(stream_id, rows, envelopes)
+            EVENTS_APPENDED.labels(self.service).inc(len(envelopes))
+            return envelopes
         try:
             result = await conn.execute(insert(events).returning(events.c.position), rows)
             positions = [r.position for r in result]
@@ -189,7 +203,10 @@ class EventStore:
 
 
 def _decode(position: int, raw: str) -> RecordedEvent:
-    envelope = Envelope.from_json(raw)
+    return _decoded(position, Envelope.from_json(raw))
+
+
+def _decoded(position: int, envelope: Envelope) -> RecordedEvent:
     payload = decode_payload(envelope.type, envelope.schema_version, dict(envelope.data))
     return RecordedEvent(position=position, envelope=envelope, payload=payload)
 

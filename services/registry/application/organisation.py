@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.registry.adapters.tables import departments, org_units, staff
@@ -13,16 +13,17 @@ from services.registry.application.deps import RegistryDeps
 from shared.auth import Principal, Role
 from shared.catalogue.people import DepartmentRegistered, OrgUnitEstablished, StaffEnrolled
 from shared.errors import AlreadyExists, InvalidInput
+from shared.eventstore.unit_of_work import UnitOfWork
 
 _PARENT_LEVEL = {"township": "district", "village": "township"}
 
 
 async def establish_org_unit(
-    conn: AsyncConnection, deps: RegistryDeps, principal: Principal, cmd: c.EstablishOrgUnit
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, cmd: c.EstablishOrgUnit
 ) -> dict[str, object]:
     """Enter a district, township or village; its code must nest in its parent's."""
     principal.require(Role.FEDERATION_ADMIN, action="establishing an org unit")
-    if (await conn.execute(select(org_units.c.code).where(org_units.c.code == cmd.code))).first():
+    if await uow.find(org_units, code=cmd.code):
         raise AlreadyExists(f"org unit {cmd.code} exists already", field="code")
     if cmd.level == "district":
         if cmd.parent_code is not None or not cmd.code.endswith("000000"):
@@ -30,7 +31,8 @@ async def establish_org_unit(
     else:
         if cmd.parent_code is None:
             raise InvalidInput(f"a {cmd.level} needs its parent's code", field="parent_code")
-        parent = (await conn.execute(select(org_units.c.level).where(org_units.c.code == cmd.parent_code))).scalar()
+        parent_row = await uow.find(org_units, code=cmd.parent_code)
+        parent = parent_row["level"] if parent_row else None
         if parent != _PARENT_LEVEL[cmd.level]:
             raise InvalidInput(f"the parent of a {cmd.level} must be a known {_PARENT_LEVEL[cmd.level]}",
                                field="parent_code")
@@ -38,45 +40,44 @@ async def establish_org_unit(
         if cmd.code[:prefix] != cmd.parent_code[:prefix]:
             raise InvalidInput(f"code {cmd.code} does not lie within {cmd.parent_code}", field="code")
     event = OrgUnitEstablished(code=cmd.code, name=cmd.name, level=cmd.level, parent_code=cmd.parent_code)
-    await deps.store.append(conn, f"orgunit-{cmd.code}", [event], deps.context(principal), expected_version=0)
-    await conn.execute(insert(org_units).values(code=cmd.code, name=cmd.name, level=cmd.level,
-                                                parent_code=cmd.parent_code))
+    await deps.store.append(uow, f"orgunit-{cmd.code}", [event], deps.context(principal), expected_version=0)
+    uow.insert(org_units, {"code": cmd.code, "name": cmd.name, "level": cmd.level, "parent_code": cmd.parent_code})
     return {"code": cmd.code}
 
 
 async def register_department(
-    conn: AsyncConnection, deps: RegistryDeps, principal: Principal, cmd: c.RegisterDepartment
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, cmd: c.RegisterDepartment
 ) -> dict[str, object]:
     """Enter a department that can own tasks and plan items."""
     principal.require(Role.FEDERATION_ADMIN, action="registering a department")
-    if (await conn.execute(select(departments.c.code).where(departments.c.code == cmd.code))).first():
+    if await uow.find(departments, code=cmd.code):
         raise AlreadyExists(f"department {cmd.code} exists already", field="code")
     event = DepartmentRegistered(code=cmd.code, name=cmd.name, org_unit_code=cmd.org_unit_code)
-    await deps.store.append(conn, f"department-{cmd.code}", [event], deps.context(principal), expected_version=0)
-    await conn.execute(insert(departments).values(code=cmd.code, name=cmd.name, org_unit_code=cmd.org_unit_code))
+    await deps.store.append(uow, f"department-{cmd.code}", [event], deps.context(principal), expected_version=0)
+    uow.insert(departments, {"code": cmd.code, "name": cmd.name, "org_unit_code": cmd.org_unit_code})
     return {"code": cmd.code}
 
 
 async def enrol_staff(
-    conn: AsyncConnection, deps: RegistryDeps, principal: Principal, cmd: c.EnrolStaff
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, cmd: c.EnrolStaff
 ) -> dict[str, object]:
     """Give a member of staff roles in a department (township officers need a township)."""
     principal.require(Role.FEDERATION_ADMIN, action="enrolling staff")
-    if (await conn.execute(select(staff.c.staff_id).where(staff.c.staff_id == cmd.staff_id))).first():
+    if await uow.find(staff, staff_id=cmd.staff_id):
         raise AlreadyExists(f"staff {cmd.staff_id} exists already", field="staff_id")
-    if not (await conn.execute(select(departments.c.code).where(departments.c.code == cmd.department))).first():
+    if not await uow.find(departments, code=cmd.department):
         raise InvalidInput(f"unknown department {cmd.department!r}", field="department")
     if Role.TOWNSHIP_OFFICER in cmd.roles:
-        level = (await conn.execute(select(org_units.c.level).where(org_units.c.code == cmd.township_code))).scalar()
+        township = await uow.find(org_units, code=cmd.township_code) if cmd.township_code else None
+        level = township["level"] if township else None
         if level != "township":
             raise InvalidInput("a township officer needs the code of a known township", field="township_code")
     roles = sorted(r.value for r in cmd.roles)
     event = StaffEnrolled(staff_id=cmd.staff_id, display_name=cmd.display_name, department=cmd.department,
                           roles=roles, township_code=cmd.township_code)
-    await deps.store.append(conn, f"staff-{cmd.staff_id}", [event], deps.context(principal), expected_version=0)
-    await conn.execute(insert(staff).values(staff_id=cmd.staff_id, display_name=cmd.display_name,
-                                            department=cmd.department, roles=json.dumps(roles),
-                                            township_code=cmd.township_code))
+    await deps.store.append(uow, f"staff-{cmd.staff_id}", [event], deps.context(principal), expected_version=0)
+    uow.insert(staff, {"staff_id": cmd.staff_id, "display_name": cmd.display_name, "department": cmd.department,
+                       "roles": json.dumps(roles), "township_code": cmd.township_code})
     return {"staff_id": cmd.staff_id}
 
 

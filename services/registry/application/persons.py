@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Sequence
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from services.registry.adapters.tables import person_keys, persons, resident_index
 from services.registry.application import commands as c
 from services.registry.application.deps import RegistryDeps
@@ -17,8 +14,10 @@ from services.registry.domain.certificate import Certificate, InvalidCertificate
 from shared.aggregate import fold
 from shared.auth import Principal, Role
 from shared.catalogue import EventPayload
+from shared.catalogue.people import PersonRegistered
 from shared.errors import AlreadyExists, InvalidInput, NotFound
 from shared.eventstore import Stream
+from shared.eventstore.unit_of_work import UnitOfWork
 from shared.ids import new_id
 
 WRITERS = (Role.FEDERATION_ADMIN, Role.TOWNSHIP_OFFICER)
@@ -36,58 +35,58 @@ def _certificate(value: str, deps: RegistryDeps) -> Certificate:
         raise InvalidInput(exc.message, field="certificate_number") from None
 
 
-async def load_person(conn: AsyncConnection, deps: RegistryDeps, person_id: str) -> tuple[Stream, domain.Person]:
+async def load_person(uow: UnitOfWork, deps: RegistryDeps, person_id: str) -> tuple[Stream, domain.Person]:
     """A person's stream and folded state; 404 if there is no such person."""
-    stream = await deps.store.load(conn, person_stream_id(person_id))
+    stream = await deps.store.load(uow, person_stream_id(person_id))
     state = fold(domain.evolve, stream.payloads)
     if state is None:
         raise NotFound(f"no person {person_id}")
     return stream, state
 
 
-async def wrapped_key(conn: AsyncConnection, person_id: str) -> bytes | None:
+async def wrapped_key(uow: UnitOfWork, person_id: str) -> bytes | None:
     """The person's wrapped data key, or None once erased."""
-    value = (await conn.execute(select(person_keys.c.wrapped_key).where(person_keys.c.person_id == person_id))).scalar()
+    row = await uow.find(person_keys, person_id=person_id)
+    value = row["wrapped_key"] if row else None
     return bytes(value) if value is not None else None
 
 
-async def _claim_resident(conn: AsyncConnection, index: str, person_id: str) -> None:
-    owner = (
-        await conn.execute(select(resident_index.c.person_id).where(resident_index.c.resident_index == index))
-    ).scalar()
+async def _claim_resident(uow: UnitOfWork, index: str, person_id: str) -> None:
+    row = await uow.find(resident_index, resident_index=index)
+    owner = row["person_id"] if row else None
     if owner is not None and owner != person_id:
         raise AlreadyExists(f"this resident ID is already registered (person {owner})", field="certificate_number")
     if owner is None:
-        await conn.execute(insert(resident_index).values(resident_index=index, person_id=person_id))
+        uow.insert(resident_index, {"resident_index": index, "person_id": person_id})
 
 
 async def register_person(
-    conn: AsyncConnection, deps: RegistryDeps, principal: Principal, cmd: c.RegisterPerson
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, cmd: c.RegisterPerson
 ) -> dict[str, object]:
     """Register a person: validate the certificate, seal personal data, refuse duplicates."""
     principal.require(*WRITERS, action="registering a person")
     certificate = _certificate(cmd.certificate_number, deps)
-    township = await village_township(conn, cmd.village_code)
+    township = await village_township(uow, cmd.village_code)
     principal.require_township(township, action="registering a person")
     person_id = new_id()
     index = deps.vault.blind_index(certificate.resident_id.value)
-    await _claim_resident(conn, index, person_id)
+    await _claim_resident(uow, index, person_id)
     _data_key, wrapped = deps.vault.new_subject(person_id)
     sealed = deps.vault.seal(wrapped, person_id, {
         "certificate_number": certificate.value, "name": cmd.name, "address": cmd.address,
     })
-    await conn.execute(insert(person_keys).values(person_id=person_id, wrapped_key=wrapped))
+    uow.insert(person_keys, {"person_id": person_id, "wrapped_key": wrapped, "erased_at": None})
     events = domain.register(
         person_id=person_id, certificate=certificate, resident_index=index, sealed=sealed,
         village_code=cmd.village_code, township_code=township, hardship=cmd.hardship,
         severe_rule=deps.severe_rule, registered_on=cmd.registered_on or deps.today(),
     )
     stream = Stream(person_stream_id(person_id), 0, "", [])
-    return await _commit(conn, deps, principal, stream, None, events)
+    return await _commit(uow, deps, principal, stream, None, events)
 
 
 async def _commit(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     deps: RegistryDeps,
     principal: Principal,
     stream: Stream,
@@ -95,49 +94,40 @@ async def _commit(
     events: Sequence[EventPayload],
     expected_version: int | None = None,
 ) -> dict[str, object]:
-    envelopes = await deps.store.append(conn, stream, events, deps.context(principal),
+    envelopes = await deps.store.append(uow, stream, events, deps.context(principal),
                                         expected_version=expected_version)
     state = before
     for event in events:
         state = domain.evolve(state, event)
     assert state is not None
     version = envelopes[-1].stream_version if envelopes else stream.version
-    await _save_row(conn, state, version, events, is_new=before is None)
+    sealed: dict[str, str] = {}
+    for event in [*stream.payloads, *events]:  # later sealed values replace earlier ones
+        sealed.update(getattr(event, "sealed", None) or {})
+    _save_row(uow, state, version, sealed, events, is_new=before is None)
     return {"person_id": state.person_id, "version": version}
 
 
-async def _save_row(
-    conn: AsyncConnection, state: domain.Person, version: int, events: Sequence[EventPayload], *, is_new: bool
+def _save_row(
+    uow: UnitOfWork, state: domain.Person, version: int, sealed: dict[str, str], events: Sequence[EventPayload],
+    *, is_new: bool,
 ) -> None:
     values: dict[str, object] = {
         "version": version, "township_code": state.township_code, "village_code": state.village_code,
         "category": state.category, "grade": state.grade, "severe": state.severe,
         "hardship": ",".join(state.hardship), "active": state.active, "erased": state.erased,
+        "sealed": "{}" if state.erased else json.dumps(sealed),
     }
-    changed: dict[str, str] = {}
-    for event in events:  # newest sealed values win; fields not changed keep their old ciphertext
-        changed.update(getattr(event, "sealed", None) or {})
-    if changed and not is_new:
-        current = json.loads(
-            (await conn.execute(select(persons.c.sealed).where(persons.c.person_id == state.person_id))).scalar_one()
-        )
-        changed = {**current, **changed}
-    if changed or is_new:
-        values["sealed"] = json.dumps(changed)
-    if state.erased:
-        values["sealed"] = "{}"
     if is_new:
-        registered = next(e for e in events if hasattr(e, "registered_on"))
-        await conn.execute(insert(persons).values(
-            person_id=state.person_id, sex=state.sex, birth_year=state.birth_year,
-            registered_on=registered.registered_on, **values,
-        ))
+        registered = next(e for e in events if isinstance(e, PersonRegistered))
+        uow.insert(persons, {"person_id": state.person_id, "sex": state.sex, "birth_year": state.birth_year,
+                             "registered_on": registered.registered_on, **values})
     else:
-        await conn.execute(update(persons).where(persons.c.person_id == state.person_id).values(**values))
+        uow.update(persons, {"person_id": state.person_id}, values)
 
 
 async def _change(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     deps: RegistryDeps,
     principal: Principal,
     person_id: str,
@@ -146,38 +136,38 @@ async def _change(
     decide: Callable[[domain.Person], Awaitable[list[EventPayload]]],
 ) -> dict[str, object]:
     principal.require(*WRITERS, action=action)
-    stream, person = await load_person(conn, deps, person_id)
+    stream, person = await load_person(uow, deps, person_id)
     principal.require_township(person.township_code, action=action)
     events = await decide(person)
-    return await _commit(conn, deps, principal, stream, person, events, cmd.expected_version)
+    return await _commit(uow, deps, principal, stream, person, events, cmd.expected_version)
 
 
 async def correct_person(
-    conn: AsyncConnection, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.CorrectPerson
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.CorrectPerson
 ) -> dict[str, object]:
     """Correct name and/or address."""
     async def decide(person: domain.Person) -> list[EventPayload]:
         fields = {k: v for k, v in (("name", cmd.name), ("address", cmd.address)) if v is not None}
-        key = await wrapped_key(conn, person_id)
+        key = await wrapped_key(uow, person_id)
         sealed = deps.vault.seal(key, person_id, fields) if key and fields else {}
         return domain.correct(person, sealed=sealed, fields=sorted(fields))
-    return await _change(conn, deps, principal, person_id, cmd, "correcting a person", decide)
+    return await _change(uow, deps, principal, person_id, cmd, "correcting a person", decide)
 
 
 async def relocate_person(
-    conn: AsyncConnection, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.RelocatePerson
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.RelocatePerson
 ) -> dict[str, object]:
     """Move a person to another village (the officer of the township they leave does it)."""
     async def decide(person: domain.Person) -> list[EventPayload]:
-        township = await village_township(conn, cmd.village_code)
-        key = await wrapped_key(conn, person_id)
+        township = await village_township(uow, cmd.village_code)
+        key = await wrapped_key(uow, person_id)
         sealed = deps.vault.seal(key, person_id, {"address": cmd.address}) if key and cmd.address else {}
         return domain.relocate(person, village_code=cmd.village_code, township_code=township, sealed=sealed)
-    return await _change(conn, deps, principal, person_id, cmd, "relocating a person", decide)
+    return await _change(uow, deps, principal, person_id, cmd, "relocating a person", decide)
 
 
 async def reassess_person(
-    conn: AsyncConnection, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.ReassessPerson
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.ReassessPerson
 ) -> dict[str, object]:
     """Record a new category/grade from a new certificate number with the same resident ID."""
     async def decide(person: domain.Person) -> list[EventPayload]:
@@ -186,55 +176,55 @@ async def reassess_person(
         if index != person.resident_index:
             raise InvalidInput("the new certificate number belongs to a different resident ID",
                                field="certificate_number")
-        key = await wrapped_key(conn, person_id)
+        key = await wrapped_key(uow, person_id)
         sealed = deps.vault.seal(key, person_id, {"certificate_number": certificate.value}) if key else {}
         return domain.reassess(person, certificate=certificate, resident_index=index, sealed=sealed,
                                severe_rule=deps.severe_rule)
-    return await _change(conn, deps, principal, person_id, cmd, "re-assessing a person", decide)
+    return await _change(uow, deps, principal, person_id, cmd, "re-assessing a person", decide)
 
 
 async def set_hardship(
-    conn: AsyncConnection, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.SetHardship
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.SetHardship
 ) -> dict[str, object]:
     """Replace the hardship flags."""
     async def decide(person: domain.Person) -> list[EventPayload]:
         return domain.set_hardship(person, cmd.hardship)
-    return await _change(conn, deps, principal, person_id, cmd, "setting hardship flags", decide)
+    return await _change(uow, deps, principal, person_id, cmd, "setting hardship flags", decide)
 
 
 async def deregister_person(
-    conn: AsyncConnection, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.DeregisterPerson
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.DeregisterPerson
 ) -> dict[str, object]:
     """Take a person off the register."""
     async def decide(person: domain.Person) -> list[EventPayload]:
         return domain.deregister(person, reason=cmd.reason, effective_on=cmd.effective_on or deps.today())
-    return await _change(conn, deps, principal, person_id, cmd, "deregistering a person", decide)
+    return await _change(uow, deps, principal, person_id, cmd, "deregistering a person", decide)
 
 
 async def erase_person(
-    conn: AsyncConnection, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.VersionedCommand
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.VersionedCommand
 ) -> dict[str, object]:
     """Crypto-shred: destroy the person's data key; the log stays, its sealed fields become unreadable."""
     principal.require(Role.FEDERATION_ADMIN, action="erasing personal data")
 
     async def decide(person: domain.Person) -> list[EventPayload]:
-        await conn.execute(update(person_keys).where(person_keys.c.person_id == person_id)
-                           .values(wrapped_key=None, erased_at=deps.context(principal).now))
+        uow.update(person_keys, {"person_id": person_id},
+                   {"wrapped_key": None, "erased_at": deps.context(principal).now})
         deps.vault.forget(person_id)
         return domain.erase_personal_data(person)
-    return await _change(conn, deps, principal, person_id, cmd, "erasing personal data", decide)
+    return await _change(uow, deps, principal, person_id, cmd, "erasing personal data", decide)
 
 
 async def record_visit(
-    conn: AsyncConnection, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.RecordVisit
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.RecordVisit
 ) -> dict[str, object]:
     """Record the annual home visit with its coded needs and the three answers (sealed)."""
     async def decide(person: domain.Person) -> list[EventPayload]:
-        key = await wrapped_key(conn, person_id)
+        key = await wrapped_key(uow, person_id)
         answers = {k: v for k, v in (("what_they_need", cmd.what_they_need),
                                      ("what_they_can_do", cmd.what_they_can_do),
                                      ("what_we_can_do", cmd.what_we_can_do)) if v}
         sealed = deps.vault.seal(key, person_id, answers) if key and answers else {}
         return domain.record_visit(person, visit_id=new_id(), visited_on=cmd.visited_on, visitor=principal.staff_id,
                                    mode=cmd.mode, needs=cmd.needs, sealed_answers=sealed, today=deps.today())
-    return await _change(conn, deps, principal, person_id, cmd, "recording a home visit", decide)
+    return await _change(uow, deps, principal, person_id, cmd, "recording a home visit", decide)

@@ -40,13 +40,19 @@ async def dev_token(body: TokenRequest, request: Request) -> dict[str, Any]:
         principal = await organisation.staff_principal(conn, body.staff_id)
     if principal is None:
         raise NotFound(f"no staff {body.staff_id}")
-    return {"access_token": request.app.state.tokens.issue(principal), "token_type": "bearer",
-            "roles": sorted(principal.roles), "department": principal.department}
+    return {
+        "access_token": request.app.state.tokens.issue(principal),
+        "token_type": "bearer",
+        "roles": sorted(principal.roles),
+        "department": principal.department,
+    }
 
 
 @router.post("/org-units", status_code=201, tags=["organisation"])
 async def establish_org_unit(body: c.EstablishOrgUnit, request: Request, who: CurrentPrincipal) -> dict[str, Any]:
-    return await execute(request, lambda conn: organisation.establish_org_unit(conn, _deps(request), who, body))
+    return await execute(
+        request, lambda uow: organisation.establish_org_unit(uow, _deps(request), who, body), buffered=True
+    )
 
 
 @router.get("/org-units", tags=["organisation"])
@@ -57,7 +63,9 @@ async def list_org_units(request: Request, _who: CurrentPrincipal, parent_code: 
 
 @router.post("/departments", status_code=201, tags=["organisation"])
 async def register_department(body: c.RegisterDepartment, request: Request, who: CurrentPrincipal) -> dict[str, Any]:
-    return await execute(request, lambda conn: organisation.register_department(conn, _deps(request), who, body))
+    return await execute(
+        request, lambda uow: organisation.register_department(uow, _deps(request), who, body), buffered=True
+    )
 
 
 @router.get("/departments", tags=["organisation"])
@@ -68,7 +76,7 @@ async def list_departments(request: Request, _who: CurrentPrincipal) -> list[Any
 
 @router.post("/staff", status_code=201, tags=["organisation"])
 async def enrol_staff(body: c.EnrolStaff, request: Request, who: CurrentPrincipal) -> dict[str, Any]:
-    return await execute(request, lambda conn: organisation.enrol_staff(conn, _deps(request), who, body))
+    return await execute(request, lambda uow: organisation.enrol_staff(uow, _deps(request), who, body), buffered=True)
 
 
 @router.get("/staff", tags=["organisation"])
@@ -79,21 +87,32 @@ async def list_staff(request: Request, _who: CurrentPrincipal) -> list[Any]:
 
 @router.post("/persons", status_code=201, tags=["persons"], summary="Register a person with a disability")
 async def register_person(body: c.RegisterPerson, request: Request, who: CurrentPrincipal) -> dict[str, Any]:
-    return await execute(request, lambda conn: persons.register_person(conn, _deps(request), who, body))
+    return await execute(request, lambda uow: persons.register_person(uow, _deps(request), who, body), buffered=True)
 
 
 @router.get("/persons", tags=["persons"], summary="List or find persons (personal data masked by role)")
 async def list_persons(
-    request: Request, who: CurrentPrincipal,
-    township_code: str | None = None, village_code: str | None = None,
+    request: Request,
+    who: CurrentPrincipal,
+    township_code: str | None = None,
+    village_code: str | None = None,
     certificate_number: str | None = Query(default=None, description="Find by certificate number (keyed hash)"),
     active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     async with _runtime(request).engine.connect() as conn:
-        return await views.list_persons(conn, _deps(request), who, township_code=township_code,
-                                        village_code=village_code, certificate_number=certificate_number,
-                                        active=active, limit=limit, offset=offset)
+        return await views.list_persons(
+            conn,
+            _deps(request),
+            who,
+            township_code=township_code,
+            village_code=village_code,
+            certificate_number=certificate_number,
+            active=active,
+            limit=limit,
+            offset=offset,
+        )
 
 
 @router.get("/persons/{person_id}", tags=["persons"])
@@ -104,42 +123,56 @@ async def get_person(person_id: str, request: Request, who: CurrentPrincipal) ->
 
 @router.post("/persons/{person_id}/corrections", tags=["persons"])
 async def correct_person(person_id: str, body: c.CorrectPerson, request: Request, who: CurrentPrincipal) -> Any:
-    return await execute(request, lambda conn: persons.correct_person(conn, _deps(request), who, person_id, body))
+    return await execute(
+        request, lambda uow: persons.correct_person(uow, _deps(request), who, person_id, body), buffered=True
+    )
 
 
 @router.post("/persons/{person_id}/relocation", tags=["persons"])
 async def relocate_person(person_id: str, body: c.RelocatePerson, request: Request, who: CurrentPrincipal) -> Any:
-    return await execute(request, lambda conn: persons.relocate_person(conn, _deps(request), who, person_id, body))
+    return await execute(
+        request, lambda uow: persons.relocate_person(uow, _deps(request), who, person_id, body), buffered=True
+    )
 
 
 @router.post("/persons/{person_id}/reassessment", tags=["persons"])
 async def reassess_person(person_id: str, body: c.ReassessPerson, request: Request, who: CurrentPrincipal) -> Any:
-    return await execute(request, lambda conn: persons.reassess_person(conn, _deps(request), who, person_id, body))
+    return await execute(
+        request, lambda uow: persons.reassess_person(uow, _deps(request), who, person_id, body), buffered=True
+    )
 
 
 @router.put("/persons/{person_id}/hardship", tags=["persons"])
 async def set_hardship(person_id: str, body: c.SetHardship, request: Request, who: CurrentPrincipal) -> Any:
-    return await execute(request, lambda conn: persons.set_hardship(conn, _deps(request), who, person_id, body))
+    return await execute(
+        request, lambda uow: persons.set_hardship(uow, _deps(request), who, person_id, body), buffered=True
+    )
 
 
 @router.post("/persons/{person_id}/deregistration", tags=["persons"])
 async def deregister(person_id: str, body: c.DeregisterPerson, request: Request, who: CurrentPrincipal) -> Any:
-    return await execute(request, lambda conn: persons.deregister_person(conn, _deps(request), who, person_id, body))
+    return await execute(
+        request, lambda uow: persons.deregister_person(uow, _deps(request), who, person_id, body), buffered=True
+    )
 
 
 @router.post("/persons/{person_id}/erasure", tags=["persons"], summary="Erase personal data (crypto-shredding)")
 async def erase(person_id: str, body: c.VersionedCommand, request: Request, who: CurrentPrincipal) -> Any:
-    return await execute(request, lambda conn: persons.erase_person(conn, _deps(request), who, person_id, body))
+    return await execute(
+        request, lambda uow: persons.erase_person(uow, _deps(request), who, person_id, body), buffered=True
+    )
 
 
 @router.post("/persons/{person_id}/visits", status_code=201, tags=["visits"], summary="Record the annual home visit")
 async def record_visit(person_id: str, body: c.RecordVisit, request: Request, who: CurrentPrincipal) -> Any:
-    return await execute(request, lambda conn: persons.record_visit(conn, _deps(request), who, person_id, body))
+    return await execute(
+        request, lambda uow: persons.record_visit(uow, _deps(request), who, person_id, body), buffered=True
+    )
 
 
 @router.post("/persons/{person_id}/plans/{year}", status_code=201, tags=["plans"], summary="Draw up the year's plan")
 async def draw_plan(person_id: str, year: int, request: Request, who: CurrentPrincipal) -> Any:
-    return await execute(request, lambda conn: plans.draw_plan(conn, _deps(request), who, person_id, year))
+    return await execute(request, lambda uow: plans.draw_plan(uow, _deps(request), who, person_id, year), buffered=True)
 
 
 @router.get("/persons/{person_id}/plans/{year}", tags=["plans"])
@@ -150,7 +183,9 @@ async def get_plan(person_id: str, year: int, request: Request, _who: CurrentPri
 
 @router.post("/persons/{person_id}/plans/{year}/items", status_code=201, tags=["plans"])
 async def add_item(person_id: str, year: int, body: c.AddPlanItem, request: Request, who: CurrentPrincipal) -> Any:
-    return await execute(request, lambda conn: plans.add_item(conn, _deps(request), who, person_id, year, body))
+    return await execute(
+        request, lambda uow: plans.add_item(uow, _deps(request), who, person_id, year, body), buffered=True
+    )
 
 
 @router.post("/persons/{person_id}/plans/{year}/items/{item_id}/delivery", tags=["plans"])
@@ -158,7 +193,9 @@ async def deliver_item(
     person_id: str, year: int, item_id: str, body: c.DeliverPlanItem, request: Request, who: CurrentPrincipal
 ) -> Any:
     return await execute(
-        request, lambda conn: plans.deliver_item(conn, _deps(request), who, person_id, year, item_id, body)
+        request,
+        lambda uow: plans.deliver_item(uow, _deps(request), who, person_id, year, item_id, body),
+        buffered=True,
     )
 
 
@@ -167,5 +204,7 @@ async def cancel_item(
     person_id: str, year: int, item_id: str, body: c.CancelPlanItem, request: Request, who: CurrentPrincipal
 ) -> Any:
     return await execute(
-        request, lambda conn: plans.cancel_item(conn, _deps(request), who, person_id, year, item_id, body)
+        request,
+        lambda uow: plans.cancel_item(uow, _deps(request), who, person_id, year, item_id, body),
+        buffered=True,
     )

@@ -1,0 +1,138 @@
+"""A command's writes, buffered so that a whole batch of commands is written with one
+statement per table (group commit with fewer round trips, STACK.md).
+
+A command reads through ``uow.execute`` (straight to the database) and writes through
+``insert``/``update``; events appended with the store are buffered the same way. Reads that must
+see what an earlier command of the same batch wrote use ``find`` (rows) — the event store's
+``load`` does this for streams by itself. A command that raises leaves nothing in the buffer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy.engine import Result
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Executable
+
+from shared.envelope import Envelope
+from shared.eventstore.tables import events, outbox
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Write:
+    """One buffered row change."""
+
+    kind: str  # "insert" | "update"
+    table: Table
+    values: Row
+    key: Row = field(default_factory=dict)
+
+    def signature(self) -> tuple[str, str, tuple[str, ...], tuple[str, ...]]:
+        """Writes with the same signature can go in one executemany."""
+        return (self.kind, self.table.name, tuple(sorted(self.key)), tuple(sorted(self.values)))
+
+
+@dataclass
+class BatchBuffer:
+    """What the commands of one batch have written so far, in order."""
+
+    writes: list[Write] = field(default_factory=list)
+    appended: dict[str, list[Envelope]] = field(default_factory=dict)
+
+    async def flush(self, conn: AsyncConnection) -> None:
+        """Write everything: consecutive writes of one shape become one executemany."""
+        event_ids: list[str] = []
+        for group in _groups(self.writes):
+            first = group[0]
+            if first.kind == "insert":
+                await conn.execute(insert(first.table), [w.values for w in group])
+                if first.table is events:
+                    event_ids.extend(w.values["event_id"] for w in group)
+            else:
+                table = first.table
+                stmt = update(table).where(and_(*(table.c[k] == bindparam(f"k_{k}") for k in first.key)))
+                stmt = stmt.values({c: bindparam(f"v_{c}") for c in first.values})
+                await conn.execute(stmt, [{**{f"k_{k}": v for k, v in w.key.items()},
+                                           **{f"v_{c}": v for c, v in w.values.items()}} for w in group])
+        for start in range(0, len(event_ids), 500):
+            chunk = event_ids[start:start + 500]
+            await conn.execute(insert(outbox).from_select(
+                ["position"], select(events.c.position).where(events.c.event_id.in_(chunk))))
+        self.writes.clear()
+        self.appended.clear()
+
+
+def _groups(writes: Sequence[Write]) -> Iterable[list[Write]]:
+    group: list[Write] = []
+    for write in writes:
+        if group and write.signature() != group[0].signature():
+            yield group
+            group = []
+        group.append(write)
+    if group:
+        yield group
+
+
+class UnitOfWork:
+    """One command's reads (live) and writes (buffered until the batch commits)."""
+
+    def __init__(self, conn: AsyncConnection, batch: BatchBuffer) -> None:
+        self.conn = conn
+        self._batch = batch
+        self._writes: list[Write] = []
+        self._appended: dict[str, list[Envelope]] = {}
+
+    async def execute(self, statement: Executable, *args: Any) -> Result[Any]:
+        """Run a read against the database."""
+        return await self.conn.execute(statement, *args)
+
+    def insert(self, table: Table, values: Row) -> None:
+        """Buffer an insert."""
+        self._writes.append(Write("insert", table, dict(values)))
+
+    def update(self, table: Table, key: Row, values: Row) -> None:
+        """Buffer an update of the row with ``key``."""
+        self._writes.append(Write("update", table, dict(values), dict(key)))
+
+    def append_events(self, stream_id: str, rows: list[Row], envelopes: list[Envelope]) -> None:
+        """Buffer a stream's new events (the event store calls this)."""
+        for row in rows:
+            self.insert(events, row)
+        self._appended.setdefault(stream_id, []).extend(envelopes)
+
+    def appended(self, stream_id: str) -> list[Envelope]:
+        """Events appended to a stream earlier in this batch, not yet in the database."""
+        return [*self._batch.appended.get(stream_id, []), *self._appended.get(stream_id, [])]
+
+    def pending_inserts(self, table: Table) -> list[Row]:
+        """Rows inserted into ``table`` earlier in this batch (not yet in the database)."""
+        return [w.values for w in (*self._batch.writes, *self._writes) if w.kind == "insert" and w.table is table]
+
+    async def find(self, table: Table, **key: Any) -> Row | None:
+        """A row by key, as the batch so far has left it (buffered inserts and updates included)."""
+        pending = [w for w in (*self._batch.writes, *self._writes) if w.table is table]
+        inserted = [w for w in pending if w.kind == "insert" and all(w.values.get(k) == v for k, v in key.items())]
+        row: Row | None
+        if inserted:
+            row = dict(inserted[-1].values)
+        else:
+            found = (await self.conn.execute(
+                select(table).where(and_(*(table.c[k] == v for k, v in key.items()))))).first()
+            row = dict(found._mapping) if found is not None else None
+        if row is not None:
+            for w in pending:
+                if w.kind == "update" and w.key == key:
+                    row.update(w.values)
+        return row
+
+    def commit_to_batch(self) -> None:
+        """The command succeeded: its writes join the batch."""
+        self._batch.writes.extend(self._writes)
+        for stream_id, envelopes in self._appended.items():
+            self._batch.appended.setdefault(stream_id, []).extend(envelopes)
