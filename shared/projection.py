@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, insert, update
+from sqlalchemy import Table, and_, delete, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -43,7 +43,7 @@ class Patch:
 
 @dataclass(frozen=True)
 class Increment:
-    """Add ``by`` to a column, creating the row from ``defaults`` if missing."""
+    """Add ``by`` to a column (NULL counts as 0), creating the row from ``defaults`` if missing."""
 
     table: Table
     key: Row
@@ -95,7 +95,7 @@ async def apply_sql(conn: AsyncConnection, operations: Iterable[Operation]) -> N
         elif isinstance(op, Increment):
             column = op.table.c[op.column]
             result = await conn.execute(
-                update(op.table).where(_where(op.table, op.key)).values({column: column + op.by})
+                update(op.table).where(_where(op.table, op.key)).values({column: func.coalesce(column, 0) + op.by})
             )
             if result.rowcount == 0:
                 await conn.execute(insert(op.table).values(**op.defaults, **op.key, **{op.column: op.by}))
@@ -104,7 +104,11 @@ async def apply_sql(conn: AsyncConnection, operations: Iterable[Operation]) -> N
 
 
 class MemoryModel:
-    """The same operations applied to dicts, for rebuilding a read model quickly."""
+    """The same operations applied to dicts, for rebuilding a read model quickly.
+
+    A new row starts as SQL would insert it: scalar Python defaults, and None (NULL) for a
+    column with no default at all, so that rows compare equal to those read from the tables.
+    """
 
     def __init__(self, tables: Iterable[Table]) -> None:
         self.rows: dict[str, dict[tuple[Any, ...], Row]] = {}
@@ -112,8 +116,10 @@ class MemoryModel:
         for table in tables:
             self.rows[table.name] = {}
             self._defaults[table.name] = {
-                c.name: c.default.arg  # type: ignore[attr-defined]
-                for c in table.columns if c.default is not None and not callable(c.default.arg)  # type: ignore[attr-defined]
+                c.name: c.default.arg if c.default is not None else None  # type: ignore[attr-defined]
+                for c in table.columns
+                if (c.default is not None and not callable(c.default.arg))  # type: ignore[attr-defined]
+                or (c.default is None and c.server_default is None and not c.primary_key)
             }
 
     @staticmethod
@@ -133,7 +139,7 @@ class MemoryModel:
                     rows[k] = {**rows[k], **op.values}
             elif isinstance(op, Increment):
                 row = rows.get(k) or {**self._defaults[name], **op.defaults, **op.key, op.column: 0}
-                rows[k] = {**row, op.column: row[op.column] + op.by}
+                rows[k] = {**row, op.column: (row.get(op.column) or 0) + op.by}
             else:
                 rows.pop(k, None)
 

@@ -54,11 +54,16 @@ async def rebuild(
     namespace: str,
     check: bool = False,
     progress: Progress | None = None,
+    prefix: str = "reporting",
 ) -> RebuildReport:
-    """Recompute ``projection`` from its source stream; replace it (or, with ``check``, compare)."""
+    """Recompute ``projection`` from its source stream; replace it (or, with ``check``, compare).
+
+    ``prefix`` is the consuming service, as given to :func:`consumer_name` for the live consumer:
+    its checkpoint is the one read, locked and set.
+    """
     stream = stream_name(namespace, projection.source_service)
     subjects = service_subjects(namespace, projection.source_service)
-    name = consumer_name(projection)
+    name = consumer_name(projection, prefix)
     model = MemoryModel(projection.tables)
     events = 0
 

@@ -140,16 +140,24 @@ class OutboxRelay:
         OUTBOX_BACKLOG.labels(self._service).set(len(rows))
         if not rows:
             return 0
-        futures = []
-        for row in rows:
-            subject = event_subject(self._namespace, self._service, row.department, row.event_type)
-            futures.append(
-                await self._js.publish_async(
-                    subject,
-                    row.envelope.encode(),
-                    headers={"Nats-Msg-Id": row.event_id, "Content-Type": "application/cloudevents+json"},
+        if self._nc is None or not self._nc.is_connected:
+            # While nats-py reconnects, publishing would only fill its buffer and strand publish slots.
+            raise ConnectionError("not connected to NATS")
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            for row in rows:
+                subject = event_subject(self._namespace, self._service, row.department, row.event_type)
+                futures.append(
+                    await self._js.publish_async(
+                        subject,
+                        row.envelope.encode(),
+                        headers={"Nats-Msg-Id": row.event_id, "Content-Type": "application/cloudevents+json"},
+                    )
                 )
-            )
+        except Exception:
+            for future in futures:  # give their publish slots back; the batch is retried whole
+                future.cancel()
+            raise
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.wait(futures), self._publish_timeout)
         confirmed = 0
@@ -161,8 +169,8 @@ class OutboxRelay:
         for future in futures[confirmed:]:
             future.cancel()
         if confirmed:
-            last = rows[confirmed - 1].position
-            await self._executor.run(lambda conn: _forget_published(conn, last))
+            published = [row.position for row in rows[:confirmed]]
+            await self._executor.run(lambda conn: _forget_published(conn, published))
             self.published += confirmed
             EVENTS_PUBLISHED.labels(self._service).inc(confirmed)
         if confirmed < len(rows):
@@ -170,5 +178,7 @@ class OutboxRelay:
         return confirmed
 
 
-async def _forget_published(conn: AsyncConnection, up_to: int) -> None:
-    await conn.execute(delete(outbox).where(outbox.c.position <= up_to))
+async def _forget_published(conn: AsyncConnection, positions: list[int]) -> None:
+    # Exactly the rows published, not "up to the last one": on PostgreSQL another writer's
+    # transaction may commit a lower position after we read the outbox, and it is still unpublished.
+    await conn.execute(delete(outbox).where(outbox.c.position.in_(positions)))

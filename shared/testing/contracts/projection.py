@@ -1,0 +1,99 @@
+"""Projections' contract: SQL and in-memory appliers agree, so a rebuild finds what the live model holds."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.catalogue import EventPayload
+from shared.catalogue.people import OrgUnitEstablished
+from shared.envelope import Envelope
+from shared.messaging.consumer import DurableConsumer
+from shared.messaging.streams import ensure_service_stream
+from shared.projection import Delete, Increment, MemoryModel, Operation, Patch, Projection, Upsert, apply_sql
+from shared.rebuild import consumer_name, rebuild
+from shared.testing.contracts import support as s
+from shared.testing.contracts.base import BackendContract
+from shared.testing.servers import wait_until
+
+
+def _unit_changes(envelope: Envelope, event: EventPayload) -> list[Operation]:
+    assert isinstance(event, OrgUnitEstablished)
+    return [Upsert(s.units, {"code": event.code}, {"name": event.name, "level": event.level}),
+            Increment(s.levels, {"level": event.level}, "units")]
+
+
+class ProjectionContract(BackendContract):
+    """The SQL and in-memory appliers of a projection agree, so a rebuild finds what the live model holds."""
+
+    OPERATIONS: tuple[Operation, ...] = (
+        Upsert(s.rows, {"grp": "a", "item": 1}, {"label": "one"}),  # omits hits, flag and total
+        Increment(s.rows, {"grp": "a", "item": 1}, "hits"),  # a column the upsert left to its default
+        Increment(s.rows, {"grp": "a", "item": 1}, "total", by=5),  # a column the upsert left NULL
+        Increment(s.rows, {"grp": "a", "item": 2}, "hits", by=3, defaults={"label": "two"}),  # creates the row
+        Upsert(s.rows, {"grp": "a", "item": 2}, {}),  # nothing to update: unchanged
+        Upsert(s.rows, {"grp": "b", "item": 1}, {}),  # new row of defaults only
+        Patch(s.rows, {"grp": "a", "item": 1}, {"flag": True}),
+        Patch(s.rows, {"grp": "z", "item": 9}, {"label": "nobody"}),  # no such row: nothing
+        Upsert(s.rows, {"grp": "a", "item": 1}, {"label": "uno"}),  # keeps hits, flag and total
+        Increment(s.rows, {"grp": "a", "item": 2}, "total", by=-2),
+        Delete(s.rows, {"grp": "b", "item": 1}),
+        Delete(s.rows, {"grp": "q", "item": 0}),  # no such row: nothing
+        Increment(s.rows, {"grp": "a", "item": 1}, "hits", by=-1),
+        Upsert(s.rows, {"grp": "b", "item": 1}, {"label": "back", "total": None}),
+    )
+
+    async def test_memory_model_and_sql_agree_after_every_operation(self, engine: AsyncEngine) -> None:
+        model = MemoryModel([s.rows])
+        async with engine.begin() as conn:
+            for step, operation in enumerate(self.OPERATIONS):
+                await apply_sql(conn, [operation])
+                model.apply([operation])
+                in_sql = await s.table_rows(conn, s.rows)
+                in_memory = sorted(model.table_rows(s.rows), key=lambda r: (r["grp"], r["item"]))
+                assert in_memory == in_sql, f"after step {step}: {type(operation).__name__} {operation.key}"
+        assert in_sql == [
+            {"grp": "a", "item": 1, "label": "uno", "hits": 0, "flag": True, "total": 5},
+            {"grp": "a", "item": 2, "label": "two", "hits": 3, "flag": False, "total": -2},
+            {"grp": "b", "item": 1, "label": "back", "hits": 0, "flag": False, "total": None},
+        ]
+
+    async def test_rebuild_check_agrees_with_live_consumption_and_finds_tampering(
+        self, engine: AsyncEngine, nats_url: str, run_id: str
+    ) -> None:
+        namespace = s.unique_namespace(run_id)
+        projection = Projection(name="units", source_service=s.SOURCE, tables=(s.units, s.levels),
+                                event_types=frozenset({"orgunit.established"}), changes=_unit_changes)
+
+        async def handle(conn: AsyncConnection, envelope: Envelope, payload: EventPayload) -> None:
+            await apply_sql(conn, projection.changes(envelope, payload))
+
+        consumer = DurableConsumer(engine, nats_url=nats_url, namespace=namespace, source_service=s.SOURCE,
+                                   name=consumer_name(projection, prefix=s.SERVICE), handler=handle,
+                                   event_types=projection.event_types)
+        payloads = [s.unit(i, level="village" if i % 3 else "township") for i in range(9)]
+        async with s.jetstream(nats_url) as probe:
+            await ensure_service_stream(probe.js, namespace, s.SOURCE)
+            for envelope in s.sealed_chain("orgunit-a", [*payloads, s.unit(1, "renamed")]):
+                await probe.publish_envelope(namespace, envelope)
+        await consumer.start()
+        try:
+            await wait_until(lambda: consumer.position == 10, message="the live model consumed the stream")
+        finally:
+            await consumer.stop()
+
+        async def check() -> list[str]:
+            report = await rebuild(engine, projection, nats_url=nats_url, namespace=namespace, check=True,
+                                   prefix=s.SERVICE)
+            assert (report.position, report.events, report.replaced) == (10, 10, False)
+            return report.differences
+
+        assert await check() == []
+        async with engine.begin() as conn:
+            await conn.execute(update(s.units).where(s.units.c.code == "511403000001").values(name="tampered"))
+        differences = await check()
+        assert len(differences) == 1 and differences[0].startswith("contract_units['511403000001']")
+        assert "tampered" in differences[0] and "renamed" in differences[0]
+        report = await rebuild(engine, projection, nats_url=nats_url, namespace=namespace, prefix=s.SERVICE)
+        assert report.replaced and report.rows == {"contract_units": 9, "contract_levels": 2}
+        assert await check() == []

@@ -1,0 +1,152 @@
+"""The event envelope (CloudEvents attributes, hash chaining) and time-ordered ids."""
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from shared import ids
+from shared.envelope import Envelope
+from shared.eventstore.verify import verify_stream
+
+pytestmark = pytest.mark.unit
+
+OUR_EXTENSIONS = {
+    "streamid": "person-p-1", "streamtype": "person", "streamversion": 1, "schemaversion": 2, "actor": "staff-1",
+    "department": "federation", "correlationid": "corr-1", "causationid": None, "prevhash": "", "hash": "",
+}
+
+
+def envelope(version: int = 1, **changes: Any) -> Envelope:
+    """An unsealed envelope of stream person-p-1."""
+    fields: dict[str, Any] = {
+        "id": f"00000000-0000-7000-8000-00000000000{version}", "source": "qingdan/registry/federation",
+        "type": "person.registered", "time": datetime(2025, 3, 1, 8, 30, tzinfo=UTC), "subject": "person-p-1",
+        "stream_id": "person-p-1", "stream_type": "person", "stream_version": version, "schema_version": 2,
+        "actor": "staff-1", "department": "federation", "correlation_id": "corr-1", "data": {"person_id": "p-1"},
+    }
+    return Envelope(**{**fields, **changes})
+
+
+def chain(length: int) -> list[Envelope]:
+    """``length`` envelopes of one stream, sealed in order."""
+    sealed: list[Envelope] = []
+    for version in range(1, length + 1):
+        sealed.append(envelope(version).sealed(sealed[-1].hash if sealed else ""))
+    return sealed
+
+
+# -- CloudEvents attributes ----------------------------------------------------------------------
+
+
+def test_the_wire_form_uses_cloudevents_attribute_names() -> None:
+    wire = json.loads(envelope().to_json())
+    assert wire == {
+        "id": "00000000-0000-7000-8000-000000000001", "source": "qingdan/registry/federation",
+        "type": "person.registered", "specversion": "1.0", "time": "2025-03-01T08:30:00Z", "subject": "person-p-1",
+        "datacontenttype": "application/json", **OUR_EXTENSIONS, "data": {"person_id": "p-1"},
+    }
+    # CloudEvents 1.0: attribute names are lower-case ASCII letters and digits only
+    assert all(re.fullmatch(r"[a-z0-9]+", name) for name in wire)
+
+
+def test_the_wire_form_reads_back_equal() -> None:
+    original = envelope(causation_id="cause-1").sealed("")
+    assert Envelope.from_json(original.to_json()) == original
+    assert Envelope.from_json(original.to_json().decode()) == original
+
+
+def test_python_names_and_wire_names_both_populate_the_model() -> None:
+    by_alias = Envelope.model_validate(json.loads(envelope().to_json()))
+    assert by_alias == envelope() and by_alias.stream_id == "person-p-1"
+
+
+def test_unknown_attributes_and_versions_below_one_are_refused() -> None:
+    wire = json.loads(envelope().to_json())
+    with pytest.raises(ValidationError, match="extra"):
+        Envelope.model_validate({**wire, "colour": "red"})
+    with pytest.raises(ValidationError, match="streamversion"):
+        Envelope.model_validate({**wire, "streamversion": 0})
+    with pytest.raises(ValidationError, match="schemaversion"):
+        Envelope.model_validate({**wire, "schemaversion": 0})
+
+
+def test_an_envelope_is_immutable() -> None:
+    with pytest.raises(ValidationError, match="frozen"):
+        envelope().actor = "someone else"  # type: ignore[misc]
+
+
+# -- hash chaining -------------------------------------------------------------------------------
+
+
+def test_sealing_links_to_the_previous_hash_and_fills_in_its_own() -> None:
+    first, second, third = chain(3)
+    assert (first.prev_hash, second.prev_hash, third.prev_hash) == ("", first.hash, second.hash)
+    assert all(re.fullmatch(r"[0-9a-f]{64}", e.hash) and e.hash == e.content_hash() for e in (first, second, third))
+    assert len({first.hash, second.hash, third.hash}) == 3
+    assert verify_stream([first, second, third]) == []
+
+
+def test_the_hash_covers_every_attribute_and_the_predecessor() -> None:
+    base = envelope().sealed("")
+    variants = [envelope(actor="staff-2"), envelope(data={"person_id": "p-2"}), envelope(schema_version=1),
+                envelope(time=datetime(2025, 3, 1, 8, 31, tzinfo=UTC)), envelope(causation_id="c")]
+    assert all(v.sealed("").hash != base.hash for v in variants)
+    assert envelope().sealed("a" * 64).hash != base.hash
+
+
+def test_sealing_is_deterministic_and_ignores_a_stale_hash() -> None:
+    once = envelope().sealed("")
+    assert envelope().sealed("").hash == once.hash
+    assert envelope(hash="f" * 64).sealed("").hash == once.hash  # the old hash is not part of the content
+
+
+def test_a_changed_or_missing_event_breaks_the_chain() -> None:
+    first, second, third = chain(3)
+    altered = second.model_copy(update={"data": {"person_id": "someone else"}})
+    assert verify_stream([first, altered, third]) == ["person-p-1 v2: content does not match its hash (altered)"]
+    assert verify_stream([first, third]) == [
+        "person-p-1 v3: expected version 2 (an event is missing)",
+        "person-p-1 v3: does not link to the previous event's hash",
+    ]
+
+
+# -- time-ordered ids ----------------------------------------------------------------------------
+
+
+def test_ids_are_uuid_version_7_with_the_rfc_variant() -> None:
+    value = ids.uuid7()
+    assert value.version == 7 and value.variant == uuid.RFC_4122
+    assert uuid.UUID(ids.new_id()).version == 7
+
+
+def test_ids_carry_the_creation_millisecond() -> None:
+    before = datetime.now(UTC).timestamp() * 1000
+    stamp = ids.uuid7().int >> 80
+    after = datetime.now(UTC).timestamp() * 1000
+    assert before - 1 <= stamp <= after + 1
+
+
+def test_ids_sort_in_creation_order() -> None:
+    made = [ids.new_id() for _ in range(20_000)]
+    assert made == sorted(made) and len(set(made)) == len(made)
+
+
+def test_ids_stay_ordered_beyond_4096_in_one_millisecond_and_when_the_clock_goes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now_ns = [1_750_000_000_000 * 1_000_000]
+    monkeypatch.setattr(ids, "time", SimpleNamespace(time_ns=lambda: now_ns[0]))
+    monkeypatch.setattr(ids, "_last_ms", 0)
+    monkeypatch.setattr(ids, "_counter", 0)
+    frozen = [ids.uuid7() for _ in range(5000)]  # the 12-bit counter overflows into the next millisecond
+    now_ns[0] -= 5_000 * 1_000_000  # the clock steps back five seconds
+    after = [ids.uuid7() for _ in range(10)]
+    made = [u.int for u in frozen + after]
+    assert made == sorted(made) and len(set(made)) == len(made)
+    assert (frozen[0].int >> 80) == 1_750_000_000_000 and (frozen[-1].int >> 80) == 1_750_000_000_001
