@@ -22,8 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".qingdan-installed"
-MYPY_TARGETS = ["shared", "services/registry", "services/reporting", "services/stack",
-                "services/checklists/domain", "services/inspections/domain"]
+MYPY_TARGETS = ["shared", "services"]
 PG_WAIT_SECONDS = 30.0
 USAGE = __doc__ or ""
 

@@ -36,6 +36,9 @@ class ServiceSettings(BaseSettings):
     token_ttl_hours: int = 12
     master_key: str = Field(default="", description="Base64 master key for personal data (production)")
     master_key_file: Path | None = Field(default=None, description="File holding the master key")
+    cors_origins: str = Field(
+        default="", description="Comma-separated origins allowed to call this API from a browser "
+        "(development: any local page; production: none unless listed)")
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.reporting.entrypoints.http import router
-from services.reporting.read_models import SCHEMA, attach_consumers
+from services.reporting.entrypoints.ledger_http import ledger_router
+from services.reporting.entrypoints.pages import router as pages_router
+from services.reporting.entrypoints.tasks_http import tasks_router
+from services.reporting.live import LiveHub, topics_by_event_type
+from services.reporting.read_models import PROJECTIONS, SCHEMA, attach_consumers
 from services.reporting.settings import ReportingSettings
 from shared.http.app import create_app
 from shared.runtime import ServiceRuntime
@@ -20,10 +24,15 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     """The reporting HTTP app with its live consumers."""
     settings = settings or ReportingSettings()
     runtime = build_runtime(settings)
-    attach_consumers(runtime)
-    return create_app(
+    live = LiveHub(topics_by_event_type(PROJECTIONS.values()))  # dashboards: one hub feeds every open page
+    attach_consumers(runtime, after_commit=live.committed)
+    app = create_app(
         runtime,
         title="Qingdan reporting",
         description="Read models over every service's events: coverage, overdue work, scoreboards.",
-        routers=[router],
+        routers=[router, ledger_router, tasks_router, pages_router],
+        on_start=live.start,
+        on_stop=live.stop,
     )
+    app.state.live = live
+    return app

@@ -5,7 +5,13 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.reporting.projections import audit as audit_models
 from services.reporting.projections import coverage
+from services.reporting.projections import highlights as highlight_models
+from services.reporting.projections import inspections as inspection_models
+from services.reporting.projections import plan_items as plan_item_models
+from services.reporting.projections import rectifications as ledger_models
+from services.reporting.projections import tasks as task_models
 from shared.catalogue import EventPayload
 from shared.envelope import Envelope
 from shared.messaging.consumer import AfterCommit, DurableConsumer, Handler
@@ -15,6 +21,13 @@ from shared.runtime import ServiceRuntime
 
 PROJECTIONS: dict[str, Projection] = {p.name: p for p in (coverage.COVERAGE,)}
 SCHEMA: tuple[MetaData, ...] = (coverage.metadata,)
+PROJECTIONS.update({p.name: p for p in (ledger_models.LEDGER, ledger_models.LEDGER_UNITS,
+                                        inspection_models.INSPECTIONS, inspection_models.INSPECTION_TEMPLATES)})
+SCHEMA += (ledger_models.metadata, inspection_models.metadata)
+PROJECTIONS.update({p.name: p for p in (task_models.TASKS, highlight_models.HIGHLIGHTS)})
+SCHEMA += (task_models.metadata, highlight_models.metadata)
+PROJECTIONS.update({p.name: p for p in (plan_item_models.PLAN_ITEMS, *audit_models.AUDIT)})
+SCHEMA += (plan_item_models.metadata, audit_models.metadata)
 
 
 def _handler(projection: Projection) -> Handler:

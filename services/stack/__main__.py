@@ -58,8 +58,9 @@ def up(
 
 def _print_welcome(stack: EmbeddedStack) -> None:
     console.print(f"\n[bold green]Qingdan is running[/] (data: {stack.data_dir}, NATS: {stack.nats.url})")
+    console.print(f"  [bold]dashboards         {stack.url('reporting')}/dash/coverage[/]")
     for key, process in stack.processes.items():
-        console.print(f"  {key:<18} {process.url}/docs   health: {process.url}/health")
+        console.print(f"  {key:<18} {process.url}/docs", soft_wrap=True)
     tokens = write_tokens(stack, stack.data_dir / "demo-tokens.json")
     console.print("\nSign in: send [bold]Authorization: Bearer <token>[/]. Tokens for the demo roles "
                   f"(also in {stack.data_dir / 'demo-tokens.json'}; new ones: POST /auth/dev-token "

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from services.stack.launcher import EmbeddedStack
+from services.stack.launcher import HOSTED_DEPARTMENTS, EmbeddedStack
 from shared.demo.pengshan import DEMO_STAFF, TOWNSHIPS, load_registry_demo, seed_organisation
 from shared.testing.stack import expect
 
@@ -49,6 +49,8 @@ def load_demo(stack: EmbeddedStack, *, persons: int, say: Any) -> None:
         say("monthly task lists, an inspection template, highlights")
         worklists = importlib.import_module("shared.demo.worklists")
         departments = {"health": _client(stack.url("checklists-health"), issue_token(stack, "health-officer"))}
+        for code in HOSTED_DEPARTMENTS:  # served by the federation's instance
+            departments[code] = _client(stack.url("checklists"), issue_token(stack, f"{code}-officer"))
         with _client(stack.url("checklists"), admin) as federation:
             worklists.load_worklists_demo(federation, departments, year=today.year, today=today)
         for client in departments.values():

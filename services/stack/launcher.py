@@ -13,6 +13,9 @@ from shared.testing.processes import ServiceProcess
 from shared.testing.servers import NatsServerProcess
 
 
+HOSTED_DEPARTMENTS = ("civil_affairs", "hrss", "education", "housing")
+
+
 @dataclass(frozen=True)
 class Instance:
     """One service process of the stack."""
@@ -32,7 +35,9 @@ def plan_instances(base_port: int) -> list[Instance]:
     """The processes of the embedded default, in start order."""
     instances = [Instance("registry", "registry", base_port + 1)]
     if available("checklists"):
-        instances.append(Instance("checklists", "checklists", base_port + 2, {"QD_DEPARTMENT": "federation"}))
+        # The health department runs its own instance; the others are hosted by the federation's.
+        instances.append(Instance("checklists", "checklists", base_port + 2, {
+            "QD_DEPARTMENT": "federation", "QD_HOSTED_DEPARTMENTS": ",".join(HOSTED_DEPARTMENTS)}))
         instances.append(Instance("checklists-health", "checklists", base_port + 12, {"QD_DEPARTMENT": "health"}))
     if available("inspections"):
         instances.append(Instance("inspections", "inspections", base_port + 3))

@@ -9,12 +9,14 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.auth import TokenService
 from shared.errors import QingdanError
 from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +50,7 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan)
     app.state.runtime = runtime
+    _install_cors(app, runtime.settings)
     app.state.tokens = TokenService(runtime.settings.effective_auth_secret())
     for router in routers:
         app.include_router(router)
@@ -70,6 +73,17 @@ def create_app(
             return spec()
 
     return app
+
+
+def _install_cors(app: FastAPI, settings: ServiceSettings) -> None:
+    """Let the dashboards (served by reporting on another port) call this service from the browser."""
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if settings.mode == "development" and not origins:
+        app.add_middleware(CORSMiddleware, allow_origin_regex=r"http://(127\.0\.0\.1|localhost)(:\d+)?",
+                           allow_methods=["*"], allow_headers=["Authorization", "Content-Type"])
+    elif origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"],
+                           allow_headers=["Authorization", "Content-Type"])
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -1,0 +1,29 @@
+"""Command line of the checklists service: ``python -m services.checklists --help``."""
+
+from __future__ import annotations
+
+import typer
+
+from services.checklists.bootstrap import build_app, build_runtime
+from services.checklists.settings import ChecklistsSettings
+from shared.cli import serve, verify_command
+
+cli = typer.Typer(help="Qingdan checklists service (one instance per department)", no_args_is_help=True,
+                  add_completion=False)
+
+
+@cli.command("serve")
+def serve_command() -> None:
+    """Serve HTTP for the department in QD_DEPARTMENT (settings from QD_* environment variables)."""
+    settings = ChecklistsSettings()
+    serve(lambda: build_app(settings), settings)
+
+
+@cli.command("verify")
+def verify() -> None:
+    """Verify the hash chain of every event in this instance's log."""
+    verify_command(build_runtime(ChecklistsSettings(), publishes=False))
+
+
+if __name__ == "__main__":
+    cli()

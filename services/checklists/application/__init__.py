@@ -1,0 +1,1 @@
+"""Checklists use cases: load, authorise, decide, append — one small function each."""

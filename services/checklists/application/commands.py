@@ -1,0 +1,119 @@
+"""Command inputs of the checklists service: pydantic models validated at the edge (HTTP body or CLI).
+
+Shapes and formats are checked here; the rules (a deadline before the issue date, progress on a
+cancelled task …) are the domain's, which names the field it refuses.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.catalogue.worklists import MONTH_PATTERN, ORG_UNIT_PATTERN
+
+
+class Command(BaseModel):
+    """Base: unknown fields are an error, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class VersionedCommand(Command):
+    """A change to an existing entity; ``expected_version`` is the version the caller last saw."""
+
+    expected_version: int | None = Field(
+        default=None, ge=0, description="Refuse with 409 if the stream written by this command has moved on"
+    )
+
+
+class IssueTaskList(Command):
+    month: str = Field(pattern=MONTH_PATTERN, description="YYYY-MM")
+    title: str = Field(min_length=1, max_length=200)
+    issued_on: date | None = Field(default=None, description="Default: today")
+
+
+class IssueTask(Command):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=4000)
+    responsible_department: str = Field(min_length=1, max_length=50)
+    org_unit_code: str | None = Field(default=None, pattern=ORG_UNIT_PATTERN)
+    assignee: str | None = Field(default=None, max_length=200)
+    metric: str = Field(min_length=1, max_length=100, description="What is counted, e.g. 签约人数")
+    unit: str = Field(min_length=1, max_length=20, description="e.g. 人, 户, 次")
+    target_value: float = Field(gt=0, allow_inf_nan=False)
+    complete_when_target_reached: bool = False
+    issued_on: date | None = Field(default=None, description="Default: today")
+    deadline: date
+
+
+class ReportProgress(VersionedCommand):
+    value_reached: float = Field(ge=0, allow_inf_nan=False, description="Cumulative value reached so far")
+    note: str = Field(default="", max_length=2000)
+    evidence: list[str] = Field(default_factory=list, description="Links to photos, records, documents")
+    reported_on: date | None = Field(default=None, description="Default: today")
+    complete: bool = Field(default=False, description="Also report the task complete")
+
+
+class CompleteTask(VersionedCommand):
+    completed_on: date | None = Field(default=None, description="Default: today")
+
+
+class ExtendDeadline(VersionedCommand):
+    new_deadline: date
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class CancelTask(VersionedCommand):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class TemplateItemIn(Command):
+    item_id: str = Field(min_length=1, max_length=40)
+    text: str = Field(min_length=1, max_length=1000)
+    guidance: str = Field(default="", max_length=4000)
+    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    evidence_required: bool = False
+
+
+class SaveTemplateDraft(VersionedCommand):
+    title: str = Field(min_length=1, max_length=200)
+    items: list[TemplateItemIn] = Field(default_factory=list)
+
+
+class PublishTemplateVersion(VersionedCommand):
+    title: str = Field(min_length=1, max_length=200)
+    items: list[TemplateItemIn] = Field(min_length=1)
+    published_on: date | None = Field(default=None, description="Default: today")
+
+
+class PublishDraft(VersionedCommand):
+    published_on: date | None = Field(default=None, description="Default: today")
+
+
+class SubmitHighlight(Command):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=8000)
+    tags: list[str] = Field(default_factory=list)
+    evidence: list[str] = Field(min_length=1, description="At least one link")
+    submitted_on: date | None = Field(default=None, description="Default: today")
+
+
+class ReviewHighlight(VersionedCommand):
+    """Approve or feature: nothing to say but the version seen."""
+
+
+class RejectHighlight(VersionedCommand):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ListPublicity(Command):
+    title: str = Field(min_length=1, max_length=200)
+    channel: str = Field(min_length=1, max_length=50, description="e.g. 微信公众号, 电视台, 报纸")
+    published_on: date
+    highlight_id: str | None = None
+    url: str | None = Field(default=None, max_length=500)
+
+
+class WithdrawPublicity(VersionedCommand):
+    reason: str = Field(min_length=1, max_length=1000)

@@ -1,0 +1,59 @@
+"""What every checklists use case needs, and the two questions asked before each command:
+is this the right instance, and is this the right person."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from shared.auth import Principal, Role
+from shared.errors import Forbidden
+from shared.eventstore import CommandContext, EventStore
+
+
+@dataclass(frozen=True)
+class ChecklistsDeps:
+    """The event store, which department this instance serves, and the clock."""
+
+    store: EventStore
+    issuer_department: str
+    served: frozenset[str]
+    today: Callable[[], date]
+
+    @property
+    def department(self) -> str:
+        """The department this instance is deployed for: every event it writes carries it."""
+        return self.store.department
+
+    @property
+    def is_issuer(self) -> bool:
+        """Whether this is the instance that issues lists and templates and reviews highlights."""
+        return self.store.department == self.issuer_department
+
+    def context(self, principal: Principal) -> CommandContext:
+        """Envelope metadata: the actor is the caller, the department is this instance's (its subject)."""
+        return CommandContext(actor=principal.staff_id, department=self.department)
+
+    def require_issuer(self, principal: Principal, action: str) -> None:
+        """Federation admins, on the issuer's instance."""
+        principal.require(Role.FEDERATION_ADMIN, action=action)
+        if not self.is_issuer:
+            raise Forbidden(
+                f"{action}: this checklists instance serves department {self.department}; "
+                f"that is done on the {self.issuer_department} instance"
+            )
+
+    def require_worker(self, principal: Principal, department: str, action: str) -> None:
+        """A department's own officers (or its admins), on an instance that serves that department."""
+        principal.require(Role.DEPARTMENT_OFFICER, Role.FEDERATION_ADMIN, action=action)
+        if principal.department != department:
+            raise Forbidden(
+                f"{action}: {principal.staff_id} belongs to department {principal.department}, "
+                f"and may act only on {principal.department}'s own work, not {department}'s"
+            )
+        if department not in self.served:
+            raise Forbidden(
+                f"{action}: this checklists instance serves {', '.join(sorted(self.served))}; "
+                f"{department}'s work is reported on {department}'s own instance"
+            )

@@ -1,0 +1,226 @@
+"""Read side of a checklists instance: its lookup rows as JSON, overdue and due soon against ``today``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.checklists.adapters.tables import (
+    departments,
+    highlight_reviews,
+    highlights,
+    publicity,
+    task_lists,
+    task_work,
+    tasks,
+)
+from services.checklists.application.deps import ChecklistsDeps
+from services.checklists.application.streams import load_task
+from shared.catalogue.worklists import TaskDeadlineExtended, TaskProgressReported
+from shared.errors import NotFound
+from shared.eventstore import Stream
+from shared.eventstore.verify import verify_stream
+
+DUE_SOON_DAYS = 7
+W = task_work.c
+IS_OPEN: ColumnElement[bool] = and_(W.completed_on.is_(None), tasks.c.cancelled_on.is_(None))
+task_status = case((W.completed_on.is_not(None), literal("completed")),
+                   (tasks.c.cancelled_on.is_not(None), literal("cancelled")), else_=literal("open"))
+"""Completion wins over a cancellation that raced it, as in the domain's fold (``domain/ownership.py``)."""
+TASK_QUERY = select(
+    tasks, func.coalesce(W.value_reached, 0.0).label("value_reached"), W.last_reported_on, W.completed_on,
+    W.completed_how, W.on_time, func.coalesce(W.work_version, 0).label("work_version"), task_status.label("status"),
+).select_from(tasks.outerjoin(task_work, W.task_id == tasks.c.task_id))
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def task_row_json(row: Any, today: date) -> dict[str, Any]:
+    """A task's lookup row, with the clock-derived ``overdue`` and ``due_soon``."""
+    is_open = row.status == "open"
+    return {
+        "task_id": row.task_id, "list_id": row.list_id, "month": row.month,
+        "issuer_department": row.issuer_department, "title": row.title, "description": row.description,
+        "responsible_department": row.responsible_department, "org_unit_code": row.org_unit_code,
+        "assignee": row.assignee, "metric": row.metric, "unit": row.unit, "target_value": row.target_value,
+        "complete_when_target_reached": row.complete_when_target_reached,
+        "issued_on": row.issued_on.isoformat(), "deadline": row.deadline.isoformat(), "status": row.status,
+        "value_reached": row.value_reached, "progress": round(min(row.value_reached / row.target_value, 1.0), 4),
+        "last_reported_on": _iso(row.last_reported_on), "completed_on": _iso(row.completed_on),
+        "completed_how": row.completed_how, "on_time": row.on_time, "cancelled_on": _iso(row.cancelled_on),
+        "cancel_reason": row.cancel_reason,
+        "extensions": row.extensions,
+        "overdue": is_open and today > row.deadline,
+        "due_soon": is_open and today <= row.deadline <= today + timedelta(days=DUE_SOON_DAYS),
+        "issue_version": row.issue_version, "work_version": row.work_version,
+    }
+
+
+async def task_json(conn: AsyncConnection, task_id: str, today: date) -> dict[str, Any]:
+    """One task's row as JSON; 404 if this instance does not know it."""
+    row = (await conn.execute(TASK_QUERY.where(tasks.c.task_id == task_id))).first()
+    if row is None:
+        raise NotFound(f"no task {task_id} here")
+    return task_row_json(row, today)
+
+
+async def task_detail(conn: AsyncConnection, deps: ChecklistsDeps, task_id: str, today: date) -> dict[str, Any]:
+    """One task with its progress reports and deadline extensions, from its two streams."""
+    body = await task_json(conn, task_id, today)
+    halves = await load_task(conn, deps, task_id)
+    body["reports"] = [
+        {"value_reached": e.payload.value_reached, "note": e.payload.note, "evidence": e.payload.evidence,
+         "reported_on": e.payload.reported_on.isoformat(), "reported_by": e.envelope.actor}
+        for e in halves.work.events if isinstance(e.payload, TaskProgressReported)
+    ]
+    body["deadline_extensions"] = [
+        {"previous_deadline": e.payload.previous_deadline.isoformat(),
+         "new_deadline": e.payload.new_deadline.isoformat(), "reason": e.payload.reason,
+         "extended_on": e.payload.extended_on.isoformat(), "extended_by": e.envelope.actor}
+        for e in halves.issue.events if isinstance(e.payload, TaskDeadlineExtended)
+    ]
+    body["streams"] = {halves.issue.stream_id: halves.issue.version, halves.work.stream_id: halves.work.version}
+    return body
+
+
+def _stream_history(stream: Stream, own_department: str) -> dict[str, Any]:
+    envelopes = [e.envelope for e in stream.events]
+    problems = verify_stream(envelopes)
+    return {"stream_id": stream.stream_id, "version": stream.version,
+            "written_by": envelopes[0].department if envelopes else None,
+            "copy": bool(envelopes) and envelopes[0].department != own_department,
+            "chain_intact": not problems, "problems": problems,
+            "events": [e.model_dump(mode="json", by_alias=True) for e in envelopes]}
+
+
+async def task_history(conn: AsyncConnection, deps: ChecklistsDeps, task_id: str) -> dict[str, Any]:
+    """A task's full history: both halves, each verified against its hash chain (``copy``: another
+    instance writes it, and this is the copy received over NATS)."""
+    halves = await load_task(conn, deps, task_id)
+    return {"task_id": task_id, "streams": [_stream_history(halves.issue, deps.department),
+                                            _stream_history(halves.work, deps.department)]}
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """What a task list may be narrowed to."""
+
+    month: str | None = None
+    department: str | None = None
+    status: str | None = None
+    assignee: str | None = None
+    overdue: bool | None = None
+    due_soon: bool | None = None
+
+
+def _filtered(query: Select[Any], f: TaskFilter, today: date) -> Select[Any]:
+    conditions = []
+    if f.month:
+        conditions.append(tasks.c.month == f.month)
+    if f.department:
+        conditions.append(tasks.c.responsible_department == f.department)
+    if f.status:
+        conditions.append(task_status == f.status)
+    if f.assignee:
+        conditions.append(tasks.c.assignee == f.assignee)
+    overdue = and_(IS_OPEN, tasks.c.deadline < today)
+    soon = and_(IS_OPEN, tasks.c.deadline >= today,
+                tasks.c.deadline <= today + timedelta(days=DUE_SOON_DAYS))
+    if f.overdue is not None:
+        conditions.append(overdue if f.overdue else ~overdue)
+    if f.due_soon is not None:
+        conditions.append(soon if f.due_soon else ~soon)
+    return query.where(and_(*conditions)) if conditions else query
+
+
+async def list_tasks(
+    conn: AsyncConnection, f: TaskFilter, today: date, *, limit: int = 500, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Tasks known here, by deadline, filtered."""
+    query = _filtered(TASK_QUERY, f, today).order_by(tasks.c.deadline, tasks.c.task_id)
+    rows = await conn.execute(query.limit(limit).offset(offset))
+    return [task_row_json(r, today) for r in rows]
+
+
+async def list_task_lists(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Every monthly list known here, newest first."""
+    rows = await conn.execute(select(task_lists).order_by(task_lists.c.month.desc()))
+    return [{**dict(r._mapping), "issued_on": r.issued_on.isoformat()} for r in rows]
+
+
+async def get_task_list(conn: AsyncConnection, month: str, today: date) -> dict[str, Any]:
+    """A month's list with the tasks of it known here."""
+    row = (await conn.execute(select(task_lists).where(task_lists.c.month == month))).first()
+    if row is None:
+        raise NotFound(f"no task list for {month} here")
+    return {**dict(row._mapping), "issued_on": row.issued_on.isoformat(),
+            "tasks": await list_tasks(conn, TaskFilter(month=month), today)}
+
+
+R = highlight_reviews.c
+HIGHLIGHT_QUERY = select(
+    highlights, func.coalesce(R.status, "submitted").label("status"), R.reject_reason, R.approved_on, R.featured_on,
+    func.coalesce(R.review_version, 0).label("review_version"),
+).select_from(highlights.outerjoin(highlight_reviews, R.highlight_id == highlights.c.highlight_id))
+
+
+def highlight_row_json(row: Any) -> dict[str, Any]:
+    """A highlight's lookup row as JSON."""
+    return {
+        "highlight_id": row.highlight_id, "department": row.department, "title": row.title,
+        "description": row.description, "tags": json.loads(row.tags), "evidence": json.loads(row.evidence),
+        "submitted_on": row.submitted_on.isoformat(), "status": row.status, "reject_reason": row.reject_reason,
+        "approved_on": _iso(row.approved_on), "featured_on": _iso(row.featured_on),
+        "submission_version": row.submission_version, "review_version": row.review_version,
+    }
+
+
+async def highlight_json(conn: AsyncConnection, highlight_id: str) -> dict[str, Any]:
+    """One highlight; 404 if unknown here."""
+    row = (await conn.execute(HIGHLIGHT_QUERY.where(highlights.c.highlight_id == highlight_id))).first()
+    if row is None:
+        raise NotFound(f"no highlight {highlight_id} here")
+    return highlight_row_json(row)
+
+
+async def list_highlights(conn: AsyncConnection, department: str | None, status: str | None) -> list[dict[str, Any]]:
+    """Highlights known here, newest first."""
+    query = HIGHLIGHT_QUERY.order_by(highlights.c.submitted_on.desc(), highlights.c.highlight_id)
+    if department:
+        query = query.where(highlights.c.department == department)
+    if status:
+        query = query.where(func.coalesce(R.status, "submitted") == status)
+    return [highlight_row_json(r) for r in await conn.execute(query)]
+
+
+def publicity_row_json(row: Any) -> dict[str, Any]:
+    """A publicity item's row as JSON."""
+    return {**dict(row._mapping), "published_on": row.published_on.isoformat()}
+
+
+async def publicity_json(conn: AsyncConnection, item_id: str) -> dict[str, Any]:
+    """One publicity item; 404 if unknown here."""
+    row = (await conn.execute(select(publicity).where(publicity.c.item_id == item_id))).first()
+    if row is None:
+        raise NotFound(f"no publicity item {item_id} here")
+    return publicity_row_json(row)
+
+
+async def list_publicity(conn: AsyncConnection, department: str | None) -> list[dict[str, Any]]:
+    """Publicity items written here, newest first."""
+    query = select(publicity).order_by(publicity.c.published_on.desc(), publicity.c.item_id)
+    if department:
+        query = query.where(publicity.c.department == department)
+    return [publicity_row_json(r) for r in await conn.execute(query)]
+
+
+async def list_departments(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Departments learned from the registry's events."""
+    return [dict(r._mapping) for r in await conn.execute(select(departments).order_by(departments.c.code))]

@@ -1,0 +1,1 @@
+"""The inspections service's tables and the projections of other services' facts."""

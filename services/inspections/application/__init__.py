@@ -1,0 +1,1 @@
+"""Inspections use cases: load, authorise, decide, append — one small function each."""

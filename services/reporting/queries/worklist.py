@@ -1,0 +1,120 @@
+"""Overdue and due soon (逾期): tasks, plan items and rectifications in one work list, as of a day.
+
+Each kind keeps its own rule for "still to do": a task neither completed nor cancelled; a plan item
+still planned, of a person still registered; a rectification the responsible unit still has to act
+on (assigned, or reopened after a re-check). Overdue means the deadline day has passed; due soon
+means the deadline is today or within the next seven days. Rows say how many days overdue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.reporting.projections.plan_items import pi_items, pi_names, pi_persons
+from services.reporting.projections.rectifications import ledger_entries, ledger_names
+from services.reporting.projections.tasks import rpt_tasks
+from services.reporting.queries.rectifications import AWAITING_UNIT
+
+DUE_SOON_DAYS = 7
+Kind = Literal["task", "plan_item", "rectification"]
+Window = Literal["overdue", "due_soon", "both"]
+
+
+@dataclass(frozen=True)
+class WorkFilter:
+    """Which rows to show; ``None`` means any."""
+
+    kind: str | None = None
+    department: str | None = None
+    township: str | None = None
+    assignee: str | None = None
+    window: str = "both"
+
+
+def township_of(code: str | None) -> str | None:
+    """The township a 12-digit org-unit code lies in (None for the district or no code)."""
+    if not code or len(code) != 12 or code[6:9] == "000":
+        return None
+    return code[:9] + "000"
+
+
+async def _tasks(conn: AsyncConnection, horizon: date) -> list[dict[str, Any]]:
+    t = rpt_tasks.c
+    query = select(rpt_tasks).where(t.completed_on.is_(None), t.cancelled_on.is_(None), t.deadline <= horizon)
+    return [{"kind": "task", "id": r.task_id, "ref": r.month, "title": r.title,
+             "department": r.responsible_department, "township_code": township_of(r.org_unit_code),
+             "assignee": r.assignee, "deadline": r.deadline, "status": "open", "person_id": None,
+             "progress": round(min(r.value_reached / r.target_value, 1.0), 4) if r.target_value else None}
+            for r in await conn.execute(query)]
+
+
+async def _plan_items(conn: AsyncConnection, horizon: date) -> list[dict[str, Any]]:
+    i = pi_items.c
+    query = (select(pi_items, pi_persons.c.township_code)
+             .select_from(pi_items.join(pi_persons, pi_persons.c.person_id == i.person_id))
+             .where(i.status == "planned", i.due_on <= horizon, pi_persons.c.active))
+    return [{"kind": "plan_item", "id": r.item_id, "ref": r.need, "title": r.description,
+             "department": r.responsible_department, "township_code": r.township_code, "assignee": None,
+             "deadline": r.due_on, "status": "planned", "person_id": r.person_id, "progress": None}
+            for r in await conn.execute(query)]
+
+
+async def _rectifications(conn: AsyncConnection, horizon: date) -> list[dict[str, Any]]:
+    e = ledger_entries.c
+    query = select(ledger_entries).where(e.status.in_(AWAITING_UNIT), e.deadline <= horizon)
+    return [{"kind": "rectification", "id": r.rectification_id, "ref": r.number or "", "title": r.problem,
+             "department": r.responsible_unit, "township_code": r.township_code, "assignee": None,
+             "deadline": r.deadline, "status": r.status, "person_id": None, "progress": None}
+            for r in await conn.execute(query)]
+
+
+async def _names(conn: AsyncConnection) -> dict[str, str]:
+    names = {r.code: r.name for r in await conn.execute(select(ledger_names.c.code, ledger_names.c.name))}
+    names.update({r.code: r.name for r in await conn.execute(select(pi_names.c.code, pi_names.c.name))})
+    return names
+
+
+def _keep(row: dict[str, Any], f: WorkFilter) -> bool:
+    late = row["days_overdue"] > 0
+    return ((f.window == "both" or late == (f.window == "overdue"))
+            and all(v is None or row[k] == v for k, v in (("kind", f.kind), ("department", f.department),
+                                                          ("township_code", f.township),
+                                                          ("assignee", f.assignee))))
+
+
+async def worklist(conn: AsyncConnection, today: date, f: WorkFilter, *, limit: int = 1000) -> dict[str, Any]:
+    """Every open task, plan item and rectification overdue or due within seven days of ``today``, filtered.
+
+    Most overdue first. ``options`` lists the departments, townships and assignees present (before
+    filtering), for the page's filter controls.
+    """
+    horizon = today + timedelta(days=DUE_SOON_DAYS)
+    rows = await _tasks(conn, horizon) + await _plan_items(conn, horizon) + await _rectifications(conn, horizon)
+    names = await _names(conn)
+    for row in rows:
+        row["days_overdue"] = (today - row["deadline"]).days
+        row["deadline"] = row["deadline"].isoformat()
+        row["department_name"] = names.get(row["department"], row["department"])
+        row["township_name"] = names.get(row["township_code"] or "", row["township_code"])
+    options = {
+        "departments": sorted({(r["department"], r["department_name"]) for r in rows}),
+        "townships": sorted({(r["township_code"], r["township_name"]) for r in rows if r["township_code"]}),
+        "assignees": sorted({r["assignee"] for r in rows if r["assignee"]}),
+    }
+    kept = sorted((r for r in rows if _keep(r, f)),
+                  key=lambda r: (-r["days_overdue"], r["kind"], r["id"]))
+    late = sum(r["days_overdue"] > 0 for r in kept)
+    counts = {"overdue": late, "due_soon": len(kept) - late}
+    by_kind = {k: sum(r["kind"] == k for r in kept) for k in ("task", "plan_item", "rectification")}
+    return {
+        "today": today.isoformat(), "due_soon_days": DUE_SOON_DAYS, "total": len(kept), "counts": counts,
+        "by_kind": by_kind, "rows": kept[:limit],
+        "options": {"departments": [{"code": c, "name": n} for c, n in options["departments"]],
+                    "townships": [{"code": c, "name": n} for c, n in options["townships"]],
+                    "assignees": options["assignees"]},
+    }
