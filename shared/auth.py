@@ -117,7 +117,7 @@ class TokenService:
 _bearer = HTTPBearer(auto_error=False, description="Bearer token issued by the registry service")
 
 
-def current_principal(
+async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     """FastAPI dependency: the verified caller, or 401."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     On SQLite: WAL (readers never block the writer), a busy timeout instead of instant
     "database is locked" errors, and transactions that start with ``BEGIN IMMEDIATE`` so that
     savepoints work and two writers queue instead of deadlocking on a lock upgrade
-    (the recipe in SQLAlchemy's pysqlite/aiosqlite documentation).
+    (the recipe in SQLAlchemy's pysqlite/aiosqlite documentation). Write through
+    :func:`writer`; plain connections of the engine are readers.
     """
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
@@ -49,4 +52,28 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (no deadlocking lock upgrade); readers never wait
+        # for a writer under WAL, so they begin a plain deferred transaction.
+        if conn.get_execution_options().get("qingdan_writer"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+_write_locks: dict[str, asyncio.Lock] = {}
+
+
+def writer(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for transactions that write (``BEGIN IMMEDIATE`` on SQLite; the same on PostgreSQL)."""
+    return engine.execution_options(qingdan_writer=True)
+
+
+def write_lock(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[Any]:
+    """On SQLite, one writer at a time within this process, queued here rather than in SQLite's
+    busy handler (which sleeps up to 100 ms per retry); on PostgreSQL, no lock."""
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    key = str(engine.url)
+    if key not in _write_locks:
+        _write_locks[key] = asyncio.Lock()
+    return _write_locks[key]

@@ -124,7 +124,8 @@ class MemoryModel:
 
     @staticmethod
     def _key(key: Row) -> tuple[Any, ...]:
-        return tuple(sorted(key.items()))
+        # Sorted so that {"a", "b"} and {"b", "a"} name one row; one-column keys need no sort.
+        return tuple(key.items()) if len(key) == 1 else tuple(sorted(key.items()))
 
     def apply(self, operations: Iterable[Operation]) -> None:
         """Apply operations in memory, as :func:`apply_sql` would to the tables."""

@@ -19,6 +19,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.catalogue import decode_payload
+from shared.db import write_lock, writer
 from shared.envelope import Envelope
 from shared.eventstore.tracking import applied_position, record_position
 from shared.messaging.connection import connect_until_ready
@@ -69,6 +70,11 @@ async def rebuild(
 
     def on_message(msg: Msg) -> None:
         nonlocal events
+        if progress is not None:
+            progress(msg.metadata.sequence.stream, end)
+        parts = msg.subject.split(".", 3)  # <ns>.<service>.<department>.<type>: skip others unparsed
+        if len(parts) == 4 and parts[3] not in projection.event_types:
+            return
         try:
             envelope = Envelope.from_json(msg.data)
             if envelope.type not in projection.event_types:
@@ -78,15 +84,13 @@ async def rebuild(
             return  # the live consumer dead-letters these; the model never contains them
         model.apply(projection.changes(envelope, payload))
         events += 1
-        if progress is not None:
-            progress(msg.metadata.sequence.stream, end)
 
     nc = await connect_until_ready(nats_url, name=f"rebuild-{projection.name}")
     try:
         end = await stream_last_sequence(nc, stream)
         await replay(nc, stream, subjects, start=1, end=end, on_message=on_message)
         position = end
-        async with engine.begin() as conn:
+        async with write_lock(engine), writer(engine).begin() as conn:
             live = await applied_position(conn, name, stream, lock=True)
             if live > position:
                 await replay(nc, stream, subjects, start=position + 1, end=live, on_message=on_message)

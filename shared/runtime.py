@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import MetaData, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db import create_engine
+from shared.db import create_engine, writer
 from shared.eventstore import CommandExecutor, EventStore
 from shared.eventstore.tables import dead_letters
 from shared.eventstore.tables import metadata as core_metadata
@@ -58,7 +58,7 @@ class ServiceRuntime:
 
     async def create_schema(self) -> None:
         """Create the event-store tables and the service's own (idempotent)."""
-        async with self.engine.begin() as conn:
+        async with writer(self.engine).begin() as conn:
             for metadata in (core_metadata, *self.schema):
                 await conn.run_sync(metadata.create_all)
 
@@ -75,9 +75,9 @@ class ServiceRuntime:
         """Stop everything, finishing queued commands first."""
         for consumer in self.consumers:
             await consumer.stop()
-        await self.executor.stop()
-        if self.relay is not None:
+        if self.relay is not None:  # before the writer, which then deletes what the relay published
             await self.relay.stop()
+        await self.executor.stop()
         await self.engine.dispose()
 
     async def health(self) -> dict[str, Any]:

@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.db import write_lock, writer
 from shared.errors import WriteConflict
+from shared.eventstore.tables import outbox
 from shared.eventstore.unit_of_work import BatchBuffer, UnitOfWork
 
 T = TypeVar("T")
@@ -53,6 +56,28 @@ class CommandExecutor:
         self._worker: asyncio.Task[None] | None = None
         self.batches = 0
         self.commands = 0
+        # Outbox rows JetStream has acknowledged, deleted with the next batch rather than in a
+        # transaction of their own (at low rates that would double the writes per command).
+        self._to_forget: set[int] = set()
+        self._nudge: asyncio.TimerHandle | None = None
+
+    FORGET_DELAY = 0.2
+    """Seconds an acknowledged outbox row may wait for a batch to delete it before one is run for it."""
+
+    def forget_published(self, positions: list[int]) -> None:
+        """Delete these outbox rows with the next batch (or on their own shortly, if none comes)."""
+        self._to_forget.update(positions)
+        if self._nudge is None and self._worker is not None:
+            self._nudge = asyncio.get_running_loop().call_later(self.FORGET_DELAY, self._run_forget)
+
+    def being_forgotten(self) -> frozenset[int]:
+        """Outbox positions already published whose rows are not deleted yet."""
+        return frozenset(self._to_forget)
+
+    def _run_forget(self) -> None:
+        self._nudge = None
+        if self._to_forget and self._queue.empty():
+            self._queue.put_nowait(_Pending(_nothing))
 
     async def start(self) -> None:
         """Start the writer task."""
@@ -63,6 +88,10 @@ class CommandExecutor:
         """Finish what is queued, then stop."""
         if self._worker is None:
             return
+        if self._to_forget:  # published rows must not be published again after a restart
+            await self.run(_nothing)
+        if self._nudge is not None:
+            self._nudge.cancel()
         await self._queue.join()
         self._worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -104,7 +133,11 @@ class CommandExecutor:
     async def _execute(self, batch: list[_Pending]) -> None:
         outcomes: list[tuple[_Pending, bool, Any]] = []
         try:
-            async with self._engine.begin() as conn:
+            async with write_lock(self._engine), writer(self._engine).begin() as conn:
+                forgetting = list(self._to_forget)
+                for start in range(0, len(forgetting), 1000):
+                    chunk = forgetting[start:start + 1000]
+                    await conn.execute(delete(outbox).where(outbox.c.position.in_(chunk)))
                 buffer = BatchBuffer()
                 for pending in batch:
                     outcomes.append(await self._one(conn, buffer, pending))
@@ -122,6 +155,7 @@ class CommandExecutor:
             if not batch[0].future.done():
                 batch[0].future.set_exception(error)
             return
+        self._to_forget.difference_update(forgetting)
         self._settle(outcomes, len(batch))
 
     async def _one(
@@ -153,3 +187,7 @@ class CommandExecutor:
                 pending.future.set_result(value)
             else:
                 pending.future.set_exception(value)
+
+
+async def _nothing(_conn: AsyncConnection) -> None:
+    """A batch with no command, run only to delete published outbox rows."""

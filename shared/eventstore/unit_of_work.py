@@ -69,14 +69,33 @@ class BatchBuffer:
 
 
 def _groups(writes: Sequence[Write]) -> Iterable[list[Write]]:
-    group: list[Write] = []
+    """Table by table (in order of first appearance): its inserts grouped by shape, then its
+    updates in their original order, consecutive ones of one shape grouped.
+
+    Without foreign keys, order between tables does not matter; within a table a row is only
+    updated after it exists, and updates keep their relative order.
+    """
+    by_table: dict[str, list[Write]] = {}
     for write in writes:
-        if group and write.signature() != group[0].signature():
-            yield group
-            group = []
-        group.append(write)
-    if group:
-        yield group
+        by_table.setdefault(write.table.name, []).append(write)
+    groups: list[list[Write]] = []
+    for table_writes in by_table.values():
+        inserts: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], list[Write]] = {}
+        for write in table_writes:
+            if write.kind == "insert":
+                inserts.setdefault(write.signature(), []).append(write)
+        groups.extend(inserts.values())
+        run: list[Write] = []
+        for write in table_writes:
+            if write.kind != "update":
+                continue
+            if run and write.signature() != run[0].signature():
+                groups.append(run)
+                run = []
+            run.append(write)
+        if run:
+            groups.append(run)
+    return groups
 
 
 class UnitOfWork:

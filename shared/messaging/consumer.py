@@ -28,6 +28,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.catalogue import EventPayload, decode_payload
+from shared.db import write_lock, writer
 from shared.envelope import Envelope, utcnow
 from shared.eventstore.tables import dead_letters
 from shared.eventstore.tracking import applied_position, record_position
@@ -157,8 +158,18 @@ class DurableConsumer:
                 await asyncio.sleep(delay)  # the owning service has not created it yet
                 delay = min(delay * 2, 2.0)
 
+    def _relevant(self, msg: Msg) -> bool:
+        # The subject ends with the event type (<ns>.<service>.<department>.<type>): no parsing needed.
+        parts = msg.subject.split(".", 3)
+        return len(parts) < 4 or parts[3] in self._event_types
+
     async def _apply_batch(self, msgs: list[Msg]) -> list[Envelope]:
         """Apply a batch in one transaction; if any handler fails, redo it one savepoint per event."""
+        if not any(self._relevant(m) for m in msgs):
+            # Nothing for this read model: no transaction. The checkpoint stays a lower bound and
+            # moves with the next batch that matters; re-reading these after a restart is harmless.
+            self.position = max(self.position, msgs[-1].metadata.sequence.stream)
+            return []
         try:
             return await self._apply_in_transaction(msgs, careful=False)
         except _HandlerFailed:
@@ -166,7 +177,7 @@ class DurableConsumer:
 
     async def _apply_in_transaction(self, msgs: list[Msg], *, careful: bool) -> list[Envelope]:
         applied: list[Envelope] = []
-        async with self._engine.begin() as conn:
+        async with write_lock(self._engine), writer(self._engine).begin() as conn:
             position = await applied_position(conn, self.name, self.stream, lock=True)
             for msg in msgs:
                 sequence = msg.metadata.sequence.stream
@@ -186,6 +197,8 @@ class DurableConsumer:
     async def _apply_one(
         self, conn: AsyncConnection, msg: Msg, sequence: int, *, careful: bool
     ) -> Envelope | None:
+        if not self._relevant(msg):
+            return None
         try:
             envelope = Envelope.from_json(msg.data)
         except ValidationError as exc:

@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.eventstore.executor import CommandExecutor
@@ -84,9 +84,10 @@ class OutboxRelay:
         return self._nc is not None and self._nc.is_connected
 
     async def backlog(self) -> int:
-        """How many committed events are waiting to be published."""
+        """How many committed events are waiting to be published (published rows awaiting deletion excluded)."""
         async with self._engine.connect() as conn:
-            return int((await conn.execute(select(func.count()).select_from(outbox))).scalar_one())
+            rows = int((await conn.execute(select(func.count()).select_from(outbox))).scalar_one())
+        return max(0, rows - len(self._executor.being_forgotten()))
 
     async def _run(self) -> None:
         self._nc = await connect_until_ready(self._nats_url, name=f"qingdan-{self._service}-relay")
@@ -127,12 +128,20 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch from the outbox; return how many JetStream acknowledged."""
         assert self._js is not None
+        skip = sorted(self._executor.being_forgotten())  # published already, deleted with the next batch
+        if len(skip) > 20_000:  # a long drain with no commands: let the writer catch up first
+            await self._executor.run(_nothing_to_do)
+            skip = sorted(self._executor.being_forgotten())
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
                     select(events.c.position, events.c.event_id, events.c.event_type,
                            events.c.department, events.c.envelope)
                     .join(outbox, outbox.c.position == events.c.position)
+                    # Lets PostgreSQL start the events scan at the oldest unpublished event rather
+                    # than at position 1 (without it each batch reads the whole published log).
+                    .where(events.c.position >= select(func.min(outbox.c.position)).scalar_subquery())
+                    .where(outbox.c.position.not_in(skip) if skip else true())
                     .order_by(outbox.c.position)
                     .limit(self._batch_size)
                 )
@@ -170,7 +179,9 @@ class OutboxRelay:
             future.cancel()
         if confirmed:
             published = [row.position for row in rows[:confirmed]]
-            await self._executor.run(lambda conn: _forget_published(conn, published))
+            # Exactly the rows published, not "up to the last one": on PostgreSQL another writer's
+            # transaction may commit a lower position after we read the outbox, still unpublished.
+            self._executor.forget_published(published)
             self.published += confirmed
             EVENTS_PUBLISHED.labels(self._service).inc(confirmed)
         if confirmed < len(rows):
@@ -178,7 +189,5 @@ class OutboxRelay:
         return confirmed
 
 
-async def _forget_published(conn: AsyncConnection, positions: list[int]) -> None:
-    # Exactly the rows published, not "up to the last one": on PostgreSQL another writer's
-    # transaction may commit a lower position after we read the outbox, and it is still unpublished.
-    await conn.execute(delete(outbox).where(outbox.c.position.in_(positions)))
+async def _nothing_to_do(_conn: AsyncConnection) -> None:
+    """A batch run only so that the executor deletes the outbox rows it was asked to forget."""
