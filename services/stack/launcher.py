@@ -12,7 +12,6 @@ from pathlib import Path
 from shared.testing.processes import ServiceProcess
 from shared.testing.servers import NatsServerProcess
 
-
 HOSTED_DEPARTMENTS = ("civil_affairs", "hrss", "education", "housing")
 
 

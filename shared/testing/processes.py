@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+
+from shared.testing.servers import die_with_parent
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 class ServiceProcess:
@@ -37,13 +47,22 @@ class ServiceProcess:
         return self._proc is not None and self._proc.poll() is None
 
     def start(self, *, wait: bool = True, timeout: float = 30.0) -> None:
-        """Start the process (and wait for its /health to answer)."""
+        """Start the process (and wait for its /health to answer).
+
+        Refuses a port something else listens on: otherwise we would wait for, and then talk to,
+        somebody else's service (say, a stack left running from before).
+        """
+        if port_in_use(self.port):
+            raise RuntimeError(
+                f"port {self.port} for {self.name} is already in use — is another Qingdan still running? "
+                "Stop it, or choose other ports (python3 dev.py up --base-port …)"
+            )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env, "QD_HTTP_PORT": str(self.port)}
         log = self.log_path.open("ab")
         self._proc = subprocess.Popen(
             [sys.executable, "-m", self.module, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,
-            cwd=self.cwd, start_new_session=True,
+            cwd=self.cwd, start_new_session=True, preexec_fn=die_with_parent,
         )
         log.close()
         if wait:

@@ -16,6 +16,7 @@ import inspect
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -41,6 +42,17 @@ _NATS_BIND_ATTEMPTS = 5
 _BIND_ERRORS = ("address already in use", "only one usage of each socket address")
 # Health checks go straight to 127.0.0.1, never through an HTTP proxy from the environment.
 _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+
+def die_with_parent() -> None:
+    """In a child process (Linux): receive SIGTERM when the parent dies, so that a launcher or a test
+    run killed outright leaves no service behind. Elsewhere, a no-op."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def nats_server_executable() -> Path:
@@ -185,7 +197,8 @@ class NatsServerProcess:
     def _spawn(self) -> None:
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                self._command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                self._command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
             )
 
     def _wait_healthy(self, deadline: float) -> bool:
