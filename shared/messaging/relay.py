@@ -42,7 +42,7 @@ class OutboxRelay:
         namespace: str,
         service: str,
         replicas: int = 1,
-        batch_size: int = 2000,
+        batch_size: int = 4000,
         publish_timeout: float = 5.0,
         poll_interval: float = 1.0,
     ) -> None:
