@@ -190,6 +190,12 @@ def test_the_event_catalogue_is_served_as_asyncapi(stack_factory: Any, nats_serv
     with stack.client("registry") as anonymous:
         document = expect(anonymous.get("/asyncapi.json"), 200)
         openapi = expect(anonymous.get("/openapi.json"), 200)
+        # The dashboards (another port) may call the registry from the browser in development; other sites may not.
+        preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+        local = anonymous.options("/auth/dev-token", headers={"Origin": "http://127.0.0.1:8104", **preflight})
+        foreign = anonymous.options("/auth/dev-token", headers={"Origin": "http://evil.example", **preflight})
+    assert local.headers.get("access-control-allow-origin") == "http://127.0.0.1:8104"
+    assert "access-control-allow-origin" not in foreign.headers
     assert document["asyncapi"].startswith("3.")
     channel = document["channels"]["person.registered"]
     assert channel["address"] == f"{stack.namespace}.registry.{{department}}.person.registered"
