@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.reporting.projections import audit as audit_models
 from services.reporting.projections import coverage
 from services.reporting.projections import highlights as highlight_models
-from services.reporting.projections import inspections as inspection_models
+from services.reporting.projections import inspection_results as inspection_models
 from services.reporting.projections import plan_items as plan_item_models
 from services.reporting.projections import rectifications as ledger_models
 from services.reporting.projections import tasks as task_models

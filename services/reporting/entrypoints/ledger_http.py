@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from services.reporting.queries import inspections as inspection_views
+from services.reporting.queries import inspection_results as inspection_views
 from services.reporting.queries import rectifications as ledger_views
 from services.reporting.queries.ledger_export import ledger_csv, ledger_workbook
 from shared.auth import CurrentPrincipal

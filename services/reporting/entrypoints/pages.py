@@ -25,7 +25,7 @@ from services.reporting.live import CLOCK, LiveHub
 from services.reporting.projections.audit import AUDIT
 from services.reporting.projections.coverage import COVERAGE
 from services.reporting.projections.highlights import HIGHLIGHTS
-from services.reporting.projections.inspections import INSPECTIONS
+from services.reporting.projections.inspection_results import INSPECTIONS
 from services.reporting.projections.plan_items import PLAN_ITEMS
 from services.reporting.projections.rectifications import LEDGER, LEDGER_UNITS
 from services.reporting.projections.tasks import TASKS

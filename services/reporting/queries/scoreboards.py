@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.projections.plan_items import pi_items, pi_names, pi_persons
-from services.reporting.queries import inspections as inspection_views
+from services.reporting.queries import inspection_results as inspection_views
 from services.reporting.queries import rectifications as ledger_views
 from services.reporting.queries import tasks as task_views
 from services.reporting.queries.coverage import coverage

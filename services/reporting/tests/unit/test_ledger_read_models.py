@@ -10,7 +10,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from services.reporting.projections.inspections import INSPECTIONS, insp_findings, insp_item_results
+from services.reporting.projections.inspection_results import INSPECTIONS, insp_findings, insp_item_results
 from services.reporting.projections.rectifications import LEDGER, ledger_entries, ledger_steps
 from services.reporting.queries.ledger_export import COLUMNS, ledger_csv, ledger_rows, ledger_workbook
 from services.reporting.queries.rectifications import days_overdue

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting.projections.inspections import (
+from services.reporting.projections.inspection_results import (
     insp_findings,
     insp_groups,
     insp_inspections,
