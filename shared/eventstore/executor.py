@@ -70,6 +70,10 @@ class CommandExecutor:
         if self._nudge is None and self._worker is not None:
             self._nudge = asyncio.get_running_loop().call_later(self.FORGET_DELAY, self._run_forget)
 
+    async def flush_forgotten(self) -> None:
+        """Delete the published outbox rows now (a batch with no command)."""
+        await self.run(_nothing)
+
     def being_forgotten(self) -> frozenset[int]:
         """Outbox positions already published whose rows are not deleted yet."""
         return frozenset(self._to_forget)
@@ -89,7 +93,7 @@ class CommandExecutor:
         if self._worker is None:
             return
         if self._to_forget:  # published rows must not be published again after a restart
-            await self.run(_nothing)
+            await self.flush_forgotten()
         if self._nudge is not None:
             self._nudge.cancel()
         await self._queue.join()

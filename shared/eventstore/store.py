@@ -116,12 +116,12 @@ class EventStore:
         if not payloads:
             return []
         if isinstance(stream, str):
-            stream = await self.load(conn, stream) if isinstance(conn, UnitOfWork) else stream
-        if isinstance(stream, str):
-            version, prev_hash = await self.stream_head(conn, stream)  # type: ignore[arg-type]
-            stream_id = stream
-        else:
-            stream_id, version, prev_hash = stream.stream_id, stream.version, stream.last_hash
+            if isinstance(conn, UnitOfWork):  # the head may be in this batch's buffer
+                stream = await self.load(conn, stream)
+            else:
+                head_version, head_hash = await self.stream_head(conn, stream)
+                stream = Stream(stream, head_version, head_hash, [])
+        stream_id, version, prev_hash = stream.stream_id, stream.version, stream.last_hash
         if expected_version is not None and expected_version != ANY_VERSION and version != expected_version:
             raise ConcurrencyConflict(stream_id, expected_version, version)
         envelopes: list[Envelope] = []

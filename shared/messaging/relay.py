@@ -18,7 +18,7 @@ import structlog
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy import func, select, true
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.eventstore.executor import CommandExecutor
 from shared.eventstore.tables import events, outbox
@@ -130,7 +130,7 @@ class OutboxRelay:
         assert self._js is not None
         skip = sorted(self._executor.being_forgotten())  # published already, deleted with the next batch
         if len(skip) > 20_000:  # a long drain with no commands: let the writer catch up first
-            await self._executor.run(_nothing_to_do)
+            await self._executor.flush_forgotten()
             skip = sorted(self._executor.being_forgotten())
         async with self._engine.connect() as conn:
             rows = (
@@ -188,6 +188,3 @@ class OutboxRelay:
             raise RuntimeError(f"JetStream acknowledged {confirmed} of {len(rows)} events")
         return confirmed
 
-
-async def _nothing_to_do(_conn: AsyncConnection) -> None:
-    """A batch run only so that the executor deletes the outbox rows it was asked to forget."""
