@@ -14,7 +14,7 @@ from services.reporting.projections import rectifications as ledger_models
 from services.reporting.projections import tasks as task_models
 from shared.catalogue import EventPayload
 from shared.envelope import Envelope
-from shared.messaging.consumer import AfterCommit, DurableConsumer, Handler
+from shared.messaging.consumer import AfterCommit, DurableConsumer, Feed, Handler
 from shared.projection import Projection, apply_sql
 from shared.rebuild import consumer_name
 from shared.runtime import ServiceRuntime
@@ -37,16 +37,20 @@ def _handler(projection: Projection) -> Handler:
 
 
 def attach_consumers(runtime: ServiceRuntime, after_commit: AfterCommit | None = None) -> None:
-    """One durable consumer per projection, so each can be rebuilt on its own."""
+    """One durable consumer per source stream, feeding all that stream's read models in one
+    transaction per batch; each read model keeps its own checkpoint, so each can be rebuilt alone."""
     settings = runtime.settings
+    by_source: dict[str, list[Feed]] = {}
     for projection in PROJECTIONS.values():
+        by_source.setdefault(projection.source_service, []).append(
+            Feed(consumer_name(projection), _handler(projection), projection.event_types))
+    for source, feeds in by_source.items():
         runtime.consumers.append(DurableConsumer(
             runtime.engine,
             nats_url=settings.nats_url,
             namespace=settings.namespace,
-            source_service=projection.source_service,
-            name=consumer_name(projection),
-            handler=_handler(projection),
-            event_types=projection.event_types,
+            source_service=source,
+            name=f"reporting-from-{source}",
+            feeds=feeds,
             after_commit=after_commit,
         ))

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
 
 import structlog
 from nats.aio.client import Client
@@ -46,8 +47,21 @@ class _HandlerFailed(Exception):
     """A handler raised on the fast path: the batch is redone event by event."""
 
 
+@dataclass(frozen=True)
+class Feed:
+    """One read model fed by a consumer: its checkpoint name, its handler, the events it reads."""
+
+    name: str
+    handler: Handler
+    event_types: frozenset[str]
+
+
 class DurableConsumer:
-    """Feeds one source service's stream into a handler, once per event, in stream order."""
+    """Feeds one source service's stream into one or more read models, once per event, in order.
+
+    Several read models of one source share one durable consumer (one fetch, one transaction per
+    batch), each with a checkpoint of its own, so that each can still be rebuilt on its own.
+    """
 
     def __init__(
         self,
@@ -57,8 +71,9 @@ class DurableConsumer:
         namespace: str,
         source_service: str,
         name: str,
-        handler: Handler,
-        event_types: Collection[str],
+        handler: Handler | None = None,
+        event_types: Collection[str] = (),
+        feeds: Sequence[Feed] = (),
         after_commit: AfterCommit | None = None,
         batch_size: int = 1000,
         max_attempts: int = 3,
@@ -69,8 +84,12 @@ class DurableConsumer:
         self._source_service = source_service
         self.stream = stream_name(namespace, source_service)
         self.name = name
-        self._handler = handler
-        self._event_types = frozenset(event_types)
+        if handler is not None:
+            feeds = (*feeds, Feed(name, handler, frozenset(event_types)))
+        if not feeds:
+            raise ValueError(f"consumer {name} feeds nothing: give a handler or feeds")
+        self._feeds = tuple(feeds)
+        self._event_types = frozenset().union(*(f.event_types for f in self._feeds))
         self._after_commit = after_commit
         self._batch_size = batch_size
         self._max_attempts = max_attempts
@@ -100,7 +119,8 @@ class DurableConsumer:
         self._nc = await connect_until_ready(self._nats_url, name=f"qingdan-{self.name}")
         js = self._nc.jetstream()
         async with self._engine.connect() as conn:
-            self.position = await applied_position(conn, self.name, self.stream)
+            # Resume at the read model that is furthest behind; the others skip what they have.
+            self.position = min([await applied_position(conn, f.name, self.stream) for f in self._feeds])
         await self._wait_for_stream(js)
         # Our checkpoint, not the server's consumer state, says where to resume: re-create the
         # durable there. Otherwise messages handed to a crashed predecessor would only come back
@@ -158,10 +178,15 @@ class DurableConsumer:
                 await asyncio.sleep(delay)  # the owning service has not created it yet
                 delay = min(delay * 2, 2.0)
 
-    def _relevant(self, msg: Msg) -> bool:
+    @staticmethod
+    def _type_of(msg: Msg) -> str | None:
         # The subject ends with the event type (<ns>.<service>.<department>.<type>): no parsing needed.
         parts = msg.subject.split(".", 3)
-        return len(parts) < 4 or parts[3] in self._event_types
+        return parts[3] if len(parts) == 4 else None
+
+    def _relevant(self, msg: Msg) -> bool:
+        event_type = self._type_of(msg)
+        return event_type is None or event_type in self._event_types
 
     async def _apply_batch(self, msgs: list[Msg]) -> list[Envelope]:
         """Apply a batch in one transaction; if any handler fails, redo it one savepoint per event."""
@@ -176,66 +201,82 @@ class DurableConsumer:
             return await self._apply_in_transaction(msgs, careful=True)
 
     async def _apply_in_transaction(self, msgs: list[Msg], *, careful: bool) -> list[Envelope]:
-        applied: list[Envelope] = []
+        applied: dict[str, Envelope] = {}
         async with write_lock(self._engine), writer(self._engine).begin() as conn:
-            position = await applied_position(conn, self.name, self.stream, lock=True)
+            positions = {f.name: await applied_position(conn, f.name, self.stream, lock=True) for f in self._feeds}
+            moved: set[str] = set()
             for msg in msgs:
                 sequence = msg.metadata.sequence.stream
-                if sequence <= position:
+                feeds = [f for f in self._feeds if sequence > positions[f.name]]
+                if not feeds:
                     EVENTS_SKIPPED.labels(self.name).inc()
                     continue
-                envelope = await self._apply_one(conn, msg, sequence, careful=careful)
-                if envelope is not None:
-                    applied.append(envelope)
-                position = sequence
-            await record_position(conn, self.name, self.stream, position)
-        self.position = position
-        CONSUMER_POSITION.labels(self.name, self.stream).set(position)
-        EVENTS_APPLIED.labels(self.name).inc(len(applied))
-        return applied
+                for feed, envelope in await self._apply_one(conn, msg, sequence, feeds, careful=careful):
+                    applied[envelope.id] = envelope
+                    EVENTS_APPLIED.labels(feed.name).inc()
+                for feed in feeds:
+                    positions[feed.name] = sequence
+                    moved.add(feed.name)
+            for name in moved:
+                await record_position(conn, name, self.stream, positions[name])
+        self.position = max(self.position, msgs[-1].metadata.sequence.stream)
+        for name, position in positions.items():
+            CONSUMER_POSITION.labels(name, self.stream).set(position)
+        return list(applied.values())
 
     async def _apply_one(
-        self, conn: AsyncConnection, msg: Msg, sequence: int, *, careful: bool
-    ) -> Envelope | None:
+        self, conn: AsyncConnection, msg: Msg, sequence: int, feeds: list[Feed], *, careful: bool
+    ) -> list[tuple[Feed, Envelope]]:
         if not self._relevant(msg):
-            return None
+            return []
+        readers = [f for f in feeds if self._type_of(msg) in f.event_types or self._type_of(msg) is None]
+        if not readers:
+            return []
         try:
             envelope = Envelope.from_json(msg.data)
         except ValidationError as exc:
-            await self._dead_letter(conn, msg, sequence, None, f"not a valid envelope: {exc}")
-            return None
-        if envelope.type not in self._event_types:
-            return None
+            for feed in readers:
+                await self._dead_letter(conn, feed.name, msg, sequence, None, f"not a valid envelope: {exc}")
+            return []
+        readers = [f for f in readers if envelope.type in f.event_types]
+        if not readers:
+            return []
         try:
             payload = decode_payload(envelope.type, envelope.schema_version, dict(envelope.data))
         except (ValidationError, ValueError) as exc:
-            await self._dead_letter(conn, msg, sequence, envelope, f"payload rejected: {exc}")
-            return None
-        if not careful:
-            try:
-                await self._handler(conn, envelope, payload)
-            except Exception as exc:
-                raise _HandlerFailed from exc
-            return envelope
-        error: Exception | None = None
-        for _attempt in range(self._max_attempts):
-            try:
-                async with conn.begin_nested():
-                    await self._handler(conn, envelope, payload)
-                return envelope
-            except Exception as exc:  # a handler bug or bad data: retried, then dead-lettered
-                error = exc
-        await self._dead_letter(conn, msg, sequence, envelope, f"handler failed: {error!r}")
-        return None
+            for feed in readers:
+                await self._dead_letter(conn, feed.name, msg, sequence, envelope, f"payload rejected: {exc}")
+            return []
+        done: list[tuple[Feed, Envelope]] = []
+        for feed in readers:
+            if not careful:
+                try:
+                    await feed.handler(conn, envelope, payload)
+                except Exception as exc:
+                    raise _HandlerFailed from exc
+                done.append((feed, envelope))
+                continue
+            error: Exception | None = None
+            for _attempt in range(self._max_attempts):
+                try:
+                    async with conn.begin_nested():
+                        await feed.handler(conn, envelope, payload)
+                    done.append((feed, envelope))
+                    break
+                except Exception as exc:  # a handler bug or bad data: retried, then dead-lettered
+                    error = exc
+            else:
+                await self._dead_letter(conn, feed.name, msg, sequence, envelope, f"handler failed: {error!r}")
+        return done
 
     async def _dead_letter(
-        self, conn: AsyncConnection, msg: Msg, sequence: int, envelope: Envelope | None, reason: str
+        self, conn: AsyncConnection, feed: str, msg: Msg, sequence: int, envelope: Envelope | None, reason: str
     ) -> None:
-        log.error("dead letter", consumer=self.name, sequence=sequence, reason=reason)
-        DEAD_LETTERS.labels(self.name).inc()
+        log.error("dead letter", consumer=feed, sequence=sequence, reason=reason)
+        DEAD_LETTERS.labels(feed).inc()
         await conn.execute(
             insert(dead_letters).values(
-                consumer=self.name,
+                consumer=feed,
                 source=self.stream,
                 sequence=sequence,
                 subject=msg.subject,

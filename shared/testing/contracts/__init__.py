@@ -9,7 +9,7 @@ need NATS use the ``nats_url`` / ``nats_server_fn`` fixtures of the root ``conft
 """
 
 from shared.testing.contracts.base import BackendContract
-from shared.testing.contracts.consumer import ConsumerCheckpointContract
+from shared.testing.contracts.consumer import ConsumerCheckpointContract, MultiFeedConsumerContract
 from shared.testing.contracts.eventstore import EventStoreContract
 from shared.testing.contracts.executor import CommandExecutorContract
 from shared.testing.contracts.outbox import OutboxRelayContract
@@ -20,6 +20,7 @@ __all__ = [
     "CommandExecutorContract",
     "ConsumerCheckpointContract",
     "EventStoreContract",
+    "MultiFeedConsumerContract",
     "OutboxRelayContract",
     "ProjectionContract",
 ]

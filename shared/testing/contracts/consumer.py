@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 from nats.aio.msg import Msg
 from prometheus_client import REGISTRY
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.catalogue import EventPayload
 from shared.catalogue.people import DepartmentRegistered, OrgUnitEstablished
 from shared.envelope import Envelope
-from shared.eventstore.tables import dead_letters
+from shared.eventstore.tables import dead_letters, tracking
 from shared.eventstore.tracking import applied_position
 from shared.ids import new_id
-from shared.messaging.consumer import DurableConsumer
+from shared.messaging.consumer import DurableConsumer, Feed, Handler
 from shared.messaging.streams import ensure_service_stream
 from shared.messaging.subjects import stream_name
 from shared.projection import Increment, apply_sql
@@ -132,3 +133,60 @@ def _skipped(consumer: str) -> float:
     return REGISTRY.get_sample_value("qingdan_events_skipped_total", {"consumer": consumer}) or 0.0
 
 
+
+
+class MultiFeedConsumerContract(BackendContract):
+    """One consumer feeding several read models: one transaction per batch, one checkpoint each."""
+
+    @staticmethod
+    def counter(prefix: str) -> Handler:
+        """A handler counting applications of each event under ``prefix``."""
+        async def count(conn: AsyncConnection, envelope: Envelope, payload: EventPayload) -> None:
+            name = f"{prefix}:{getattr(payload, 'name', '?')}"
+            key = prefix + envelope.id[1:]  # the column holds 36 characters, like an event id
+            await apply_sql(conn, [Increment(s.applied, {"event_id": key}, "times",
+                                             defaults={"name": name})])
+        return count
+
+    def consumer(self, engine: AsyncEngine, nats_url: str, namespace: str) -> DurableConsumer:
+        """Units and departments, two read models, one consumer."""
+        return DurableConsumer(engine, nats_url=nats_url, namespace=namespace, source_service=s.SOURCE,
+                               name="contract-feeds", feeds=[
+                                   Feed("feed-units", self.counter("u"), frozenset({"orgunit.established"})),
+                                   Feed("feed-departments", self.counter("d"), frozenset({"department.registered"})),
+                               ])
+
+    async def _consume(self, engine: AsyncEngine, nats_url: str, namespace: str, upto: int) -> None:
+        consumer = self.consumer(engine, nats_url, namespace)
+        await consumer.start()
+        try:
+            await wait_until(lambda: consumer.position == upto, message=f"the feeds applied up to {upto}")
+        finally:
+            await consumer.stop()
+
+    async def test_each_feed_applies_its_events_once_and_resumes_from_its_own_checkpoint(
+        self, engine: AsyncEngine, nats_url: str, run_id: str
+    ) -> None:
+        namespace = s.unique_namespace(run_id)
+        stream = stream_name(namespace, s.SOURCE)
+        units = s.sealed_chain("orgunit-a", [s.unit(i) for i in range(3)])
+        departments = [s.sealed_chain(f"department-{c}", [DepartmentRegistered(code=c, name=f"dept {c}")])[0]
+                       for c in "xyz"]
+        async with s.jetstream(nats_url) as probe:
+            await ensure_service_stream(probe.js, namespace, s.SOURCE)
+            for envelope in (units[0], departments[0], units[1], departments[1], units[2]):  # sequences 1-5
+                await probe.publish_envelope(namespace, envelope)
+            await self._consume(engine, nats_url, namespace, upto=5)
+            async with engine.connect() as conn:
+                assert {f: await applied_position(conn, f, stream) for f in ("feed-units", "feed-departments")} \
+                    == {"feed-units": 5, "feed-departments": 5}
+            async with engine.begin() as conn:  # the units read model is reset, as before a rebuild
+                await conn.execute(delete(s.applied).where(s.applied.c.name.like("u:%")))
+                await conn.execute(update(tracking).where(tracking.c.consumer == "feed-units").values(position=0))
+            await probe.publish_envelope(namespace, departments[2])  # sequence 6
+            await self._consume(engine, nats_url, namespace, upto=6)
+        async with engine.connect() as conn:
+            rows = {r["name"]: r["times"] for r in await s.table_rows(conn, s.applied)}
+            positions = {f: await applied_position(conn, f, stream) for f in ("feed-units", "feed-departments")}
+        assert rows == {**{f"u:demo village {i}": 1 for i in range(3)}, **{f"d:dept {c}": 1 for c in "xyz"}}
+        assert positions == {"feed-units": 6, "feed-departments": 6}

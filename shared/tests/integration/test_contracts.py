@@ -14,6 +14,7 @@ from shared.testing.contracts import (
     CommandExecutorContract,
     ConsumerCheckpointContract,
     EventStoreContract,
+    MultiFeedConsumerContract,
     OutboxRelayContract,
     ProjectionContract,
 )
@@ -50,6 +51,11 @@ class TestOutboxRelay(RunBackend, OutboxRelayContract):
 
 class TestConsumerCheckpoint(RunBackend, ConsumerCheckpointContract):
     """Durable consumers, their checkpoints and dead letters."""
+
+
+class TestMultiFeedConsumer(RunBackend, MultiFeedConsumerContract):
+    """Several read models behind one consumer, on this run's backend."""
+
 
 
 class TestProjection(RunBackend, ProjectionContract):
