@@ -36,6 +36,11 @@ def _handler(projection: Projection) -> Handler:
     return handle
 
 
+def source_consumer(source_service: str) -> str:
+    """The durable consumer of reporting that reads ``source_service``'s stream."""
+    return f"reporting-from-{source_service}"
+
+
 def attach_consumers(runtime: ServiceRuntime, after_commit: AfterCommit | None = None) -> None:
     """One durable consumer per source stream, feeding all that stream's read models in one
     transaction per batch; each read model keeps its own checkpoint, so each can be rebuilt alone."""
@@ -50,7 +55,7 @@ def attach_consumers(runtime: ServiceRuntime, after_commit: AfterCommit | None =
             nats_url=settings.nats_url,
             namespace=settings.namespace,
             source_service=source,
-            name=f"reporting-from-{source}",
+            name=source_consumer(source),
             feeds=feeds,
             after_commit=after_commit,
         ))
