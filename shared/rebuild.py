@@ -24,7 +24,7 @@ from shared.envelope import Envelope
 from shared.eventstore.tracking import applied_position, record_position
 from shared.messaging.connection import connect_until_ready
 from shared.messaging.replay import replay, stream_last_sequence
-from shared.messaging.subjects import service_subjects, stream_name
+from shared.messaging.subjects import service_subjects, stream_name, subject_event_type
 from shared.projection import MemoryModel, Projection
 
 Progress = Callable[[int, int], None]
@@ -73,8 +73,8 @@ async def rebuild(
         nonlocal events, last_relevant
         if progress is not None:
             progress(msg.metadata.sequence.stream, end)
-        parts = msg.subject.split(".", 3)  # <ns>.<service>.<department>.<type>: skip others unparsed
-        if len(parts) == 4 and parts[3] not in projection.event_types:
+        event_type = subject_event_type(msg.subject)  # skip other types unparsed
+        if event_type is not None and event_type not in projection.event_types:
             return
         try:
             envelope = Envelope.from_json(msg.data)

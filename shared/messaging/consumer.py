@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import structlog
-from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -34,7 +33,8 @@ from shared.envelope import Envelope, utcnow
 from shared.eventstore.tables import dead_letters
 from shared.eventstore.tracking import applied_position, record_position
 from shared.messaging.connection import connect_until_ready
-from shared.messaging.subjects import service_subjects, stream_name
+from shared.messaging.subjects import service_subjects, stream_name, subject_event_type
+from shared.messaging.worker import NatsWorker
 from shared.observability import CONSUMER_POSITION, DEAD_LETTERS, EVENTS_APPLIED, EVENTS_SKIPPED
 
 log = structlog.get_logger(__name__)
@@ -56,7 +56,7 @@ class Feed:
     event_types: frozenset[str]
 
 
-class DurableConsumer:
+class DurableConsumer(NatsWorker):
     """Feeds one source service's stream into one or more read models, once per event, in order.
 
     Several read models of one source share one durable consumer (one fetch, one transaction per
@@ -84,6 +84,8 @@ class DurableConsumer:
         self._source_service = source_service
         self.stream = stream_name(namespace, source_service)
         self.name = name
+        # Unacknowledged messages are redelivered to the next run after a stop.
+        super().__init__(f"consumer-{name}-{self.stream}")
         if handler is not None:
             feeds = (*feeds, Feed(name, handler, frozenset(event_types)))
         if not feeds:
@@ -93,27 +95,7 @@ class DurableConsumer:
         self._after_commit = after_commit
         self._batch_size = batch_size
         self._max_attempts = max_attempts
-        self._task: asyncio.Task[None] | None = None
-        self._nc: Client | None = None
         self.position = 0
-
-    async def start(self) -> None:
-        """Consume in the background."""
-        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}-{self.stream}")
-
-    async def stop(self) -> None:
-        """Stop consuming; unacknowledged messages are redelivered to the next run."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._nc is not None and not self._nc.is_closed:
-            await self._nc.close()
-
-    @property
-    def connected(self) -> bool:
-        """Whether the consumer has a live NATS connection."""
-        return self._nc is not None and self._nc.is_connected
 
     async def _run(self) -> None:
         self._nc = await connect_until_ready(self._nats_url, name=f"qingdan-{self.name}")
@@ -180,9 +162,7 @@ class DurableConsumer:
 
     @staticmethod
     def _type_of(msg: Msg) -> str | None:
-        # The subject ends with the event type (<ns>.<service>.<department>.<type>): no parsing needed.
-        parts = msg.subject.split(".", 3)
-        return parts[3] if len(parts) == 4 else None
+        return subject_event_type(msg.subject)
 
     def _relevant(self, msg: Msg) -> bool:
         event_type = self._type_of(msg)

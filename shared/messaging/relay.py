@@ -15,7 +15,6 @@ import contextlib
 from typing import Any
 
 import structlog
-from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,12 +24,13 @@ from shared.eventstore.tables import events, outbox
 from shared.messaging.connection import connect_until_ready
 from shared.messaging.streams import ensure_service_stream
 from shared.messaging.subjects import event_subject
+from shared.messaging.worker import NatsWorker
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 
 log = structlog.get_logger(__name__)
 
 
-class OutboxRelay:
+class OutboxRelay(NatsWorker):
     """Moves events from a service's outbox table to its JetStream stream."""
 
     def __init__(
@@ -46,6 +46,7 @@ class OutboxRelay:
         publish_timeout: float = 5.0,
         poll_interval: float = 1.0,
     ) -> None:
+        super().__init__(f"outbox-relay-{service}")
         self._engine = engine
         self._executor = executor
         self._nats_url = nats_url
@@ -56,32 +57,12 @@ class OutboxRelay:
         self._publish_timeout = publish_timeout
         self._poll_interval = poll_interval
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self.published = 0
 
     def wake(self) -> None:
         """Tell the relay that new events were committed."""
         self._wake.set()
-
-    async def start(self) -> None:
-        """Run the relay in the background."""
-        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._service}")
-
-    async def stop(self) -> None:
-        """Stop the relay and close its connection."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._nc is not None and not self._nc.is_closed:
-            await self._nc.close()
-
-    @property
-    def connected(self) -> bool:
-        """Whether the relay currently has a NATS connection."""
-        return self._nc is not None and self._nc.is_connected
 
     async def backlog(self) -> int:
         """How many committed events are waiting to be published (published rows awaiting deletion excluded)."""

@@ -35,3 +35,9 @@ def event_subject(namespace: str, service: str, department: str, event_type: str
     """The subject an event is published on."""
     check_token(department, "department")
     return f"{namespace}.{service}.{department}.{event_type}"
+
+
+def subject_event_type(subject: str) -> str | None:
+    """The event type an event subject ends with, read without parsing the message (None if not one)."""
+    parts = subject.split(".", 3)
+    return parts[3] if len(parts) == 4 else None
