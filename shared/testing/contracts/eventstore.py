@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.aggregate import fold
 from shared.catalogue import EventPayload
 from shared.catalogue.people import OrgUnitEstablished, PersonRegistered
+from shared.db import writer
 from shared.envelope import Envelope, utcnow
 from shared.errors import ConcurrencyConflict
 from shared.eventstore import ANY_VERSION, EventStore, Stream
@@ -84,8 +85,10 @@ class EventStoreContract(BackendContract):
     async def test_two_open_transactions_expecting_the_same_version_one_wins(self, engine: AsyncEngine) -> None:
         other = self.create_engine()
 
-        async def write(writer: AsyncEngine, name: str) -> str:
-            async with writer.begin() as conn:
+        async def write(engine_: AsyncEngine, name: str) -> str:
+            # Through writer(), as the service writes: a plain deferred SQLite transaction that reads
+            # and then writes can meet SQLITE_BUSY on its lock upgrade, a path no command takes.
+            async with writer(engine_).begin() as conn:
                 stream = await self.store.load(conn, "orgunit-a")
                 await self.store.append(conn, stream, [s.unit(1, name)], s.context(), expected_version=0)
             return name
@@ -96,7 +99,7 @@ class EventStoreContract(BackendContract):
             await other.dispose()
         winners = [o for o in outcomes if isinstance(o, str)]
         assert len(winners) == 1, outcomes
-        assert [type(o) for o in outcomes if not isinstance(o, str)] == [ConcurrencyConflict]
+        assert [type(o) for o in outcomes if not isinstance(o, str)] == [ConcurrencyConflict], outcomes
         stream = await self.stream_of(engine, "orgunit-a")
         assert stream.version == 1 and stream.payloads == [s.unit(1, winners[0])]
 
