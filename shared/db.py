@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,23 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private_file(Path(database))
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
     kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     return create_async_engine(url, **kwargs)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (it holds personal data).
+
+    SQLite gives its ``-wal`` and ``-shm`` files the mode of the database file, so creating the
+    file first with 0600 keeps all three private; an existing file keeps the mode its operator chose.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

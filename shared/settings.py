@@ -20,7 +20,8 @@ from shared.pii import MasterKey, load_or_create_master_key
 class ServiceSettings(BaseSettings):
     """Common settings; each service subclasses it and sets ``service``."""
 
-    model_config = SettingsConfigDict(env_prefix="QD_", extra="ignore")
+    # A refused start must not print the secrets it was given (pydantic echoes inputs in errors).
+    model_config = SettingsConfigDict(env_prefix="QD_", extra="ignore", hide_input_in_errors=True)
 
     service: str = "service"
     mode: Literal["development", "production"] = "development"
