@@ -115,6 +115,9 @@ class Repository:
         """A stream with its head (events appended earlier in the batch included)."""
         return await self.store.load(reader, stream_id)
 
+    def check_writable(self, stream: Stream) -> None:
+        """Refuse to append to a stream this service does not write (a hook: every stream is ours here)."""
+
     async def find(self, reader: Reader, kind: Kind[S], entity_id: str) -> Loaded[S | None]:
         """An entity that may not exist yet: its stream and state (``None`` if it has no events)."""
         stream_id = kind.stream_id(entity_id)
@@ -169,6 +172,8 @@ class Repository:
         self, uow: UnitOfWork, stream: Stream, events: Sequence[EventPayload], ctx: CommandContext,
         expected_version: int | None, state: object,
     ) -> tuple[int, list[Envelope]]:
+        if events:
+            self.check_writable(stream)
         envelopes = await self.store.append(uow, stream, events, ctx, expected_version=expected_version)
         if not envelopes:
             return stream.version, envelopes

@@ -20,7 +20,6 @@ from services.checklists.adapters.tables import (
     tasks,
 )
 from services.checklists.application.deps import ChecklistsDeps
-from services.checklists.application.streams import load_task
 from shared.catalogue.worklists import TaskDeadlineExtended, TaskProgressReported
 from shared.errors import NotFound
 from shared.eventstore import Stream
@@ -74,7 +73,7 @@ async def task_json(conn: AsyncConnection, task_id: str, today: date) -> dict[st
 async def task_detail(conn: AsyncConnection, deps: ChecklistsDeps, task_id: str, today: date) -> dict[str, Any]:
     """One task with its progress reports and deadline extensions, from its two streams."""
     body = await task_json(conn, task_id, today)
-    halves = await load_task(conn, deps, task_id)
+    halves = await deps.repository.task(conn, task_id)
     body["reports"] = [
         {"value_reached": e.payload.value_reached, "note": e.payload.note, "evidence": e.payload.evidence,
          "reported_on": e.payload.reported_on.isoformat(), "reported_by": e.envelope.actor}
@@ -103,7 +102,7 @@ def _stream_history(stream: Stream, own_department: str) -> dict[str, Any]:
 async def task_history(conn: AsyncConnection, deps: ChecklistsDeps, task_id: str) -> dict[str, Any]:
     """A task's full history: both halves, each verified against its hash chain (``copy``: another
     instance writes it, and this is the copy received over NATS)."""
-    halves = await load_task(conn, deps, task_id)
+    halves = await deps.repository.task(conn, task_id)
     return {"task_id": task_id, "streams": [_stream_history(halves.issue, deps.department),
                                             _stream_history(halves.work, deps.department)]}
 
