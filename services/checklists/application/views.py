@@ -20,12 +20,12 @@ from services.checklists.adapters.tables import (
     tasks,
 )
 from services.checklists.application.deps import ChecklistsDeps
+from services.checklists.domain.task import DUE_SOON_DAYS, is_due_soon, is_overdue
 from shared.catalogue.worklists import TaskDeadlineExtended, TaskProgressReported
 from shared.errors import NotFound
 from shared.eventstore import Stream
 from shared.eventstore.verify import verify_stream
 
-DUE_SOON_DAYS = 7
 W = task_work.c
 IS_OPEN: ColumnElement[bool] = and_(W.completed_on.is_(None), tasks.c.cancelled_on.is_(None))
 task_status = case((W.completed_on.is_not(None), literal("completed")),
@@ -43,7 +43,6 @@ def _iso(value: date | None) -> str | None:
 
 def task_row_json(row: Any, today: date) -> dict[str, Any]:
     """A task's lookup row, with the clock-derived ``overdue`` and ``due_soon``."""
-    is_open = row.status == "open"
     return {
         "task_id": row.task_id, "list_id": row.list_id, "month": row.month,
         "issuer_department": row.issuer_department, "title": row.title, "description": row.description,
@@ -56,8 +55,8 @@ def task_row_json(row: Any, today: date) -> dict[str, Any]:
         "completed_how": row.completed_how, "on_time": row.on_time, "cancelled_on": _iso(row.cancelled_on),
         "cancel_reason": row.cancel_reason,
         "extensions": row.extensions,
-        "overdue": is_open and today > row.deadline,
-        "due_soon": is_open and today <= row.deadline <= today + timedelta(days=DUE_SOON_DAYS),
+        "overdue": is_overdue(row.deadline, row.status, today),
+        "due_soon": is_due_soon(row.deadline, row.status, today),
         "issue_version": row.issue_version, "work_version": row.work_version,
     }
 
