@@ -4,6 +4,7 @@ code and field), and the lookup rows the inline projection writes with the event
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import date
@@ -12,7 +13,8 @@ import pytest
 
 from services.registry.adapters.tables import departments, metadata, org_units, persons, resident_index, staff
 from services.registry.application import commands as c
-from services.registry.application import organisation, persons as uc, plans
+from services.registry.application import organisation, plans
+from services.registry.application import persons as uc
 from services.registry.application.deps import RegistryDeps
 from services.registry.domain.certificate import SevereRule, make_resident_id
 from shared.auth import Principal, Role
@@ -121,7 +123,6 @@ async def test_the_same_use_case_runs_buffered_or_direct(
 
 
 async def test_duplicates_in_one_batch_are_refused(bench: UseCaseBench, deps: RegistryDeps) -> None:
-    import asyncio
     outcomes = await asyncio.gather(register(bench, deps, sequence=3), register(bench, deps, sequence=3),
                                     return_exceptions=True)
     errors = [o for o in outcomes if isinstance(o, Exception)]
