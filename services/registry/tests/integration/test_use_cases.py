@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import date
+from functools import partial
 
 import pytest
 
@@ -53,7 +54,7 @@ async def deps(bench: UseCaseBench) -> RegistryDeps:
                 c.EstablishOrgUnit(code=OTHER_TOWNSHIP, name="谢家街道", level="township", parent_code=DISTRICT),
                 c.EstablishOrgUnit(code=VILLAGE, name="一村", level="village", parent_code=TOWNSHIP),
                 c.EstablishOrgUnit(code=OTHER_VILLAGE, name="二村", level="village", parent_code=OTHER_TOWNSHIP)):
-        await bench.run(lambda uow, cmd=cmd: organisation.establish_org_unit(uow, deps, ADMIN, cmd), buffered=True)
+        await bench.run(partial(organisation.establish_org_unit, deps=deps, principal=ADMIN, cmd=cmd), buffered=True)
     await bench.run(lambda uow: organisation.register_department(
         uow, deps, ADMIN, c.RegisterDepartment(code="health", name="卫健局")), buffered=True)
     return deps
@@ -125,8 +126,8 @@ async def test_the_same_use_case_runs_buffered_or_direct(
 async def test_duplicates_in_one_batch_are_refused(bench: UseCaseBench, deps: RegistryDeps) -> None:
     outcomes = await asyncio.gather(register(bench, deps, sequence=3), register(bench, deps, sequence=3),
                                     return_exceptions=True)
-    errors = [o for o in outcomes if isinstance(o, Exception)]
-    assert len(errors) == 1
+    errors = [o for o in outcomes if isinstance(o, QingdanError)]
+    assert len(errors) == 1, outcomes
     assert_error(errors[0], AlreadyExists, "certificate_number")
     assert len(await bench.rows(persons)) == 1
 
