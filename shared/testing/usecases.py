@@ -87,6 +87,11 @@ class UseCaseBench:
         async with self.engine.connect() as conn:
             return await read(conn)
 
+    async def write(self, write: Callable[[Any], Awaitable[T]]) -> T:
+        """Run a function with a writing connection in its own transaction (a consumer's, say)."""
+        async with writer(self.engine).begin() as conn:
+            return await write(conn)
+
     async def rows(self, table: Table, **where: Any) -> list[dict[str, Any]]:
         """The rows of ``table`` matching ``where``, as dicts."""
         query = select(table)

@@ -16,6 +16,7 @@ from services.checklists.adapters.tables import (
     highlights,
     metadata,
     publicity,
+    replica_events,
     task_lists,
     task_work,
     tasks,
@@ -26,10 +27,13 @@ from services.checklists.application import highlights as highlight_uc
 from services.checklists.application import tasks as task_uc
 from services.checklists.application import templates as template_uc
 from services.checklists.application.deps import ChecklistsDeps
+from services.checklists.application.streams import refresh
 from shared.auth import Role
+from shared.catalogue import worklists as ev
 from shared.errors import ConcurrencyConflict, Forbidden, InvalidInput, NotFound, QingdanError
 from shared.eventstore import EventStore
-from shared.testing.usecases import UseCaseBench, principal
+from shared.eventstore.unit_of_work import UnitOfWork
+from shared.testing.usecases import UseCaseBench, envelope, principal
 
 pytestmark = pytest.mark.integration
 
@@ -183,3 +187,33 @@ async def test_highlights_and_publicity_keep_their_rows(bench: UseCaseBench, dep
                                                                                          expected_version=1)))
     [item] = await bench.rows(publicity)
     assert (item["withdrawn"], item["withdraw_reason"], item["version"]) == (True, "重复", 2)
+
+
+async def test_a_department_instance_works_on_a_replica_and_never_writes_it(bench: UseCaseBench) -> None:
+    """The issuer's half arrives as a copy (the replica consumer's rows); the department writes its own."""
+    health = ChecklistsDeps(store=EventStore("checklists", "health"), issuer_department="federation",
+                            served=frozenset({"health"}), today=lambda: TODAY)
+    issued = ev.TaskIssued(task_id="t1", list_id="tasklist-federation-2026-03", month=MONTH,
+                           issuer_department="federation", title="签约服务", description="家庭医生签约",
+                           responsible_department="health", metric="签约人数", unit="人", target_value=10,
+                           complete_when_target_reached=False, issued_on=TODAY, deadline=date(2026, 3, 31))
+    copy = envelope(issued, stream_id="task-t1", department="federation")
+    await bench.insert(replica_events, [{"stream_id": copy.stream_id, "version": 1, "event_id": copy.id,
+                                         "event_type": copy.type, "department": copy.department,
+                                         "envelope": copy.to_json().decode()}])
+    await bench.write(lambda conn: refresh(conn, health, "task-t1"))
+    [row] = await bench.rows(tasks, task_id="t1")
+    assert (row["responsible_department"], row["issue_version"]) == ("health", 1)
+    body = await bench.run(lambda uow: task_uc.report_progress(uow, health, HEALTH, "t1", c.ReportProgress(
+        value_reached=10, complete=True, expected_version=0)))
+    assert (body["status"], body["work_version"], body["issue_version"]) == ("completed", 2, 1)
+
+    async def write_the_copy(uow: UnitOfWork) -> int:
+        halves = await health.repository.task(uow, "t1")
+        return await health.repository.save_stream(uow, halves.issue, [issued], health.context(ADMIN),
+                                                    expected_version=1)
+
+    with pytest.raises(Forbidden) as replica:
+        await bench.run(write_the_copy)
+    assert_error(replica.value, Forbidden)
+    assert (await bench.stream("task-t1")).version == 0  # never in this instance's own log
