@@ -60,6 +60,16 @@ class Stream:
         """The decoded payloads in order, for folding into state."""
         return [e.payload for e in self.events]
 
+    def check_version(self, expected_version: int | None) -> None:
+        """409 if the caller saw another version than this one (``None``/``ANY_VERSION``: no check)."""
+        if expected_version is not None and expected_version not in (ANY_VERSION, self.version):
+            raise ConcurrencyConflict(self.stream_id, expected_version, self.version)
+
+    @classmethod
+    def empty(cls, stream_id: str) -> Stream:
+        """A stream with no events yet (a new entity's), without reading the database."""
+        return cls(stream_id, 0, "", [])
+
 
 class EventStore:
     """Append-only event streams of one service (``source`` names it in every envelope)."""
@@ -115,6 +125,8 @@ class EventStore:
         """
         if not payloads:
             return []
+        if isinstance(conn, UnitOfWork) and not conn.buffered:
+            conn = conn.conn  # a direct unit writes at once, like a bare connection
         if isinstance(stream, str):
             if isinstance(conn, UnitOfWork):  # the head may be in this batch's buffer
                 stream = await self.load(conn, stream)
@@ -122,8 +134,7 @@ class EventStore:
                 head_version, head_hash = await self.stream_head(conn, stream)
                 stream = Stream(stream, head_version, head_hash, [])
         stream_id, version, prev_hash = stream.stream_id, stream.version, stream.last_hash
-        if expected_version is not None and expected_version != ANY_VERSION and version != expected_version:
-            raise ConcurrencyConflict(stream_id, expected_version, version)
+        stream.check_version(expected_version)
         envelopes: list[Envelope] = []
         for payload in payloads:
             version += 1

@@ -1,8 +1,13 @@
-"""A command's writes, buffered so that a whole batch of commands is written with one
-statement per table (group commit with fewer round trips, STACK.md).
+"""The one unit of work every command runs in: its reads, its events and its row writes.
+
+Every use case takes a :class:`UnitOfWork` and does not know how its writes reach the database;
+that is the executor's choice. A *buffered* unit (``CommandExecutor.run_buffered``) holds the
+writes until the batch commits, so that a whole batch of commands is written with one statement
+per table (group commit with fewer round trips, STACK.md). A *direct* unit (no batch: a command
+run in its own savepoint) writes at once, so later reads of the same command see its rows.
 
 A command reads through ``uow.execute`` (straight to the database) and writes through
-``insert``/``update``; events appended with the store are buffered the same way. Reads that must
+``insert``/``update``/``apply``; events appended with the store go the same way. Reads that must
 see what an earlier command of the same batch wrote use ``find`` (rows) — the event store's
 ``load`` does this for streams by itself. A command that raises leaves nothing in the buffer.
 """
@@ -20,6 +25,7 @@ from sqlalchemy.sql import Executable
 
 from shared.envelope import Envelope
 from shared.eventstore.tables import events, outbox
+from shared.projection import Operation, Patch, Upsert, apply_sql
 
 Row = dict[str, Any]
 
@@ -99,43 +105,77 @@ def _groups(writes: Sequence[Write]) -> Iterable[list[Write]]:
 
 
 class UnitOfWork:
-    """One command's reads (live) and writes (buffered until the batch commits)."""
+    """One command's reads (live) and writes (buffered until the batch commits, or direct)."""
 
-    def __init__(self, conn: AsyncConnection, batch: BatchBuffer) -> None:
+    def __init__(self, conn: AsyncConnection, batch: BatchBuffer | None = None) -> None:
         self.conn = conn
         self._batch = batch
         self._writes: list[Write] = []
         self._appended: dict[str, list[Envelope]] = {}
 
+    @property
+    def buffered(self) -> bool:
+        """Whether writes wait for the batch (True) or go to the database at once (False)."""
+        return self._batch is not None
+
     async def execute(self, statement: Executable, *args: Any) -> Result[Any]:
         """Run a read against the database."""
         return await self.conn.execute(statement, *args)
 
-    def insert(self, table: Table, values: Row) -> None:
-        """Buffer an insert."""
-        self._writes.append(Write("insert", table, dict(values)))
+    async def insert(self, table: Table, values: Row) -> None:
+        """Insert a row (buffered, or at once in a direct unit)."""
+        if self._batch is None:
+            await self.conn.execute(insert(table).values(**values))
+        else:
+            self._writes.append(Write("insert", table, dict(values)))
 
-    def update(self, table: Table, key: Row, values: Row) -> None:
-        """Buffer an update of the row with ``key``."""
-        self._writes.append(Write("update", table, dict(values), dict(key)))
+    async def update(self, table: Table, key: Row, values: Row) -> None:
+        """Update the row with ``key`` (buffered, or at once in a direct unit)."""
+        if self._batch is None:
+            await self.conn.execute(update(table).where(and_(*(table.c[k] == v for k, v in key.items())))
+                                    .values(**values))
+        else:
+            self._writes.append(Write("update", table, dict(values), dict(key)))
+
+    async def apply(self, operations: Iterable[Operation], *, created: bool) -> None:
+        """Write an inline projection's row operations for a stream that ``created`` (or changed).
+
+        A lookup row of a stream is created by the stream's first event, so in a buffered unit an
+        :class:`Upsert` for a new stream is an insert and any other one an update: no read is
+        needed to tell which. A direct unit applies the operations as they are.
+        """
+        if self._batch is None:
+            await apply_sql(self.conn, operations)
+            return
+        for op in operations:
+            if isinstance(op, Upsert) and created:
+                await self.insert(op.table, {**op.key, **op.values})
+            elif isinstance(op, Upsert | Patch):
+                await self.update(op.table, op.key, op.values)
+            else:
+                raise TypeError(f"a buffered unit of work cannot apply {type(op).__name__}")
 
     def append_events(self, stream_id: str, rows: list[Row], envelopes: list[Envelope]) -> None:
-        """Buffer a stream's new events (the event store calls this)."""
+        """Buffer a stream's new events (the event store calls this for a buffered unit)."""
         for row in rows:
-            self.insert(events, row)
+            self._writes.append(Write("insert", events, row))
         self._appended.setdefault(stream_id, []).extend(envelopes)
 
     def appended(self, stream_id: str) -> list[Envelope]:
         """Events appended to a stream earlier in this batch, not yet in the database."""
+        if self._batch is None:
+            return []
         return [*self._batch.appended.get(stream_id, []), *self._appended.get(stream_id, [])]
 
     def pending_inserts(self, table: Table) -> list[Row]:
         """Rows inserted into ``table`` earlier in this batch (not yet in the database)."""
-        return [w.values for w in (*self._batch.writes, *self._writes) if w.kind == "insert" and w.table is table]
+        earlier = self._batch.writes if self._batch is not None else []
+        return [w.values for w in (*earlier, *self._writes) if w.kind == "insert" and w.table is table]
 
     async def find(self, table: Table, **key: Any) -> Row | None:
         """A row by key, as the batch so far has left it (buffered inserts and updates included)."""
-        pending = [w for w in (*self._batch.writes, *self._writes) if w.table is table]
+        earlier = self._batch.writes if self._batch is not None else []
+        pending = [w for w in (*earlier, *self._writes) if w.table is table]
         inserted = [w for w in pending if w.kind == "insert" and all(w.values.get(k) == v for k, v in key.items())]
         row: Row | None
         if inserted:
@@ -152,6 +192,8 @@ class UnitOfWork:
 
     def commit_to_batch(self) -> None:
         """The command succeeded: its writes join the batch."""
+        if self._batch is None:
+            return
         self._batch.writes.extend(self._writes)
         for stream_id, envelopes in self._appended.items():
             self._batch.appended.setdefault(stream_id, []).extend(envelopes)

@@ -8,26 +8,29 @@ from typing import TypeVar
 from fastapi import Request
 
 from shared.errors import QingdanError
-from shared.eventstore.executor import BufferedCommand, Command
+from shared.eventstore.executor import BufferedCommand
+from shared.eventstore.unit_of_work import UnitOfWork
 from shared.observability import COMMAND_SECONDS, COMMANDS
 from shared.runtime import ServiceRuntime
 
 T = TypeVar("T")
 
 
-async def execute(request: Request, command: Command[T] | BufferedCommand[T], *, buffered: bool = False) -> T:
-    """Run ``command`` in the next group commit and record its outcome.
+async def execute(request: Request, command: BufferedCommand[T], *, buffered: bool = False) -> T:
+    """Run ``command`` (a use case taking its :class:`UnitOfWork`) in the next group commit and
+    record its outcome.
 
-    ``buffered`` commands take a :class:`~shared.eventstore.unit_of_work.UnitOfWork` (the fast path).
+    ``buffered``: its writes wait for the batch (the fast path); otherwise it runs in its own
+    savepoint and its writes go to the database at once (a use case that reads its rows back).
     """
     runtime: ServiceRuntime = request.app.state.runtime
     service = runtime.settings.service
     started = time.perf_counter()
     try:
         if buffered:
-            result = await runtime.executor.run_buffered(command)  # type: ignore[arg-type]
+            result = await runtime.executor.run_buffered(command)
         else:
-            result = await runtime.executor.run(command)  # type: ignore[arg-type]
+            result = await runtime.executor.run(lambda conn: command(UnitOfWork(conn)))
     except QingdanError as exc:
         COMMANDS.labels(service, exc.code).inc()
         raise

@@ -8,23 +8,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from shared.catalogue.worklists import MONTH_PATTERN, ORG_UNIT_PATTERN
-
-
-class Command(BaseModel):
-    """Base: unknown fields are an error, strings are stripped."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class VersionedCommand(Command):
-    """A change to an existing entity; ``expected_version`` is the version the caller last saw."""
-
-    expected_version: int | None = Field(
-        default=None, ge=0, description="Refuse with 409 if the stream written by this command has moved on"
-    )
+from shared.commands import Command as Command  # re-exported: routes and use cases name c.Command
+from shared.commands import VersionedCommand as VersionedCommand
 
 
 class IssueTaskList(Command):

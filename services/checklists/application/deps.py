@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from services.checklists.application.streams import ChecklistsRepository
 from shared.auth import Principal, Role
 from shared.errors import Forbidden
 from shared.eventstore import CommandContext, EventStore
@@ -20,6 +21,11 @@ class ChecklistsDeps:
     issuer_department: str
     served: frozenset[str]
     today: Callable[[], date]
+
+    @property
+    def repository(self) -> ChecklistsRepository:
+        """Loads (own streams or replicas) and saves (own streams only), keeping the lookup rows."""
+        return ChecklistsRepository(self.store, served=self.served, is_issuer=self.is_issuer)
 
     @property
     def department(self) -> str:

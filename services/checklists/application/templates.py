@@ -14,81 +14,70 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.checklists.adapters.tables import templates
 from services.checklists.application import commands as c
 from services.checklists.application.deps import ChecklistsDeps
-from services.checklists.application.tasks import append, unchanged
+from services.checklists.application.lookup_rows import TEMPLATE
 from services.checklists.domain import template as domain
-from shared.aggregate import fold
 from shared.auth import Principal
 from shared.catalogue import EventPayload
-from shared.errors import NotFound
-from shared.eventstore import Stream
-from shared.projection import Upsert, apply_sql
+from shared.eventstore.repository import Loaded
+from shared.eventstore.unit_of_work import UnitOfWork
 
 
 def _specs(items: list[c.TemplateItemIn]) -> list[domain.ItemSpec]:
     return [domain.ItemSpec(i.item_id, i.text, i.guidance, i.weight, i.evidence_required) for i in items]
 
 
-async def load_template(
-    conn: AsyncConnection, deps: ChecklistsDeps, template_id: str
-) -> tuple[Stream, domain.Template | None]:
-    """A template's stream and state (None if it does not exist yet)."""
-    stream = await deps.store.load(conn, domain.template_stream_id(template_id))
-    return stream, fold(domain.evolve, stream.payloads)
-
-
-async def _commit(
-    conn: AsyncConnection, deps: ChecklistsDeps, principal: Principal, stream: Stream,
-    before: domain.Template | None, events: list[EventPayload], expected_version: int | None,
+async def _save(
+    uow: UnitOfWork, deps: ChecklistsDeps, principal: Principal, template: Loaded[domain.Template | None],
+    events: list[EventPayload], expected_version: int | None,
 ) -> dict[str, Any]:
-    version = await append(conn, deps, principal, stream, events, expected_version)
-    state = fold(domain.evolve, [*stream.payloads, *events])
-    assert state is not None
-    current = state.current
-    await apply_sql(conn, [Upsert(templates, {"template_id": state.template_id}, {
-        "title": current.title if current else state.draft.title if state.draft else "",
-        "current_version": current.version if current else None,
-        "draft_version": state.draft.version if state.draft else None,
-        "items": len(current.items) if current else len(state.draft.items) if state.draft else 0,
-        "published_on": current.published_on if current else None, "version": version,
-    })])
-    return template_json(state, version)
+    saved = await deps.repository.save(uow, TEMPLATE, template, events, deps.context(principal),
+                                       expected_version=expected_version)
+    return template_json(saved.state, saved.version)
+
+
+async def _editable(
+    uow: UnitOfWork, deps: ChecklistsDeps, principal: Principal, template_id: str, expected_version: int | None,
+    action: str,
+) -> Loaded[domain.Template | None]:
+    """The template (perhaps not created yet) for the issuer to change; 409 first if the caller is stale."""
+    deps.require_issuer(principal, action)
+    template = await deps.repository.find(uow, TEMPLATE, template_id)
+    template.stream.check_version(expected_version)
+    return template
 
 
 async def save_draft(
-    conn: AsyncConnection, deps: ChecklistsDeps, principal: Principal, template_id: str, cmd: c.SaveTemplateDraft
+    uow: UnitOfWork, deps: ChecklistsDeps, principal: Principal, template_id: str, cmd: c.SaveTemplateDraft
 ) -> dict[str, Any]:
     """Save (or replace) the working copy of the template's next version."""
-    deps.require_issuer(principal, "editing an inspection template")
-    stream, template = await load_template(conn, deps, template_id)
-    unchanged(stream, cmd.expected_version)
-    events = domain.save_draft(template, template_id=template_id, title=cmd.title, items=_specs(cmd.items))
-    return await _commit(conn, deps, principal, stream, template, events, cmd.expected_version)
+    template = await _editable(uow, deps, principal, template_id, cmd.expected_version,
+                               "editing an inspection template")
+    events = domain.save_draft(template.state, template_id=template_id, title=cmd.title, items=_specs(cmd.items))
+    return await _save(uow, deps, principal, template, events, cmd.expected_version)
 
 
 async def publish_version(
-    conn: AsyncConnection, deps: ChecklistsDeps, principal: Principal, template_id: str,
+    uow: UnitOfWork, deps: ChecklistsDeps, principal: Principal, template_id: str,
     cmd: c.PublishTemplateVersion,
 ) -> dict[str, Any]:
     """Publish a new version with its full item list; the previous one stays as it was."""
-    deps.require_issuer(principal, "publishing an inspection template")
-    stream, template = await load_template(conn, deps, template_id)
-    unchanged(stream, cmd.expected_version)
+    template = await _editable(uow, deps, principal, template_id, cmd.expected_version,
+                               "publishing an inspection template")
     today = deps.today()
-    events = domain.publish_version(template, template_id=template_id, title=cmd.title, items=_specs(cmd.items),
-                                    published_on=cmd.published_on or today, today=today)
-    return await _commit(conn, deps, principal, stream, template, events, cmd.expected_version)
+    events = domain.publish_version(template.state, template_id=template_id, title=cmd.title,
+                                    items=_specs(cmd.items), published_on=cmd.published_on or today, today=today)
+    return await _save(uow, deps, principal, template, events, cmd.expected_version)
 
 
 async def publish_draft(
-    conn: AsyncConnection, deps: ChecklistsDeps, principal: Principal, template_id: str, cmd: c.PublishDraft
+    uow: UnitOfWork, deps: ChecklistsDeps, principal: Principal, template_id: str, cmd: c.PublishDraft
 ) -> dict[str, Any]:
     """Publish the saved draft as the next version."""
-    deps.require_issuer(principal, "publishing an inspection template")
-    stream, template = await load_template(conn, deps, template_id)
-    unchanged(stream, cmd.expected_version)
+    template = await _editable(uow, deps, principal, template_id, cmd.expected_version,
+                               "publishing an inspection template")
     today = deps.today()
-    events = domain.publish_draft(template, published_on=cmd.published_on or today, today=today)
-    return await _commit(conn, deps, principal, stream, template, events, cmd.expected_version)
+    events = domain.publish_draft(template.state, published_on=cmd.published_on or today, today=today)
+    return await _save(uow, deps, principal, template, events, cmd.expected_version)
 
 
 def _items(items: tuple[Any, ...]) -> list[dict[str, Any]]:
@@ -109,10 +98,8 @@ def template_json(state: domain.Template, version: int) -> dict[str, Any]:
 
 async def get_template(conn: AsyncConnection, deps: ChecklistsDeps, template_id: str) -> dict[str, Any]:
     """One template; 404 if there is none."""
-    stream, template = await load_template(conn, deps, template_id)
-    if template is None:
-        raise NotFound(f"no template {template_id}")
-    return template_json(template, stream.version)
+    template = await deps.repository.load(conn, TEMPLATE, template_id)
+    return template_json(template.state, template.version)
 
 
 async def list_templates(conn: AsyncConnection) -> list[dict[str, Any]]:

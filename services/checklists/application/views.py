@@ -20,13 +20,12 @@ from services.checklists.adapters.tables import (
     tasks,
 )
 from services.checklists.application.deps import ChecklistsDeps
-from services.checklists.application.streams import load_task
+from services.checklists.domain.task import DUE_SOON_DAYS, is_due_soon, is_overdue
 from shared.catalogue.worklists import TaskDeadlineExtended, TaskProgressReported
 from shared.errors import NotFound
 from shared.eventstore import Stream
 from shared.eventstore.verify import verify_stream
 
-DUE_SOON_DAYS = 7
 W = task_work.c
 IS_OPEN: ColumnElement[bool] = and_(W.completed_on.is_(None), tasks.c.cancelled_on.is_(None))
 task_status = case((W.completed_on.is_not(None), literal("completed")),
@@ -44,7 +43,6 @@ def _iso(value: date | None) -> str | None:
 
 def task_row_json(row: Any, today: date) -> dict[str, Any]:
     """A task's lookup row, with the clock-derived ``overdue`` and ``due_soon``."""
-    is_open = row.status == "open"
     return {
         "task_id": row.task_id, "list_id": row.list_id, "month": row.month,
         "issuer_department": row.issuer_department, "title": row.title, "description": row.description,
@@ -57,8 +55,8 @@ def task_row_json(row: Any, today: date) -> dict[str, Any]:
         "completed_how": row.completed_how, "on_time": row.on_time, "cancelled_on": _iso(row.cancelled_on),
         "cancel_reason": row.cancel_reason,
         "extensions": row.extensions,
-        "overdue": is_open and today > row.deadline,
-        "due_soon": is_open and today <= row.deadline <= today + timedelta(days=DUE_SOON_DAYS),
+        "overdue": is_overdue(row.deadline, row.status, today),
+        "due_soon": is_due_soon(row.deadline, row.status, today),
         "issue_version": row.issue_version, "work_version": row.work_version,
     }
 
@@ -74,7 +72,7 @@ async def task_json(conn: AsyncConnection, task_id: str, today: date) -> dict[st
 async def task_detail(conn: AsyncConnection, deps: ChecklistsDeps, task_id: str, today: date) -> dict[str, Any]:
     """One task with its progress reports and deadline extensions, from its two streams."""
     body = await task_json(conn, task_id, today)
-    halves = await load_task(conn, deps, task_id)
+    halves = await deps.repository.task(conn, task_id)
     body["reports"] = [
         {"value_reached": e.payload.value_reached, "note": e.payload.note, "evidence": e.payload.evidence,
          "reported_on": e.payload.reported_on.isoformat(), "reported_by": e.envelope.actor}
@@ -103,7 +101,7 @@ def _stream_history(stream: Stream, own_department: str) -> dict[str, Any]:
 async def task_history(conn: AsyncConnection, deps: ChecklistsDeps, task_id: str) -> dict[str, Any]:
     """A task's full history: both halves, each verified against its hash chain (``copy``: another
     instance writes it, and this is the copy received over NATS)."""
-    halves = await load_task(conn, deps, task_id)
+    halves = await deps.repository.task(conn, task_id)
     return {"task_id": task_id, "streams": [_stream_history(halves.issue, deps.department),
                                             _stream_history(halves.work, deps.department)]}
 

@@ -44,7 +44,11 @@ def is_overdue(deadline: date, status: TaskStatus, today: date) -> bool:
     return status == "open" and today > deadline
 
 
-def is_due_soon(deadline: date, status: TaskStatus, today: date, days: int = 7) -> bool:
+DUE_SOON_DAYS = 7
+"""An open task is due soon from this many days before its deadline (the read side filters by it too)."""
+
+
+def is_due_soon(deadline: date, status: TaskStatus, today: date, days: int = DUE_SOON_DAYS) -> bool:
     """Still open, deadline today or within the next ``days`` days."""
     return status == "open" and today <= deadline <= today + timedelta(days=days)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from shared.catalogue.supervision import ItemResult, TargetKind
+from shared.commands import Command as Command  # re-exported: routes and use cases name c.Command
+from shared.commands import VersionedCommand as VersionedCommand
 
 _STAFF = r"^[a-zA-Z0-9_.-]{2,50}$"
 _CODE = r"^\d{12}$"
@@ -16,20 +18,6 @@ _UNIT = r"^[a-z0-9_-]{2,50}$"
 def _links() -> list[str]:
     """A list of evidence links (photos, documents), at most 50."""
     return Field(default_factory=list, max_length=50, description="Links to photos or documents")
-
-
-class Command(BaseModel):
-    """Base: unknown fields are an error, strings are stripped."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class VersionedCommand(Command):
-    """A change to an existing entity; ``expected_version`` is the version the caller last saw."""
-
-    expected_version: int | None = Field(
-        default=None, ge=0, description="Refuse with 409 if the entity has changed since this version"
-    )
 
 
 class FormGroup(Command):

@@ -6,8 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from services.inspections.application.lookup_rows import LOOKUP_ROWS
 from shared.auth import Principal
 from shared.eventstore import CommandContext, EventStore
+from shared.eventstore.repository import Repository
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,11 @@ class InspectionsDeps:
 
     store: EventStore
     today: Callable[[], date]
+
+    @property
+    def repository(self) -> Repository:
+        """Loads and saves the service's aggregates, keeping its lookup rows (``lookup_rows``)."""
+        return Repository(self.store, LOOKUP_ROWS)
 
     def context(self, principal: Principal) -> CommandContext:
         """The envelope metadata for a command by ``principal``."""

@@ -20,8 +20,7 @@ from services.inspections.adapters.tables import (
 )
 from services.inspections.application import known
 from services.inspections.application.deps import InspectionsDeps
-from services.inspections.application.inspections import load_inspection
-from services.inspections.application.rectifications import load_rectification
+from services.inspections.application.lookup_rows import INSPECTION, RECTIFICATION
 from services.inspections.domain.rectification import is_overdue
 from shared.errors import InvalidInput, NotFound
 
@@ -69,7 +68,8 @@ async def list_inspections(
 
 async def get_inspection(conn: AsyncConnection, deps: InspectionsDeps, inspection_id: str) -> dict[str, Any]:
     """One inspection with its template items, results, focus checks, findings and their ledger entries."""
-    stream, state = await load_inspection(conn, deps, inspection_id)
+    loaded = await deps.repository.load(conn, INSPECTION, inspection_id)
+    stream, state = loaded.stream, loaded.state
     template = await known.template(conn, state.template_id, state.template_version)
     ledger = {r.finding_id: r for r in await conn.execute(
         select(rectifications.c.finding_id, rectifications.c.rectification_id, rectifications.c.number,
@@ -99,7 +99,7 @@ async def get_inspection(conn: AsyncConnection, deps: InspectionsDeps, inspectio
 
 async def focus_persons(conn: AsyncConnection, deps: InspectionsDeps, inspection_id: str) -> dict[str, Any]:
     """Whom the inspection's focus checks may concern, with what the registry says of them this year."""
-    _, state = await load_inspection(conn, deps, inspection_id)
+    state = (await deps.repository.load(conn, INSPECTION, inspection_id)).state
     if state.township_code is None:
         return {"inspection_id": inspection_id, "township_code": None, "persons": []}
     year = (state.started_on or state.scheduled_on).year
@@ -135,7 +135,7 @@ async def list_rectifications(
 
 async def get_rectification(conn: AsyncConnection, deps: InspectionsDeps, rectification_id: str) -> dict[str, Any]:
     """One ledger entry with every step of its history."""
-    stream, _ = await load_rectification(conn, deps, rectification_id)
+    stream = (await deps.repository.load(conn, RECTIFICATION, rectification_id)).stream
     row = (await conn.execute(select(rectifications)
                               .where(rectifications.c.rectification_id == rectification_id))).one()
     body = _rectification_row(row, deps.today())

@@ -12,7 +12,7 @@ from functools import singledispatch
 
 from shared.catalogue import EventPayload
 from shared.catalogue.supervision import GroupCoverageChanged, GroupFormed, GroupMembershipChanged
-from shared.errors import DomainRuleViolated, InvalidInput
+from shared.errors import DomainRuleViolated, Forbidden, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,12 @@ class Group:
     def is_member(self, staff_id: str) -> bool:
         """Whether this member of staff belongs to the group (the leader does)."""
         return staff_id in self.members
+
+    def require_member(self, staff_id: str, action: str) -> None:
+        """Only members of the group (its leader included) act for it: 403 for anyone else."""
+        if not self.is_member(staff_id):
+            raise Forbidden(f"{action}: {staff_id} is not a member of {self.name} ({self.group_id}); "
+                            f"its members are {', '.join(sorted(self.members))}")
 
     def covers_township(self, township_code: str) -> bool:
         """Whether the group inspects this township."""

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from shared.auth import Role
 from shared.catalogue.people import DeregistrationReason, OrgLevel, PlanKind, VisitMode
-
-
-class Command(BaseModel):
-    """Base: unknown fields are an error, strings are stripped."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class VersionedCommand(Command):
-    """A change to an existing entity; ``expected_version`` is the version the caller last saw."""
-
-    expected_version: int | None = Field(
-        default=None, ge=0, description="Refuse with 409 if the entity has changed since this version"
-    )
+from shared.commands import Command as Command  # re-exported: routes and use cases name c.Command
+from shared.commands import VersionedCommand as VersionedCommand
 
 
 class EstablishOrgUnit(Command):

@@ -6,10 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from services.registry.application.lookup_rows import LOOKUP_ROWS
 from services.registry.domain.certificate import SevereRule
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.eventstore import CommandContext, EventStore
+from shared.eventstore.repository import Repository
 from shared.pii import PersonalDataVault
+
+WRITERS = (Role.FEDERATION_ADMIN, Role.TOWNSHIP_OFFICER)
+"""Who changes persons and their plans (township officers within their township)."""
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,11 @@ class RegistryDeps:
     vault: PersonalDataVault
     severe_rule: SevereRule
     today: Callable[[], date]
+
+    @property
+    def repository(self) -> Repository:
+        """Loads and saves the registry's aggregates, keeping its lookup rows (``lookup_rows``)."""
+        return Repository(self.store, LOOKUP_ROWS)
 
     def context(self, principal: Principal, correlation_id: str | None = None) -> CommandContext:
         """The envelope metadata for a command by ``principal``."""

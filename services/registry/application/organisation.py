@@ -11,11 +11,19 @@ from services.registry.adapters.tables import departments, org_units, staff
 from services.registry.application import commands as c
 from services.registry.application.deps import RegistryDeps
 from shared.auth import Principal, Role
+from shared.catalogue import EventPayload
 from shared.catalogue.people import DepartmentRegistered, OrgUnitEstablished, StaffEnrolled
 from shared.errors import AlreadyExists, InvalidInput
 from shared.eventstore.unit_of_work import UnitOfWork
 
 _PARENT_LEVEL = {"township": "district", "village": "township"}
+
+
+async def _create(uow: UnitOfWork, deps: RegistryDeps, principal: Principal, stream_id: str,
+                  event: EventPayload) -> None:
+    """Start a reference stream (its lookup row comes with it); 409 if it exists already."""
+    stream = await deps.repository.read(uow, stream_id)
+    await deps.repository.save_stream(uow, stream, [event], deps.context(principal), expected_version=0)
 
 
 async def establish_org_unit(
@@ -40,8 +48,7 @@ async def establish_org_unit(
         if cmd.code[:prefix] != cmd.parent_code[:prefix]:
             raise InvalidInput(f"code {cmd.code} does not lie within {cmd.parent_code}", field="code")
     event = OrgUnitEstablished(code=cmd.code, name=cmd.name, level=cmd.level, parent_code=cmd.parent_code)
-    await deps.store.append(uow, f"orgunit-{cmd.code}", [event], deps.context(principal), expected_version=0)
-    uow.insert(org_units, {"code": cmd.code, "name": cmd.name, "level": cmd.level, "parent_code": cmd.parent_code})
+    await _create(uow, deps, principal, f"orgunit-{cmd.code}", event)
     return {"code": cmd.code}
 
 
@@ -53,8 +60,7 @@ async def register_department(
     if await uow.find(departments, code=cmd.code):
         raise AlreadyExists(f"department {cmd.code} exists already", field="code")
     event = DepartmentRegistered(code=cmd.code, name=cmd.name, org_unit_code=cmd.org_unit_code)
-    await deps.store.append(uow, f"department-{cmd.code}", [event], deps.context(principal), expected_version=0)
-    uow.insert(departments, {"code": cmd.code, "name": cmd.name, "org_unit_code": cmd.org_unit_code})
+    await _create(uow, deps, principal, f"department-{cmd.code}", event)
     return {"code": cmd.code}
 
 
@@ -75,9 +81,7 @@ async def enrol_staff(
     roles = sorted(r.value for r in cmd.roles)
     event = StaffEnrolled(staff_id=cmd.staff_id, display_name=cmd.display_name, department=cmd.department,
                           roles=roles, township_code=cmd.township_code)
-    await deps.store.append(uow, f"staff-{cmd.staff_id}", [event], deps.context(principal), expected_version=0)
-    uow.insert(staff, {"staff_id": cmd.staff_id, "display_name": cmd.display_name, "department": cmd.department,
-                       "roles": json.dumps(roles), "township_code": cmd.township_code})
+    await _create(uow, deps, principal, f"staff-{cmd.staff_id}", event)
     return {"staff_id": cmd.staff_id}
 
 

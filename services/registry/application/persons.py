@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
-from services.registry.adapters.tables import person_keys, persons, resident_index
+from services.registry.adapters.tables import person_keys, resident_index
 from services.registry.application import commands as c
-from services.registry.application.deps import RegistryDeps
+from services.registry.application.deps import WRITERS, RegistryDeps
+from services.registry.application.lookup_rows import PERSON
 from services.registry.application.lookups import village_township
 from services.registry.domain import person as domain
 from services.registry.domain.certificate import Certificate, InvalidCertificate, validate_certificate_number
-from shared.aggregate import fold
 from shared.auth import Principal, Role
 from shared.catalogue import EventPayload
-from shared.catalogue.people import PersonRegistered
-from shared.errors import AlreadyExists, InvalidInput, NotFound
-from shared.eventstore import Stream
+from shared.errors import AlreadyExists, InvalidInput
+from shared.eventstore.repository import Repository
 from shared.eventstore.unit_of_work import UnitOfWork
 from shared.ids import new_id
-
-WRITERS = (Role.FEDERATION_ADMIN, Role.TOWNSHIP_OFFICER)
-
-
-def person_stream_id(person_id: str) -> str:
-    """The stream holding one person's events."""
-    return f"person-{person_id}"
 
 
 def _certificate(value: str, deps: RegistryDeps) -> Certificate:
@@ -35,15 +26,6 @@ def _certificate(value: str, deps: RegistryDeps) -> Certificate:
         raise InvalidInput(exc.message, field="certificate_number") from None
 
 
-async def load_person(uow: UnitOfWork, deps: RegistryDeps, person_id: str) -> tuple[Stream, domain.Person]:
-    """A person's stream and folded state; 404 if there is no such person."""
-    stream = await deps.store.load(uow, person_stream_id(person_id))
-    state = fold(domain.evolve, stream.payloads)
-    if state is None:
-        raise NotFound(f"no person {person_id}")
-    return stream, state
-
-
 async def wrapped_key(uow: UnitOfWork, person_id: str) -> bytes | None:
     """The person's wrapped data key, or None once erased."""
     row = await uow.find(person_keys, person_id=person_id)
@@ -51,13 +33,13 @@ async def wrapped_key(uow: UnitOfWork, person_id: str) -> bytes | None:
     return bytes(value) if value is not None else None
 
 
-async def _claim_resident(uow: UnitOfWork, index: str, person_id: str) -> None:
+async def _refuse_duplicate(uow: UnitOfWork, index: str) -> None:
+    """409 if this resident is registered already (earlier in the batch included); the index row
+    itself is written with the person's lookup rows (``lookup_rows``)."""
     row = await uow.find(resident_index, resident_index=index)
-    owner = row["person_id"] if row else None
-    if owner is not None and owner != person_id:
-        raise AlreadyExists(f"this resident ID is already registered (person {owner})", field="certificate_number")
-    if owner is None:
-        uow.insert(resident_index, {"resident_index": index, "person_id": person_id})
+    if row is not None:
+        raise AlreadyExists(f"this resident ID is already registered (person {row['person_id']})",
+                            field="certificate_number")
 
 
 async def register_person(
@@ -70,60 +52,20 @@ async def register_person(
     principal.require_township(township, action="registering a person")
     person_id = new_id()
     index = deps.vault.blind_index(certificate.resident_id.value)
-    await _claim_resident(uow, index, person_id)
+    await _refuse_duplicate(uow, index)
     _data_key, wrapped = deps.vault.new_subject(person_id)
     sealed = deps.vault.seal(wrapped, person_id, {
         "certificate_number": certificate.value, "name": cmd.name, "address": cmd.address,
     })
-    uow.insert(person_keys, {"person_id": person_id, "wrapped_key": wrapped, "erased_at": None})
+    await uow.insert(person_keys, {"person_id": person_id, "wrapped_key": wrapped, "erased_at": None})
     events = domain.register(
         person_id=person_id, certificate=certificate, resident_index=index, sealed=sealed,
         village_code=cmd.village_code, township_code=township, hardship=cmd.hardship,
         severe_rule=deps.severe_rule, registered_on=cmd.registered_on or deps.today(),
     )
-    stream = Stream(person_stream_id(person_id), 0, "", [])
-    return await _commit(uow, deps, principal, stream, None, events)
-
-
-async def _commit(
-    uow: UnitOfWork,
-    deps: RegistryDeps,
-    principal: Principal,
-    stream: Stream,
-    before: domain.Person | None,
-    events: Sequence[EventPayload],
-    expected_version: int | None = None,
-) -> dict[str, object]:
-    envelopes = await deps.store.append(uow, stream, events, deps.context(principal),
-                                        expected_version=expected_version)
-    state = before
-    for event in events:
-        state = domain.evolve(state, event)
-    assert state is not None
-    version = envelopes[-1].stream_version if envelopes else stream.version
-    sealed: dict[str, str] = {}
-    for event in [*stream.payloads, *events]:  # later sealed values replace earlier ones
-        sealed.update(getattr(event, "sealed", None) or {})
-    _save_row(uow, state, version, sealed, events, is_new=before is None)
-    return {"person_id": state.person_id, "version": version}
-
-
-def _save_row(
-    uow: UnitOfWork, state: domain.Person, version: int, sealed: dict[str, str], events: Sequence[EventPayload],
-    *, is_new: bool,
-) -> None:
-    values: dict[str, object] = {
-        "version": version, "township_code": state.township_code, "village_code": state.village_code,
-        "category": state.category, "grade": state.grade, "severe": state.severe,
-        "hardship": ",".join(state.hardship), "active": state.active, "erased": state.erased,
-        "sealed": "{}" if state.erased else json.dumps(sealed),
-    }
-    if is_new:
-        registered = next(e for e in events if isinstance(e, PersonRegistered))
-        uow.insert(persons, {"person_id": state.person_id, "sex": state.sex, "birth_year": state.birth_year,
-                             "registered_on": registered.registered_on, **values})
-    else:
-        uow.update(persons, {"person_id": state.person_id}, values)
+    saved = await deps.repository.save(uow, PERSON, Repository.new(PERSON, person_id), events,
+                                       deps.context(principal), expected_version=None)
+    return {"person_id": person_id, "version": saved.version}
 
 
 async def _change(
@@ -136,10 +78,12 @@ async def _change(
     decide: Callable[[domain.Person], Awaitable[list[EventPayload]]],
 ) -> dict[str, object]:
     principal.require(*WRITERS, action=action)
-    stream, person = await load_person(uow, deps, person_id)
-    principal.require_township(person.township_code, action=action)
-    events = await decide(person)
-    return await _commit(uow, deps, principal, stream, person, events, cmd.expected_version)
+    person = await deps.repository.load(uow, PERSON, person_id)
+    principal.require_township(person.state.township_code, action=action)
+    events = await decide(person.state)
+    saved = await deps.repository.save(uow, PERSON, person, events, deps.context(principal),
+                                       expected_version=cmd.expected_version)
+    return {"person_id": person_id, "version": saved.version}
 
 
 async def correct_person(
@@ -208,7 +152,7 @@ async def erase_person(
     principal.require(Role.FEDERATION_ADMIN, action="erasing personal data")
 
     async def decide(person: domain.Person) -> list[EventPayload]:
-        uow.update(person_keys, {"person_id": person_id},
+        await uow.update(person_keys, {"person_id": person_id},
                    {"wrapped_key": None, "erased_at": deps.context(principal).now})
         deps.vault.forget(person_id)
         return domain.erase_personal_data(person)

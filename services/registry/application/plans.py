@@ -4,44 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from services.registry.application import commands as c
-from services.registry.application.deps import RegistryDeps
+from services.registry.application.deps import WRITERS, RegistryDeps
+from services.registry.application.lookup_rows import PERSON, PLAN
 from services.registry.application.lookups import department_codes
-from services.registry.application.persons import WRITERS, load_person
 from services.registry.domain import plan as domain
-from shared.aggregate import fold
 from shared.auth import Principal, Role
 from shared.catalogue import EventPayload
 from shared.errors import NotFound
-from shared.eventstore import Stream
+from shared.eventstore.repository import Loaded
 from shared.eventstore.unit_of_work import UnitOfWork
 from shared.ids import new_id
 
 
-async def load_plan(
-    conn: AsyncConnection | UnitOfWork, deps: RegistryDeps, person_id: str, year: int
-) -> tuple[Stream, domain.Plan | None]:
-    """A plan's stream and state (None if not drawn yet)."""
-    stream = await deps.store.load(conn, domain.plan_stream_id(person_id, year))
-    return stream, fold(domain.evolve, stream.payloads)
+async def _existing(uow: UnitOfWork, deps: RegistryDeps, person_id: str, year: int) -> Loaded[domain.Plan]:
+    return await deps.repository.load(uow, PLAN, domain.plan_stream_id(person_id, year),
+                                      missing=f"person {person_id} has no plan for {year}")
 
 
-async def _existing(uow: UnitOfWork, deps: RegistryDeps, person_id: str, year: int) -> tuple[Stream, domain.Plan]:
-    stream, plan = await load_plan(uow, deps, person_id, year)
-    if plan is None:
-        raise NotFound(f"person {person_id} has no plan for {year}")
-    return stream, plan
-
-
-async def _append(
-    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, stream: Stream,
+async def _save(
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, plan: Loaded[domain.Plan | None],
     events: Sequence[EventPayload], expected_version: int | None,
 ) -> dict[str, object]:
-    envelopes = await deps.store.append(uow, stream, events, deps.context(principal),
-                                        expected_version=expected_version)
-    return {"plan_id": stream.stream_id, "version": envelopes[-1].stream_version if envelopes else stream.version}
+    saved = await deps.repository.save(uow, PLAN, plan, events, deps.context(principal),
+                                       expected_version=expected_version)
+    return {"plan_id": plan.stream.stream_id, "version": saved.version}
 
 
 async def draw_plan(
@@ -49,10 +36,10 @@ async def draw_plan(
 ) -> dict[str, object]:
     """Open a person's plan for a year."""
     principal.require(*WRITERS, action="drawing up a plan")
-    _, person = await load_person(uow, deps, person_id)
-    principal.require_township(person.township_code, action="drawing up a plan")
-    stream, plan = await load_plan(uow, deps, person_id, year)
-    return await _append(uow, deps, principal, stream, domain.draw(plan, person, year=year), None)
+    person = await deps.repository.load(uow, PERSON, person_id)
+    principal.require_township(person.state.township_code, action="drawing up a plan")
+    plan = await deps.repository.find(uow, PLAN, domain.plan_stream_id(person_id, year))
+    return await _save(uow, deps, principal, plan, domain.draw(plan.state, person.state, year=year), None)
 
 
 async def add_item(
@@ -60,13 +47,13 @@ async def add_item(
 ) -> dict[str, object]:
     """Add a protection-service or income-development item."""
     principal.require(*WRITERS, action="adding a plan item")
-    stream, plan = await _existing(uow, deps, person_id, year)
-    principal.require_township(plan.township_code, action="adding a plan item")
+    plan = await _existing(uow, deps, person_id, year)
+    principal.require_township(plan.state.township_code, action="adding a plan item")
     item_id = new_id()
-    events = domain.add_item(plan, item_id=item_id, kind=cmd.kind, need=cmd.need, description=cmd.description,
-                             responsible_department=cmd.responsible_department, due_on=cmd.due_on,
-                             known_departments=await department_codes(uow))
-    result = await _append(uow, deps, principal, stream, events, cmd.expected_version)
+    events = domain.add_item(plan.state, item_id=item_id, kind=cmd.kind, need=cmd.need,
+                             description=cmd.description, responsible_department=cmd.responsible_department,
+                             due_on=cmd.due_on, known_departments=await department_codes(uow))
+    result = await _save(uow, deps, principal, plan, events, cmd.expected_version)
     return {**result, "item_id": item_id}
 
 
@@ -75,15 +62,16 @@ async def deliver_item(
     cmd: c.DeliverPlanItem,
 ) -> dict[str, object]:
     """Mark an item delivered: by its responsible department, the township, or the federation."""
-    stream, plan = await _existing(uow, deps, person_id, year)
-    item = plan.items.get(item_id)
+    plan = await _existing(uow, deps, person_id, year)
+    item = plan.state.items.get(item_id)
     if item is None:
-        raise NotFound(f"plan {plan.plan_id} has no item {item_id}")
+        raise NotFound(f"plan {plan.state.plan_id} has no item {item_id}")
     if not (principal.has(Role.DEPARTMENT_OFFICER) and principal.department == item.responsible_department):
         principal.require(*WRITERS, Role.DEPARTMENT_OFFICER, action="delivering a plan item")
-        principal.require_township(plan.township_code, action="delivering a plan item")
-    events = domain.deliver_item(plan, item_id, delivered_on=cmd.delivered_on, note=cmd.note, today=deps.today())
-    return await _append(uow, deps, principal, stream, events, cmd.expected_version)
+        principal.require_township(plan.state.township_code, action="delivering a plan item")
+    events = domain.deliver_item(plan.state, item_id, delivered_on=cmd.delivered_on, note=cmd.note,
+                                 today=deps.today())
+    return await _save(uow, deps, principal, plan, events, cmd.expected_version)
 
 
 async def cancel_item(
@@ -92,7 +80,7 @@ async def cancel_item(
 ) -> dict[str, object]:
     """Cancel an item, with a reason."""
     principal.require(*WRITERS, action="cancelling a plan item")
-    stream, plan = await _existing(uow, deps, person_id, year)
-    principal.require_township(plan.township_code, action="cancelling a plan item")
-    events = domain.cancel_item(plan, item_id, reason=cmd.reason)
-    return await _append(uow, deps, principal, stream, events, cmd.expected_version)
+    plan = await _existing(uow, deps, person_id, year)
+    principal.require_township(plan.state.township_code, action="cancelling a plan item")
+    events = domain.cancel_item(plan.state, item_id, reason=cmd.reason)
+    return await _save(uow, deps, principal, plan, events, cmd.expected_version)

@@ -17,8 +17,9 @@ from services.registry.adapters.tables import (
     staff,
 )
 from services.registry.application.deps import RegistryDeps
-from services.registry.application.plans import load_plan
+from services.registry.application.lookup_rows import PLAN
 from services.registry.domain.certificate import mask_certificate, mask_name
+from services.registry.domain.plan import plan_stream_id
 from shared.auth import Principal, Role
 from shared.errors import NotFound
 
@@ -86,9 +87,9 @@ async def list_persons(
 
 async def get_plan(conn: AsyncConnection, deps: RegistryDeps, person_id: str, year: int) -> dict[str, Any]:
     """A plan with its items."""
-    stream, plan = await load_plan(conn, deps, person_id, year)
-    if plan is None:
-        raise NotFound(f"person {person_id} has no plan for {year}")
+    loaded = await deps.repository.load(conn, PLAN, plan_stream_id(person_id, year),
+                                        missing=f"person {person_id} has no plan for {year}")
+    stream, plan = loaded.stream, loaded.state
     return {
         "plan_id": plan.plan_id, "person_id": plan.person_id, "year": plan.year, "version": stream.version,
         "township_code": plan.township_code, "village_code": plan.village_code,

@@ -1,0 +1,69 @@
+"""The registry's lookup rows, kept as an inline projection of its own streams.
+
+Declared once here and written by the repository in the transaction that saves the events (see
+:mod:`shared.eventstore.repository`); no use case writes these rows by hand. ``person_keys`` is not
+here: a person's wrapped data key is a secret, in no event, and the use cases keep it themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from services.registry.adapters.tables import departments, org_units, persons, resident_index, staff
+from services.registry.domain import person as person_domain
+from services.registry.domain import plan as plan_domain
+from shared.aggregate import Kind, prefixed
+from shared.catalogue.people import DepartmentRegistered, OrgUnitEstablished, PersonRegistered, StaffEnrolled
+from shared.eventstore.repository import Change, InlineProjection
+from shared.projection import Operation, Patch, Upsert
+
+PERSON: Kind[person_domain.Person] = Kind("person", prefixed("person"), person_domain.evolve)
+PLAN: Kind[plan_domain.Plan] = Kind("plan", lambda plan_id: plan_id, plan_domain.evolve)
+"""A plan's entity id is its stream id (``plan_domain.plan_stream_id``)."""
+
+
+
+def _org_unit(change: Change) -> Sequence[Operation]:
+    return [Upsert(org_units, {"code": e.code}, {"name": e.name, "level": e.level, "parent_code": e.parent_code})
+            for e in change.events if isinstance(e, OrgUnitEstablished)]
+
+
+def _department(change: Change) -> Sequence[Operation]:
+    return [Upsert(departments, {"code": e.code}, {"name": e.name, "org_unit_code": e.org_unit_code})
+            for e in change.events if isinstance(e, DepartmentRegistered)]
+
+
+def _staff(change: Change) -> Sequence[Operation]:
+    return [Upsert(staff, {"staff_id": e.staff_id}, {
+        "display_name": e.display_name, "department": e.department, "roles": json.dumps(e.roles),
+        "township_code": e.township_code}) for e in change.events if isinstance(e, StaffEnrolled)]
+
+
+def _person(change: Change) -> Sequence[Operation]:
+    state: person_domain.Person = change.state
+    sealed: dict[str, str] = {}
+    for event in change.history:  # later sealed values replace earlier ones
+        sealed.update(getattr(event, "sealed", None) or {})
+    values: dict[str, object] = {
+        "version": change.version, "township_code": state.township_code, "village_code": state.village_code,
+        "category": state.category, "grade": state.grade, "severe": state.severe,
+        "hardship": ",".join(state.hardship), "active": state.active, "erased": state.erased,
+        "sealed": "{}" if state.erased else json.dumps(sealed),
+    }
+    key = {"person_id": state.person_id}
+    registered = next((e for e in change.events if isinstance(e, PersonRegistered)), None)
+    if registered is None:
+        return [Patch(persons, key, values)]
+    return [
+        Upsert(persons, key, {"sex": state.sex, "birth_year": state.birth_year,
+                              "registered_on": registered.registered_on, **values}),
+        # The resident index is unique: a second registration of one resident is refused before this.
+        Upsert(resident_index, {"resident_index": registered.resident_index}, {"person_id": state.person_id}),
+    ]
+
+
+LOOKUP_ROWS = InlineProjection({
+    "orgunit": _org_unit, "department": _department, "staff": _staff, "person": _person,
+})
+"""Every lookup row the registry keeps of its own streams (plans have none)."""
