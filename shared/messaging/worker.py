@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 from nats.aio.client import Client
@@ -50,10 +49,22 @@ class NatsWorker:
         return self._nc is not None and self._nc.is_connected
 
     async def rtt(self, timeout: float = 1.0) -> float | None:  # noqa: ASYNC109 - the health check's limit
-        """Seconds for a PING/PONG with the server, or None if not connected or no answer within ``timeout``."""
+        """Seconds for a PING/PONG with the server, or None if not connected or no answer within ``timeout``.
+
+        Not ``Client.rtt``: on a timeout nats-py 2.16 cancels the PONG's future, and when the late
+        PONG arrives its read loop fails on that future and drops the connection, so a health check
+        of a slow server would itself cause a disconnection. Here the future stays pending
+        (``shield``) and the late PONG completes it harmlessly.
+        """
         nc = self._nc
         if nc is None or not nc.is_connected:
             return None
-        with contextlib.suppress(Exception, asyncio.TimeoutError):
-            return await asyncio.wait_for(nc.rtt(timeout), timeout)  # type: ignore[arg-type]
-        return None
+        loop = asyncio.get_running_loop()
+        pong: asyncio.Future[bool] = loop.create_future()
+        started = loop.time()
+        try:
+            await nc._send_ping(pong)
+            await asyncio.wait_for(asyncio.shield(pong), timeout)
+        except Exception:  # a timeout too
+            return None
+        return loop.time() - started
