@@ -82,9 +82,9 @@ class ServiceRuntime:
             await consumer.start()
 
     async def stop(self) -> None:
-        """Stop everything, finishing queued commands first."""
-        for consumer in self.consumers:
-            await consumer.stop()
+        """Stop everything, finishing queued commands first; quiet whatever state NATS is in."""
+        # Together: each may wait for a silent server to close its connection (CLOSE_TIMEOUT).
+        await asyncio.gather(*(consumer.stop() for consumer in self.consumers))
         if self.relay is not None:  # before the writer: the relay deletes what it published
             await self.relay.stop()
         await self.executor.stop()
@@ -131,7 +131,7 @@ class ServiceRuntime:
                 problems.append(f"{consumer.task.name}: {consumer.lag} events behind "
                                 f"(limit {settings.health_max_consumer_lag})")
         report["tasks"] = [{"name": t.name, "failure": t.failure, "restarts": t.restarts} for t in self.tasks]
-        problems += [f"{t.name} failed: {t.failure}" for t in self.tasks if not t.healthy]
+        problems += [f"{t.name} failed: {t.failure or 'not running'}" for t in self.tasks if not t.healthy]
         report["problems"] = problems
         report["status"] = "degraded" if problems else "ok"
         return report
