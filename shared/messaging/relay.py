@@ -112,19 +112,26 @@ class OutboxRelay(NatsWorker):
                                 backoff=Backoff(self._election_retry, 2.0), service=self._service)
         self.task.recovered()
         backoff = Backoff(0.1, 5.0)
+        interrupted: float | None = None  # when publishing last started to fail, for the log
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 published = await self.publish_pending()
             except Exception as exc:  # keep the outbox, try again
                 cause = exc.cause if isinstance(exc, PartiallyAcknowledged) else exc
+                if interrupted is None:
+                    interrupted = loop.time()
+                    log.warning("publishing interrupted, retrying", error=repr(exc), service=self._service)
                 if isinstance(cause, TRANSIENT):  # an election or a reconnect: resume as soon as it ends
-                    log.info("publishing interrupted, retrying", error=repr(exc), retry_in=self._election_retry)
                     await asyncio.sleep(self._election_retry)
                 else:
                     delay = backoff.next()
-                    log.warning("publishing failed, will retry", error=repr(exc), retry_in=delay)
+                    log.info("publishing failed again", error=repr(exc), retry_in=delay)
                     await asyncio.sleep(delay)  # back-off: the cause (often the database) needs time
                 continue
+            if interrupted is not None and published:
+                log.info("publishing resumed", service=self._service, after_s=round(loop.time() - interrupted, 3))
+                interrupted = None
             backoff.reset()
             self.task.recovered()
             if published >= self._batch_size:
