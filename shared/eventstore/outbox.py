@@ -57,11 +57,13 @@ class Outbox:
 
     # --- the relay's side -----------------------------------------------------------------
 
-    async def wait_for_commit(self, timeout: float) -> None:  # noqa: ASYNC109 - the relay's poll interval
-        """Wait until a commit is announced or ``timeout`` seconds pass, whichever is first."""
+    async def wait_for_commit(self, timeout: float) -> bool:  # noqa: ASYNC109 - the relay's poll interval
+        """Wait until a commit is announced (True) or ``timeout`` seconds pass (False)."""
+        committed = False
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._commits.wait(), timeout)
+            committed = await asyncio.wait_for(self._commits.wait(), timeout)
         self._commits.clear()
+        return committed
 
     async def pending(self, limit: int) -> Sequence[Row[Any, Any, Any, Any, Any]]:
         """The oldest ``limit`` unpublished events: position, event id, type, department, envelope JSON."""

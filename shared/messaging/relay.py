@@ -137,9 +137,9 @@ class OutboxRelay(NatsWorker):
             if published >= self._batch_size:
                 continue  # more are waiting
             if self.outbox.awaiting_deletion:
-                await self.outbox.wait_for_commit(FORGET_DELAY)
-                # A commit deletes them with its batch; if none came, delete them ourselves.
-                await self.outbox.delete_acknowledged()
+                # The writer's next batch deletes them; if none comes soon, delete them ourselves.
+                if not await self.outbox.wait_for_commit(FORGET_DELAY):
+                    await self.outbox.delete_acknowledged()
             else:
                 await self.outbox.wait_for_commit(self._poll_interval)
 

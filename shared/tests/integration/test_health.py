@@ -199,7 +199,7 @@ async def test_health_is_degraded_while_a_consumer_lags_its_stream(
         for envelope in s.sealed_chain("orgunit-1", [s.unit(i) for i in range(20)]):
             await probe.publish_envelope(namespace, envelope)
         async with running(runtime) as client:
-            report = await health_is(client, "degraded", naming="health-lagging")
+            report = await health_is(client, "degraded", naming="15 events behind (limit 5)")
             assert report["consumers"][0]["lag"] == 15
             lag: Callable[[], float | None] = lambda: REGISTRY.get_sample_value(  # noqa: E731
                 "qingdan_consumer_lag", {"consumer": "health-lagging", "source": consumer.stream})
