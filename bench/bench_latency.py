@@ -43,6 +43,7 @@ from services.reporting.projections.coverage import COVERAGE
 from services.reporting.read_models import source_consumer
 from shared.auth import Role
 from shared.demo.pengshan import seed_organisation
+from shared.messaging.connection import nats_servers
 from shared.messaging.subjects import stream_name
 from shared.testing.stack import Stack
 
@@ -169,7 +170,7 @@ async def measure(stack: Stack, nats_url: str, villages: Sequence[str], sizes: S
     observer = Observer(stream_name(stack.namespace, "registry"), source_consumer(COVERAGE.source_service))
     count = int(sizes.latency_rate * sizes.latency_seconds)
     bodies = registration_bodies(23, villages, 50 + count + CHECKS)
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(servers=nats_servers(nats_url))
     token = stack.token("bench", Role.FEDERATION_ADMIN)
     client = Connections(stack.services["registry"].url, token)
     reporting = Connections(stack.services["reporting"].url, token)

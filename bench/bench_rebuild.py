@@ -27,6 +27,7 @@ from services.reporting.projections.coverage import COVERAGE, cov_persons
 from services.reporting.read_models import SCHEMA
 from shared.db import create_engine
 from shared.eventstore.tables import metadata as core_metadata
+from shared.messaging.connection import nats_servers
 from shared.messaging.replay import replay, stream_last_sequence
 from shared.messaging.subjects import service_subjects, stream_name
 from shared.rebuild import rebuild
@@ -73,7 +74,7 @@ async def raw_read(nats_url: str, namespace: str) -> tuple[float, float, int]:
     """Seconds (and CPU seconds) to read the whole stream with an ordered consumer that only counts; the count."""
     loop = asyncio.get_running_loop()
     started, cpu = loop.time(), time.process_time()
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(servers=nats_servers(nats_url))
     try:
         stream = stream_name(namespace, "registry")
         end = await stream_last_sequence(nc, stream)

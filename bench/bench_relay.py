@@ -24,6 +24,7 @@ from bench.harness import Environment, Figure, Sizes, median, say
 from bench.workload import Workloads, refill_outbox, relay_outbox
 from shared.db import create_engine
 from shared.eventstore.tables import events
+from shared.messaging.connection import nats_servers
 from shared.messaging.streams import ensure_service_stream
 from shared.messaging.subjects import event_subject
 
@@ -54,7 +55,7 @@ def as_published(rows: Sequence[tuple[str, str, str, bytes]], namespace: str) ->
 
 async def raw_publish(nats_url: str, namespace: str, messages: Sequence[Message]) -> tuple[float, float]:
     """Seconds (and CPU seconds) to publish ``messages`` with publish_async, 4,000 in flight, until all are acked."""
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(servers=nats_servers(nats_url))
     try:
         js = nc.jetstream(publish_async_max_pending=4000)
         stream = await ensure_service_stream(js, namespace, "registry")

@@ -38,8 +38,10 @@ from shared.aggregate import fold
 from shared.db import create_engine
 from shared.demo.pengshan import DEPARTMENTS, DISTRICT, TOWNSHIPS, person_body, village_code, village_name
 from shared.eventstore.executor import CommandExecutor
+from shared.eventstore.outbox import Outbox
 from shared.eventstore.tables import events, outbox
 from shared.ids import new_id
+from shared.messaging.connection import nats_servers
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.streams import ensure_service_stream
 from shared.runtime import ServiceRuntime
@@ -177,13 +179,14 @@ async def relay_outbox(database_url: str, nats_url: str, namespace: str, total: 
     and the CPU seconds this process spent meanwhile (the relay runs here; on SQLite the database
     driver's thread is included, PostgreSQL's own processes are not).
     """
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(servers=nats_servers(nats_url))
     try:
         stream = await ensure_service_stream(nc.jetstream(), namespace, "registry")
         engine = create_engine(database_url)
-        executor = CommandExecutor(engine)
+        relay_outbox = Outbox(engine)
+        executor = CommandExecutor(engine, outbox=relay_outbox)
         await executor.start()
-        relay = OutboxRelay(engine, executor, nats_url=nats_url, namespace=namespace, service="registry")
+        relay = OutboxRelay(relay_outbox, nats_url=nats_url, namespace=namespace, service="registry")
         loop = asyncio.get_running_loop()
         started, cpu = loop.time(), time.process_time()
         await relay.start()

@@ -19,6 +19,19 @@ EVENTS_SKIPPED = Counter(
 )
 DEAD_LETTERS = Counter("qingdan_dead_letters_total", "Events a consumer could not process", ["consumer"])
 CONSUMER_POSITION = Gauge("qingdan_consumer_position", "Last stream sequence applied", ["consumer", "source"])
+CONSUMER_LAG = Gauge(
+    "qingdan_consumer_lag", "Events in the source stream after the last one a consumer fetched", ["consumer", "source"]
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "qingdan_outbox_oldest_age_seconds", "Age of the oldest committed event not yet published (0 = none)", ["service"]
+)
+NATS_RTT = Gauge(
+    "qingdan_nats_rtt_seconds",
+    "Round trip to NATS of a service's connection at the last health check (-1 = no answer)",
+    ["service", "connection"],
+)
+TASK_UP = Gauge("qingdan_task_up", "1 while a background task runs without failure, 0 while it is down", ["task"])
+TASK_RESTARTS = Counter("qingdan_task_restarts_total", "Background task failures followed by a restart", ["task"])
 COMMANDS = Counter("qingdan_commands_total", "Commands handled", ["service", "outcome"])
 COMMAND_SECONDS = Histogram(
     "qingdan_command_seconds", "Command latency including the group commit", ["service"],

@@ -10,10 +10,11 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.db import is_sqlite
+from shared.messaging.connection import nats_servers
 from shared.pii import MasterKey, load_or_create_master_key
 
 
@@ -40,8 +41,22 @@ class ServiceSettings(BaseSettings):
     cors_origins: str = Field(
         default="", description="Comma-separated origins allowed to call this API from a browser "
         "(development: any local page; production: none unless listed)")
+    consumer_fetch_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds a consumer's fetch waits on an idle stream before asking again")
+    health_max_outbox_age: float = Field(
+        default=60.0, gt=0, description="/health is degraded when the oldest unpublished event is older (seconds)")
+    health_max_consumer_lag: int = Field(
+        default=10_000, ge=0, description="/health is degraded when a consumer is more events behind its stream")
+    health_nats_timeout: float = Field(
+        default=1.0, gt=0, le=10, description="/health is degraded when NATS does not answer a ping within (seconds)")
     log_level: str = "INFO"
     log_json: bool = True
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_servers_are_urls(cls, value: str) -> str:
+        nats_servers(value)  # raises with the bad part named
+        return value
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> ServiceSettings:

@@ -26,6 +26,7 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     runtime = build_runtime(settings)
     live = LiveHub(topics_by_event_type(PROJECTIONS.values()))  # dashboards: one hub feeds every open page
     attach_consumers(runtime, after_commit=live.committed)
+    runtime.tasks.append(live.ticker)  # /health names it if it fails
     app = create_app(
         runtime,
         title="Qingdan reporting",

@@ -30,6 +30,7 @@ import structlog
 
 from shared.envelope import Envelope
 from shared.projection import Projection
+from shared.supervision import Supervised
 
 log = structlog.get_logger(__name__)
 
@@ -256,7 +257,8 @@ class LiveHub:
         self._timer_due: float | None = None
         self._subscribers: set[Subscriber] = set()
         self.day_clock = day_clock or DayClock()
-        self._ticker: asyncio.Task[None] | None = None
+        self.ticker = Supervised("live-day-clock", self._tick)
+        """The day clock's task: supervised, so a failure is logged, restarted and shown in /health."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self.closing = False
 
@@ -333,19 +335,17 @@ class LiveHub:
         """Start the day clock; end the streams as soon as the process is asked to stop."""
         self._loop = asyncio.get_running_loop()
         self.day_clock.check()
-        self._ticker = asyncio.create_task(self._tick(), name="live-day-clock")
+        self.ticker.start()
         self._chain_stop_signals()
 
     async def stop(self) -> None:
         """Stop the clock and end every stream."""
         self.close_streams()
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        await self.ticker.stop()
 
     async def _tick(self) -> None:
         while True:
+            self.ticker.recovered()
             await asyncio.sleep(self.day_clock.seconds_to_next_tick())  # the wall clock is the event here
             if self.day_clock.check():
                 log.info("day changed: overdue views recompute", day=str(self.day_clock.current))

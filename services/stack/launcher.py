@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.messaging.connection import nats_servers
 from shared.testing.processes import ServiceProcess
 from shared.testing.servers import NatsServerProcess
 
@@ -47,10 +48,13 @@ def plan_instances(base_port: int) -> list[Instance]:
 class EmbeddedStack:
     """Everything under ``data_dir``: NATS storage, one SQLite file per instance, keys, logs."""
 
-    def __init__(self, data_dir: Path, *, nats_port: int, base_port: int) -> None:
+    def __init__(self, data_dir: Path, *, nats_port: int, base_port: int, nats_url: str | None = None) -> None:
         self.data_dir = data_dir.resolve()
         self.nats = NatsServerProcess(self.data_dir / "nats", port=nats_port, monitor_port=nats_port + 4000,
                                       server_name="qingdan-embedded", log_path=self.data_dir / "logs" / "nats.log")
+        # An existing NATS (one server or a cluster, comma-separated) instead of the private one.
+        external = nats_url if nats_url is not None else os.environ.get("QD_STACK_NATS_URL", "")
+        self.external_nats = ",".join(nats_servers(external)) if external.strip() else None
         self.instances = plan_instances(base_port)
         self.processes: dict[str, ServiceProcess] = {}
 
@@ -60,11 +64,16 @@ class EmbeddedStack:
             "QD_MODE": "development",
             "QD_DATA_DIR": str(self.data_dir),
             "QD_DATABASE_URL": f"sqlite+aiosqlite:///{self.data_dir / instance.key}.db",
-            "QD_NATS_URL": self.nats.url,
+            "QD_NATS_URL": self.nats_url,
             "QD_NAMESPACE": os.environ.get("QD_NAMESPACE", "qd"),
             "QD_LOG_JSON": "true",
             **instance.env,
         }
+
+    @property
+    def nats_url(self) -> str:
+        """What the services connect to: the external server(s) if given, else the private server."""
+        return self.external_nats or self.nats.url
 
     def initialise_registry(self) -> bool:
         """On a new data folder, create the federation and its first admin; False if done before."""
@@ -85,7 +94,8 @@ class EmbeddedStack:
     def start(self) -> None:
         """Start NATS, then each service, waiting for each to answer."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.nats.start()
+        if self.external_nats is None:
+            self.nats.start()
         for instance in self.instances:
             process = ServiceProcess(instance.service, port=instance.port, env=self.env(instance),
                                      log_path=self.data_dir / "logs" / f"{instance.key}.log")
@@ -96,7 +106,7 @@ class EmbeddedStack:
         """Stop the services in reverse order, then NATS."""
         for process in reversed(list(self.processes.values())):
             process.stop()
-        self.nats.stop()
+        self.nats.stop()  # a no-op when it was not started (external NATS)
 
     def url(self, key: str) -> str:
         """An instance's base URL."""

@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import write_lock, writer
 from shared.errors import WriteConflict
-from shared.eventstore.tables import outbox
+from shared.eventstore.outbox import Outbox
 from shared.eventstore.unit_of_work import BatchBuffer, UnitOfWork
 
 T = TypeVar("T")
@@ -40,48 +39,33 @@ class _Pending:
 
 
 class CommandExecutor:
-    """Single writer with group commit; ``on_commit`` runs after each successful commit."""
+    """Single writer with group commit.
+
+    With an ``outbox``, each batch also deletes the outbox rows JetStream has acknowledged, and
+    each commit wakes the relay through it; ``on_commit`` (if given) runs after each commit too.
+    """
 
     def __init__(
         self,
         engine: AsyncEngine,
         *,
+        outbox: Outbox | None = None,
         on_commit: Callable[[], None] | None = None,
         max_batch: int = 200,
     ) -> None:
         self._engine = engine
+        self._outbox = outbox
         self._on_commit = on_commit
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self.batches = 0
         self.commands = 0
-        # Outbox rows JetStream has acknowledged, deleted with the next batch rather than in a
-        # transaction of their own (at low rates that would double the writes per command).
-        self._to_forget: set[int] = set()
-        self._nudge: asyncio.TimerHandle | None = None
 
-    FORGET_DELAY = 0.2
-    """Seconds an acknowledged outbox row may wait for a batch to delete it before one is run for it."""
-
-    def forget_published(self, positions: list[int]) -> None:
-        """Delete these outbox rows with the next batch (or on their own shortly, if none comes)."""
-        self._to_forget.update(positions)
-        if self._nudge is None and self._worker is not None:
-            self._nudge = asyncio.get_running_loop().call_later(self.FORGET_DELAY, self._run_forget)
-
-    async def flush_forgotten(self) -> None:
-        """Delete the published outbox rows now (a batch with no command)."""
-        await self.run(_nothing)
-
-    def being_forgotten(self) -> frozenset[int]:
-        """Outbox positions already published whose rows are not deleted yet."""
-        return frozenset(self._to_forget)
-
-    def _run_forget(self) -> None:
-        self._nudge = None
-        if self._to_forget and self._queue.empty():
-            self._queue.put_nowait(_Pending(_nothing))
+    @property
+    def outbox(self) -> Outbox | None:
+        """The outbox this writer commits through (None for a service that publishes nothing)."""
+        return self._outbox
 
     async def start(self) -> None:
         """Start the writer task."""
@@ -92,10 +76,6 @@ class CommandExecutor:
         """Finish what is queued, then stop."""
         if self._worker is None:
             return
-        if self._to_forget:  # published rows must not be published again after a restart
-            await self.flush_forgotten()
-        if self._nudge is not None:
-            self._nudge.cancel()
         await self._queue.join()
         self._worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -138,10 +118,8 @@ class CommandExecutor:
         outcomes: list[tuple[_Pending, bool, Any]] = []
         try:
             async with write_lock(self._engine), writer(self._engine).begin() as conn:
-                forgetting = list(self._to_forget)
-                for start in range(0, len(forgetting), 1000):
-                    chunk = forgetting[start:start + 1000]
-                    await conn.execute(delete(outbox).where(outbox.c.position.in_(chunk)))
+                # Published rows go with this batch: no transaction of their own (see Outbox).
+                cleared = await self._outbox.clear_acknowledged(conn) if self._outbox is not None else []
                 buffer = BatchBuffer()
                 for pending in batch:
                     outcomes.append(await self._one(conn, buffer, pending))
@@ -159,7 +137,8 @@ class CommandExecutor:
             if not batch[0].future.done():
                 batch[0].future.set_exception(error)
             return
-        self._to_forget.difference_update(forgetting)
+        if self._outbox is not None:
+            self._outbox.cleared(cleared)
         self._settle(outcomes, len(batch))
 
     async def _one(
@@ -182,6 +161,8 @@ class CommandExecutor:
     def _settle(self, outcomes: list[tuple[_Pending, bool, Any]], size: int) -> None:
         self.batches += 1
         self.commands += size
+        if self._outbox is not None:
+            self._outbox.committed()
         if self._on_commit is not None:
             self._on_commit()
         for pending, ok, value in outcomes:
@@ -191,7 +172,3 @@ class CommandExecutor:
                 pending.future.set_result(value)
             else:
                 pending.future.set_exception(value)
-
-
-async def _nothing(_conn: AsyncConnection) -> None:
-    """A batch with no command, run only to delete published outbox rows."""

@@ -11,6 +11,7 @@ from pydantic import create_model
 
 from shared.catalogue import EventPayload, known_event_types
 from shared.envelope import Envelope
+from shared.messaging.connection import nats_servers
 from shared.messaging.subjects import stream_name
 
 
@@ -21,7 +22,7 @@ def asyncapi_document(
 
     ``{department}`` in a subject is the deploying department's code.
     """
-    broker = NatsBroker(nats_url)
+    broker = NatsBroker(nats_servers(nats_url))
     stream = JStream(stream_name(namespace, service), declare=False)
     for event_type, payload in sorted(known_event_types().items()):
         if payload.stream_type not in stream_types:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import structlog
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 from pydantic import ValidationError
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -33,9 +33,10 @@ from shared.envelope import Envelope, utcnow
 from shared.eventstore.tables import dead_letters
 from shared.eventstore.tracking import applied_position, record_position
 from shared.messaging.connection import connect_until_ready
+from shared.messaging.retry import Backoff, retry_until_ready
 from shared.messaging.subjects import service_subjects, stream_name, subject_event_type
 from shared.messaging.worker import NatsWorker
-from shared.observability import CONSUMER_POSITION, DEAD_LETTERS, EVENTS_APPLIED, EVENTS_SKIPPED
+from shared.observability import CONSUMER_LAG, CONSUMER_POSITION, DEAD_LETTERS, EVENTS_APPLIED, EVENTS_SKIPPED
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +78,7 @@ class DurableConsumer(NatsWorker):
         after_commit: AfterCommit | None = None,
         batch_size: int = 1000,
         max_attempts: int = 3,
+        fetch_timeout: float | None = None,
     ) -> None:
         self._engine = engine
         self._nats_url = nats_url
@@ -95,7 +97,11 @@ class DurableConsumer(NatsWorker):
         self._after_commit = after_commit
         self._batch_size = batch_size
         self._max_attempts = max_attempts
+        self.fetch_timeout = fetch_timeout
+        """Seconds one fetch waits on an idle stream (None: the service's ``QD_CONSUMER_FETCH_TIMEOUT``, else 5)."""
         self.position = 0
+        self.lag = 0
+        """Events in the stream after the last batch fetched (from the server's count), as of that fetch."""
 
     async def _run(self) -> None:
         self._nc = await connect_until_ready(self._nats_url, name=f"qingdan-{self.name}")
@@ -103,7 +109,11 @@ class DurableConsumer(NatsWorker):
         async with self._engine.connect() as conn:
             # Resume at the read model that is furthest behind; the others skip what they have.
             self.position = min([await applied_position(conn, f.name, self.stream) for f in self._feeds])
-        await self._wait_for_stream(js)
+        # The owning service may not have created its stream yet (not found), or the cluster may
+        # be electing its leader (timeout, unavailable): both are waits, not failures.
+        await retry_until_ready(lambda: js.stream_info(self.stream), what="source stream",
+                                retry_on=(NotFoundError, TimeoutError, ServiceUnavailableError),
+                                quiet=(NotFoundError,), backoff=Backoff(0.1, 2.0), stream=self.stream)
         # Our checkpoint, not the server's consumer state, says where to resume: re-create the
         # durable there. Otherwise messages handed to a crashed predecessor would only come back
         # after ack_wait, and a database restored from backup would miss what it lost.
@@ -122,43 +132,41 @@ class DurableConsumer(NatsWorker):
             stream=self.stream,
             config=config,
         )
-        delay = 0.1
+        self.task.recovered()
+        backoff = Backoff(0.1, 5.0)
         while True:
             try:
-                msgs = await sub.fetch(self._batch_size, timeout=5)
+                msgs = await sub.fetch(self._batch_size, timeout=self.fetch_timeout or 5.0)
             except TimeoutError:
-                continue
+                continue  # nothing arrived: an idle stream
             except Exception as exc:  # connection lost: nats-py reconnects, we try again
-                log.warning("fetch failed", consumer=self.name, error=repr(exc))
+                delay = backoff.next()
+                log.warning("fetch failed", consumer=self.name, error=repr(exc), retry_in=delay)
                 await asyncio.sleep(delay)  # back-off while the connection recovers
-                delay = min(delay * 2, 5.0)
                 continue
+            if not msgs:
+                continue  # nats-py may end a pull with no message and no error: idle, not a failure
+            self.lag = msgs[-1].metadata.num_pending
+            CONSUMER_LAG.labels(self.name, self.stream).set(self.lag)
             try:
                 applied = await self._apply_batch(msgs)
             except Exception as exc:  # the database failed: nothing was applied, let JetStream redeliver
-                log.error("batch not applied, will be redelivered", consumer=self.name, error=repr(exc))
+                delay = backoff.next()
+                log.error("batch not applied, will be redelivered", consumer=self.name, error=repr(exc),
+                          retry_in=delay)
+                self.lag += len(msgs)
+                CONSUMER_LAG.labels(self.name, self.stream).set(self.lag)
                 for msg in msgs:
                     with contextlib.suppress(Exception):
                         await msg.nak(delay=delay)
                 await asyncio.sleep(delay)  # back-off while the database recovers
-                delay = min(delay * 2, 5.0)
                 continue
-            delay = 0.1
+            backoff.reset()
+            self.task.recovered()
             with contextlib.suppress(Exception):
                 await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
             if applied and self._after_commit is not None:
                 self._after_commit(applied)
-
-    async def _wait_for_stream(self, js: object) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await js.stream_info(self.stream)  # type: ignore[attr-defined]
-                return
-            except NotFoundError:
-                log.info("waiting for stream", stream=self.stream)
-                await asyncio.sleep(delay)  # the owning service has not created it yet
-                delay = min(delay * 2, 2.0)
 
     @staticmethod
     def _type_of(msg: Msg) -> str | None:
@@ -170,6 +178,8 @@ class DurableConsumer(NatsWorker):
 
     async def _apply_batch(self, msgs: list[Msg]) -> list[Envelope]:
         """Apply a batch in one transaction; if any handler fails, redo it one savepoint per event."""
+        if not msgs:
+            return []
         if not any(self._relevant(m) for m in msgs):
             # Nothing for this read model: no transaction. The checkpoint stays a lower bound and
             # moves with the next batch that matters; re-reading these after a restart is harmless.

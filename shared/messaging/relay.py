@@ -1,11 +1,16 @@
 """The outbox relay: publishes committed events to JetStream, in order, none lost.
 
-Woken by the command executor after each commit (and by a slow poll, for events committed by
-another process such as a CLI). Publishes a batch with many acknowledgements in flight
-(``publish_async``; awaiting each publish caps a service near 4k events/s, STACK.md), with the
-event id as ``Nats-Msg-Id`` so that a retried batch is de-duplicated by JetStream. Only the
-prefix of the batch that JetStream acknowledged is removed from the outbox; the rest is retried
-after a back-off, so NATS being down only delays publication.
+Woken through the :class:`~shared.eventstore.outbox.Outbox` after each commit (and by a slow poll,
+for events committed by another process such as a CLI). Publishes a batch with many
+acknowledgements in flight (``publish_async``; awaiting each publish caps a service near 4k
+events/s, STACK.md), with the event id as ``Nats-Msg-Id`` so that a retried batch is
+de-duplicated by JetStream. Only the prefix of the batch that JetStream acknowledged is marked
+published; the rest is retried, so NATS being down only delays publication.
+
+Retries after a failure depend on its cause. A timeout, a "no responders" answer or a lost
+connection is what a JetStream leader election or a reconnect looks like: the relay tries again
+every ``election_retry`` seconds so that it resumes as soon as a leader exists. Anything else (the
+database, say) backs off exponentially up to 5 s.
 """
 
 from __future__ import annotations
@@ -14,29 +19,52 @@ import asyncio
 import contextlib
 from typing import Any
 
+import nats.errors
 import structlog
 from nats.js import JetStreamContext
-from sqlalchemy import func, select, true
-from sqlalchemy.ext.asyncio import AsyncEngine
+from nats.js.errors import NoStreamResponseError, ServiceUnavailableError
 
-from shared.eventstore.executor import CommandExecutor
-from shared.eventstore.tables import events, outbox
+from shared.eventstore.outbox import FORGET_DELAY, Outbox
 from shared.messaging.connection import connect_until_ready
+from shared.messaging.retry import Backoff, retry_until_ready
 from shared.messaging.streams import ensure_service_stream
 from shared.messaging.subjects import event_subject
 from shared.messaging.worker import NatsWorker
-from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 
 log = structlog.get_logger(__name__)
 
+TRANSIENT = (
+    TimeoutError,
+    ConnectionError,
+    NoStreamResponseError,
+    ServiceUnavailableError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,
+)
+"""Failures that last as long as an election or a reconnect: retried promptly, not backed off."""
+
+MAX_ACKNOWLEDGED = 20_000
+"""Acknowledged rows kept before the relay deletes them itself (a long drain with no commands)."""
+
+
+class PartiallyAcknowledged(Exception):
+    """JetStream acknowledged only a prefix of a batch; the rest is retried."""
+
+    def __init__(self, confirmed: int, total: int, cause: BaseException | None) -> None:
+        super().__init__(f"JetStream acknowledged {confirmed} of {total} events: {cause!r}")
+        self.cause = cause
+
 
 class OutboxRelay(NatsWorker):
-    """Moves events from a service's outbox table to its JetStream stream."""
+    """Moves events from a service's outbox to its JetStream stream."""
 
     def __init__(
         self,
-        engine: AsyncEngine,
-        executor: CommandExecutor,
+        outbox: Outbox,
         *,
         nats_url: str,
         namespace: str,
@@ -45,10 +73,10 @@ class OutboxRelay(NatsWorker):
         batch_size: int = 4000,
         publish_timeout: float = 5.0,
         poll_interval: float = 1.0,
+        election_retry: float = 0.1,
     ) -> None:
         super().__init__(f"outbox-relay-{service}")
-        self._engine = engine
-        self._executor = executor
+        self.outbox = outbox
         self._nats_url = nats_url
         self._namespace = namespace
         self._service = service
@@ -56,79 +84,78 @@ class OutboxRelay(NatsWorker):
         self._batch_size = batch_size
         self._publish_timeout = publish_timeout
         self._poll_interval = poll_interval
-        self._wake = asyncio.Event()
+        self._election_retry = election_retry
         self._js: JetStreamContext | None = None
         self.published = 0
 
     def wake(self) -> None:
-        """Tell the relay that new events were committed."""
-        self._wake.set()
+        """Tell the relay that new events were committed (what the writer does through the outbox)."""
+        self.outbox.committed()
 
     async def backlog(self) -> int:
-        """How many committed events are waiting to be published (published rows awaiting deletion excluded)."""
-        async with self._engine.connect() as conn:
-            rows = int((await conn.execute(select(func.count()).select_from(outbox))).scalar_one())
-        return max(0, rows - len(self._executor.being_forgotten()))
+        """How many committed events are waiting to be published."""
+        return await self.outbox.backlog()
+
+    async def stop(self) -> None:
+        """Stop publishing; delete the rows already acknowledged so that a restart does not resend them."""
+        await super().stop()
+        try:
+            await self.outbox.delete_acknowledged()
+        except Exception as exc:  # JetStream drops the duplicates anyway (Nats-Msg-Id) within its window
+            log.warning("acknowledged outbox rows not deleted at stop", error=repr(exc))
 
     async def _run(self) -> None:
         self._nc = await connect_until_ready(self._nats_url, name=f"qingdan-{self._service}-relay")
         self._js = self._nc.jetstream(publish_async_max_pending=4000)
-        await self._retry_forever(self._declare_stream)
-        delay = 0.1
+        await retry_until_ready(self._declare_stream, what="stream declaration",
+                                retry_on=(*TRANSIENT, nats.js.errors.APIError),
+                                backoff=Backoff(self._election_retry, 2.0), service=self._service)
+        self.task.recovered()
+        backoff = Backoff(0.1, 5.0)
+        interrupted: float | None = None  # when publishing last started to fail, for the log
+        loop = asyncio.get_running_loop()
         while True:
-            self._wake.clear()
             try:
                 published = await self.publish_pending()
-            except Exception as exc:  # NATS down or slow: keep the outbox, try again later
-                log.warning("publishing failed, will retry", error=repr(exc), retry_in=delay)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(asyncio.sleep(delay), delay)
-                delay = min(delay * 2, 5.0)
+            except Exception as exc:  # keep the outbox, try again
+                cause = exc.cause if isinstance(exc, PartiallyAcknowledged) else exc
+                if interrupted is None:
+                    interrupted = loop.time()
+                    log.warning("publishing interrupted, retrying", error=repr(exc), service=self._service)
+                if isinstance(cause, TRANSIENT):  # an election or a reconnect: resume as soon as it ends
+                    await asyncio.sleep(self._election_retry)
+                else:
+                    delay = backoff.next()
+                    log.info("publishing failed again", error=repr(exc), retry_in=delay)
+                    await asyncio.sleep(delay)  # back-off: the cause (often the database) needs time
                 continue
-            delay = 0.1
+            if interrupted is not None and published:
+                log.info("publishing resumed", service=self._service, after_s=round(loop.time() - interrupted, 3))
+                interrupted = None
+            backoff.reset()
+            self.task.recovered()
             if published >= self._batch_size:
                 continue  # more are waiting
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            if self.outbox.awaiting_deletion:
+                # The writer's next batch deletes them; if none comes soon, delete them ourselves.
+                if not await self.outbox.wait_for_commit(FORGET_DELAY):
+                    await self.outbox.delete_acknowledged()
+            else:
+                await self.outbox.wait_for_commit(self._poll_interval)
 
     async def _declare_stream(self) -> None:
         assert self._js is not None
         await ensure_service_stream(self._js, self._namespace, self._service, replicas=self._replicas)
 
-    async def _retry_forever(self, action: Any) -> None:
-        delay = 0.2
-        while True:
-            try:
-                await action()
-                return
-            except Exception as exc:
-                log.warning("stream declaration failed, retrying", error=repr(exc))
-                await asyncio.sleep(delay)  # back-off before retrying a failed declaration
-                delay = min(delay * 2, 5.0)
-
     async def publish_pending(self) -> int:
         """Publish one batch from the outbox; return how many JetStream acknowledged."""
         assert self._js is not None
-        skip = sorted(self._executor.being_forgotten())  # published already, deleted with the next batch
-        if len(skip) > 20_000:  # a long drain with no commands: let the writer catch up first
-            await self._executor.flush_forgotten()
-            skip = sorted(self._executor.being_forgotten())
-        async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(events.c.position, events.c.event_id, events.c.event_type,
-                           events.c.department, events.c.envelope)
-                    .join(outbox, outbox.c.position == events.c.position)
-                    # Lets PostgreSQL start the events scan at the oldest unpublished event rather
-                    # than at position 1 (without it each batch reads the whole published log).
-                    .where(events.c.position >= select(func.min(outbox.c.position)).scalar_subquery())
-                    .where(outbox.c.position.not_in(skip) if skip else true())
-                    .order_by(outbox.c.position)
-                    .limit(self._batch_size)
-                )
-            ).all()
+        if self.outbox.awaiting_deletion > MAX_ACKNOWLEDGED:  # a long drain with no commands
+            await self.outbox.delete_acknowledged()
+        rows = await self.outbox.pending(self._batch_size)
         OUTBOX_BACKLOG.labels(self._service).set(len(rows))
         if not rows:
+            OUTBOX_OLDEST_AGE.labels(self._service).set(0)
             return 0
         if self._nc is None or not self._nc.is_connected:
             # While nats-py reconnects, publishing would only fill its buffer and strand publish slots.
@@ -150,22 +177,23 @@ class OutboxRelay(NatsWorker):
             raise
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.wait(futures), self._publish_timeout)
-        confirmed = 0
+        confirmed, cause = 0, None
         for future in futures:
             if future.done() and not future.cancelled() and future.exception() is None:
                 confirmed += 1
             else:
+                cause = future.exception() if future.done() and not future.cancelled() else TimeoutError()
                 break
         for future in futures[confirmed:]:
+            if future.done() and not future.cancelled():
+                future.exception()  # retrieved, so that asyncio does not log it as never retrieved
             future.cancel()
         if confirmed:
-            published = [row.position for row in rows[:confirmed]]
             # Exactly the rows published, not "up to the last one": on PostgreSQL another writer's
             # transaction may commit a lower position after we read the outbox, still unpublished.
-            self._executor.forget_published(published)
+            self.outbox.acknowledged([row.position for row in rows[:confirmed]])
             self.published += confirmed
             EVENTS_PUBLISHED.labels(self._service).inc(confirmed)
         if confirmed < len(rows):
-            raise RuntimeError(f"JetStream acknowledged {confirmed} of {len(rows)} events")
+            raise PartiallyAcknowledged(confirmed, len(rows), cause)
         return confirmed
-

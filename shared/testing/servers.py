@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import http.client
 import inspect
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -102,7 +104,9 @@ class NatsServerProcess:
         server_name: str | None = None,
         log_path: Path | str | None = None,
         start_timeout: float = _NATS_START_TIMEOUT,
+        cluster: ClusterMembership | None = None,
     ) -> None:
+        self.cluster = cluster
         self.data_dir = Path(data_dir).resolve()
         self.log_path = Path(log_path) if log_path else self.data_dir.parent / f"{self.data_dir.name}.log"
         self.server_name = server_name
@@ -192,6 +196,10 @@ class NatsServerProcess:
         command += ["-sd", str(self.data_dir), "-m", str(self.monitor_port)]
         if self.server_name:
             command += ["--server_name", self.server_name]
+        if self.cluster is not None:
+            command += ["--cluster_name", self.cluster.name,
+                        "--cluster", f"nats://127.0.0.1:{self.cluster.port}",
+                        "--routes", ",".join(f"nats://127.0.0.1:{p}" for p in self.cluster.routes)]
         return command
 
     def _spawn(self) -> None:
@@ -231,6 +239,99 @@ class NatsServerProcess:
         except OSError as exc:
             return f"(log unreadable: {exc})"
         return "\n".join(text.splitlines()[-lines:]) or "(the server wrote nothing)"
+
+
+@dataclass(frozen=True)
+class ClusterMembership:
+    """How one ``nats-server`` joins a cluster: the cluster's name, its own route port, its peers' ports."""
+
+    name: str
+    port: int
+    routes: tuple[int, ...]
+
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (all held open while choosing, so none coincide)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
+class NatsCluster:
+    """A small JetStream cluster on loopback (three nodes by default), each a :class:`NatsServerProcess`.
+
+    ``url`` lists every node, comma-separated, as ``QD_NATS_URL`` does on a production cluster.
+    ``start`` returns once every node is up and the JetStream meta group has a leader.
+    """
+
+    def __init__(self, root: Path | str, *, size: int = 3, name: str = "qd-test-cluster",
+                 start_timeout: float = 30.0) -> None:
+        root = Path(root).resolve()
+        ports = _free_ports(3 * size)
+        clients, monitors, routes = ports[:size], ports[size:2 * size], ports[2 * size:]
+        self.name = name
+        self.start_timeout = start_timeout
+        self.nodes = [
+            NatsServerProcess(
+                root / f"n{i}", port=clients[i], monitor_port=monitors[i], server_name=f"{name}-{i}",
+                start_timeout=start_timeout,
+                cluster=ClusterMembership(name, routes[i], tuple(p for j, p in enumerate(routes) if j != i)),
+            )
+            for i in range(size)
+        ]
+
+    @property
+    def url(self) -> str:
+        """Every node's client URL, comma-separated."""
+        return ",".join(node.url for node in self.nodes)
+
+    def start(self) -> None:
+        """Start every node together (a node alone has no JetStream quorum), then wait for a meta leader."""
+        deadline = time.monotonic() + self.start_timeout
+        for node in self.nodes:
+            node.data_dir.mkdir(parents=True, exist_ok=True)
+            node.log_path.parent.mkdir(parents=True, exist_ok=True)
+            node._spawn()
+        for node in self.nodes:
+            if not node._wait_healthy(deadline):
+                self.stop()
+                raise RuntimeError(f"cluster node {node.server_name} did not start:\n{node._log_tail(0)}")
+        while time.monotonic() < deadline:
+            if all(self.meta_leader(node) for node in self.nodes):
+                return
+            time.sleep(0.05)  # the cluster elects its meta leader by itself: poll for it
+        self.stop()
+        raise RuntimeError(f"the cluster elected no JetStream meta leader within {self.start_timeout}s")
+
+    @staticmethod
+    def meta_leader(node: NatsServerProcess) -> str | None:
+        """The JetStream meta leader as ``node`` sees it (None if unknown or not running)."""
+        if not node.running:
+            return None
+        url = f"http://127.0.0.1:{node.monitor_port}/jsz"
+        with (
+            contextlib.suppress(OSError, http.client.HTTPException, ValueError),
+            _NO_PROXY_OPENER.open(url, timeout=1.0) as response,
+        ):
+            leader = json.load(response).get("meta_cluster", {}).get("leader")
+            return str(leader) if leader else None
+        return None
+
+    def stop(self) -> None:
+        """Stop every node."""
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
 
 
 class PostgresUnavailableError(RuntimeError):

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 from nats.js.api import RawStreamMsg
 from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.envelope import Envelope
 from shared.eventstore import CommandExecutor, EventStore
+from shared.eventstore.outbox import Outbox
 from shared.eventstore.tables import events, outbox
 from shared.messaging.subjects import event_subject
 from shared.testing.contracts import support as s
 from shared.testing.contracts.base import BackendContract
 from shared.testing.servers import NatsServerProcess, wait_until
-
-T = TypeVar("T")
 
 
 class OutboxRelayContract(BackendContract):
@@ -81,14 +79,15 @@ class OutboxRelayContract(BackendContract):
         if engine.dialect.name == "sqlite":
             pytest.skip("SQLite has one writer at a time: positions are always assigned in commit order")
         namespace, store = s.unique_namespace(run_id), EventStore(s.SERVICE, s.DEPARTMENT)
-        other, executor = self.create_engine(), _CommitsFirst(engine)
+        other, outbox = self.create_engine(), _CommitsFirst(engine)
+        executor = CommandExecutor(engine, outbox=outbox)
         try:
             async with other.connect() as conn:
                 transaction = await conn.begin()  # another process takes a lower position ...
                 (late,) = await store.append(conn, "orgunit-late", [s.unit(1)], s.context())
                 await executor.start()
                 (early,) = await executor.run(lambda c: store.append(c, "orgunit-early", [s.unit(2)], s.context()))
-                executor.before_next = transaction.commit  # ... and commits just after the relay read the outbox
+                outbox.before_next = transaction.commit  # ... and commits just after the relay read the outbox
                 async with s.publishing(engine, nats_url, namespace, executor=executor) as service, \
                         s.jetstream(nats_url) as probe:
                     await self._caught_up(service, probe, 2)
@@ -96,7 +95,7 @@ class OutboxRelayContract(BackendContract):
         finally:
             await executor.stop()
             await other.dispose()
-        assert executor.before_next is None, "the other writer was to commit while the relay published"
+        assert outbox.before_next is None, "the other writer was to commit while the relay published"
         assert published == [early.id, late.id]
 
     @staticmethod
@@ -121,23 +120,16 @@ class OutboxRelayContract(BackendContract):
             assert versions == list(range(1, len(versions) + 1)), stream_id
 
 
-class _CommitsFirst(CommandExecutor):
-    """An executor that lets another writer commit just before the next command (the relay's)."""
+class _CommitsFirst(Outbox):
+    """An outbox that lets another writer commit just after the relay has read and published a batch."""
 
     before_next: Callable[[], Awaitable[None]] | None = None
 
     late_commit: asyncio.Future[None] | None = None
 
-    async def run(self, command: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        hook, self.before_next = self.before_next, None
-        if hook is not None:
-            await hook()
-        return await super().run(command)
-
-    def forget_published(self, positions: list[int]) -> None:
+    def acknowledged(self, positions: Sequence[int]) -> None:
         # The relay read the outbox and published what it found: now the other writer commits.
         hook, self.before_next = self.before_next, None
         if hook is not None:
             self.late_commit = asyncio.ensure_future(hook())
-        super().forget_published(positions)
-
+        super().acknowledged(positions)

@@ -23,6 +23,7 @@ from shared.catalogue import EventPayload
 from shared.catalogue.people import OrgUnitEstablished
 from shared.envelope import Envelope, utcnow
 from shared.eventstore import CommandContext, CommandExecutor, EventStore
+from shared.eventstore.outbox import Outbox
 from shared.eventstore.tables import events
 from shared.eventstore.tables import metadata as core_metadata
 from shared.ids import new_id
@@ -194,12 +195,11 @@ async def publishing(
     engine: AsyncEngine, nats_url: str, namespace: str, *, executor: CommandExecutor | None = None
 ) -> AsyncIterator[Publisher]:
     """Run a writer and its outbox relay (woken on commit, as in a service) for the block."""
-    woken: list[OutboxRelay] = []
     if executor is None:
-        executor = CommandExecutor(engine, on_commit=lambda: woken[0].wake() if woken else None)
-    relay = OutboxRelay(engine, executor, nats_url=nats_url, namespace=namespace, service=SERVICE,
+        executor = CommandExecutor(engine, outbox=Outbox(engine))
+    assert executor.outbox is not None, "the executor must write through an outbox"
+    relay = OutboxRelay(executor.outbox, nats_url=nats_url, namespace=namespace, service=SERVICE,
                         publish_timeout=1.0, poll_interval=0.2)
-    woken.append(relay)
     await executor.start()
     await relay.start()
     try:

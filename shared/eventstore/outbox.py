@@ -1,0 +1,128 @@
+"""The outbox: committed events waiting for JetStream, written by commands, read and cleared by the relay.
+
+A command's transaction inserts its events' positions into the ``outbox`` table (the event store
+does that). The relay reads the oldest rows, publishes them and reports which JetStream
+acknowledged (:meth:`Outbox.acknowledged`). Deleting those rows in a transaction of their own
+would double the writes per command at low rates, so the single writer clears them inside its
+next batch (:meth:`Outbox.clear_acknowledged`); if no batch comes within ``FORGET_DELAY`` the
+relay clears them itself (:meth:`Outbox.delete_acknowledged`). The writer and the relay both
+talk to this object, never to each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, func, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.db import write_lock, writer
+from shared.eventstore.tables import events, outbox
+
+FORGET_DELAY = 0.2
+"""Seconds an acknowledged row may wait for the writer's next batch before the relay deletes it."""
+
+_CHUNK = 1000
+"""Positions per DELETE statement (bound parameters are limited, on SQLite especially)."""
+
+
+class Outbox:
+    """One service's outbox: what waits to be published, and what JetStream has acknowledged."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._acknowledged: set[int] = set()
+        self._commits = asyncio.Event()
+
+    # --- the writer's side ----------------------------------------------------------------
+
+    def committed(self) -> None:
+        """New events were committed: wake whoever waits to publish them."""
+        self._commits.set()
+
+    async def clear_acknowledged(self, conn: AsyncConnection) -> list[int]:
+        """Delete the acknowledged rows in the writer's transaction ``conn``; pass the result to :meth:`cleared`."""
+        positions = sorted(self._acknowledged)
+        for start in range(0, len(positions), _CHUNK):
+            await conn.execute(delete(outbox).where(outbox.c.position.in_(positions[start:start + _CHUNK])))
+        return positions
+
+    def cleared(self, positions: Sequence[int]) -> None:
+        """The transaction that deleted ``positions`` committed."""
+        self._acknowledged.difference_update(positions)
+
+    # --- the relay's side -----------------------------------------------------------------
+
+    async def wait_for_commit(self, timeout: float) -> bool:  # noqa: ASYNC109 - the relay's poll interval
+        """Wait until a commit is announced (True) or ``timeout`` seconds pass (False)."""
+        committed = False
+        with contextlib.suppress(TimeoutError):
+            committed = await asyncio.wait_for(self._commits.wait(), timeout)
+        self._commits.clear()
+        return committed
+
+    async def pending(self, limit: int) -> Sequence[Row[Any, Any, Any, Any, Any]]:
+        """The oldest ``limit`` unpublished events: position, event id, type, department, envelope JSON."""
+        skip = sorted(self._acknowledged)  # published already, deleted soon
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    select(events.c.position, events.c.event_id, events.c.event_type,
+                           events.c.department, events.c.envelope)
+                    .join(outbox, outbox.c.position == events.c.position)
+                    # Lets PostgreSQL start the events scan at the oldest unpublished event rather
+                    # than at position 1 (without it each batch reads the whole published log).
+                    .where(events.c.position >= select(func.min(outbox.c.position)).scalar_subquery())
+                    .where(outbox.c.position.not_in(skip) if skip else true())
+                    .order_by(outbox.c.position)
+                    .limit(limit)
+                )
+            ).all()
+
+    def acknowledged(self, positions: Sequence[int]) -> None:
+        """JetStream acknowledged these events: their rows go with the next clearing."""
+        self._acknowledged.update(positions)
+
+    @property
+    def awaiting_deletion(self) -> int:
+        """How many acknowledged rows are not deleted yet."""
+        return len(self._acknowledged)
+
+    async def delete_acknowledged(self) -> None:
+        """Delete the acknowledged rows in a transaction of their own (no writer batch came for them)."""
+        if not self._acknowledged:
+            return
+        async with write_lock(self.engine), writer(self.engine).begin() as conn:
+            positions = await self.clear_acknowledged(conn)
+        self.cleared(positions)
+
+    # --- what health reports --------------------------------------------------------------
+
+    async def backlog(self) -> int:
+        """How many committed events are waiting to be published (acknowledged rows excluded)."""
+        async with self.engine.connect() as conn:
+            rows = int((await conn.execute(select(func.count()).select_from(outbox))).scalar_one())
+        return max(0, rows - len(self._acknowledged))
+
+    async def oldest_age(self, now: datetime | None = None) -> float:
+        """Seconds since the oldest unpublished event occurred (0 if there is none)."""
+        skip = sorted(self._acknowledged)
+        async with self.engine.connect() as conn:
+            oldest = (
+                await conn.execute(
+                    select(events.c.occurred_at)
+                    .join(outbox, outbox.c.position == events.c.position)
+                    .where(outbox.c.position.not_in(skip) if skip else true())
+                    .order_by(outbox.c.position)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+        if oldest is None:
+            return 0.0
+        if oldest.tzinfo is None:  # SQLite keeps no zone; we always write UTC
+            oldest = oldest.replace(tzinfo=UTC)
+        return max(0.0, float(((now or datetime.now(UTC)) - oldest).total_seconds()))

@@ -1,0 +1,105 @@
+"""Background tasks that never die silently: failures are logged at once, restarted, and reported.
+
+A service's background work (the outbox relay, each durable consumer, the dashboards' day clock)
+runs as a :class:`Supervised` task. If it raises, the traceback is logged immediately (not at
+shutdown, as an un-awaited task's would be), the task is restarted after a back-off, and
+:attr:`Supervised.failure` says what went wrong until the task reports that it works again
+(:meth:`Supervised.recovered`), so that ``/health`` can name it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from shared.messaging.retry import Backoff
+from shared.observability import TASK_RESTARTS, TASK_UP
+
+log = structlog.get_logger(__name__)
+
+
+class Supervised:
+    """Runs ``body`` as a task, restarting it with back-off whenever it raises or returns.
+
+    ``cleanup`` runs after each failed run (for example to close a half-open connection) before
+    the next starts. A run that returns is restarted too: background tasks are meant to run until
+    stopped.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        body: Callable[[], Awaitable[None]],
+        *,
+        cleanup: Callable[[], Awaitable[None]] | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.name = name
+        self._body = body
+        self._cleanup = cleanup
+        self._backoff = backoff or Backoff(0.1, 5.0)
+        self._task: asyncio.Task[None] | None = None
+        self.failure: str | None = None
+        self.failed_at: float | None = None
+        self.restarts = 0
+
+    @property
+    def running(self) -> bool:
+        """Whether the supervising task is alive (it is until :meth:`stop`)."""
+        return self._task is not None and not self._task.done()
+
+    @property
+    def healthy(self) -> bool:
+        """Running, and not failed since it last reported progress."""
+        return self.running and self.failure is None
+
+    def start(self) -> None:
+        """Start supervising (idempotent)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._supervise(), name=self.name)
+            TASK_UP.labels(self.name).set(1)
+
+    def recovered(self) -> None:
+        """Called by the task when it works again (connected, subscribed, published): clears the failure."""
+        if self.failure is not None:
+            log.info("background task recovered", task=self.name, restarts=self.restarts)
+        self.failure = None
+        self.failed_at = None
+        self._backoff.reset()
+        TASK_UP.labels(self.name).set(1)
+
+    async def stop(self) -> None:
+        """Cancel the task and wait for it; never raises (shutdown must be quiet)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        TASK_UP.labels(self.name).set(0)
+
+    async def _supervise(self) -> None:
+        while True:
+            try:
+                await self._body()
+                error = "the task returned"
+                log.error("background task ended unexpectedly, restarting", task=self.name)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = repr(exc)
+                log.exception("background task failed, restarting", task=self.name, error=error)
+            self.failure = error
+            self.failed_at = self.failed_at or time.time()
+            self.restarts += 1
+            TASK_UP.labels(self.name).set(0)
+            TASK_RESTARTS.labels(self.name).inc()
+            if self._cleanup is not None:
+                try:
+                    await self._cleanup()
+                except Exception as exc:  # cleaning up a broken run must not stop the restart
+                    log.warning("cleanup after failure failed", task=self.name, error=repr(exc))
+            await self._backoff.sleep()
