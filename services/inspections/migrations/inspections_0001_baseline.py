@@ -83,8 +83,8 @@ def upgrade() -> None:
     op.create_table('known_person_years',
     sa.Column('person_id', sa.String(length=36), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
-    sa.Column('visited', sa.Boolean(), server_default=sa.text('0'), nullable=False),
-    sa.Column('planned', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('visited', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('planned', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.PrimaryKeyConstraint('person_id', 'year')
     )
     op.create_table('known_persons',

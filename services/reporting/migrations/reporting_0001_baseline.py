@@ -72,9 +72,9 @@ def upgrade() -> None:
     op.create_table('cov_years',
     sa.Column('person_id', sa.String(length=36), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
-    sa.Column('visited', sa.Boolean(), server_default=sa.text('0'), nullable=False),
-    sa.Column('lost_to_follow_up', sa.Boolean(), server_default=sa.text('0'), nullable=False),
-    sa.Column('planned', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('visited', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('lost_to_follow_up', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('planned', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('delivered', sa.Integer(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('person_id', 'year')
     )
@@ -214,7 +214,7 @@ def upgrade() -> None:
     sa.Column('on_time', sa.Boolean(), nullable=True),
     sa.Column('cancelled_on', sa.Date(), nullable=True),
     sa.Column('cancel_reason', sa.Text(), nullable=True),
-    sa.Column('extended', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('extended', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.PrimaryKeyConstraint('task_id')
     )
     with op.batch_alter_table('rpt_tasks', schema=None) as batch_op:
@@ -243,7 +243,7 @@ def upgrade() -> None:
     sa.Column('published_on', sa.Date(), nullable=False),
     sa.Column('highlight_id', sa.String(length=36), nullable=True),
     sa.Column('url', sa.String(length=500), nullable=True),
-    sa.Column('withdrawn', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('withdrawn', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('withdraw_reason', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('item_id')
     )
