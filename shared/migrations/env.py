@@ -8,7 +8,7 @@ transaction) is the one that migrates.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -22,7 +22,7 @@ if context.is_offline_mode():
 
 
 
-def render_item(type_: str, obj: Any, _autogen_context: AutogenContext) -> str | bool:
+def render_item(type_: str, obj: Any, _autogen_context: AutogenContext) -> str | Literal[False]:
     """Render ``server_default=false()`` as ``sa.false()``, not as the scratch database's ``'0'``
     (autogenerate runs on SQLite; PostgreSQL refuses an integer default for a boolean)."""
     if type_ == "server_default" and isinstance(getattr(obj, "arg", None), False_ | True_):
