@@ -13,6 +13,7 @@ import uvicorn
 
 from shared.errors import QingdanError
 from shared.eventstore.verify import verify_log
+from shared.migrations import migrate, revision_files, schema_status, trees_for
 from shared.observability import configure_logging
 from shared.pii import PersonalDataError
 from shared.runtime import ServiceRuntime
@@ -61,3 +62,34 @@ def verify_command(runtime: ServiceRuntime) -> None:
         typer.secho(f"{len(problems)} problem(s) in {checked} events", fg=typer.colors.RED)
         sys.exit(2)
     typer.secho(f"log intact: {checked} events verified", fg=typer.colors.GREEN)
+
+
+def migrate_command(runtime: ServiceRuntime, *, check: bool = False, new_revision: str | None = None) -> None:
+    """Bring the service's database to this version's schema (the ``migrate`` command).
+
+    ``check``: change nothing, exit 1 unless the database is at head. ``new_revision``: write the
+    next revision of each tree whose models changed (compared on a scratch database; the
+    configured one is not touched).
+    """
+    service, schema = runtime.settings.service, runtime.schema
+    trees = trees_for(service, schema)
+
+    async def go() -> tuple[list[str], bool]:
+        try:
+            if new_revision is not None:
+                written = [f"wrote {path}" for path in await revision_files(service, schema, new_revision)]
+                return written or ["the models match the migrations: nothing to write"], True
+            if check:
+                states = await schema_status(runtime.engine, trees)
+                return [f"{s.tree}: at {s.current or 'nothing (never migrated)'}, head {s.head}" for s in states], all(
+                    s.at_head for s in states)
+            return await migrate(runtime.engine, trees), True
+        finally:
+            await runtime.engine.dispose()
+
+    lines, ok = run(go())
+    for line in lines:
+        typer.echo(line)
+    if not ok:
+        typer.secho(f"not at head: run `python -m services.{service} migrate`", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)

@@ -17,14 +17,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import MetaData
 
-from shared.db import create_engine, writer
+from shared.db import create_engine
 from shared.eventstore import CommandExecutor, EventStore
 from shared.eventstore.outbox import Outbox
 from shared.eventstore.tables import dead_letters
-from shared.eventstore.tables import metadata as core_metadata
 from shared.messaging.consumer import DurableConsumer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.worker import NatsWorker
+from shared.migrations import check_at_head, migrate, trees_for
 from shared.observability import NATS_RTT, OUTBOX_OLDEST_AGE
 from shared.settings import ServiceSettings
 from shared.supervision import Supervised
@@ -65,13 +65,20 @@ class ServiceRuntime:
         return cls(settings, engine, executor, store, relay, schema=schema)
 
     async def create_schema(self) -> None:
-        """Create the event-store tables and the service's own (idempotent)."""
-        async with writer(self.engine).begin() as conn:
-            for metadata in (core_metadata, *self.schema):
-                await conn.run_sync(metadata.create_all)
+        """Make sure the database has this code's schema (never ``create_all``).
+
+        Production (``QD_MODE=production``): only check that every migration tree is at head and
+        refuse to start otherwise (``migrate`` is a deliberate step, run before the service).
+        Development (the embedded default, tests): migrate to head automatically.
+        """
+        trees = trees_for(self.settings.service, self.schema)
+        if self.settings.mode == "production":
+            await check_at_head(self.engine, trees, self.settings.service)
+        else:
+            await migrate(self.engine, trees)
 
     async def start(self) -> None:
-        """Create the schema, then start the writer, the relay and the consumers."""
+        """Check (production) or migrate (development) the schema, then start the writer, relay and consumers."""
         await self.create_schema()
         await self.executor.start()
         if self.relay is not None:

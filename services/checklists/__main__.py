@@ -6,7 +6,7 @@ import typer
 
 from services.checklists.bootstrap import build_app, build_runtime
 from services.checklists.settings import ChecklistsSettings
-from shared.cli import serve, verify_command
+from shared.cli import migrate_command, serve, verify_command
 
 cli = typer.Typer(help="Qingdan checklists service (one instance per department)", no_args_is_help=True,
                   add_completion=False)
@@ -23,6 +23,17 @@ def serve_command() -> None:
 def verify() -> None:
     """Verify the hash chain of every event in this instance's log."""
     verify_command(build_runtime(ChecklistsSettings(), publishes=False))
+
+
+@cli.command("migrate")
+def migrate(
+    check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 unless the database is at head"),
+    new_revision: str = typer.Option("", "--new-revision", metavar="MESSAGE",
+                                     help="Developers: write a revision for the models' changes"),
+) -> None:
+    """Bring the database to this version's schema (run before `serve`; compose and the launcher do)."""
+    runtime = build_runtime(ChecklistsSettings(), publishes=False)
+    migrate_command(runtime, check=check, new_revision=new_revision or None)
 
 
 if __name__ == "__main__":

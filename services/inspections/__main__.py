@@ -8,7 +8,7 @@ from services.inspections.adapters.facts import FACTS
 from services.inspections.adapters.tables import metadata
 from services.inspections.bootstrap import CONSUMER_PREFIX, build_app
 from services.inspections.settings import InspectionsSettings
-from shared.cli import offline, run, serve, verify_command
+from shared.cli import migrate_command, offline, run, serve, verify_command
 from shared.rebuild import RebuildReport, rebuild
 from shared.runtime import ServiceRuntime
 
@@ -58,6 +58,16 @@ def rebuild_command(
         raise typer.Exit(1)
     typer.secho("the live tables match a rebuild from the stream" if check else "facts replaced",
                 fg=typer.colors.GREEN)
+
+
+@cli.command("migrate")
+def migrate(
+    check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 unless the database is at head"),
+    new_revision: str = typer.Option("", "--new-revision", metavar="MESSAGE",
+                                     help="Developers: write a revision for the models' changes"),
+) -> None:
+    """Bring the database to this version's schema (run before `serve`; compose and the launcher do)."""
+    migrate_command(_runtime(InspectionsSettings()), check=check, new_revision=new_revision or None)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from services.reporting.bootstrap import build_app, build_runtime
 from services.reporting.read_models import PROJECTIONS
 from services.reporting.settings import ReportingSettings
-from shared.cli import offline, run, serve
+from shared.cli import migrate_command, offline, run, serve
 from shared.rebuild import RebuildReport, rebuild
 
 cli = typer.Typer(help="Qingdan reporting service", no_args_is_help=True, add_completion=False)
@@ -57,6 +57,16 @@ def rebuild_command(
         typer.secho("the live read model matches a rebuild from the stream", fg=typer.colors.GREEN)
     else:
         typer.secho("read model replaced", fg=typer.colors.GREEN)
+
+
+@cli.command("migrate")
+def migrate(
+    check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 unless the database is at head"),
+    new_revision: str = typer.Option("", "--new-revision", metavar="MESSAGE",
+                                     help="Developers: write a revision for the models' changes"),
+) -> None:
+    """Bring the database to this version's schema (run before `serve`; compose and the launcher do)."""
+    migrate_command(build_runtime(ReportingSettings()), check=check, new_revision=new_revision or None)
 
 
 if __name__ == "__main__":
