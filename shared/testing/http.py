@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -55,3 +56,27 @@ def invalid_fields(response: httpx.Response) -> set[str]:
     if body.get("field"):
         fields.add(body["field"])
     return fields
+
+
+OPERATIONS = frozenset({"/health", "/metrics", "/asyncapi.json"})
+"""The operational routes every service has, which return no model of ours."""
+
+
+def undocumented_responses(app: FastAPI, *, except_paths: frozenset[str] = OPERATIONS) -> list[str]:
+    """Operations whose success response ``/docs`` shows without a model (``METHOD path``).
+
+    A JSON route should declare a response model (or a list of one): ``Any`` or a free-form
+    ``dict`` counts as undocumented. ``except_paths`` names routes that return something else
+    (files, HTML, event streams, documents in a format of their own).
+    """
+    missing = []
+    for path, operations in app.openapi()["paths"].items():
+        if path in except_paths:
+            continue
+        for method, operation in operations.items():
+            responses: dict[str, dict[str, Any]] = operation["responses"]
+            success = next((r for code, r in responses.items() if code.startswith("2")), {})
+            schema = success.get("content", {}).get("application/json", {}).get("schema", {})
+            if "$ref" not in schema and "$ref" not in schema.get("items", {}):
+                missing.append(f"{method.upper()} {path}")
+    return missing

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from services.registry.bootstrap import build_app
 from services.registry.settings import RegistrySettings
 from shared.auth import Role
-from shared.testing.http import app_client, bearer, error_of, invalid_fields
+from shared.testing.http import app_client, bearer, error_of, invalid_fields, undocumented_responses
 
 pytestmark = pytest.mark.integration
 
@@ -142,6 +142,10 @@ async def test_a_stale_expected_version_is_409_and_changes_nothing(app: tuple[Fa
     assert (body["name"], body["version"]) == ("李四", 2)
     history = (await client.get(f"/streams/person-{person_id}")).json()
     assert (history["version"], history["chain_intact"], len(history["events"])) == (2, True, 2)
+    first = history["events"][0]  # the envelope's wire form: CloudEvents names, UTC time
+    assert (first["streamid"], first["streamversion"], first["type"]) == (f"person-{person_id}", 1,
+                                                                          "person.registered")
+    assert first["time"].endswith("Z") and first["prevhash"] == "" and len(first["hash"]) == 64
 
 
 async def test_bad_input_is_422_naming_the_field(app: tuple[FastAPI, httpx.AsyncClient]) -> None:
@@ -178,3 +182,8 @@ async def test_organisation_lists(app: tuple[FastAPI, httpx.AsyncClient]) -> Non
     assert children == [{"code": VILLAGE, "name": "一村", "level": "village", "parent_code": TOWNSHIP}]
     assert (await client.get("/departments")).json() == [
         {"code": "health", "name": "卫健局", "org_unit_code": None}]
+
+
+async def test_every_route_documents_its_response(app: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    application, _ = app
+    assert undocumented_responses(application) == []
