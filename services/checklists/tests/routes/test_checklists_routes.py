@@ -17,7 +17,7 @@ from services.checklists.bootstrap import build_app
 from services.checklists.settings import ChecklistsSettings
 from shared.auth import Role
 from shared.runtime import ServiceRuntime
-from shared.testing.http import app_client, bearer, error_of, invalid_fields
+from shared.testing.http import app_client, bearer, error_of, invalid_fields, undocumented_responses
 
 pytestmark = pytest.mark.integration
 
@@ -167,3 +167,8 @@ async def test_templates_highlights_and_publicity_read_back(app: tuple[FastAPI, 
                         "serves": ["federation", "health"]}
     assert (await client.get("/departments")).json() == [{"code": "federation", "name": "残联"},
                                                           {"code": "health", "name": "卫健局"}]
+
+
+async def test_every_route_documents_its_response(app: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    application, _ = app
+    assert undocumented_responses(application) == []
