@@ -77,6 +77,13 @@ def undocumented_responses(app: FastAPI, *, except_paths: frozenset[str] = OPERA
             responses: dict[str, dict[str, Any]] = operation["responses"]
             success = next((r for code, r in responses.items() if code.startswith("2")), {})
             schema = success.get("content", {}).get("application/json", {}).get("schema", {})
-            if "$ref" not in schema and "$ref" not in schema.get("items", {}):
+            if not _is_model(schema):
                 missing.append(f"{method.upper()} {path}")
     return missing
+
+
+def _is_model(schema: dict[str, Any]) -> bool:
+    """A model, a list of one, or a choice between such (``anyOf``)."""
+    if "anyOf" in schema:
+        return all(_is_model(choice) for choice in schema["anyOf"])
+    return "$ref" in schema or "$ref" in schema.get("items", {})

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from shared.catalogue.worklists import TemplateItem
 from shared.envelope import Envelope
 from shared.http.responses import ResponseModel
 
@@ -137,16 +138,6 @@ class TaskHistory(ResponseModel):
 
     task_id: str
     streams: list[StreamCopy]
-
-
-class TemplateItem(ResponseModel):
-    """One item of an inspection checklist template."""
-
-    item_id: str
-    text: str
-    guidance: str
-    weight: float
-    evidence_required: bool
 
 
 class TemplateDraft(ResponseModel):

@@ -24,7 +24,7 @@ from services.inspections.bootstrap import build_app
 from services.inspections.settings import InspectionsSettings
 from shared.auth import Role
 from shared.runtime import ServiceRuntime
-from shared.testing.http import app_client, bearer, error_of, invalid_fields
+from shared.testing.http import app_client, bearer, error_of, invalid_fields, undocumented_responses
 
 pytestmark = pytest.mark.integration
 
@@ -97,7 +97,9 @@ async def test_only_admins_form_groups_and_only_members_inspect(app: tuple[FastA
     url = f"/inspections/{inspection['inspection_id']}/start"
     assert error_of(await client.post(url, headers=stranger, json={"started_on": "2026-05-12"}))[:2] == (
         403, "forbidden")
-    assert (await client.get(f"/inspections/{inspection['inspection_id']}")).json()["status"] == "scheduled"
+    untouched = (await client.get(f"/inspections/{inspection['inspection_id']}")).json()
+    assert untouched["status"] == "scheduled"
+    assert untouched["items"] == [{**ITEM, "result": None}]  # no note or evidence keys before a result
     assert [g["group_id"] for g in (await client.get("/groups")).json()] == [group_id]
 
 
@@ -185,3 +187,8 @@ async def test_bad_input_is_422_naming_the_field(app: tuple[FastAPI, httpx.Async
     assert invalid_fields(await client.get("/templates/tpl-1/versions/0")) == {"path.version"}
     assert error_of(await client.get("/templates/tpl-9/versions/1"))[:2] == (422, "invalid")
     assert (await client.get("/inspections")).json() == []  # nothing was written
+
+
+async def test_every_route_documents_its_response(app: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    application, _ = app
+    assert undocumented_responses(application) == []
