@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from shared.auth import CurrentPrincipal, Role
 from shared.errors import NotFound
 from shared.eventstore.verify import verify_stream
-from shared.runtime import ServiceRuntime
+from shared.http.deps import ReadConnection, Runtime
+from shared.http.responses import StreamHistory
 
 
 def history_router() -> APIRouter:
@@ -17,20 +16,16 @@ def history_router() -> APIRouter:
     router = APIRouter(tags=["audit"])
 
     @router.get("/streams/{stream_id}", summary="Full event history of one entity (audit)")
-    async def stream_history(stream_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    async def stream_history(
+        stream_id: str, principal: CurrentPrincipal, runtime: Runtime, conn: ReadConnection
+    ) -> StreamHistory:
         principal.require(Role.FEDERATION_ADMIN, Role.AUDITOR, action="reading an audit history")
-        runtime: ServiceRuntime = request.app.state.runtime
-        async with runtime.engine.connect() as conn:
-            recorded = await runtime.store.read(conn, stream_id)
+        recorded = await runtime.store.read(conn, stream_id)
         if not recorded:
             raise NotFound(f"no stream {stream_id}")
-        problems = verify_stream([r.envelope for r in recorded])
-        return {
-            "stream_id": stream_id,
-            "version": recorded[-1].envelope.stream_version,
-            "chain_intact": not problems,
-            "problems": problems,
-            "events": [r.envelope.model_dump(mode="json", by_alias=True) for r in recorded],
-        }
+        envelopes = [r.envelope for r in recorded]
+        problems = verify_stream(envelopes)
+        return StreamHistory(stream_id=stream_id, version=envelopes[-1].stream_version, chain_intact=not problems,
+                             problems=problems, events=envelopes)
 
     return router

@@ -1,4 +1,5 @@
-"""Read side of a checklists instance: its lookup rows as JSON, overdue and due soon against ``today``."""
+"""Read side of a checklists instance: its lookup rows as plain data (dates as dates; the routes' response
+models serialise them), overdue and due soon against ``today``."""
 
 from __future__ import annotations
 
@@ -37,10 +38,6 @@ TASK_QUERY = select(
 ).select_from(tasks.outerjoin(task_work, W.task_id == tasks.c.task_id))
 
 
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def task_row_json(row: Any, today: date) -> dict[str, Any]:
     """A task's lookup row, with the clock-derived ``overdue`` and ``due_soon``."""
     return {
@@ -49,10 +46,10 @@ def task_row_json(row: Any, today: date) -> dict[str, Any]:
         "responsible_department": row.responsible_department, "org_unit_code": row.org_unit_code,
         "assignee": row.assignee, "metric": row.metric, "unit": row.unit, "target_value": row.target_value,
         "complete_when_target_reached": row.complete_when_target_reached,
-        "issued_on": row.issued_on.isoformat(), "deadline": row.deadline.isoformat(), "status": row.status,
+        "issued_on": row.issued_on, "deadline": row.deadline, "status": row.status,
         "value_reached": row.value_reached, "progress": round(min(row.value_reached / row.target_value, 1.0), 4),
-        "last_reported_on": _iso(row.last_reported_on), "completed_on": _iso(row.completed_on),
-        "completed_how": row.completed_how, "on_time": row.on_time, "cancelled_on": _iso(row.cancelled_on),
+        "last_reported_on": row.last_reported_on, "completed_on": row.completed_on,
+        "completed_how": row.completed_how, "on_time": row.on_time, "cancelled_on": row.cancelled_on,
         "cancel_reason": row.cancel_reason,
         "extensions": row.extensions,
         "overdue": is_overdue(row.deadline, row.status, today),
@@ -75,13 +72,12 @@ async def task_detail(conn: AsyncConnection, deps: ChecklistsDeps, task_id: str,
     halves = await deps.repository.task(conn, task_id)
     body["reports"] = [
         {"value_reached": e.payload.value_reached, "note": e.payload.note, "evidence": e.payload.evidence,
-         "reported_on": e.payload.reported_on.isoformat(), "reported_by": e.envelope.actor}
+         "reported_on": e.payload.reported_on, "reported_by": e.envelope.actor}
         for e in halves.work.events if isinstance(e.payload, TaskProgressReported)
     ]
     body["deadline_extensions"] = [
-        {"previous_deadline": e.payload.previous_deadline.isoformat(),
-         "new_deadline": e.payload.new_deadline.isoformat(), "reason": e.payload.reason,
-         "extended_on": e.payload.extended_on.isoformat(), "extended_by": e.envelope.actor}
+        {"previous_deadline": e.payload.previous_deadline, "new_deadline": e.payload.new_deadline,
+         "reason": e.payload.reason, "extended_on": e.payload.extended_on, "extended_by": e.envelope.actor}
         for e in halves.issue.events if isinstance(e.payload, TaskDeadlineExtended)
     ]
     body["streams"] = {halves.issue.stream_id: halves.issue.version, halves.work.stream_id: halves.work.version}
@@ -95,7 +91,7 @@ def _stream_history(stream: Stream, own_department: str) -> dict[str, Any]:
             "written_by": envelopes[0].department if envelopes else None,
             "copy": bool(envelopes) and envelopes[0].department != own_department,
             "chain_intact": not problems, "problems": problems,
-            "events": [e.model_dump(mode="json", by_alias=True) for e in envelopes]}
+            "events": envelopes}
 
 
 async def task_history(conn: AsyncConnection, deps: ChecklistsDeps, task_id: str) -> dict[str, Any]:
@@ -150,7 +146,7 @@ async def list_tasks(
 async def list_task_lists(conn: AsyncConnection) -> list[dict[str, Any]]:
     """Every monthly list known here, newest first."""
     rows = await conn.execute(select(task_lists).order_by(task_lists.c.month.desc()))
-    return [{**dict(r._mapping), "issued_on": r.issued_on.isoformat()} for r in rows]
+    return [dict(r._mapping) for r in rows]
 
 
 async def get_task_list(conn: AsyncConnection, month: str, today: date) -> dict[str, Any]:
@@ -158,8 +154,7 @@ async def get_task_list(conn: AsyncConnection, month: str, today: date) -> dict[
     row = (await conn.execute(select(task_lists).where(task_lists.c.month == month))).first()
     if row is None:
         raise NotFound(f"no task list for {month} here")
-    return {**dict(row._mapping), "issued_on": row.issued_on.isoformat(),
-            "tasks": await list_tasks(conn, TaskFilter(month=month), today)}
+    return {**dict(row._mapping), "tasks": await list_tasks(conn, TaskFilter(month=month), today)}
 
 
 R = highlight_reviews.c
@@ -174,8 +169,8 @@ def highlight_row_json(row: Any) -> dict[str, Any]:
     return {
         "highlight_id": row.highlight_id, "department": row.department, "title": row.title,
         "description": row.description, "tags": json.loads(row.tags), "evidence": json.loads(row.evidence),
-        "submitted_on": row.submitted_on.isoformat(), "status": row.status, "reject_reason": row.reject_reason,
-        "approved_on": _iso(row.approved_on), "featured_on": _iso(row.featured_on),
+        "submitted_on": row.submitted_on, "status": row.status, "reject_reason": row.reject_reason,
+        "approved_on": row.approved_on, "featured_on": row.featured_on,
         "submission_version": row.submission_version, "review_version": row.review_version,
     }
 
@@ -200,7 +195,7 @@ async def list_highlights(conn: AsyncConnection, department: str | None, status:
 
 def publicity_row_json(row: Any) -> dict[str, Any]:
     """A publicity item's row as JSON."""
-    return {**dict(row._mapping), "published_on": row.published_on.isoformat()}
+    return dict(row._mapping)
 
 
 async def publicity_json(conn: AsyncConnection, item_id: str) -> dict[str, Any]:

@@ -25,10 +25,6 @@ from services.inspections.domain.rectification import is_overdue
 from shared.errors import InvalidInput, NotFound
 
 
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def _group_json(row: Row[Any]) -> dict[str, Any]:
     return {"group_id": row.group_id, "version": row.version, "name": row.name, "leader": row.leader,
             "members": json.loads(row.members), "township_codes": json.loads(row.township_codes),
@@ -49,10 +45,7 @@ async def get_group(conn: AsyncConnection, group_id: str) -> dict[str, Any]:
 
 
 def _inspection_row(row: Row[Any]) -> dict[str, Any]:
-    body = dict(row._mapping)
-    for key in ("scheduled_on", "started_on", "completed_on"):
-        body[key] = _iso(body[key])
-    return body
+    return dict(row._mapping)
 
 
 async def list_inspections(
@@ -79,8 +72,8 @@ async def get_inspection(conn: AsyncConnection, deps: InspectionsDeps, inspectio
         "target_kind": state.target_kind, "target_code": state.target_code, "target_name": state.target_name,
         "township_code": state.township_code, "template_id": state.template_id,
         "template_version": state.template_version, "status": state.status,
-        "scheduled_on": _iso(state.scheduled_on), "started_on": _iso(state.started_on),
-        "completed_on": _iso(state.completed_on), "score": state.score, "cancel_reason": state.cancel_reason,
+        "scheduled_on": state.scheduled_on, "started_on": state.started_on,
+        "completed_on": state.completed_on, "score": state.score, "cancel_reason": state.cancel_reason,
         "items": [
             {"item_id": item.item_id, "text": item.text, "guidance": item.guidance, "weight": item.weight,
              "evidence_required": item.evidence_required,
@@ -114,8 +107,6 @@ async def focus_persons(conn: AsyncConnection, deps: InspectionsDeps, inspection
 def _rectification_row(row: Row[Any], today: date) -> dict[str, Any]:
     body = dict(row._mapping)
     body["overdue"] = is_overdue(row.deadline, row.status, today)
-    for key in ("deadline", "assigned_on", "reported_on", "closed_on"):
-        body[key] = _iso(body[key])
     return body
 
 
@@ -140,14 +131,14 @@ async def get_rectification(conn: AsyncConnection, deps: InspectionsDeps, rectif
                               .where(rectifications.c.rectification_id == rectification_id))).one()
     body = _rectification_row(row, deps.today())
     body["history"] = [{"type": e.envelope.type, "version": e.envelope.stream_version, "actor": e.envelope.actor,
-                        "at": e.envelope.time.isoformat(), "data": e.envelope.data} for e in stream.events]
+                        "at": e.envelope.time, "data": e.envelope.data} for e in stream.events]
     return body
 
 
 async def templates(conn: AsyncConnection) -> list[dict[str, Any]]:
     """Every template version this service has learned from the checklists services."""
     return [{"template_id": r.template_id, "version": r.version, "title": r.title,
-             "published_on": r.published_on.isoformat(), "supersedes": r.supersedes,
+             "published_on": r.published_on, "supersedes": r.supersedes,
              "items": json.loads(r.items)} for r in await known.template_titles(conn)]
 
 
@@ -159,7 +150,7 @@ async def template(conn: AsyncConnection, template_id: str, version: int) -> dic
         await known.template(conn, template_id, version)  # raises the explanatory 422
         raise NotFound(f"no template {template_id} v{version}")
     return {"template_id": row.template_id, "version": row.version, "title": row.title,
-            "published_on": row.published_on.isoformat(), "supersedes": row.supersedes,
+            "published_on": row.published_on, "supersedes": row.supersedes,
             "items": json.loads(row.items)}
 
 

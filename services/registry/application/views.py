@@ -47,7 +47,7 @@ def _person_json(deps: RegistryDeps, principal: Principal, row: Any, key: bytes 
         "person_id": row.person_id, "version": row.version, "township_code": row.township_code,
         "village_code": row.village_code, "category": row.category, "grade": row.grade, "severe": row.severe,
         "hardship": [h for h in row.hardship.split(",") if h], "sex": row.sex, "birth_year": row.birth_year,
-        "active": row.active, "registered_on": row.registered_on.isoformat(),
+        "active": row.active, "registered_on": row.registered_on,
         **_personal(deps, principal, row, key),
     }
 
@@ -95,8 +95,8 @@ async def get_plan(conn: AsyncConnection, deps: RegistryDeps, person_id: str, ye
         "township_code": plan.township_code, "village_code": plan.village_code,
         "items": [
             {"item_id": i.item_id, "kind": i.kind, "need": i.need, "description": i.description,
-             "responsible_department": i.responsible_department, "due_on": i.due_on.isoformat(),
-             "status": i.status, "delivered_on": i.delivered_on.isoformat() if i.delivered_on else None,
+             "responsible_department": i.responsible_department, "due_on": i.due_on,
+             "status": i.status, "delivered_on": i.delivered_on,
              "cancel_reason": i.cancel_reason}
             for i in plan.items.values()
         ],

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
+from services.reporting.entrypoints import schemas as s
 from services.reporting.queries.coverage import coverage
 from shared.auth import CurrentPrincipal
-from shared.runtime import ServiceRuntime
+from shared.http.deps import ReadConnection, Runtime
 
 router = APIRouter()
 
 
-@router.get("/coverage", tags=["coverage"], summary="Coverage (覆盖率) for a year, by org unit")
+# Without children asked for (depth 0) a unit has no ``children`` key: exclude_unset keeps that shape.
+@router.get("/coverage", tags=["coverage"], summary="Coverage (覆盖率) for a year, by org unit",
+            response_model_exclude_unset=True)
 async def get_coverage(
-    request: Request,
     _who: CurrentPrincipal,
+    runtime: Runtime,
+    conn: ReadConnection,
     year: Annotated[int, Query(ge=2000, le=2100)],
     unit: Annotated[str | None, Query(pattern=r"^\d{12}$", description="Org unit code; default the district")] = None,
     depth: Annotated[int, Query(ge=0, le=3, description="Levels of children to include")] = 1,
-) -> dict[str, Any]:
-    runtime: ServiceRuntime = request.app.state.runtime
-    async with runtime.engine.connect() as conn:
-        body = await coverage(conn, year, unit, depth)
-    body["positions"] = {c.name: c.position for c in runtime.consumers}
-    return body
+) -> s.Coverage:
+    body = await coverage(conn, year, unit, depth)
+    return s.Coverage.model_validate({**body, "positions": {c.name: c.position for c in runtime.consumers}})

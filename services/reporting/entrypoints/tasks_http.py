@@ -7,10 +7,11 @@ dashboard, a test or an auditor can ask "what was overdue on that day" without w
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
+from services.reporting.entrypoints import schemas as s
 from services.reporting.queries.tasks import (
     TaskFilter,
     highlights_wall,
@@ -21,7 +22,7 @@ from services.reporting.queries.tasks import (
 )
 from shared.auth import CurrentPrincipal
 from shared.catalogue.worklists import MONTH_PATTERN
-from shared.runtime import ServiceRuntime
+from shared.http.deps import ReadConnection
 
 tasks_router = APIRouter(tags=["tasks"])
 
@@ -31,52 +32,45 @@ YearQ = Annotated[int | None, Query(ge=2000, le=2100)]
 Status = Literal["open", "completed", "cancelled"]
 
 
-def _runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
-
-
 @tasks_router.get("/tasks", summary="Responsibility-checklist tasks, filtered; overdue and due soon as of `today`")
 async def get_tasks(
-    request: Request, _who: CurrentPrincipal, today: Today = None, month: MonthQ = None, year: YearQ = None,
+    _who: CurrentPrincipal, conn: ReadConnection, today: Today = None, month: MonthQ = None, year: YearQ = None,
     department: str | None = None, status: Status | None = None, assignee: str | None = None,
     overdue: bool | None = None, due_soon: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500, offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> s.Tasks:
     f = TaskFilter(month=month, year=year, department=department, status=status, assignee=assignee,
                    overdue=overdue, due_soon=due_soon)
-    async with _runtime(request).engine.connect() as conn:
-        return await list_tasks(conn, f, today or date.today(), limit=limit, offset=offset)
+    return s.Tasks.model_validate(await list_tasks(conn, f, today or date.today(), limit=limit, offset=offset))
 
 
 @tasks_router.get("/tasks/summary", summary="Task counts in total and by month and department")
 async def get_task_summary(
-    request: Request, _who: CurrentPrincipal, today: Today = None, month: MonthQ = None, year: YearQ = None,
+    _who: CurrentPrincipal, conn: ReadConnection, today: Today = None, month: MonthQ = None, year: YearQ = None,
     department: str | None = None, assignee: str | None = None,
-) -> dict[str, Any]:
+) -> s.TaskSummary:
     f = TaskFilter(month=month, year=year, department=department, assignee=assignee)
-    async with _runtime(request).engine.connect() as conn:
-        return await summary(conn, f, today or date.today())
+    return s.TaskSummary.model_validate(await summary(conn, f, today or date.today()))
 
 
 @tasks_router.get("/tasks/scoreboard", summary="Department scoreboard (创先争优): on time, late, overdue, rates")
 async def get_task_scoreboard(
-    request: Request, _who: CurrentPrincipal, today: Today = None, month: MonthQ = None, year: YearQ = None,
-) -> dict[str, Any]:
-    async with _runtime(request).engine.connect() as conn:
-        return await scoreboard(conn, TaskFilter(month=month, year=year), today or date.today())
+    _who: CurrentPrincipal, conn: ReadConnection, today: Today = None, month: MonthQ = None, year: YearQ = None,
+) -> s.Scoreboard:
+    return s.Scoreboard.model_validate(await scoreboard(conn, TaskFilter(month=month, year=year),
+                                                        today or date.today()))
 
 
 @tasks_router.get("/highlights", tags=["highlights"], summary="The highlights wall (特色亮点清单), featured first")
 async def get_highlights(
-    request: Request, _who: CurrentPrincipal, department: str | None = None,
+    _who: CurrentPrincipal, conn: ReadConnection, department: str | None = None,
     status: Literal["submitted", "approved", "rejected", "featured"] | None = None,
-) -> list[dict[str, Any]]:
-    async with _runtime(request).engine.connect() as conn:
-        return await highlights_wall(conn, department, status)
+) -> list[s.WallHighlight]:
+    return [s.WallHighlight.model_validate(h) for h in await highlights_wall(conn, department, status)]
 
 
 @tasks_router.get("/publicity", tags=["highlights"], summary="Publicity items (宣传清单), newest first")
-async def get_publicity(request: Request, _who: CurrentPrincipal, department: str | None = None) -> list[Any]:
-    async with _runtime(request).engine.connect() as conn:
-        return await publicity_list(conn, department)
+async def get_publicity(
+    _who: CurrentPrincipal, conn: ReadConnection, department: str | None = None
+) -> list[s.Publicity]:
+    return [s.Publicity.model_validate(p) for p in await publicity_list(conn, department)]

@@ -52,7 +52,7 @@ async def township_scores(
     series: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     for r in await conn.execute(query):
         series[r.township_code].append({
-            "inspection_id": r.inspection_id, "completed_on": r.completed_on.isoformat(), "score": r.score,
+            "inspection_id": r.inspection_id, "completed_on": r.completed_on, "score": r.score,
             "group_id": r.group_id, "group_name": r.group_name, "target_kind": r.target_kind,
             "target_name": r.target_name, "template_id": r.template_id, "template_version": r.template_version,
             "items_failed": r.items_failed, "focus_checks_with_issues": r.focus_checks_with_issues})
@@ -62,7 +62,7 @@ async def township_scores(
         months: dict[str, list[float]] = defaultdict(list)
         for p in points:
             if p["score"] is not None:
-                months[p["completed_on"][:7]].append(p["score"])
+                months[_month(p["completed_on"])].append(p["score"])
         result.append({
             "township_code": code, "township_name": names.get(code or "", code), "inspections": len(points),
             "average_score": round(sum(scored) / len(scored), 1) if scored else None,
@@ -139,7 +139,7 @@ async def open_findings(conn: AsyncConnection, today: date) -> list[dict[str, An
         group["findings"].append({
             "finding_id": r.finding_id, "inspection_id": r.inspection_id, "target_name": r.target_name,
             "township_code": r.township_code, "source": r.source, "item_id": r.item_id,
-            "description": r.description, "recorded_on": r.recorded_on.isoformat(), "status": r.status,
+            "description": r.description, "recorded_on": r.recorded_on, "status": r.status,
             "number": r.number, "responsible_unit": r.responsible_unit,
-            "deadline": r.deadline.isoformat() if r.deadline else None, "overdue": late})
+            "deadline": r.deadline, "overdue": late})
     return list(groups.values())

@@ -36,7 +36,8 @@ def ledger_rows(entries: Sequence[dict[str, Any]]) -> list[list[str]]:
         if e.get("measures_taken"):
             measures = f"{measures}\n已落实：{e['measures_taken']}"
         rows.append([str(n), e["number"] or "", e["source_inspection"]["label"], e["problem"],
-                     e["responsible_unit_name"], measures, e["deadline"], e["status_label"], e["closed_on"] or ""])
+                     e["responsible_unit_name"], measures, str(e["deadline"]), e["status_label"],
+                     str(e["closed_on"] or "")])  # days as YYYY-MM-DD text, as printed
     return rows
 
 

@@ -53,10 +53,6 @@ def _overdue_condition(today: date) -> Any:
     return and_(ledger_entries.c.status.in_(AWAITING_UNIT), ledger_entries.c.deadline < today)
 
 
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 _unit = ledger_names.alias("unit_name")
 _township = ledger_names.alias("township_name")
 _LEDGER_QUERY = (
@@ -76,22 +72,22 @@ _LEDGER_QUERY = (
 
 def _entry(row: Any, today: date, steps: list[dict[str, Any]]) -> dict[str, Any]:
     inspected_on = row.inspected_on or row.inspection_scheduled_on
-    source = " ".join(x for x in (row.group_name, _iso(inspected_on), row.target_name) if x)
+    source = " ".join(str(x) for x in (row.group_name, inspected_on, row.target_name) if x)  # a label
     late = days_overdue(row.deadline, row.status, today)
     label = STATUS_LABELS.get(row.status, row.status)
     return {
         "rectification_id": row.rectification_id, "number": row.number,
         "source_inspection": {"inspection_id": row.inspection_id, "group_id": row.group_id,
-                              "group_name": row.group_name, "inspected_on": _iso(inspected_on),
+                              "group_name": row.group_name, "inspected_on": inspected_on,
                               "target_kind": row.target_kind, "target_code": row.target_code,
                               "target_name": row.target_name, "label": source},
         "problem": row.problem, "responsible_unit": row.responsible_unit,
         "responsible_unit_name": row.unit_name or row.responsible_unit,
         "township_code": row.township_code, "township_name": row.township_name,
-        "measures": row.measures, "measures_taken": row.measures_taken, "deadline": row.deadline.isoformat(),
+        "measures": row.measures, "measures_taken": row.measures_taken, "deadline": row.deadline,
         "status": row.status, "status_label": f"{label}（逾期{late}天）" if late else label,
-        "overdue": late > 0, "days_overdue": late, "assigned_on": row.assigned_on.isoformat(),
-        "reported_on": _iso(row.reported_on), "closed_on": _iso(row.closed_on), "reopen_count": row.reopen_count,
+        "overdue": late > 0, "days_overdue": late, "assigned_on": row.assigned_on,
+        "reported_on": row.reported_on, "closed_on": row.closed_on, "reopen_count": row.reopen_count,
         "history": steps,
     }
 
@@ -103,9 +99,9 @@ async def _steps(conn: AsyncConnection, ids: list[str]) -> dict[str, list[dict[s
                  .order_by(ledger_steps.c.rectification_id, ledger_steps.c.step))
         for r in await conn.execute(query):
             steps[r.rectification_id].append({
-                "step": r.step, "kind": r.kind, "label": STEP_LABELS.get(r.kind, r.kind), "on": r.on_date.isoformat(),
+                "step": r.step, "kind": r.kind, "label": STEP_LABELS.get(r.kind, r.kind), "on": r.on_date,
                 "actor": r.actor, "detail": r.detail, "evidence": json.loads(r.evidence),
-                "deadline": r.deadline.isoformat()})
+                "deadline": r.deadline})
     return steps
 
 
@@ -154,7 +150,7 @@ async def _by(conn: AsyncConnection, today: date, column: str) -> list[dict[str,
         numbers[r[0]].append(r.number or r.rectification_id)
     groups = [{"code": r.code, "name": r.name or r.code, "open": int(r.open),
                "awaiting_recheck": int(r.awaiting_recheck or 0), "overdue": int(r.overdue or 0),
-               "oldest_overdue_deadline": _iso(r.oldest_overdue_deadline), "overdue_numbers": numbers[r.code]}
+               "oldest_overdue_deadline": r.oldest_overdue_deadline, "overdue_numbers": numbers[r.code]}
               for r in await conn.execute(query)]
     return sorted(groups, key=lambda g: (-g["overdue"], -g["open"], g["code"] or ""))
 
@@ -163,5 +159,5 @@ async def overdue(conn: AsyncConnection, today: date) -> dict[str, Any]:
     """Open and overdue entries on ``today``, by responsible unit and by township."""
     by_unit = await _by(conn, today, "responsible_unit")
     by_township = await _by(conn, today, "township_code")
-    return {"today": today.isoformat(), "open": sum(g["open"] for g in by_unit),
+    return {"today": today, "open": sum(g["open"] for g in by_unit),
             "overdue": sum(g["overdue"] for g in by_unit), "by_unit": by_unit, "by_township": by_township}

@@ -64,10 +64,6 @@ class TaskFilter:
         return found
 
 
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 async def list_tasks(conn: AsyncConnection, f: TaskFilter, today: date, *, limit: int, offset: int) -> dict[str, Any]:
     """Matching tasks by deadline, each with its status, progress, overdue and due soon as of ``today``."""
     conditions = f.conditions(today)
@@ -80,12 +76,12 @@ async def list_tasks(conn: AsyncConnection, f: TaskFilter, today: date, *, limit
         "title": r.title, "responsible_department": r.responsible_department, "org_unit_code": r.org_unit_code,
         "assignee": r.assignee, "metric": r.metric, "unit": r.unit, "target_value": r.target_value,
         "value_reached": r.value_reached, "progress": round(min(r.value_reached / r.target_value, 1.0), 4),
-        "issued_on": r.issued_on.isoformat(), "deadline": r.deadline.isoformat(), "extended": r.extended,
+        "issued_on": r.issued_on, "deadline": r.deadline, "extended": r.extended,
         "status": r.status, "overdue": bool(r.overdue), "due_soon": bool(r.due_soon),
-        "last_reported_on": _iso(r.last_reported_on), "completed_on": _iso(r.completed_on),
+        "last_reported_on": r.last_reported_on, "completed_on": r.completed_on,
         "on_time": r.on_time, "cancel_reason": r.cancel_reason,
     } for r in await conn.execute(query)]
-    return {"today": today.isoformat(), "count": int(total.scalar_one()), "tasks": tasks}
+    return {"today": today, "count": int(total.scalar_one()), "tasks": tasks}
 
 
 @dataclass
@@ -152,7 +148,7 @@ async def summary(conn: AsyncConnection, f: TaskFilter, today: date) -> dict[str
     """Totals, and counts by month and department."""
     total = await tallies(conn, f, today)
     rows = await tallies(conn, f, today, T.month, T.responsible_department)
-    return {"today": today.isoformat(), "total": (total[0] if total else Tally()).as_json(),
+    return {"today": today, "total": (total[0] if total else Tally()).as_json(),
             "by_month_and_department": [t.as_json() for t in rows]}
 
 
@@ -170,7 +166,7 @@ def rank(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def scoreboard(conn: AsyncConnection, f: TaskFilter, today: date) -> dict[str, Any]:
     """Per department: tasks on time, late, overdue, completion and on-time rates, ranked."""
     rows = await tallies(conn, f, today, T.responsible_department.label("department"))
-    return {"today": today.isoformat(), "month": f.month, "year": f.year,
+    return {"today": today, "month": f.month, "year": f.year,
             "departments": rank([t.as_json() for t in rows])}
 
 
@@ -192,12 +188,12 @@ async def highlights_wall(conn: AsyncConnection, department: str | None, status:
                                 .order_by(rpt_publicity.c.published_on)):
         publicity.setdefault(p.highlight_id, []).append(
             {"item_id": p.item_id, "title": p.title, "channel": p.channel,
-             "published_on": p.published_on.isoformat(), "url": p.url})
+             "published_on": p.published_on, "url": p.url})
     return [{
         "highlight_id": h.highlight_id, "department": h.department, "title": h.title,
         "description": h.description, "tags": json.loads(h.tags), "evidence": json.loads(h.evidence),
-        "submitted_on": h.submitted_on.isoformat(), "status": h.status, "reject_reason": h.reject_reason,
-        "approved_on": _iso(h.approved_on), "featured_on": _iso(h.featured_on),
+        "submitted_on": h.submitted_on, "status": h.status, "reject_reason": h.reject_reason,
+        "approved_on": h.approved_on, "featured_on": h.featured_on,
         "publicity": publicity.get(h.highlight_id, []),
     } for h in await conn.execute(query)]
 
@@ -207,4 +203,4 @@ async def publicity_list(conn: AsyncConnection, department: str | None) -> list[
     query = select(rpt_publicity).order_by(rpt_publicity.c.published_on.desc(), rpt_publicity.c.item_id)
     if department:
         query = query.where(rpt_publicity.c.department == department)
-    return [{**dict(r._mapping), "published_on": r.published_on.isoformat()} for r in await conn.execute(query)]
+    return [dict(r._mapping) for r in await conn.execute(query)]

@@ -14,8 +14,11 @@ from shared.catalogue import (
     event,
     known_event_types,
     payload_class,
+    people,
+    supervision,
     upcast,
     upcaster,
+    worklists,
 )
 from shared.catalogue.people import OrgUnitEstablished, PersonRegistered
 
@@ -38,11 +41,22 @@ def scratch_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- the registry of types -----------------------------------------------------------------------
 
 
-def test_every_service_s_events_are_registered_under_their_own_type() -> None:
+def _payload_models() -> list[type[EventPayload]]:
+    """Every payload model the catalogue modules define, decorated or not (shared bases included)."""
+    return [obj for module in (people, worklists, supervision) for obj in vars(module).values()
+            if isinstance(obj, type) and issubclass(obj, EventPayload) and obj.__module__ == module.__name__
+            and not obj.__name__.startswith("_")]
+
+
+def test_every_payload_model_of_the_catalogue_is_registered_and_found_by_its_type() -> None:
+    models = _payload_models()
+    assert len(models) >= 20  # the modules were read
     catalogue = known_event_types()
-    for event_type in ("orgunit.established", "person.registered", "visit.recorded", "plan.item_delivered"):
-        assert catalogue[event_type].event_type == event_type
-    assert {cls.stream_type for cls in catalogue.values()} >= {"orgunit", "person", "plan"}
+    bases = {m for m in models if any(other is not m and issubclass(other, m) for other in models)}
+    unregistered = [m.__name__ for m in models
+                    if m not in bases and catalogue.get(getattr(m, "event_type", "")) is not m]
+    assert unregistered == [], "payload models without @event (or shadowed by another model's type)"
+    assert set(catalogue.values()) == set(models) - bases  # nothing registered from outside the modules
     assert payload_class("person.registered") is PersonRegistered and PersonRegistered.schema_version == 2
 
 

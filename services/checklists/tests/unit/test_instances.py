@@ -18,6 +18,7 @@ from shared.envelope import Envelope
 from shared.errors import Forbidden
 from shared.eventstore import EventStore
 from shared.projection import Upsert
+from shared.testing.envelopes import envelope_for
 
 pytestmark = pytest.mark.unit
 
@@ -31,10 +32,8 @@ def _deps(department: str, hosted: frozenset[str] = frozenset()) -> ChecklistsDe
 
 
 def _envelope(event: EventPayload, department: str, stream_id: str = "taskwork-t1") -> Envelope:
-    return Envelope(id="e1", source=f"qingdan/checklists/{department}", type=event.event_type,
-                    time=datetime(2025, 3, 5, tzinfo=UTC), subject=stream_id, stream_id=stream_id,
-                    stream_type=event.stream_type, stream_version=1, schema_version=1, actor="a",
-                    department=department, correlation_id="c", data=event.model_dump(mode="json"))
+    return envelope_for(event, stream_id=stream_id, department=department, time=datetime(2025, 3, 5, tzinfo=UTC),
+                        source=f"qingdan/checklists/{department}")
 
 
 def test_a_department_instance_serves_only_its_department_and_gets_its_own_sqlite_file() -> None:

@@ -16,6 +16,7 @@ from shared.catalogue.supervision import GroupFormed
 from shared.catalogue.worklists import TemplateItem, TemplateVersionPublished
 from shared.envelope import Envelope
 from shared.projection import MemoryModel, Projection
+from shared.testing.envelopes import envelope_for
 
 pytestmark = pytest.mark.unit
 
@@ -23,10 +24,7 @@ FENGMING, QINGLONG = "511403001000", "511403003000"
 
 
 def envelope(event: EventPayload, version: int = 1) -> Envelope:
-    return Envelope(id="e", source="test", type=event.event_type, time=datetime(2026, 5, 1, tzinfo=UTC),
-                    subject="s", stream_id="s", stream_type=event.stream_type, stream_version=version,
-                    schema_version=event.schema_version, actor="a", department="federation", correlation_id="c",
-                    data=event.model_dump(mode="json"))
+    return envelope_for(event, version=version, time=datetime(2026, 5, 1, tzinfo=UTC))
 
 
 def replay(projection: Projection, *events: EventPayload) -> MemoryModel:

@@ -14,8 +14,8 @@ from services.reporting.queries.tasks import TaskFilter, list_tasks, scoreboard,
 from shared.catalogue import EventPayload
 from shared.catalogue import worklists as ev
 from shared.db import create_engine
-from shared.envelope import Envelope
 from shared.projection import apply_sql
+from shared.testing.envelopes import envelope_for
 
 pytestmark = pytest.mark.integration
 
@@ -53,10 +53,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
         for version, event in enumerate(EVENTS, start=1):
-            envelope = Envelope(id=f"e{version}", source="t", type=event.event_type,
-                                time=datetime(2026, 3, 15, tzinfo=UTC), subject="s", stream_id="s",
-                                stream_type=event.stream_type, stream_version=version, schema_version=1, actor="a",
-                                department="federation", correlation_id="c", data=event.model_dump(mode="json"))
+            envelope = envelope_for(event, version=version, time=datetime(2026, 3, 15, tzinfo=UTC))
             await apply_sql(conn, TASKS.changes(envelope, event))
     yield engine
     await engine.dispose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pytest
 
@@ -15,17 +14,15 @@ from shared.catalogue import people as ev
 from shared.catalogue import supervision as sv
 from shared.envelope import Envelope
 from shared.projection import MemoryModel, Projection
+from shared.testing.envelopes import envelope_for
 
 pytestmark = pytest.mark.unit
 
 PERSON = "01a226a0-0000-7000-8000-00000000abcd"
 
 
-def _envelope(payload: EventPayload, stream_id: str, version: int, **data: Any) -> Envelope:
-    return Envelope(id=f"{stream_id}-{version}", source="x", type=payload.event_type, time=datetime.now(UTC),
-                    subject="s", stream_id=stream_id, stream_type=payload.stream_type, stream_version=version,
-                    schema_version=payload.schema_version, actor="township-001", department="federation",
-                    correlation_id="c", data=payload.model_dump(mode="json"))
+def _envelope(payload: EventPayload, stream_id: str, version: int) -> Envelope:
+    return envelope_for(payload, stream_id=stream_id, version=version, time=datetime.now(UTC), actor="township-001")
 
 
 def _apply(projection: Projection, events: list[tuple[EventPayload, str, int]]) -> MemoryModel:

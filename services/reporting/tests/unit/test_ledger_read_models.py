@@ -18,6 +18,7 @@ from shared.catalogue import EventPayload
 from shared.catalogue import supervision as ev
 from shared.envelope import Envelope
 from shared.projection import MemoryModel, Projection
+from shared.testing.envelopes import envelope_for
 
 pytestmark = pytest.mark.unit
 
@@ -40,11 +41,7 @@ def replay(projection: Projection, *events: EventPayload) -> MemoryModel:
     model = MemoryModel(projection.tables)
     for version, event in enumerate(events, start=1):
         assert event.event_type in projection.event_types
-        envelope = Envelope(id=f"e{version}", source="t", type=event.event_type,
-                            time=datetime(2026, 6, 10, tzinfo=UTC), subject="s", stream_id="s",
-                            stream_type=event.stream_type, stream_version=version,
-                            schema_version=event.schema_version, actor="s-li", department="federation",
-                            correlation_id="c", data=event.model_dump(mode="json"))
+        envelope = envelope_for(event, version=version, time=datetime(2026, 6, 10, tzinfo=UTC), actor="s-li")
         model.apply(projection.changes(envelope, event))
     return model
 
@@ -99,9 +96,7 @@ def test_final_item_results_count_once_and_findings_follow_their_ledger_entry() 
 
 
 def replay_envelope(event: EventPayload) -> Envelope:
-    return Envelope(id="x", source="t", type=event.event_type, time=datetime(2026, 6, 10, tzinfo=UTC), subject="s",
-                    stream_id="s", stream_type=event.stream_type, stream_version=9, schema_version=1, actor="a",
-                    department="federation", correlation_id="c", data=event.model_dump(mode="json"))
+    return envelope_for(event, version=9, time=datetime(2026, 6, 10, tzinfo=UTC))
 
 
 ENTRIES: list[dict[str, Any]] = [

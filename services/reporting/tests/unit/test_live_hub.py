@@ -14,6 +14,7 @@ import pytest
 from services.reporting.live import CLOCK, Coalescer, DayClock, LiveHub, ViewCache, topics_by_event_type
 from shared.envelope import Envelope
 from shared.projection import Projection
+from shared.testing.envelopes import envelope_of_type
 
 pytestmark = pytest.mark.unit
 
@@ -189,9 +190,7 @@ async def _body(text: str) -> bytes:
 
 
 def _envelope(event_type: str) -> Envelope:
-    return Envelope(id="e1", source="registry", type=event_type, time=datetime.now(UTC), subject="s",
-                    stream_id="p1", stream_type="person", stream_version=1, schema_version=1, actor="a",
-                    department="federation", correlation_id="c", data={})
+    return envelope_of_type(event_type, stream_id="p1", time=datetime.now(UTC))
 
 
 def test_the_day_clock_announces_a_new_day_only_when_the_date_changes() -> None:

@@ -12,8 +12,8 @@ from services.reporting.projections.tasks import TASKS, rpt_tasks
 from services.reporting.queries.tasks import Tally, rank
 from shared.catalogue import EventPayload
 from shared.catalogue import worklists as ev
-from shared.envelope import Envelope
 from shared.projection import MemoryModel, Projection
+from shared.testing.envelopes import envelope_for
 
 pytestmark = pytest.mark.unit
 
@@ -33,11 +33,7 @@ def replay(projection: Projection, *events: EventPayload) -> MemoryModel:
     model = MemoryModel(projection.tables)
     for version, event in enumerate(events, start=1):
         assert event.event_type in projection.event_types
-        envelope = Envelope(id=f"e{version}", source="t", type=event.event_type,
-                            time=datetime(2026, 3, 30, tzinfo=UTC), subject="s", stream_id="s",
-                            stream_type=event.stream_type, stream_version=version,
-                            schema_version=event.schema_version, actor="a", department="health",
-                            correlation_id="c", data=event.model_dump(mode="json"))
+        envelope = envelope_for(event, version=version, time=datetime(2026, 3, 30, tzinfo=UTC), department="health")
         model.apply(projection.changes(envelope, event))
     return model
 
