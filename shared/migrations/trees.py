@@ -66,5 +66,11 @@ def service_tree(service: str, schema: tuple[MetaData, ...]) -> Tree:
 
 
 def trees_for(service: str, schema: tuple[MetaData, ...]) -> tuple[Tree, ...]:
-    """Every tree of a service's database, in the order they are migrated."""
+    """Every tree of a service's database, in the order they are migrated.
+
+    A runtime with no tables of its own (a test's, or a process that only publishes) has only the
+    event store's tree.
+    """
+    if not schema:
+        return (EVENTSTORE,)
     return (EVENTSTORE, service_tree(service, schema))

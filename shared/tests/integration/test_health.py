@@ -80,7 +80,7 @@ async def commit(runtime: ServiceRuntime, number: int) -> None:
 
 def build(database_url: str, url: str, namespace: str, tmp_path: Path, **extra: Any) -> ServiceRuntime:
     """The contract service's runtime with the contract tables."""
-    return ServiceRuntime.build(settings(database_url, url, namespace, tmp_path, **extra), schema=(s.metadata,))
+    return ServiceRuntime.build(settings(database_url, url, namespace, tmp_path, **extra), schema=())
 
 
 async def test_a_relay_that_raises_is_logged_restarted_and_named_by_health(

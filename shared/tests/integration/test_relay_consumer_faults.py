@@ -30,7 +30,7 @@ def runtime_for(database_url: str, nats_url: str, namespace: str, tmp_path: Path
     """The contract service's runtime on the test's database and NATS."""
     settings = ServiceSettings(service=s.SERVICE, database_url=database_url, nats_url=nats_url,
                                namespace=namespace, data_dir=tmp_path, auth_secret="x" * 40)
-    return ServiceRuntime.build(settings, schema=(s.metadata,))
+    return ServiceRuntime.build(settings, schema=())
 
 
 async def test_the_relay_retries_promptly_while_jetstream_elects_a_leader(

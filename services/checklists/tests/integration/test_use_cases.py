@@ -86,7 +86,7 @@ async def test_a_task_keeps_one_row_per_half(bench: UseCaseBench, deps: Checklis
     assert (work["value_reached"], work["last_reported_on"], work["work_version"]) == (4, TODAY, 1)
     body = await bench.run(lambda uow: task_uc.extend_deadline(uow, deps, ADMIN, task_id, c.ExtendDeadline(
         new_deadline=date(2026, 4, 15), reason="节假日", expected_version=1)))
-    assert (body["deadline"], body["extensions"], body["issue_version"]) == ("2026-04-15", 1, 2)
+    assert (body["deadline"], body["extensions"], body["issue_version"]) == (date(2026, 4, 15), 1, 2)
     [issued] = await bench.rows(tasks, task_id=task_id)
     assert (issued["deadline"], issued["issue_version"]) == (date(2026, 4, 15), 2)
 
