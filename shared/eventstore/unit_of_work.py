@@ -1,5 +1,5 @@
 """A command's writes, buffered so that a whole batch of commands is written with one
-statement per table (group commit with fewer round trips, STACK.md).
+statement per table (group commit with fewer round trips, docs/measurements.md).
 
 A command reads through ``uow.execute`` (straight to the database) and writes through
 ``insert``/``update``; events appended with the store are buffered the same way. Reads that must

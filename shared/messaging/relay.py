@@ -2,7 +2,7 @@
 
 Woken by the command executor after each commit (and by a slow poll, for events committed by
 another process such as a CLI). Publishes a batch with many acknowledgements in flight
-(``publish_async``; awaiting each publish caps a service near 4k events/s, STACK.md), with the
+(``publish_async``; awaiting each publish caps a service near 4k events/s, docs/measurements.md), with the
 event id as ``Nats-Msg-Id`` so that a retried batch is de-duplicated by JetStream. Only the
 prefix of the batch that JetStream acknowledged is removed from the outbox; the rest is retried
 after a back-off, so NATS being down only delays publication.
