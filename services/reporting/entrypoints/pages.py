@@ -162,8 +162,11 @@ async def history_view(entity_id: str, request: Request, who: CurrentPrincipal) 
 async def live_stats(request: Request, _who: CurrentPrincipal) -> dict[str, Any]:
     hub = _hub(request)
     s = hub.cache.stats
-    return {"watchers": hub.watchers, "cached_views": len(hub.cache), "computations": s.computations,
-            "hits": s.hits, "invalidations": s.invalidations, "notices": hub.notices}
+    rebuilds = getattr(request.app.state, "rebuilds", None)
+    return {"watchers": hub.watchers, "cached_views": len(hub.cache), "cached_bytes": hub.cache.size,
+            "cache_limit_bytes": hub.cache.max_bytes, "computations": s.computations, "hits": s.hits,
+            "invalidations": s.invalidations, "evictions": s.evictions, "cache_clears": s.clears,
+            "notices": hub.notices, "hears_rebuilds": bool(rebuilds is not None and rebuilds.subscribed)}
 
 
 # --- live stream --------------------------------------------------------------------------------
