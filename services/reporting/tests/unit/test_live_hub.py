@@ -237,12 +237,8 @@ async def test_the_cache_keeps_at_most_its_size_in_bodies_least_recently_used_ou
     assert cache.stats.computations == computed + 1
 
     huge = cache.key("ledger", {})
-    assert await cache.get(huge, topics, lambda: _body(b"y" * 1001)) == b"y" * 1001  # served, not kept
+    assert await cache.get(huge, topics, lambda: _body("y" * 1001)) == b"y" * 1001  # served, not kept
     assert cache.size <= 1000 and cache.stats.evictions == 1500 - 10 + 1  # day-2 pushed one out; huge none
-
-
-async def _body(value: bytes) -> bytes:
-    return value
 
 
 async def test_a_rebuild_empties_the_cache_and_tells_the_pages() -> None:
