@@ -37,6 +37,30 @@ export function setParams(changes) {
   mount();
 }
 
+/**
+ * Paging for a list the server pages ({total, offset, limit} in its answer): "1–50 of 308" and
+ * previous / next buttons, kept in the address as ?<key>= so that a page can be bookmarked.
+ */
+export function pager(data, key = "offset", id = "pager") {
+  const { total, offset, limit } = data;
+  const shown = Math.max(0, Math.min(limit, total - offset));
+  const range = total ? t("range", { from: offset + 1, to: offset + shown, total }) : t("range_none");
+  const go = (next) => () => setParams({ [key]: next > 0 ? next : null });
+  return el("nav", { class: "pager no-print", id, "aria-label": t("paging") },
+    el("span", { class: "range", role: "status" }, range),
+    total > limit ? el("span", { class: "buttons" },
+      el("button", { type: "button", class: "prev", disabled: offset <= 0, onclick: go(Math.max(0, offset - limit)) },
+        t("prev")),
+      el("button", { type: "button", class: "next", disabled: offset + limit >= total, onclick: go(offset + limit) },
+        t("next"))) : null);
+}
+
+/** Rows per page: fewer on a phone, where each row is a card. */
+export const pageSize = () => (window.matchMedia("(max-width: 700px)").matches ? 20 : 50);
+
+/** The offset a page asks for, from ?<key>= (0 when absent or invalid). */
+export const offsetParam = (key = "offset") => Math.max(0, Number.parseInt(params().get(key) || "0", 10) || 0);
+
 // --- auth ------------------------------------------------------------------------------------
 export const token = () => sessionStorage.getItem(TOKEN_KEY);
 
