@@ -107,6 +107,8 @@ const STRINGS = {
   delivered_rate: ["落实率", "Delivered"],
   trend_departments: ["各部门按时完成率（按月）", "Departments' on-time rate by month"],
   trend_townships: ["各乡镇督导平均分（按月）", "Townships' inspection score by month"],
+  rate_below: ["低于 {n}", "below {n}"],
+  rate_above: ["{n} 及以上", "{n} or more"],
   download_xlsx: ["下载台账（Excel）", "Download ledger (Excel)"],
   download_csv: ["下载 CSV", "Download CSV"],
   print: ["打印", "Print"],
