@@ -6,7 +6,7 @@
     python3 dev.py lint                            ruff and mypy only
 
 Every command first makes sure ``.venv`` exists with ``pip install -e '.[test]'`` done for the
-current pyproject.toml, then runs itself again inside that environment.
+current pyproject.toml, then runs itself again inside that environment. ``COMMAND --help`` says more.
 """
 
 from __future__ import annotations
@@ -25,6 +25,18 @@ STAMP = VENV / ".qingdan-installed"
 MYPY_TARGETS = ["shared", "services"]
 PG_WAIT_SECONDS = 30.0
 USAGE = __doc__ or ""
+TEST_USAGE = """usage: python3 dev.py test [--quick] [pytest args...] [-- more pytest args]
+
+Runs ruff and mypy, then the whole test suite on SQLite, then again on PostgreSQL.
+  --quick        SQLite only, no lint
+  pytest args    passed to pytest, e.g. -k coverage, -x, services/registry
+
+Before anything runs it makes sure the browser tests' Chromium and (without --quick) PostgreSQL
+are there: it installs Chromium with apt-get and starts an installed but stopped local PostgreSQL
+cluster when it can (as root); otherwise it stops at once and prints the command to run.
+PostgreSQL: 127.0.0.1:5432, user postgres, or QD_TEST_PG_ADMIN_URL."""
+LINT_USAGE = "usage: python3 dev.py lint\n\nruff over the repository, mypy --strict over shared/ and services/."
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
 
 def say(message: str) -> None:
@@ -153,33 +165,83 @@ def ensure_postgres() -> str | None:
     )
 
 
+def find_chromium() -> str | None:
+    """Debian's Chromium, which the browser tests drive (Playwright's own download is not used)."""
+    return shutil.which("chromium") or next((p for p in CHROMIUM_PATHS if Path(p).exists()), None)
+
+
+def ensure_chromium() -> str | None:
+    """Find Chromium, installing it with apt-get when running as root; return an error or None."""
+    if find_chromium() is not None:
+        return None
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if root and shutil.which("apt-get"):
+        say("Chromium (for the browser tests) is missing; installing it: apt-get install -y chromium")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        command = ["apt-get", "install", "-y", "--no-install-recommends", "chromium", "fonts-wqy-microhei"]
+        if subprocess.call(command, env=env) != 0:
+            subprocess.call(["apt-get", "update"], env=env)
+            subprocess.call(command, env=env)
+        if find_chromium() is not None:
+            return None
+    return ("the browser tests need Chromium and it is not installed. Run:\n"
+            "    sudo apt-get install -y chromium fonts-wqy-microhei\n"
+            "(or run dev.py as root, which installs it; or leave the browser tests out: "
+            "python3 dev.py test --quick services shared)")
+
+
+def needs_browser(pytest_args: list[str]) -> bool:
+    """Whether the run includes the browser tests: the whole suite, or paths under tests/."""
+    paths = [a.split("::")[0] for a in pytest_args if not a.startswith("-") and Path(a.split("::")[0]).exists()]
+    if not paths:
+        return True
+    e2e = (ROOT / "tests").resolve()
+    return any(e2e == Path(p).resolve() or e2e in Path(p).resolve().parents or Path(p).resolve() in e2e.parents
+               for p in paths)
+
+
 def _version_key(name: str) -> tuple[int, ...]:
     return tuple(int(part) if part.isdigit() else 0 for part in name.split("."))
 
 
 def command_test(args: list[str]) -> int:
-    """``test [--quick] [pytest args...]``: lint, then pytest on SQLite and on PostgreSQL."""
+    """``test [--quick] [pytest args...]``: check the prerequisites, lint, then pytest on SQLite and PostgreSQL."""
     cut = args.index("--") if "--" in args else len(args)
     own, passthrough = args[:cut], args[cut + 1 :]
+    if "-h" in own or "--help" in own:
+        print(TEST_USAGE)
+        return 0
     quick = "--quick" in own
     pytest_args = [arg for arg in own if arg != "--quick"] + passthrough
+    # Everything a run needs is checked first: a missing browser or database stops it now, with
+    # the command to run, not after minutes of tests.
+    problems = []
+    if needs_browser(pytest_args):
+        problems.append(ensure_chromium())
+    if not quick:
+        pg_problem = ensure_postgres()
+        problems.append(None if pg_problem is None else
+                        f"the PostgreSQL run needs PostgreSQL and it cannot be reached:\n{pg_problem}\n"
+                        "(install and start it: sudo apt-get install -y postgresql && sudo pg_ctlcluster "
+                        "--skip-systemctl-redirect $(ls /etc/postgresql | sort -V | tail -1) main start; "
+                        "or run SQLite only: python3 dev.py test --quick)")
+    found = [p for p in problems if p is not None]
+    if found:
+        die("\n".join(found))
     steps = Steps()
     if not quick:
         lint(steps)
     pytest_run(steps, "sqlite", pytest_args)
     if not quick:
-        started = time.monotonic()
-        problem = ensure_postgres()
-        if problem is None:
-            pytest_run(steps, "postgres", pytest_args)
-        else:
-            say(f"error: PostgreSQL is needed for the postgres run and cannot be reached:\n{problem}")
-            steps.record("pytest (postgres)", False, time.monotonic() - started, "PostgreSQL unreachable")
+        pytest_run(steps, "postgres", pytest_args)
     return steps.finish()
 
 
 def command_lint(args: list[str]) -> int:
     """``lint``: ruff and mypy."""
+    if "-h" in args or "--help" in args:
+        print(LINT_USAGE)
+        return 0
     if args:
         die(f"lint takes no arguments, got {' '.join(args)}", code=2)
     steps = Steps()
@@ -204,9 +266,13 @@ def main(argv: list[str]) -> int:
     """Dispatch ``dev.py COMMAND [args...]``."""
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
         die(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
-    if not argv or argv[0] in ("-h", "--help", "help") or argv[0] not in COMMANDS:
+    if argv and argv[0] in ("-h", "--help", "help"):
         print(USAGE)
-        return 0 if argv and argv[0] in ("-h", "--help", "help") else 2
+        return 0
+    if not argv or argv[0] not in COMMANDS:
+        print(USAGE, file=sys.stderr)
+        die(f"unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)}" if argv else
+            f"a command is needed: {', '.join(COMMANDS)}", code=2)
     ensure_venv(argv)
     os.chdir(ROOT)
     try:

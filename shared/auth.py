@@ -21,7 +21,7 @@ from shared.errors import Forbidden, Unauthenticated
 
 
 class Role(StrEnum):
-    """The roles of DESIGN.md."""
+    """The roles a principal may hold (each route says which it needs)."""
 
     FEDERATION_ADMIN = "federation_admin"
     DEPARTMENT_OFFICER = "department_officer"

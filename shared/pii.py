@@ -49,7 +49,7 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 TOKEN_PREFIX = "v1:"
 DEFAULT_KEY_HINT = (
-    "set QINGDAN_MASTER_KEY (base64 of 32 bytes) or point QINGDAN_MASTER_KEY_FILE at a key file"
+    "set QD_MASTER_KEY (base64 of 32 bytes) or point QD_MASTER_KEY_FILE at a key file"
 )
 
 _HKDF_INFO_PREFIX = b"qingdan/pii/"

@@ -42,6 +42,15 @@ class RebuildReport:
     replaced: bool = False
 
 
+def rebuilt_subject(namespace: str, prefix: str = "reporting") -> str:
+    """The core NATS subject on which a replacing rebuild announces its swap (payload: the read model).
+
+    A swap brings no event, so the serving processes (which cache views) learn of it only here.
+    No stream captures it: it is a notice for whoever listens now, not part of any log.
+    """
+    return f"{namespace}._rebuilt.{prefix}"
+
+
 def consumer_name(projection: Projection, prefix: str = "reporting") -> str:
     """The durable consumer (and checkpoint) name of a projection."""
     return f"{prefix}-{projection.name}"
@@ -112,7 +121,10 @@ async def rebuild(
             await _replace(conn, projection, model)
             await record_position(conn, name, stream, position)
             report.replaced = True
-            return report
+        # committed: tell the serving processes, whose cached views still show the old tables
+        await nc.publish(rebuilt_subject(namespace, prefix), projection.name.encode())
+        await nc.flush()
+        return report
     finally:
         await nc.close()
 

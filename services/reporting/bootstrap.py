@@ -10,6 +10,7 @@ from services.reporting.entrypoints.pages import router as pages_router
 from services.reporting.entrypoints.tasks_http import tasks_router
 from services.reporting.live import LiveHub, topics_by_event_type
 from services.reporting.read_models import PROJECTIONS, SCHEMA, attach_consumers
+from services.reporting.rebuild_notices import RebuildListener
 from services.reporting.settings import ReportingSettings
 from shared.http.app import create_app
 from shared.runtime import ServiceRuntime
@@ -27,13 +28,24 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     live = LiveHub(topics_by_event_type(PROJECTIONS.values()))  # dashboards: one hub feeds every open page
     attach_consumers(runtime, after_commit=live.committed)
     runtime.tasks.append(live.ticker)  # /health names it if it fails
+    rebuilds = RebuildListener(settings.nats_url, settings.namespace, live.rebuilt)  # a swap empties the cache
+
+    async def start() -> None:
+        await live.start()
+        await rebuilds.start()
+
+    async def stop() -> None:
+        await rebuilds.stop()
+        await live.stop()
+
     app = create_app(
         runtime,
         title="Qingdan reporting",
         description="Read models over every service's events: coverage, overdue work, scoreboards.",
         routers=[router, ledger_router, tasks_router, pages_router],
-        on_start=live.start,
-        on_stop=live.stop,
+        on_start=start,
+        on_stop=stop,
     )
     app.state.live = live
+    app.state.rebuilds = rebuilds
     return app

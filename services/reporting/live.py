@@ -5,6 +5,8 @@ The hub then
 
 1. drops the cached view JSON that depends on those topics (:class:`ViewCache`), so that the next
    request recomputes it once, however many pages ask for it at the same moment (single flight);
+   the cache is bounded by size (least recently used out) and emptied when a rebuild swaps a read
+   model (:meth:`LiveHub.rebuilt`), since a swap brings no event;
 2. tells every open page watching those topics, through server-sent events, at most once per
    ``window`` per topic (:class:`Coalescer`): the first change goes out at once, the rest of a burst
    is folded into one trailing notice at the end of the window.
@@ -20,6 +22,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -85,13 +88,19 @@ class _Entry:
     topics: frozenset[str]
 
 
+DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
+"""The view cache's bound: the bodies it keeps add up to at most this many bytes."""
+
+
 @dataclass
 class CacheStats:
-    """How often the cache answered and how often a view was computed."""
+    """How often the cache answered, computed, dropped and evicted views."""
 
     hits: int = 0
     computations: int = 0
     invalidations: int = 0
+    evictions: int = 0
+    clears: int = 0
 
 
 class ViewCache:
@@ -100,12 +109,19 @@ class ViewCache:
     Concurrent requests for the same missing key share one computation. A computation that
     overlaps a change to its topics is returned to its callers but not kept, and requests arriving
     after the change start a fresh one, so a page notified of a change never sees the old figures.
+
+    The cache is bounded by the size of the bodies it keeps (``max_bytes``), least recently used
+    first out: every distinct parameter (``?today=``, a filter, a page) is a key of its own, and
+    without a bound a crawler or a script walking the days would grow the process without end.
     """
 
-    def __init__(self) -> None:
-        self._entries: dict[ViewKey, _Entry] = {}
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[ViewKey, _Entry] = OrderedDict()
+        self._bytes = 0
         self._inflight: dict[ViewKey, tuple[asyncio.Future[bytes], frozenset[str]]] = {}
         self._generation: dict[str, int] = {}
+        self._epoch = 0  # bumped by clear(): what was being computed before must not be kept
         self.stats = CacheStats()
 
     @staticmethod
@@ -116,10 +132,16 @@ class ViewCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def size(self) -> int:
+        """Bytes of the bodies kept."""
+        return self._bytes
+
     async def get(self, key: ViewKey, topics: frozenset[str], compute: Callable[[], Awaitable[bytes]]) -> bytes:
         """The cached body for ``key``, or the result of one shared ``compute()``."""
         entry = self._entries.get(key)
         if entry is not None:
+            self._entries.move_to_end(key)
             self.stats.hits += 1
             return entry.body
         running = self._inflight.get(key)
@@ -129,6 +151,7 @@ class ViewCache:
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._inflight[key] = (future, topics)
         before = {t: self._generation.get(t, 0) for t in topics}
+        epoch = self._epoch
         self.stats.computations += 1
         try:
             body = await compute()
@@ -138,10 +161,26 @@ class ViewCache:
             future.exception()  # marked retrieved: waiters receive it through their own await
             raise
         self._forget_inflight(key, future)
-        if all(self._generation.get(t, 0) == g for t, g in before.items()):
-            self._entries[key] = _Entry(body, topics)
+        if epoch == self._epoch and all(self._generation.get(t, 0) == g for t, g in before.items()):
+            self._keep(key, _Entry(body, topics))
         future.set_result(body)
         return body
+
+    def _keep(self, key: ViewKey, entry: _Entry) -> None:
+        if len(entry.body) > self.max_bytes:
+            return  # larger than the whole cache: served, not kept
+        self._drop(key)
+        self._entries[key] = entry
+        self._bytes += len(entry.body)
+        while self._bytes > self.max_bytes:
+            oldest = next(iter(self._entries))
+            self._drop(oldest)
+            self.stats.evictions += 1
+
+    def _drop(self, key: ViewKey) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry.body)
 
     def _forget_inflight(self, key: ViewKey, future: asyncio.Future[bytes]) -> None:
         running = self._inflight.get(key)
@@ -157,12 +196,23 @@ class ViewCache:
             self._generation[topic] = self._generation.get(topic, 0) + 1
         stale = [k for k, e in self._entries.items() if e.topics & changed]
         for key in stale:
-            del self._entries[key]
+            self._drop(key)
         # a computation under way read the old data: requests from now on must not join it
         for key in [k for k, (_, t) in self._inflight.items() if t & changed]:
             del self._inflight[key]
         self.stats.invalidations += len(stale)
         return len(stale)
+
+    def clear(self) -> int:
+        """Forget every view, and every computation under way (a read model was swapped by a rebuild)."""
+        dropped = len(self._entries)
+        self._entries.clear()
+        self._bytes = 0
+        self._inflight.clear()
+        self._epoch += 1
+        self.stats.clears += 1
+        self.stats.invalidations += dropped
+        return dropped
 
 
 class Subscriber:
@@ -244,11 +294,12 @@ class LiveHub:
         topics_of: TopicsOf,
         *,
         window: float = 0.25,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
         clock: Clock = time.monotonic,
         schedule: Scheduler | None = None,
         day_clock: DayClock | None = None,
     ) -> None:
-        self.cache = ViewCache()
+        self.cache = ViewCache(cache_bytes)
         self.notices = 0
         self._topics_of = topics_of
         self._coalescer = Coalescer(window)
@@ -278,6 +329,18 @@ class LiveHub:
             return
         self.cache.invalidate(topics)
         self._broadcast(self._coalescer.offer(topics, self._clock()))
+        self._arm_timer()
+
+    def rebuilt(self, read_model: str) -> None:
+        """A rebuild swapped ``read_model``'s tables: drop every cached view and tell the pages.
+
+        A swap brings no event, so without this the cache would serve the old figures until the
+        next event arrived, however long the quiet lasted. Views built on other read models are
+        dropped too: a rebuild is rare, and a view may join several models.
+        """
+        dropped = self.cache.clear()
+        log.info("read model rebuilt: view cache cleared", read_model=read_model, views_dropped=dropped)
+        self._broadcast(self._coalescer.offer({read_model}, self._clock()))
         self._arm_timer()
 
     def flush(self) -> None:

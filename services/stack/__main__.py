@@ -20,22 +20,42 @@ console = Console()
 
 @cli.command("up")
 def up(
+    ctx: typer.Context,
     data_dir: Path = typer.Option(Path(os.environ.get("QD_DATA_DIR", "data")), help="Where everything is kept"),
-    persons: int = typer.Option(int(os.environ.get("QD_DEMO_PERSONS", "1000")), help="Demo persons to register"),
+    persons: int = typer.Option(int(os.environ.get("QD_DEMO_PERSONS", "1000")),
+                                help="Demo persons to register (first run only: the demo is loaded once)"),
     demo: bool = typer.Option(True, help="Load the Pengshan demo on first run"),
-    nats_port: int = typer.Option(int(os.environ.get("QD_STACK_NATS_PORT", "4250")), help="Embedded NATS port"),
+    nats_port: int = typer.Option(int(os.environ.get("QD_STACK_NATS_PORT", "4250")),
+                                  help="Embedded NATS port; its monitor listens on this + 4000"),
     base_port: int = typer.Option(int(os.environ.get("QD_STACK_BASE_PORT", "8100")),
-                                  help="Services listen on base+1 (registry) … base+4 (reporting)"),
+                                  help="Services listen on base+1 (registry), +2 (checklists), +12 (the health "
+                                       "department's checklists), +3 (inspections), +4 (reporting)"),
 ) -> None:
-    """Start NATS and every service; load demo data once; stop everything on Ctrl-C."""
+    """Start NATS and every service; load demo data once; stop everything on Ctrl-C.
+
+    With the defaults it opens 4250 (NATS), 8250 (NATS monitor), 8101 (registry), 8102 (checklists),
+    8112 (checklists of the health department), 8103 (inspections) and 8104 (reporting).
+    """
     stack = EmbeddedStack(data_dir, nats_port=nats_port, base_port=base_port)
+    busy = stack.busy_ports()
+    if busy:
+        listed = ", ".join(f"{port} ({what})" for port, what in sorted(busy.items()))
+        console.print(f"[red]error: already in use: {listed}.[/] Nothing was started and nothing else was "
+                      "touched. Is another Qingdan running (stop it with Ctrl-C in its terminal)? Or choose "
+                      "other ports: --base-port N --nats-port N")
+        raise typer.Exit(1)
+    marker = stack.data_dir / ".demo-loaded"
+    source = ctx.get_parameter_source("persons")
+    if marker.exists() and source is not None and source.name != "DEFAULT":  # given on the command line
+        console.print(f"[yellow]note: the demo was loaded on an earlier run into {stack.data_dir}; "
+                      f"--persons {persons} is ignored. For a new demo of that size use a new --data-dir "
+                      "(or delete that folder).")
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         with console.status("starting NATS and the services…"):
             first_run = stack.initialise_registry()
             stack.start()
-        marker = stack.data_dir / ".demo-loaded"
         if demo and not marker.exists():
             console.print("[bold]loading the Pengshan demo (first run only)…")
             load_demo(stack, persons=persons, say=lambda text: console.print(f"  • {text}"))
@@ -53,7 +73,7 @@ def up(
     finally:
         with console.status("stopping…"):
             stack.stop()
-        console.print("stopped; data kept in", str(stack.data_dir))
+        console.print("stopped this stack's NATS and services; data kept in", str(stack.data_dir))
 
 
 def _print_welcome(stack: EmbeddedStack) -> None:
@@ -61,6 +81,7 @@ def _print_welcome(stack: EmbeddedStack) -> None:
     console.print(f"  [bold]dashboards         {stack.url('reporting')}/dash/coverage[/]")
     for key, process in stack.processes.items():
         console.print(f"  {key:<18} {process.url}/docs", soft_wrap=True)
+    console.print(f"  {'NATS monitor':<18} http://127.0.0.1:{stack.nats.monitor_port}/", soft_wrap=True)
     tokens = write_tokens(stack, stack.data_dir / "demo-tokens.json")
     console.print("\nSign in: send [bold]Authorization: Bearer <token>[/]. Tokens for the demo roles "
                   f"(also in {stack.data_dir / 'demo-tokens.json'}; new ones: POST /auth/dev-token "
@@ -74,7 +95,9 @@ def _print_welcome(stack: EmbeddedStack) -> None:
 @cli.command("status")
 def status() -> None:
     """Not a daemon: `up` runs in the foreground. This prints where things would be."""
-    console.print("run `python3 dev.py up`; services listen on 8101 (registry) … 8104 (reporting)")
+    console.print("run `python3 dev.py up`; by default NATS listens on 4250 (monitor 8250), the services on "
+                  "8101 (registry), 8102 (checklists), 8112 (health's checklists), 8103 (inspections), "
+                  "8104 (reporting)")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.messaging.connection import nats_servers
-from shared.testing.processes import ServiceProcess
+from shared.testing.processes import ServiceProcess, port_in_use
 from shared.testing.servers import NatsServerProcess
 
 HOSTED_DEPARTMENTS = ("civil_affairs", "hrss", "education", "housing")
@@ -74,6 +74,16 @@ class EmbeddedStack:
     def nats_url(self) -> str:
         """What the services connect to: the external server(s) if given, else the private server."""
         return self.external_nats or self.nats.url
+
+    def ports(self) -> dict[int, str]:
+        """Every port the stack opens, and what listens there."""
+        ports = {self.nats.port: "NATS", self.nats.monitor_port: "NATS monitor"}
+        ports.update({i.port: i.key for i in self.instances})
+        return ports
+
+    def busy_ports(self) -> dict[int, str]:
+        """The stack's ports that something else already listens on (checked before starting anything)."""
+        return {port: what for port, what in self.ports().items() if port_in_use(port)}
 
     def initialise_registry(self) -> bool:
         """On a new data folder, create the federation and its first admin; False if done before."""

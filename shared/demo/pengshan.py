@@ -29,6 +29,18 @@ DEPARTMENTS: list[tuple[str, str]] = [
     ("education", "区教育局"),
     ("housing", "区住建局"),
 ]
+MEASURES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # need -> (the department usually responsible, measures that answer that need)
+    "rehabilitation": ("health", ("上门康复", "社区康复训练")),
+    "assistive_devices": ("civil_affairs", ("适配轮椅", "辅助器具适配")),
+    "employment": ("hrss", ("技能培训", "推荐就业岗位")),
+    "living_subsidy": ("civil_affairs", ("申请两项补贴", "低保申请")),
+    "care_services": ("civil_affairs", ("居家托养服务", "日间照料")),
+    "barrier_free": ("housing", ("无障碍改造",)),
+    "medical": ("health", ("家庭医生签约", "医疗救助")),
+    "education": ("education", ("送教上门", "助学补贴")),
+}
+"""What a plan item of the demo does for each need (so that need and measure belong together)."""
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 
 
@@ -114,11 +126,11 @@ async def load_registry_demo(client: httpx.AsyncClient, *, persons: int, year: i
 
     rng = random.Random(seed)
     villages = [r["code"] for r in (await client.get("/org-units")).json() if r["level"] == "village"]
-    counts = {"persons": 0, "visits": 0, "plans": 0, "items": 0, "delivered": 0}
+    # named as the dashboard counts: persons (not visits or items), 失访 apart from visited
+    counts = {"persons registered": 0, "persons visited": 0, "persons lost to follow-up (失访, not visited)": 0,
+              "persons with a plan": 0, "plan items": 0, "items delivered": 0, "persons with an item delivered": 0}
     gate = asyncio.Semaphore(concurrency)
-    departments = [code for code, _ in DEPARTMENTS if code != "federation"]
-    needs = ["rehabilitation", "assistive_devices", "employment", "living_subsidy", "care_services",
-             "barrier_free", "medical", "education"]
+    needs = list(MEASURES)
 
     async def post(url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         response = await client.post(url, json=body)
@@ -130,35 +142,40 @@ async def load_registry_demo(client: httpx.AsyncClient, *, persons: int, year: i
     async def one(number: int, r: random.Random) -> None:
         async with gate:
             pid = (await post("/persons", person_body(r, r.choice(villages), number)))["person_id"]
-            counts["persons"] += 1
+            counts["persons registered"] += 1
             if r.random() > 0.87:
                 return
             visited_on = date(year, 1, 5) + timedelta(days=r.randrange(0, 80))
             lost = r.random() < 0.03
+            person_needs = [] if lost else r.sample(needs, r.randrange(1, 4))
             await post(f"/persons/{pid}/visits", {
                 "visited_on": min(visited_on, today).isoformat(),
                 "mode": "lost_to_follow_up" if lost else r.choice(["home", "home", "home", "phone", "face_to_face"]),
-                "needs": [] if lost else r.sample(needs, r.randrange(1, 4)),
+                "needs": person_needs,
                 "what_they_need": "" if lost else "演示:康复与生活补贴",
             })
-            counts["visits"] += 1
+            counts["persons lost to follow-up (失访, not visited)" if lost else "persons visited"] += 1
             if lost or r.random() > 0.8:
                 return
             await post(f"/persons/{pid}/plans/{year}")
-            counts["plans"] += 1
+            counts["persons with a plan"] += 1
+            delivered_any = False
             for _ in range(r.randrange(1, 4)):
                 due = date(year, 2, 1) + timedelta(days=r.randrange(0, 320))
+                need = r.choice(person_needs)
+                department, measures = MEASURES[need]
                 item = await post(f"/persons/{pid}/plans/{year}/items", {
-                    "kind": r.choice(["protection", "protection", "income"]), "need": r.choice(needs),
-                    "description": "演示措施:" + r.choice(["上门康复", "适配轮椅", "技能培训", "申请两项补贴",
-                                                        "无障碍改造", "家庭医生签约"]),
-                    "responsible_department": r.choice(departments), "due_on": due.isoformat()})
-                counts["items"] += 1
+                    "kind": r.choice(["protection", "protection", "income"]), "need": need,
+                    "description": "演示措施:" + r.choice(measures),
+                    "responsible_department": department, "due_on": due.isoformat()})
+                counts["plan items"] += 1
                 if due <= today and r.random() < 0.8:
                     delivered_on = min(due - timedelta(days=r.randrange(0, 20)), today)
                     await post(f"/persons/{pid}/plans/{year}/items/{item['item_id']}/delivery",
                                {"delivered_on": max(delivered_on, date(year, 1, 1)).isoformat()})
-                    counts["delivered"] += 1
+                    counts["items delivered"] += 1
+                    delivered_any = True
+            counts["persons with an item delivered"] += delivered_any
 
     await asyncio.gather(*(one(n, random.Random(rng.random())) for n in range(1, persons + 1)))
     return counts

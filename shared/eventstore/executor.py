@@ -1,6 +1,6 @@
 """Runs commands against the database one transaction per *batch* (group commit).
 
-One async transaction per command caps a service near a thousand commands a second (STACK.md:
+One async transaction per command caps a service near a thousand commands a second (docs/measurements.md:
 the cost is hand-offs and the commit, not the work). The executor is the service's single
 writer: it takes every command waiting in its queue, runs each inside its own savepoint of one
 transaction, and commits once. A command that fails rolls back only its savepoint; the others

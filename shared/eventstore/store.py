@@ -199,7 +199,7 @@ class EventStore:
     async def read_all(
         self, conn: AsyncConnection, *, after_position: int = 0, batch: int = 1000
     ) -> AsyncIterator[list[RecordedEvent]]:
-        """The whole log in commit order, in partitions (never row by row: see STACK.md)."""
+        """The whole log in commit order, in partitions (never row by row: see docs/measurements.md)."""
         result = await conn.stream(
             select(events.c.position, events.c.envelope)
             .where(events.c.position > after_position)

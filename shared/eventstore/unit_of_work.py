@@ -3,7 +3,7 @@
 Every use case takes a :class:`UnitOfWork` and does not know how its writes reach the database;
 that is the executor's choice. A *buffered* unit (``CommandExecutor.run_buffered``) holds the
 writes until the batch commits, so that a whole batch of commands is written with one statement
-per table (group commit with fewer round trips, STACK.md). A *direct* unit (no batch: a command
+per table (group commit with fewer round trips, docs/measurements.md). A *direct* unit (no batch: a command
 run in its own savepoint) writes at once, so later reads of the same command see its rows.
 
 A command reads through ``uow.execute`` (straight to the database) and writes through

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.auth import TokenService
@@ -33,7 +34,7 @@ def create_app(
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
 ) -> FastAPI:
-    """A FastAPI app for ``runtime``: routes, error mapping, /health, /metrics, /asyncapi.json."""
+    """A FastAPI app for ``runtime``: routes, error mapping, /health, /metrics, /asyncapi.json, offline /docs."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -48,7 +49,9 @@ def create_app(
                 await on_stop()
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan)
+    # /docs and /redoc load Swagger UI and ReDoc from the package (/static-offline-docs), not from a
+    # CDN: the services run on intranets without internet access.
+    app = FastAPIOffline(title=title, description=description, version="1.0", lifespan=lifespan)
     app.state.runtime = runtime
     _install_cors(app, runtime.settings)
     app.state.tokens = TokenService(runtime.settings.effective_auth_secret())

@@ -9,7 +9,7 @@ was already applied. An event that cannot be decoded, or whose handler keeps fai
 Why nats-py pull subscriptions rather than a FastStream subscriber: ``fetch`` returns whatever is
 waiting at once (or the first message to arrive), which gives both batching under load and
 sub-millisecond latency when idle; FastStream's batch mode waits for a full batch or its timeout
-(STACK.md: p50 103 ms), and its one-message handlers cost one transaction each.
+(docs/measurements.md: p50 103 ms), and its one-message handlers cost one transaction each.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Woken through the :class:`~shared.eventstore.outbox.Outbox` after each commit (and by a slow poll,
 for events committed by another process such as a CLI). Publishes a batch with many
 acknowledgements in flight (``publish_async``; awaiting each publish caps a service near 4k
-events/s, STACK.md), with the event id as ``Nats-Msg-Id`` so that a retried batch is
+events/s, docs/measurements.md), with the event id as ``Nats-Msg-Id`` so that a retried batch is
 de-duplicated by JetStream. Only the prefix of the batch that JetStream acknowledged is marked
 published; the rest is retried, so NATS being down only delays publication.
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from shared.testing.servers import NatsServerProcess, PostgresAdmin, PostgresDatabase
 from shared.testing.stack import Stack
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture
@@ -38,3 +45,43 @@ def stack_factory(
         stack.stop()
     for database in databases:
         database.drop()
+
+
+def _apt_install(*packages: str) -> bool:
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(command, capture_output=True, env=env).returncode == 0:
+        return True
+    subprocess.run(["apt-get", "update"], capture_output=True, env=env)
+    return subprocess.run(command, capture_output=True, env=env).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium: found, or installed with apt-get when running as root; otherwise a clear failure."""
+    def find() -> str | None:
+        return shutil.which("chromium") or next(
+            (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+    path = find()
+    if path is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        _apt_install("chromium")
+        path = find()
+    if path is None:
+        pytest.fail("no Chromium for the browser tests: install Debian's package (`apt-get install -y chromium`) "
+                    "or run the tests as root so that they install it; `npx playwright install` does not work here")
+    if shutil.which("fc-list") and not subprocess.run(["fc-list", ":lang=zh"], capture_output=True).stdout:
+        _apt_install("fonts-wqy-microhei")  # screenshots legible in Chinese; the pages work without it
+    return path
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[Any]:
+    """A Playwright-driven headless Chromium (the ``playwright`` package of the ``test`` extra)."""
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        pytest.fail("the browser tests need the `playwright` package: pip install -e '.[test]'")
+    async with async_playwright() as p:
+        instance = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        yield instance
+        await instance.close()

@@ -8,10 +8,8 @@ of each page is saved under ``test-artifacts/dashboards/``.
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
-import subprocess
+import re
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -33,52 +31,10 @@ pytestmark = pytest.mark.e2e
 TODAY = date.today()
 YEAR = TODAY.year
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboards"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TEMPLATE = {"title": "乡镇残疾人工作督导检查清单", "items": [
     {"item_id": "archive", "text": "残疾人档案齐全、动态更新", "guidance": "抽查10份档案", "weight": 3},
     {"item_id": "visits", "text": "年初入户调研全覆盖", "weight": 2},
     {"item_id": "plans", "text": "一人一策制定到位", "weight": 5}]}
-
-
-def _apt_install(*packages: str) -> bool:
-    command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(command, capture_output=True, env=env).returncode == 0:
-        return True
-    subprocess.run(["apt-get", "update"], capture_output=True, env=env)
-    return subprocess.run(command, capture_output=True, env=env).returncode == 0
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's Chromium: found, or installed with apt-get when running as root; otherwise a clear failure."""
-    def find() -> str | None:
-        return shutil.which("chromium") or next(
-            (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
-    path = find()
-    if path is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        _apt_install("chromium")
-        path = find()
-    if path is None:
-        pytest.fail("no Chromium for the browser tests: install Debian's package (`apt-get install -y chromium`) "
-                    "or run the tests as root so that they install it; `npx playwright install` does not work here")
-    if shutil.which("fc-list") and not subprocess.run(["fc-list", ":lang=zh"], capture_output=True).stdout:
-        _apt_install("fonts-wqy-microhei")  # screenshots legible in Chinese; the pages work without it
-    return path
-
-
-@pytest.fixture
-async def browser(chromium: str) -> Any:
-    """A Playwright-driven headless Chromium (the ``playwright`` package of the ``test`` extra)."""
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        pytest.fail("the browser tests need the `playwright` package: pip install -e '.[test]'")
-    async with async_playwright() as p:
-        instance = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        yield instance
-        await instance.close()
 
 
 class World:
@@ -347,3 +303,157 @@ async def test_many_open_pages_cost_one_query_per_change_and_pages_reconnect_by_
     stack.services["reporting"].start()
     await see(watched.locator("#live")).to_have_attribute("data-state", "live", timeout=20000)
     await see(watched.locator("#figures [data-measure='registered'] .value")).to_have_text("3", timeout=20000)
+
+
+async def test_signing_in_has_one_obvious_path_and_each_failure_says_what_is_wrong(
+    stack_factory: Any, nats_server: NatsServerProcess, browser: Any
+) -> None:
+    from playwright.async_api import expect as see
+
+    stack = stack_factory(nats_server)
+    stack.add("registry")
+    stack.add("reporting")
+    stack.start()
+    world = World(stack)
+    seed_organisation(world.registry, villages_per_township=1, townships=TOWNSHIPS[:1])
+    expect(world.registry.post("/staff", json=next(m for m in DEMO_STAFF if m["staff_id"] == "viewer")), 201)
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{world.url}/dash/coverage")
+    await see(page.locator("#signin")).to_have_attribute("open", "")
+    await see(page.locator("#staff-input")).to_be_focused()
+    message = page.locator("#signin-message")
+
+    await page.press("#staff-input", "Enter")  # nothing typed
+    await see(message).to_have_text("请输入工号，或粘贴访问令牌。")
+    await page.click("#registry-box summary")
+    await page.fill("#registry-url", stack.services["registry"].url)
+    await page.fill("#staff-input", "nobody")
+    await page.press("#staff-input", "Enter")
+    await see(message).to_have_text("没有工号为“nobody”的工作人员，请检查工号。")
+    await page.fill("#registry-url", world.url)  # reporting's address, not the registry's
+    await page.click("#use-token")
+    await see(message).to_contain_text("没有开发令牌接口")
+    await page.fill("#registry-url", "http://127.0.0.1:9")  # nothing listens there
+    await page.click("#use-token")
+    await see(message).to_contain_text("连接不上登记服务 http://127.0.0.1:9")
+    await page.click("#token-box summary")
+    await page.fill("#token-input", "not-a-token")
+    await page.click("#use-token")
+    await see(message).to_contain_text("数据看板不接受此令牌")
+    await _shot_named(page, "signin-phone")
+
+    # the one obvious path: a staff id and Enter
+    await page.fill("#token-input", "")
+    await page.fill("#registry-url", stack.services["registry"].url)
+    await page.fill("#staff-input", "viewer")
+    await page.press("#staff-input", "Enter")
+    await see(page.locator("#signin")).not_to_have_attribute("open", "")
+    await see(page.locator("#live")).to_have_attribute("data-state", "live")
+    await see(page.locator("#figures [data-measure='registered'] .value")).to_have_text("0")
+    assert not errors, errors
+
+
+async def _shot_named(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+LAYOUT = """() => ({
+  width: document.documentElement.scrollWidth,
+  header: document.querySelector('header.top').getBoundingClientRect().height,
+  outside: [...document.querySelectorAll('main *')].filter((n) => {
+    const box = n.getBoundingClientRect();
+    if (!box.width) return false;
+    for (let p = n.parentElement; p; p = p.parentElement) {  // inside a box that scrolls sideways: fine
+      const style = getComputedStyle(p);
+      if (style.overflowX === 'auto' || style.overflowX === 'scroll') return false;
+    }
+    return box.right > window.innerWidth + 0.5;
+  }).map((n) => n.tagName + (n.id ? '#' + n.id : '') + '.' + n.className).slice(0, 5),
+})"""
+
+
+async def test_every_page_fits_a_phone_and_a_laptop_and_long_lists_are_paged(
+    stack_factory: Any, nats_server: NatsServerProcess, browser: Any
+) -> None:
+    from playwright.async_api import expect as see
+
+    world = await _world(stack_factory, nats_server)
+    async with httpx.AsyncClient(base_url=world.stack.services["registry"].url, trust_env=False, timeout=60,
+                                 headers={"Authorization": f"Bearer {world.admin_token}"}) as client:
+        await load_registry_demo(client, persons=60, year=YEAR, today=TODAY, seed=7)  # a longer register
+    await world.wait(lambda: world.coverage()["all"]["registered"] == 90, "the longer register to reach reporting")
+    health = world.stack.client("checklists", world.stack.token("health-officer", Role.DEPARTMENT_OFFICER,
+                                                                  department="health"))
+    long_url = "https://example.org/demo/highlights/" + "a-very-long-evidence-file-name-" * 3 + "health.pdf"
+    expect(health.post("/highlights", json={"title": "家庭医生签约全覆盖", "description": "(演示)",
+                                            "tags": ["医疗"], "evidence": [long_url]}), 201)
+    await world.wait(lambda: any(h["title"] == "家庭医生签约全覆盖"
+                                 for h in expect(world.reporting.get("/views/highlights"), 200)),
+                     "the new highlight to reach the wall")
+    end_of_year = f"{YEAR}-12-31"  # as of the year's end nearly every plan item is due: a long list
+    work = expect(world.reporting.get("/views/worklist", params={"today": end_of_year, "limit": 5}), 200)
+    assert work["total"] > 20 and len(work["rows"]) == 5 and work["offset"] == 0, work["total"]
+    second = expect(world.reporting.get("/views/worklist", params={"today": end_of_year, "limit": 5,
+                                                                   "offset": 5}), 200)
+    assert second["total"] == work["total"] and {r["id"] for r in second["rows"]}.isdisjoint(
+        {r["id"] for r in work["rows"]})
+    assert world.reporting.get("/views/worklist", params={"limit": 501}).status_code == 422
+    assert world.reporting.get("/views/ledger", params={"offset": -1}).status_code == 422
+
+    pages = ["coverage", "overdue", "scores", "ledger", "highlights", f"history?id={work['rows'][0]['id']}"]
+    for lang in ("zh", "en"):
+        for width in (390, 1366):
+            for path in pages:
+                page = await _page(browser, world, f"/dash/{path}{'&' if '?' in path else '?'}today={end_of_year}",
+                                   width=width, height=844 if width == 390 else 900)
+                if lang == "en":
+                    await page.click("#lang")
+                    await see(page.locator("html")).to_have_attribute("lang", "en")
+                layout = await page.evaluate(LAYOUT)
+                where = f"{path} at {width} px ({lang})"
+                assert layout["width"] <= width, (where, layout)
+                assert not layout["outside"], (where, layout)
+                # the header: one line on a laptop, two short rows on a phone
+                assert layout["header"] <= (64 if width == 1366 else 100), (where, layout)
+                await _shot(page, f"first-day-{path.split('?')[0]}-{width}-{lang}")
+                await page.close()
+
+    phone = await _page(browser, world, f"/dash/overdue?today={end_of_year}", width=390, height=844)
+    rows = phone.locator("#worklist tbody tr")
+    await see(rows).to_have_count(20)
+    await see(phone.locator("#pager .range")).to_have_text(re.compile(r"^第 1–20 条，共 \d+ 条$"))
+
+    async def page_says_the_total() -> bool:  # the page and a fresh query agree (both follow late events)
+        shown = int(re.findall(r"\d+", await phone.locator("#pager .range").inner_text())[-1])
+        fresh = expect(world.reporting.get("/views/worklist", params={"today": end_of_year, "limit": 7}), 200)
+        return bool(shown == fresh["total"] > 20)
+    await wait_until(page_says_the_total, timeout=15, message="the pager to say how many rows there are in all")
+    work = expect(world.reporting.get("/views/worklist", params={"today": end_of_year, "limit": 7}), 200)
+    assert await phone.locator("#worklist thead").is_hidden()  # each row is a card
+    await phone.click("#pager .next")
+    await see(phone.locator("#pager .range")).to_contain_text(f"第 21–{min(40, work['total'])} 条")
+    assert "offset=20" in phone.url
+    await phone.select_option("#kind", "plan_item")  # a filter starts again at the first page
+    await see(phone.locator("#pager .range")).to_contain_text("第 1–")
+    assert "offset" not in phone.url
+
+    laptop = await _page(browser, world, "/dash/ledger", width=1366)
+    number = laptop.locator("#ledger tbody td.id a").first
+    assert await number.evaluate("a => a.getClientRects().length") == 1  # ZG-2026-0001 on one line
+    wall = await _page(browser, world, "/dash/highlights", width=1366)
+    card = wall.locator("#wall article", has_text="家庭医生签约全覆盖")
+    assert await card.evaluate("a => a.scrollWidth <= a.clientWidth"), "the evidence runs out of its card"
+    await see(card.locator(f"a[href='{long_url}']")).to_be_visible()
+
+    scores = await _page(browser, world, f"/dash/scores?today={end_of_year}", width=1366)  # tasks past due
+    heat = scores.locator("#trend-departments")
+    await see(heat.locator("thead th")).to_have_count(13)  # a corner, then a column per month
+    named = await heat.locator("tbody th").all_inner_texts()
+    assert named and set(named) <= set(await scores.locator("#departments tbody th").all_inner_texts()), named
+    assert await heat.locator("tbody td").count() == 12 * len(named)
+    assert await heat.locator("td[data-level]").count() > 0
+    assert await scores.locator(".heat-scale").first.locator("span").count() == 4
+    assert await scores.locator("main svg path").count() == 0  # no crossing lines

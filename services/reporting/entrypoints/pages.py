@@ -3,8 +3,10 @@
 - ``GET /dash/<page>``: a page (coverage, overdue, scores, ledger, highlights, history). Pages are
   static: they sign in with a bearer token kept in the browser's session storage and call the views.
 - ``GET /views/...``: the JSON each page shows, served from the hub's cache (one computation per
-  change, however many pages show it). The ``X-Live-Topics`` header names the read models a view
-  depends on; the page refetches when ``/live`` announces one of them.
+  change, however many pages show it). Lists that grow with the register (work list, persons to
+  follow up, ledger) are paged here (``offset``, ``limit``) and say how many there are in all.
+  The ``X-Live-Topics`` header names the read models a view depends on; the page refetches when
+  ``/live`` announces one of them.
 - ``GET /live``: server-sent events. ``change`` names the topics that changed (coalesced), ``: ping``
   every 15 s keeps proxies and the page's watchdog quiet.
 """
@@ -57,6 +59,9 @@ AUDIT_TOPICS = frozenset(p.name for p in AUDIT)
 router = APIRouter()
 Today = Annotated[date | None, Query(description="Judge overdue as of this day (default: today)")]
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip (paging); `total` counts them all")]
+Limit = Annotated[int, Query(ge=1, le=500, description="Rows per page")]
+PAGE_SIZE = 50
 
 
 def _hub(request: Request) -> LiveHub:
@@ -97,10 +102,14 @@ async def coverage_view(
 async def persons_view(
     request: Request, _who: CurrentPrincipal, year: Year = None,
     unit: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None, missing: Missing = "any",
+    severe: bool | None = None, hardship: bool | None = None, offset: Offset = 0, limit: Limit = PAGE_SIZE,
 ) -> Response:
     y = year or date.today().year
-    return await _cached(request, "persons", {"year": y, "unit": unit, "missing": missing}, COVERAGE_TOPICS,
-                         lambda conn: persons_to_follow_up(conn, y, unit, missing))
+    params = {"year": y, "unit": unit, "missing": missing, "severe": severe, "hardship": hardship,
+              "offset": offset, "limit": limit}
+    return await _cached(request, "persons", params, COVERAGE_TOPICS,
+                         lambda conn: persons_to_follow_up(conn, y, unit, missing, offset=offset, limit=limit,
+                                                           severe=severe, hardship=hardship))
 
 
 @router.get("/views/worklist", tags=["dashboards"], summary="Overdue and due soon: tasks, plan items, rectifications")
@@ -108,13 +117,14 @@ async def worklist_view(
     request: Request, _who: CurrentPrincipal, today: Today = None,
     kind: Literal["task", "plan_item", "rectification"] | None = None, department: str | None = None,
     township: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None, assignee: str | None = None,
-    window: Literal["overdue", "due_soon", "both"] = "both",
+    window: Literal["overdue", "due_soon", "both"] = "both", offset: Offset = 0, limit: Limit = PAGE_SIZE,
 ) -> Response:
     day = today or date.today()
     f = WorkFilter(kind=kind, department=department, township=township, assignee=assignee, window=window)
     params = {"today": day, "kind": kind, "department": department, "township": township, "assignee": assignee,
-              "window": window}
-    return await _cached(request, "worklist", params, WORK_TOPICS, lambda conn: worklist(conn, day, f))
+              "window": window, "offset": offset, "limit": limit}
+    return await _cached(request, "worklist", params, WORK_TOPICS,
+                         lambda conn: worklist(conn, day, f, offset=offset, limit=limit))
 
 
 @router.get("/views/scoreboards", tags=["dashboards"], summary="Department and township scoreboards with trends")
@@ -130,16 +140,17 @@ async def ledger_view(
     request: Request, _who: CurrentPrincipal, today: Today = None,
     status: Literal["assigned", "reported", "reopened", "closed"] | None = None,
     township: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None, unit: str | None = None,
-    overdue: bool | None = None,
+    overdue: bool | None = None, offset: Offset = 0, limit: Limit = PAGE_SIZE,
 ) -> Response:
     day = today or date.today()
     which = ledger_views.LedgerFilter(status=status, unit=unit, township=township, overdue=overdue)
 
     async def query(conn: AsyncConnection) -> dict[str, Any]:
-        entries = await ledger_views.ledger(conn, day, which)
-        return {"today": day.isoformat(), "count": len(entries), "entries": entries,
-                "summary": await ledger_views.overdue(conn, day)}
-    params = {"today": day, "status": status, "township": township, "unit": unit, "overdue": overdue}
+        total, entries = await ledger_views.ledger_page(conn, day, which, offset=offset, limit=limit)
+        return {"today": day.isoformat(), "total": total, "offset": offset, "limit": limit,
+                "shown": len(entries), "entries": entries, "summary": await ledger_views.overdue(conn, day)}
+    params = {"today": day, "status": status, "township": township, "unit": unit, "overdue": overdue,
+              "offset": offset, "limit": limit}
     return await _cached(request, "ledger", params, LEDGER_TOPICS, query)
 
 
@@ -162,8 +173,11 @@ async def history_view(entity_id: str, request: Request, who: CurrentPrincipal) 
 async def live_stats(request: Request, _who: CurrentPrincipal) -> dict[str, Any]:
     hub = _hub(request)
     s = hub.cache.stats
-    return {"watchers": hub.watchers, "cached_views": len(hub.cache), "computations": s.computations,
-            "hits": s.hits, "invalidations": s.invalidations, "notices": hub.notices}
+    rebuilds = getattr(request.app.state, "rebuilds", None)
+    return {"watchers": hub.watchers, "cached_views": len(hub.cache), "cached_bytes": hub.cache.size,
+            "cache_limit_bytes": hub.cache.max_bytes, "computations": s.computations, "hits": s.hits,
+            "invalidations": s.invalidations, "evictions": s.evictions, "cache_clears": s.clears,
+            "notices": hub.notices, "hears_rebuilds": bool(rebuilds is not None and rebuilds.subscribed)}
 
 
 # --- live stream --------------------------------------------------------------------------------

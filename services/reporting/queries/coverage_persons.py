@@ -28,11 +28,14 @@ def _unit_condition(unit: str | None, level: str | None) -> Any:
 
 
 async def persons_to_follow_up(
-    conn: AsyncConnection, year: int, unit: str | None, missing: Missing, *, limit: int = 200
+    conn: AsyncConnection, year: int, unit: str | None, missing: Missing, *, offset: int = 0, limit: int = 50,
+    severe: bool | None = None, hardship: bool | None = None,
 ) -> dict[str, Any]:
     """Active persons of ``unit`` (district, township or village) not visited and/or without a plan in ``year``.
 
     Severe and hardship persons come first (they are the inspection groups' focus), then by village.
+    ``severe`` / ``hardship`` keep only persons who are (or are not) so; ``total`` counts every person
+    the filter keeps, ``persons`` is the page ``offset`` … ``offset + limit``.
     """
     level = None
     if unit is not None:
@@ -45,13 +48,16 @@ async def persons_to_follow_up(
               .outerjoin(_village, _village.c.code == cov_persons.c.village_code)
               .outerjoin(_township, _township.c.code == cov_persons.c.township_code))
     where = and_(cov_persons.c.active, gap, _unit_condition(unit, level))
+    for column, wanted in ((cov_persons.c.severe, severe), (cov_persons.c.hardship, hardship)):
+        if wanted is not None:
+            where = and_(where, column.is_(wanted))
     total = (await conn.execute(select(func.count()).select_from(joined).where(where))).scalar_one()
     query = (select(cov_persons, cov_years.c.visited, cov_years.c.lost_to_follow_up, cov_years.c.planned,
                     _village.c.name.label("village_name"), _township.c.name.label("township_name"))
              .select_from(joined).where(where)
              .order_by(cov_persons.c.severe.desc(), cov_persons.c.hardship.desc(), cov_persons.c.village_code,
                        cov_persons.c.person_id)
-             .limit(limit))
+             .offset(offset).limit(limit))
     persons = [{
         "person_id": r.person_id, "village_code": r.village_code, "village_name": r.village_name,
         "township_code": r.township_code, "township_name": r.township_name, "category": r.category,
@@ -59,4 +65,4 @@ async def persons_to_follow_up(
         "visited": bool(r.visited), "lost_to_follow_up": bool(r.lost_to_follow_up), "planned": bool(r.planned),
     } for r in await conn.execute(query)]
     return {"year": year, "unit": unit, "level": level or "district", "missing": missing,
-            "total": int(total), "shown": len(persons), "persons": persons}
+            "total": int(total), "offset": offset, "limit": limit, "shown": len(persons), "persons": persons}

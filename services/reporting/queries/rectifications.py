@@ -105,10 +105,7 @@ async def _steps(conn: AsyncConnection, ids: list[str]) -> dict[str, list[dict[s
     return steps
 
 
-async def ledger(conn: AsyncConnection, today: date, which: LedgerFilter | None = None) -> list[dict[str, Any]]:
-    """Ledger entries in the order they were opened, each with its history and overdue state on ``today``."""
-    which = which or LedgerFilter()
-    query = _LEDGER_QUERY
+def _filtered(query: Any, today: date, which: LedgerFilter) -> Any:
     for column, value in (("status", which.status), ("responsible_unit", which.unit),
                           ("township_code", which.township), ("group_id", which.group)):
         if value:
@@ -116,9 +113,24 @@ async def ledger(conn: AsyncConnection, today: date, which: LedgerFilter | None 
     if which.overdue is not None:
         condition = _overdue_condition(today)
         query = query.where(condition if which.overdue else ~condition)
-    rows = (await conn.execute(query)).all()
+    return query
+
+
+async def ledger(conn: AsyncConnection, today: date, which: LedgerFilter | None = None) -> list[dict[str, Any]]:
+    """Ledger entries in the order they were opened, each with its history and overdue state on ``today``."""
+    rows = (await conn.execute(_filtered(_LEDGER_QUERY, today, which or LedgerFilter()))).all()
     steps = await _steps(conn, [r.rectification_id for r in rows])
     return [_entry(r, today, steps.get(r.rectification_id, [])) for r in rows]
+
+
+async def ledger_page(conn: AsyncConnection, today: date, which: LedgerFilter, *, offset: int = 0,
+                      limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
+    """How many entries ``which`` keeps in all, and the page ``offset`` … ``offset + limit`` of them."""
+    counted = _filtered(select(func.count()).select_from(ledger_entries), today, which)
+    total = int((await conn.execute(counted)).scalar_one())
+    rows = (await conn.execute(_filtered(_LEDGER_QUERY, today, which).offset(offset).limit(limit))).all()
+    steps = await _steps(conn, [r.rectification_id for r in rows])
+    return total, [_entry(r, today, steps.get(r.rectification_id, [])) for r in rows]
 
 
 async def entry(conn: AsyncConnection, today: date, rectification_id: str) -> dict[str, Any]:

@@ -87,11 +87,13 @@ def _keep(row: dict[str, Any], f: WorkFilter) -> bool:
                                                           ("assignee", f.assignee))))
 
 
-async def worklist(conn: AsyncConnection, today: date, f: WorkFilter, *, limit: int = 1000) -> dict[str, Any]:
-    """Every open task, plan item and rectification overdue or due within seven days of ``today``, filtered.
+async def worklist(conn: AsyncConnection, today: date, f: WorkFilter, *, offset: int = 0,
+                   limit: int = 50) -> dict[str, Any]:
+    """Open tasks, plan items and rectifications overdue or due within seven days of ``today``, filtered, paged.
 
-    Most overdue first. ``options`` lists the departments, townships and assignees present (before
-    filtering), for the page's filter controls.
+    Most overdue first. ``total``, ``counts`` and ``by_kind`` count every row the filter keeps;
+    ``rows`` is the page ``offset`` … ``offset + limit`` of them. ``options`` lists the departments,
+    townships and assignees present (before filtering), for the page's filter controls.
     """
     horizon = today + timedelta(days=DUE_SOON_DAYS)
     rows = await _tasks(conn, horizon) + await _plan_items(conn, horizon) + await _rectifications(conn, horizon)
@@ -113,7 +115,7 @@ async def worklist(conn: AsyncConnection, today: date, f: WorkFilter, *, limit: 
     by_kind = {k: sum(r["kind"] == k for r in kept) for k in ("task", "plan_item", "rectification")}
     return {
         "today": today.isoformat(), "due_soon_days": DUE_SOON_DAYS, "total": len(kept), "counts": counts,
-        "by_kind": by_kind, "rows": kept[:limit],
+        "by_kind": by_kind, "offset": offset, "limit": limit, "rows": kept[offset:offset + limit],
         "options": {"departments": [{"code": c, "name": n} for c, n in options["departments"]],
                     "townships": [{"code": c, "name": n} for c, n in options["townships"]],
                     "assignees": options["assignees"]},

@@ -49,31 +49,68 @@ export function barChart({ rows, series, max = 1, format = (v) => `${(v * 100).t
   return root;
 }
 
-/** Lines over months: labels ["2026-01", …], series [{name, values: [v|null], color}]. */
-export function lineChart({ labels, series, max = 1, format = (v) => `${Math.round(v * 100)}%`, title }) {
-  const width = 760, height = 260, left = 48, right = 16, top = 12, bottom = 30;
-  const plotW = width - left - right, plotH = height - top - bottom;
-  const x = (i) => left + (labels.length > 1 ? (plotW * i) / (labels.length - 1) : plotW / 2);
-  const y = (v) => top + plotH - (plotH * Math.min(v, max)) / max;
-  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
-  root.append(svg("title", {}, title));
-  for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
-    root.append(svg("line", { x1: left, x2: width - right, y1: y(max * tick), y2: y(max * tick), class: "axis" }));
-    root.append(svg("text", { x: left - 6, y: y(max * tick) + 4, "text-anchor": "end" }, format(max * tick)));
+/**
+ * A heatmap table: one row per series, one cell per label (month), each cell coloured by its level,
+ * so that who is behind in which month shows at a glance (unlike crossing lines in one box).
+ * rows: [{name, values: [v|null]}]; levels: ascending thresholds [t0, t1, t2] (below t0 is the worst).
+ */
+export function heatTable({ id, caption, labels, rows, levels, format, columnLabel = (label) => label }) {
+  const level = (v) => levels.filter((threshold) => v >= threshold).length;
+  const table = document.createElement("table");
+  table.className = "heat";
+  if (id) table.id = id;
+  const cap = document.createElement("caption");
+  cap.className = "visually-hidden";
+  cap.textContent = caption;
+  const head = document.createElement("thead");
+  const headRow = document.createElement("tr");
+  headRow.append(document.createElement("th"));
+  for (const label of labels) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = columnLabel(label);
+    headRow.append(th);
   }
-  labels.forEach((label, i) => root.append(svg("text", { x: x(i), y: height - 10, "text-anchor": "middle" }, label.slice(5))));
-  series.forEach((s) => {
-    let path = "";
-    s.values.forEach((v, i) => {
-      if (v === null || v === undefined) return;
-      path += `${path ? "L" : "M"}${x(i)},${y(v)}`;
-      const dot = svg("circle", { cx: x(i), cy: y(v), r: 3.5, fill: s.color });
-      dot.append(svg("title", {}, `${s.name} ${labels[i]}: ${format(v)}`));
-      root.append(dot);
+  head.append(headRow);
+  const body = document.createElement("tbody");
+  for (const row of rows) {
+    const tr = document.createElement("tr");
+    const name = document.createElement("th");
+    name.scope = "row";
+    name.textContent = row.name;
+    tr.append(name);
+    row.values.forEach((v, i) => {
+      const td = document.createElement("td");
+      if (v === null || v === undefined) {
+        td.className = "empty";
+        td.textContent = "·";
+        td.title = `${row.name} ${labels[i]}: —`;
+      } else {
+        td.className = `lvl${level(v)}`;
+        td.dataset.level = String(level(v));
+        td.textContent = format(v);
+        td.title = `${row.name} ${labels[i]}: ${format(v)}`;
+      }
+      tr.append(td);
     });
-    if (path) root.append(svg("path", { d: path, fill: "none", stroke: s.color, "stroke-width": 2 }));
+    body.append(tr);
+  }
+  table.append(cap, head, body);
+  return table;
+}
+
+/** The key of a heatmap: what each colour means. */
+export function heatScale(items) {
+  const box = document.createElement("div");
+  box.className = "heat-scale";
+  items.forEach((text, i) => {
+    const item = document.createElement("span");
+    const swatch = document.createElement("i");
+    swatch.className = `lvl${i}`;
+    item.append(swatch, text);
+    box.append(item);
   });
-  return root;
+  return box;
 }
 
 /** A legend for series: [{name, color}]. */

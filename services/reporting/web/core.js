@@ -37,6 +37,30 @@ export function setParams(changes) {
   mount();
 }
 
+/**
+ * Paging for a list the server pages ({total, offset, limit} in its answer): "1–50 of 308" and
+ * previous / next buttons, kept in the address as ?<key>= so that a page can be bookmarked.
+ */
+export function pager(data, key = "offset", id = "pager") {
+  const { total, offset, limit } = data;
+  const shown = Math.max(0, Math.min(limit, total - offset));
+  const range = total ? t("range", { from: offset + 1, to: offset + shown, total }) : t("range_none");
+  const go = (next) => () => setParams({ [key]: next > 0 ? next : null });
+  return el("nav", { class: "pager no-print", id, "aria-label": t("paging") },
+    el("span", { class: "range", role: "status" }, range),
+    total > limit ? el("span", { class: "buttons" },
+      el("button", { type: "button", class: "prev", disabled: offset <= 0, onclick: go(Math.max(0, offset - limit)) },
+        t("prev")),
+      el("button", { type: "button", class: "next", disabled: offset + limit >= total, onclick: go(offset + limit) },
+        t("next"))) : null);
+}
+
+/** Rows per page: fewer on a phone, where each row is a card. */
+export const pageSize = () => (window.matchMedia("(max-width: 700px)").matches ? 20 : 50);
+
+/** The offset a page asks for, from ?<key>= (0 when absent or invalid). */
+export const offsetParam = (key = "offset") => Math.max(0, Number.parseInt(params().get(key) || "0", 10) || 0);
+
 // --- auth ------------------------------------------------------------------------------------
 export const token = () => sessionStorage.getItem(TOKEN_KEY);
 
@@ -81,32 +105,60 @@ function signIn(message = "") {
   const registry = document.getElementById("registry-url");
   if (!registry.value) registry.value = `${location.protocol}//${location.hostname}:${Number(location.port || 80) - 3}`;
   if (!dialog.open) dialog.showModal();
+  document.getElementById("staff-input").focus();
+}
+
+class SignInError extends Error {}
+
+/** Ask the registry for a development token for ``staff``; every failure says what went wrong. */
+async function devToken(staff, base) {
+  let response;
+  try {
+    response = await fetch(`${base}/auth/dev-token`, { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ staff_id: staff }) });
+  } catch {
+    // the browser hides why: the service is down, the address is wrong, or it refuses this origin
+    throw new SignInError(t("registry_unreachable", { url: base }));
+  }
+  let body = {};
+  try { body = await response.json(); } catch { /* not JSON: judged by the status below */ }
+  if (response.ok && body.access_token) return body.access_token;
+  if (response.status === 404 && body.error === "not_found") throw new SignInError(t("no_such_staff", { id: staff }));
+  if (response.status === 404) throw new SignInError(t("registry_no_dev_token", { url: base }));
+  if (response.status === 403) throw new SignInError(t("dev_tokens_off"));
+  throw new SignInError(t("registry_refused", { status: response.status, message: body.message || response.statusText }));
+}
+
+/** Whether the reporting service accepts ``value`` as a bearer token. */
+async function tokenAccepted(value) {
+  const response = await fetch("/views/live-stats", { headers: { Authorization: `Bearer ${value}` }, cache: "no-store" });
+  return response.status !== 401;
 }
 
 function setupSignIn() {
   const dialog = document.getElementById("signin");
-  document.getElementById("signin-form").addEventListener("submit", (event) => {
+  const message = document.getElementById("signin-message");
+  const submit = document.getElementById("use-token");
+  document.getElementById("signin-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const value = document.getElementById("token-input").value.trim();
-    if (!value) return;
-    sessionStorage.setItem(TOKEN_KEY, value);
-    dialog.close();
-    mount();
-    connectLive(true);
-  });
-  document.getElementById("get-token").addEventListener("click", async () => {
+    const pasted = document.getElementById("token-input").value.trim();
     const staff = document.getElementById("staff-input").value.trim();
     const base = document.getElementById("registry-url").value.trim().replace(/\/$/, "");
-    if (!staff) return;
+    if (!pasted && !staff) { message.textContent = t("need_staff_or_token"); return; }
+    message.textContent = t("signing_in");
+    submit.disabled = true;
     try {
-      const response = await fetch(`${base}/auth/dev-token`, { method: "POST",
-        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ staff_id: staff }) });
-      const body = await response.json();
-      if (!response.ok) throw new Error(body.message || response.statusText);
-      document.getElementById("token-input").value = body.access_token;
-      document.getElementById("signin-message").textContent = "";
+      const value = pasted || await devToken(staff, base);
+      if (!await tokenAccepted(value)) throw new SignInError(pasted ? t("token_not_accepted") : t("token_refused"));
+      sessionStorage.setItem(TOKEN_KEY, value);
+      message.textContent = "";
+      dialog.close();
+      mount();
+      connectLive(true);
     } catch (error) {
-      document.getElementById("signin-message").textContent = `${t("cors_failed")} (${error.message})`;
+      message.textContent = error instanceof SignInError ? error.message : `${t("error")}: ${error.message}`;
+    } finally {
+      submit.disabled = false;
     }
   });
   document.getElementById("signin-cancel").addEventListener("click", () => dialog.close());
@@ -222,8 +274,8 @@ function renderShell(page) {
   toggle.setAttribute("lang", lang === "zh" ? "en" : "zh-CN");
   document.getElementById("signout").textContent = token() ? t("sign_out") : t("sign_in");
   for (const [id, key] of [["signin-title", "sign_in_title"], ["signin-help", "sign_in_help"],
-    ["token-label", "token"], ["staff-label", "staff_id"], ["registry-label", "registry_url"],
-    ["get-token", "get_token"], ["use-token", "use_token"], ["signin-cancel", "cancel"], ["print", "print"]]) {
+    ["token-label", "token"], ["token-summary", "use_a_token"], ["staff-label", "staff_id"],
+    ["registry-label", "registry_url"], ["use-token", "sign_in"], ["signin-cancel", "cancel"], ["print", "print"]]) {
     document.getElementById(id).textContent = t(key);
   }
   showLive(liveState);

@@ -1,6 +1,6 @@
 // 覆盖率: the district at a glance, a chart per township (or village), drill-down, persons to follow up.
 import { barChart, legend, PALETTE } from "./charts.js";
-import { api, el, shortId, params, pct, setParams } from "./core.js";
+import { api, el, offsetParam, pager, pageSize, params, pct, setParams, shortId } from "./core.js";
 import { category, t } from "./i18n.js";
 
 const GROUPS = ["all", "severe", "hardship"];
@@ -32,7 +32,7 @@ function childrenPanel(unit) {
   if (!children.length) return null;
   const series = MEASURES.map((m, i) => ({ name: t(m), color: PALETTE[i] }));
   const rows = children.map((c) => ({ label: c.name, values: MEASURES.map((m) => c.all[`${m}_rate`]),
-    onSelect: c.level !== "village" ? () => setParams({ unit: c.code }) : null }));
+    onSelect: c.level !== "village" ? () => setParams({ unit: c.code, poffset: null }) : null }));
   return el("section", { class: "panel", "aria-labelledby": "chart-title" },
     el("h2", { id: "chart-title" }, `${t("by_unit_chart")} · ${unit.name}`),
     legend(series),
@@ -45,7 +45,7 @@ function childrenPanel(unit) {
       el("tbody", {}, ...children.map((c) => el("tr", { "data-code": c.code },
         el("th", { scope: "row" }, c.level !== "village"
           ? el("a", { href: `?${new URLSearchParams({ ...Object.fromEntries(params()), unit: c.code })}`,
-            class: "drill", onclick: (e) => { e.preventDefault(); setParams({ unit: c.code }); } }, c.name)
+            class: "drill", onclick: (e) => { e.preventDefault(); setParams({ unit: c.code, poffset: null }); } }, c.name)
           : c.name),
         el("td", { class: "num" }, c.all.registered),
         ...MEASURES.map((m) => el("td", { class: "num" }, `${c.all[m]} (${pct(c.all[`${m}_rate`])})`)),
@@ -56,7 +56,7 @@ function crumbs(trail) {
   return el("nav", { class: "crumbs", "aria-label": t("unit") }, ...trail.flatMap((u, i) => [
     i ? el("span", { "aria-hidden": "true" }, "›") : null,
     i === trail.length - 1 ? el("span", { "aria-current": "location" }, u.name)
-      : el("button", { type: "button", class: "link", onclick: () => setParams({ unit: u.code === trail[0].code ? null : u.code }) }, u.name),
+      : el("button", { type: "button", class: "link", onclick: () => setParams({ unit: u.code === trail[0].code ? null : u.code, poffset: null }) }, u.name),
   ]));
 }
 
@@ -65,9 +65,12 @@ function personsPanel(data, missing) {
   return el("section", { class: "panel", id: "persons", "aria-labelledby": "persons-title" },
     el("h2", { id: "persons-title" }, t("follow_up")),
     el("div", { class: "controls no-print" }, el("label", {}, t("window"),
-      el("select", { id: "missing", onchange: (e) => setParams({ missing: e.target.value }) },
-        ...["any", "visit", "plan"].map((m) => el("option", { value: m, selected: m === missing }, t(`missing_${m}`)))))),
-    el("p", { class: "muted", id: "persons-count" }, t("shown_of", { shown: data.shown, total: data.total })),
+      el("select", { id: "missing", onchange: (e) => setParams({ missing: e.target.value, poffset: null }) },
+        ...["any", "visit", "plan"].map((m) => el("option", { value: m, selected: m === missing }, t(`missing_${m}`))))),
+      ...["severe", "hardship"].map((flag) => el("label", { class: "check" },
+        el("input", { id: `only-${flag}`, type: "checkbox", checked: params().get(flag) === "true",
+          onchange: (e) => setParams({ [flag]: e.target.checked ? "true" : null, poffset: null }) }), t(`only_${flag}`)))),
+    pager(data, "poffset", "persons-pager"),
     data.persons.length ? el("table", {},
       el("thead", {}, el("tr", {}, ...["person_id", "township", "village", "category", "grade", "severe", "hardship",
         "visited", "planned"].map((k) => el("th", { scope: "col" }, t(k))))),
@@ -97,7 +100,9 @@ export async function mount(main) {
     const [view, district, persons] = await Promise.all([
       api("/views/coverage", { year, unit, depth: 1 }),
       unit ? api("/views/coverage", { year, depth: 0 }) : null,
-      api("/views/coverage/persons", { year, unit, missing })]);
+      api("/views/coverage/persons", { year, unit, missing, severe: params().get("severe"),
+        hardship: params().get("hardship"), offset: offsetParam("poffset"),
+        limit: pageSize() })]);
     const trail = [district || view];
     if (unit && view.level === "village") {
       const township = await api("/views/coverage", { year, unit: `${unit.slice(0, 9)}000`, depth: 0 });

@@ -18,7 +18,8 @@ export async function mount(main) {
       el("p", { class: "muted" }, `${names[h.department] || h.department} · ${h.submitted_on}`),
       el("p", {}, h.description),
       h.tags.length ? el("p", {}, ...h.tags.map((tag) => el("span", { class: "badge" }, tag)), " ") : null,
-      h.evidence.length ? el("p", { class: "muted" }, `${t("evidence")}: ${h.evidence.join("、")}`) : null,
+      h.evidence.length ? el("p", { class: "muted evidence" }, `${t("evidence")}: `, ...h.evidence.flatMap((item, i) => [
+        i ? "、" : null, /^https?:\/\//.test(item) ? el("a", { href: item, rel: "noopener noreferrer" }, item) : item])) : null,
       h.publicity.length ? el("div", {}, el("strong", {}, t("publicity")),
         el("ul", {}, ...h.publicity.map((p) => el("li", {}, `${p.published_on} ${p.channel}：${p.title}`)))) : null));
     body.replaceChildren(cards.length ? el("div", { class: "wall", id: "wall" }, ...cards) : el("p", {}, t("none")));

@@ -1,7 +1,7 @@
-// 创先争优: departments and townships ranked, with the month-by-month trends.
-import { legend, lineChart, PALETTE } from "./charts.js";
+// 创先争优: departments and townships ranked, with the month-by-month trends as coloured tables.
+import { heatScale, heatTable } from "./charts.js";
 import { api, el, params, pct, setParams } from "./core.js";
-import { t } from "./i18n.js";
+import { lang, t } from "./i18n.js";
 
 function table(id, columns, rows) {
   return el("table", { id },
@@ -14,12 +14,18 @@ function table(id, columns, rows) {
 
 const count = (key) => (r) => (r[key] ? el("span", { class: "badge bad" }, r[key]) : "0");
 
-function trend(title, months, series, names, max, format) {
-  const lines = Object.entries(series).map(([code, values], i) => ({ name: names[code] || code, values,
-    color: PALETTE[i % PALETTE.length] }));
-  if (!lines.length) return el("section", { class: "panel" }, el("h2", {}, title), el("p", {}, t("none")));
-  return el("section", { class: "panel chart" }, el("h2", {}, title), legend(lines),
-    lineChart({ labels: months, series: lines, max, format, title }));
+const MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const monthLabel = (label) => (lang === "en" ? MONTHS_EN[Number(label.slice(5)) - 1] : `${Number(label.slice(5))}月`);
+
+/** One row per department or township, one coloured cell per month; rows in board order. */
+function trend(id, title, months, series, order, names, levels, format, scale) {
+  const codes = [...order.filter((code) => code in series), ...Object.keys(series).filter((c) => !order.includes(c))];
+  const rows = codes.map((code) => ({ name: names[code] || code, values: series[code] }))
+    .filter((row) => row.values.some((v) => v !== null && v !== undefined));
+  if (!rows.length) return el("section", { class: "panel" }, el("h2", {}, title), el("p", {}, t("none")));
+  return el("section", { class: "panel", "aria-labelledby": `${id}-title` }, el("h2", { id: `${id}-title` }, title),
+    heatScale(scale), el("div", { class: "scroll-x" },
+      heatTable({ id, caption: title, labels: months, rows, levels, format, columnLabel: monthLabel })));
 }
 
 /** Draw the scoreboards; returns the live refresh. */
@@ -49,11 +55,12 @@ export async function mount(main) {
       el("p", { class: "muted" }, `${t("as_of")} ${data.today}`),
       el("section", { class: "panel" }, el("h2", {}, t("departments")), data.departments.length ? departments : el("p", {}, t("none"))),
       el("section", { class: "panel" }, el("h2", {}, t("townships")), data.townships.length ? townships : el("p", {}, t("none"))),
-      el("div", { class: "grid2" },
-        trend(t("trend_departments"), data.trends.months, data.trends.departments, data.names, 1,
-          (v) => `${Math.round(v * 100)}%`),
-        trend(t("trend_townships"), data.trends.months, data.trends.townships, data.names, 100,
-          (v) => `${Math.round(v)}`)));
+      trend("trend-departments", t("trend_departments"), data.trends.months, data.trends.departments,
+        data.departments.map((d) => d.code), data.names, [0.6, 0.8, 0.95], (v) => `${Math.round(v * 100)}%`,
+        [t("rate_below", { n: "60%" }), "60–80%", "80–95%", t("rate_above", { n: "95%" })]),
+      trend("trend-townships", t("trend_townships"), data.trends.months, data.trends.townships,
+        data.townships.map((d) => d.code), data.names, [60, 80, 90], (v) => `${Math.round(v)}`,
+        [t("rate_below", { n: "60" }), "60–80", "80–90", t("rate_above", { n: "90" })]));
   }
   await draw();
   return { refresh: draw };

@@ -220,7 +220,7 @@ def test_missing_key_file_without_create_is_refused(tmp_path: Path) -> None:
         load_or_create_master_key(path, allow_create=False)
     message = str(excinfo.value)
     assert str(path) in message
-    assert "QINGDAN_MASTER_KEY" in message
+    assert "QD_MASTER_KEY " in message and "QD_MASTER_KEY_FILE" in message  # the real settings
     assert not path.exists()
 
 

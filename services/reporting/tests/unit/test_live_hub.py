@@ -211,3 +211,54 @@ async def test_a_new_day_makes_overdue_views_recompute_and_pages_refetch() -> No
                         lambda: _body("x"))
     hub.changed({CLOCK})
     assert page.pending == {CLOCK} and len(hub.cache) == 0
+
+
+async def test_the_cache_keeps_at_most_its_size_in_bodies_least_recently_used_out() -> None:
+    cache = ViewCache(max_bytes=1000)
+    body = b"x" * 100
+
+    async def compute() -> bytes:
+        return body
+
+    topics = frozenset({"tasks", CLOCK})
+    first = cache.key("worklist", {"today": "2026-01-01"})
+    await cache.get(first, topics, compute)
+    for day in range(2, 1501):  # a script walking ?today= through the years
+        await cache.get(cache.key("worklist", {"today": f"day-{day}"}), topics, compute)
+        await cache.get(first, topics, compute)  # one page keeps asking for the first day
+        assert cache.size <= 1000
+    assert len(cache) == 10 and cache.size == 1000
+    assert cache.stats.evictions == 1500 - 10
+    computed = cache.stats.computations
+    await cache.get(first, topics, compute)  # used most recently, so never evicted
+    assert cache.stats.computations == computed
+    await cache.get(cache.key("worklist", {"today": "day-2"}), topics, compute)  # long evicted
+    assert cache.stats.computations == computed + 1
+
+    huge = cache.key("ledger", {})
+    assert await cache.get(huge, topics, lambda: _body("y" * 1001)) == b"y" * 1001  # served, not kept
+    assert cache.size <= 1000 and cache.stats.evictions == 1500 - 10 + 1  # day-2 pushed one out; huge none
+
+
+async def test_a_rebuild_empties_the_cache_and_tells_the_pages() -> None:
+    time = FakeTime()
+    hub = _hub(time)
+    page = hub.subscribe(frozenset({"coverage"}))
+    started, release = asyncio.Event(), asyncio.Event()
+    results = iter([b"before the swap", b"after the swap"])
+
+    async def compute() -> bytes:
+        result = next(results)
+        started.set()
+        await release.wait()
+        return result
+
+    key = hub.cache.key("coverage", {"year": 2026})
+    running = asyncio.ensure_future(hub.cache.get(key, frozenset({"coverage"}), compute))
+    await started.wait()
+    hub.rebuilt("coverage")  # no event arrives with a swap
+    release.set()
+    assert await running == b"before the swap"  # it read the old tables: returned, not kept
+    assert len(hub.cache) == 0 and hub.cache.stats.clears == 1
+    assert await page.next(0) == {"coverage"}
+    assert await hub.cache.get(key, frozenset({"coverage"}), compute) == b"after the swap"

@@ -1,0 +1,97 @@
+"""The dashboards' long lists, paged in the query on the run's database backend: every page says how
+many rows there are in all, pages do not overlap, and filters count before paging."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.reporting.projections.coverage import cov_persons, cov_units
+from services.reporting.projections.rectifications import ledger_entries
+from services.reporting.projections.tasks import rpt_tasks
+from services.reporting.queries.coverage_persons import persons_to_follow_up
+from services.reporting.queries.rectifications import LedgerFilter, ledger_page
+from services.reporting.queries.worklist import WorkFilter, worklist
+from services.reporting.read_models import SCHEMA
+from shared.db import create_engine
+
+pytestmark = pytest.mark.integration
+
+TODAY = date(2026, 6, 30)
+TOWNSHIP = "511403001000"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        for metadata in SCHEMA:
+            await conn.run_sync(metadata.create_all)
+        await conn.execute(insert(rpt_tasks), [{
+            "task_id": f"task-{n:02d}", "month": "2026-06", "list_id": "l", "responsible_department": "health",
+            "issuer_department": "federation", "title": f"任务{n}", "metric": "m", "unit": "人", "target_value": 10,
+            "value_reached": 0, "issued_on": date(2026, 6, 1), "deadline": TODAY - timedelta(days=n),
+            "org_unit_code": None, "assignee": None,
+        } for n in range(1, 8)])
+        await conn.execute(insert(cov_units), [{"code": TOWNSHIP, "name": "凤鸣街道", "level": "township",
+                                                 "parent_code": "511403000000"}])
+        await conn.execute(insert(cov_persons), [{
+            "person_id": f"p{n:02d}", "village_code": "511403001001", "township_code": TOWNSHIP, "category": 4,
+            "grade": 1 if n % 3 == 0 else 3, "severe": n % 3 == 0, "hardship": n % 2 == 0, "active": True,
+        } for n in range(1, 12)])
+        await conn.execute(insert(ledger_entries), [{
+            "rectification_id": f"rect-{n:02d}", "number": f"ZG-2026-{n:04d}", "finding_id": f"f{n}",
+            "inspection_id": "i", "group_id": "g", "township_code": TOWNSHIP, "responsible_unit": "health",
+            "target_kind": "township", "target_code": TOWNSHIP, "target_name": "凤鸣街道", "problem": "p",
+            "measures": "m", "deadline": TODAY + timedelta(days=n - 5), "status": "assigned",
+            "assigned_on": date(2026, 5, n),
+        } for n in range(1, 10)])
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def test_the_work_list_is_paged_after_filtering_and_counts_everything(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        first = await worklist(conn, TODAY, WorkFilter(), offset=0, limit=3)
+        rest = await worklist(conn, TODAY, WorkFilter(), offset=3, limit=3)
+        last = await worklist(conn, TODAY, WorkFilter(), offset=6, limit=3)
+        whole = await worklist(conn, TODAY, WorkFilter(), limit=500)
+    assert first["total"] == rest["total"] == last["total"] == whole["total"] == 7 + 9
+    assert first["counts"] == whole["counts"] and first["by_kind"] == {"task": 7, "plan_item": 0, "rectification": 9}
+    assert [len(p["rows"]) for p in (first, rest, last)] == [3, 3, 3]
+    paged = [r["id"] for p in (first, rest, last) for r in p["rows"]]
+    assert paged == [r["id"] for r in whole["rows"]][:9]  # the same order, no row twice
+    assert (first["offset"], first["limit"], rest["offset"]) == (0, 3, 3)
+    async with engine.connect() as conn:
+        tasks = await worklist(conn, TODAY, WorkFilter(kind="task"), offset=5, limit=50)
+    assert tasks["total"] == 7 and [r["id"] for r in tasks["rows"]] == ["task-02", "task-01"]
+
+
+async def test_persons_to_follow_up_are_paged_and_filtered_in_sql(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        first = await persons_to_follow_up(conn, 2026, TOWNSHIP, "any", offset=0, limit=4)
+        second = await persons_to_follow_up(conn, 2026, TOWNSHIP, "any", offset=4, limit=4)
+        beyond = await persons_to_follow_up(conn, 2026, TOWNSHIP, "any", offset=40, limit=4)
+        severe = await persons_to_follow_up(conn, 2026, None, "visit", severe=True, limit=50)
+        neither = await persons_to_follow_up(conn, 2026, None, "plan", severe=False, hardship=False, limit=50)
+    assert first["total"] == second["total"] == beyond["total"] == 11
+    assert (first["shown"], second["shown"], beyond["shown"]) == (4, 4, 0)
+    assert not {p["person_id"] for p in first["persons"]} & {p["person_id"] for p in second["persons"]}
+    assert [p["severe"] for p in first["persons"]][:3] == [True, True, True]  # severe first, across pages
+    assert severe["total"] == 3 and all(p["severe"] for p in severe["persons"])
+    assert neither["total"] == 4 and not any(p["severe"] or p["hardship"] for p in neither["persons"])
+
+
+async def test_the_ledger_is_paged_with_its_total_and_filters_count_before_paging(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        total, page = await ledger_page(conn, TODAY, LedgerFilter(), offset=5, limit=3)
+        late, late_page = await ledger_page(conn, TODAY, LedgerFilter(overdue=True), offset=0, limit=2)
+    assert total == 9 and [e["number"] for e in page] == ["ZG-2026-0006", "ZG-2026-0007", "ZG-2026-0008"]
+    assert late == 4 and [e["number"] for e in late_page] == ["ZG-2026-0001", "ZG-2026-0002"]
+    assert all(e["overdue"] for e in late_page)
