@@ -41,8 +41,8 @@ from bench.http_client import Connections
 from bench.workload import registration_bodies
 from services.reporting.projections.coverage import COVERAGE
 from services.reporting.read_models import source_consumer
+from services.stack.demo.pengshan import seed_organisation
 from shared.auth import Role
-from shared.demo.pengshan import seed_organisation
 from shared.messaging.subjects import stream_name
 from shared.testing.stack import Stack
 

@@ -9,8 +9,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.testing.processes import ServiceProcess
-from shared.testing.servers import NatsServerProcess
+from shared.natsserver import NatsServerProcess
+from shared.processes import ServiceProcess
 
 HOSTED_DEPARTMENTS = ("civil_affairs", "hrss", "education", "housing")
 

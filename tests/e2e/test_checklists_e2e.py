@@ -19,9 +19,9 @@ import httpx
 import nats
 import pytest
 
+from services.stack.demo.pengshan import TOWNSHIPS, seed_organisation
+from services.stack.demo.worklists import load_worklists_demo
 from shared.auth import Role
-from shared.demo.pengshan import TOWNSHIPS, seed_organisation
-from shared.demo.worklists import load_worklists_demo
 from shared.messaging.subjects import stream_name
 from shared.testing.servers import NatsServerProcess, wait_until
 from shared.testing.stack import Stack, expect
