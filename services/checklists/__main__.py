@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from services.checklists.bootstrap import build_app, build_runtime
+from services.checklists.bootstrap import build_app, build_deps, build_runtime
+from services.checklists.projections import NAMES, projection_set
 from services.checklists.settings import ChecklistsSettings
-from shared.cli import serve, verify_command
+from shared.cli import add_rebuild_command, serve, verify_command
+from shared.messaging.feeds import ProjectionSet
+from shared.runtime import ServiceRuntime
 
 cli = typer.Typer(help="Qingdan checklists service (one instance per department)", no_args_is_help=True,
                   add_completion=False)
@@ -24,6 +27,14 @@ def verify() -> None:
     """Verify the hash chain of every event in this instance's log."""
     verify_command(build_runtime(ChecklistsSettings(), publishes=False))
 
+
+def _projections() -> tuple[ProjectionSet, ServiceRuntime]:
+    settings = ChecklistsSettings()
+    runtime = build_runtime(settings, publishes=False)
+    return projection_set(build_deps(settings, runtime)), runtime
+
+
+add_rebuild_command(cli, _projections, NAMES)
 
 if __name__ == "__main__":
     cli()

@@ -9,9 +9,10 @@ from services.reporting.entrypoints.ledger_http import ledger_router
 from services.reporting.entrypoints.pages import router as pages_router
 from services.reporting.entrypoints.tasks_http import tasks_router
 from services.reporting.live import LiveHub, topics_by_event_type
-from services.reporting.read_models import PROJECTIONS, SCHEMA, attach_consumers
+from services.reporting.read_models import PROJECTIONS, SCHEMA
 from services.reporting.settings import ReportingSettings
 from shared.http.app import create_app
+from shared.messaging.feeds import attach_projections
 from shared.runtime import ServiceRuntime
 
 
@@ -24,8 +25,8 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     """The reporting HTTP app with its live consumers."""
     settings = settings or ReportingSettings()
     runtime = build_runtime(settings)
-    live = LiveHub(topics_by_event_type(PROJECTIONS.values()))  # dashboards: one hub feeds every open page
-    attach_consumers(runtime, after_commit=live.committed)
+    live = LiveHub(topics_by_event_type(PROJECTIONS.projections))  # dashboards: one hub feeds every open page
+    attach_projections(runtime, PROJECTIONS, after_commit=live.committed)
     app = create_app(
         runtime,
         title="Qingdan reporting",
