@@ -3,7 +3,7 @@
 
     python3 dev.py up [args...]                    start the embedded stack (python -m services.stack up)
     python3 dev.py test [--quick] [pytest args...] lint, then the whole suite on SQLite and PostgreSQL
-    python3 dev.py lint                            ruff and mypy only
+    python3 dev.py lint                            ruff, mypy and the import contracts only
 
 Every command first makes sure ``.venv`` exists with ``pip install -e '.[test]'`` done for the
 current pyproject.toml, then runs itself again inside that environment.
@@ -105,9 +105,11 @@ class Steps:
 
 
 def lint(steps: Steps) -> None:
-    """ruff over the repository, mypy over MYPY_TARGETS."""
+    """ruff over the repository, mypy over MYPY_TARGETS, the import contracts of pyproject.toml."""
     steps.run("ruff", [sys.executable, "-m", "ruff", "check", "."])
     steps.run("mypy", [sys.executable, "-m", "mypy", *MYPY_TARGETS])
+    # import-linter has no ``python -m`` entry point; its console script sits next to this interpreter.
+    steps.run("import-linter", [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"])
 
 
 def pytest_run(steps: Steps, backend: str, pytest_args: list[str]) -> None:
@@ -179,7 +181,7 @@ def command_test(args: list[str]) -> int:
 
 
 def command_lint(args: list[str]) -> int:
-    """``lint``: ruff and mypy."""
+    """``lint``: ruff, mypy and import-linter."""
     if args:
         die(f"lint takes no arguments, got {' '.join(args)}", code=2)
     steps = Steps()
