@@ -3,7 +3,7 @@
 
     python3 dev.py up [args...]                    start the embedded stack (python -m services.stack up)
     python3 dev.py test [--quick] [pytest args...] lint, then the whole suite on SQLite and PostgreSQL
-    python3 dev.py lint                            ruff and mypy only
+    python3 dev.py lint                            ruff, mypy and the import contracts only
 
 Every command first makes sure ``.venv`` exists with ``pip install -e '.[test]'`` done for the
 current pyproject.toml, then runs itself again inside that environment. ``COMMAND --help`` says more.
@@ -27,7 +27,7 @@ PG_WAIT_SECONDS = 30.0
 USAGE = __doc__ or ""
 TEST_USAGE = """usage: python3 dev.py test [--quick] [pytest args...] [-- more pytest args]
 
-Runs ruff and mypy, then the whole test suite on SQLite, then again on PostgreSQL.
+Runs ruff, mypy and import-linter, then the whole test suite on SQLite, then again on PostgreSQL.
   --quick        SQLite only, no lint
   pytest args    passed to pytest, e.g. -k coverage, -x, services/registry
 
@@ -35,7 +35,10 @@ Before anything runs it makes sure the browser tests' Chromium and (without --qu
 are there: it installs Chromium with apt-get and starts an installed but stopped local PostgreSQL
 cluster when it can (as root); otherwise it stops at once and prints the command to run.
 PostgreSQL: 127.0.0.1:5432, user postgres, or QD_TEST_PG_ADMIN_URL."""
-LINT_USAGE = "usage: python3 dev.py lint\n\nruff over the repository, mypy --strict over shared/ and services/."
+LINT_USAGE = (
+    "usage: python3 dev.py lint\n\n"
+    "ruff over the repository, mypy --strict over shared/ and services/, import-linter contracts."
+)
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
 
@@ -117,9 +120,11 @@ class Steps:
 
 
 def lint(steps: Steps) -> None:
-    """ruff over the repository, mypy over MYPY_TARGETS."""
+    """ruff over the repository, mypy over MYPY_TARGETS, the import contracts of pyproject.toml."""
     steps.run("ruff", [sys.executable, "-m", "ruff", "check", "."])
     steps.run("mypy", [sys.executable, "-m", "mypy", *MYPY_TARGETS])
+    # import-linter has no ``python -m`` entry point; its console script sits next to this interpreter.
+    steps.run("import-linter", [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"])
 
 
 def pytest_run(steps: Steps, backend: str, pytest_args: list[str]) -> None:
@@ -238,7 +243,7 @@ def command_test(args: list[str]) -> int:
 
 
 def command_lint(args: list[str]) -> int:
-    """``lint``: ruff and mypy."""
+    """``lint``: ruff, mypy and import-linter."""
     if "-h" in args or "--help" in args:
         print(LINT_USAGE)
         return 0

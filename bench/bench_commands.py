@@ -40,8 +40,8 @@ from services.registry.application import commands as c
 from services.registry.application import persons
 from services.registry.bootstrap import SYSTEM, build_deps
 from services.registry.settings import RegistrySettings
+from services.stack.demo.pengshan import seed_organisation
 from shared.auth import Principal, Role, TokenService
-from shared.demo.pengshan import seed_organisation
 from shared.runtime import ServiceRuntime
 from shared.testing.processes import ServiceProcess
 from shared.testing.servers import free_port

@@ -40,10 +40,11 @@ from bench.harness import Environment, Figure, Sizes, percentile, process_cpu, s
 from bench.http_client import Connections
 from bench.workload import registration_bodies
 from services.reporting.projections.coverage import COVERAGE
-from services.reporting.read_models import source_consumer
+from services.reporting.read_models import PROJECTIONS
+from services.stack.demo.pengshan import seed_organisation
 from shared.auth import Role
-from shared.demo.pengshan import seed_organisation
 from shared.messaging.connection import nats_servers
+from shared.messaging.feeds import source_consumer
 from shared.messaging.subjects import stream_name
 from shared.testing.stack import Stack
 
@@ -167,7 +168,8 @@ async def _poll_checks(client: Connections, reporting: Connections, observer: Ob
 async def measure(stack: Stack, nats_url: str, villages: Sequence[str], sizes: Sizes) -> dict[str, Any]:
     """Run the steady load on a started stack; return the latencies in seconds, by stage."""
     # The consumer feeding coverage (and the registry's other read models): its ack follows the commit.
-    observer = Observer(stream_name(stack.namespace, "registry"), source_consumer(COVERAGE.source_service))
+    observer = Observer(stream_name(stack.namespace, "registry"),
+                        source_consumer(PROJECTIONS.prefix, COVERAGE.source_service))
     count = int(sizes.latency_rate * sizes.latency_seconds)
     bodies = registration_bodies(23, villages, 50 + count + CHECKS)
     nc = await nats.connect(servers=nats_servers(nats_url))

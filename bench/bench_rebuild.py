@@ -24,7 +24,7 @@ from nats.aio.msg import Msg
 from bench.harness import Environment, Figure, Sizes, median, say
 from bench.workload import Workloads
 from services.reporting.projections.coverage import COVERAGE, cov_persons
-from services.reporting.read_models import SCHEMA
+from services.reporting.read_models import PROJECTIONS, SCHEMA
 from shared.db import create_engine
 from shared.eventstore.tables import metadata as core_metadata
 from shared.messaging.connection import nats_servers
@@ -61,7 +61,8 @@ async def timed_rebuild(database_url: str, nats_url: str, namespace: str) -> Reb
             last_progress = loop.time()
 
         started, cpu = loop.time(), time.process_time()
-        report = await rebuild(engine, COVERAGE, nats_url=nats_url, namespace=namespace, progress=progress)
+        report = await rebuild(engine, COVERAGE, prefix=PROJECTIONS.prefix, nats_url=nats_url, namespace=namespace,
+                               progress=progress)
         seconds, cpu = loop.time() - started, time.process_time() - cpu
         if not report.replaced:
             raise RuntimeError(f"the rebuild did not replace the model: {report}")

@@ -34,9 +34,9 @@ from services.registry.domain import person as person_domain
 from services.registry.domain import plan as plan_domain
 from services.registry.domain.certificate import validate_certificate_number
 from services.registry.settings import RegistrySettings
+from services.stack.demo.pengshan import DEPARTMENTS, DISTRICT, TOWNSHIPS, person_body, village_code, village_name
 from shared.aggregate import fold
 from shared.db import create_engine
-from shared.demo.pengshan import DEPARTMENTS, DISTRICT, TOWNSHIPS, person_body, village_code, village_name
 from shared.eventstore.executor import CommandExecutor
 from shared.eventstore.outbox import Outbox
 from shared.eventstore.tables import events, outbox

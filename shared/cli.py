@@ -1,21 +1,25 @@
-"""Helpers for service command lines: run use cases without HTTP, print errors as messages."""
+"""Helpers for service command lines: run use cases without HTTP, print errors as messages, and the
+one ``rebuild NAME [--check]`` command of every service that has projections."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import typer
 import uvicorn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shared.errors import QingdanError
 from shared.eventstore.verify import verify_log
+from shared.messaging.feeds import ProjectionSet
 from shared.migrations import migrate, revision_files, schema_status, trees_for
 from shared.observability import configure_logging
 from shared.pii import PersonalDataError
+from shared.rebuild import RebuildReport, rebuild
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
@@ -93,3 +97,56 @@ def migrate_command(runtime: ServiceRuntime, *, check: bool = False, new_revisio
     if not ok:
         typer.secho(f"not at head: run `python -m services.{service} migrate`", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
+
+
+def add_rebuild_command(
+    cli: typer.Typer,
+    open_projections: Callable[[], tuple[ProjectionSet, ServiceRuntime]],
+    names: Sequence[str],
+) -> None:
+    """Add ``rebuild NAME [--check]`` to a service's CLI: recompute one projection from its source
+    stream with a progress bar, then replace it (the old one serves until the swap) or compare.
+
+    ``open_projections`` builds the service's projections and an offline runtime (no relay) from
+    its settings; ``names`` are listed in ``--help``. Exit code 1 if ``--check`` finds differences,
+    2 for an unknown name.
+    """
+
+    @cli.command("rebuild")
+    def rebuild_command(
+        name: str = typer.Argument(..., help=f"One of: {', '.join(names)}"),
+        check: bool = typer.Option(False, "--check", help="Compare with the live tables; change nothing"),
+    ) -> None:
+        """Recompute a projection from its source stream, from scratch, while the old one keeps serving."""
+        projections, runtime = open_projections()
+        if name not in projections.names:
+            typer.secho(f"error: unknown projection {name!r}; known: {', '.join(projections.names)}", err=True,
+                        fg=typer.colors.RED)
+            raise typer.Exit(2)
+        projection = projections.named(name)
+        settings = runtime.settings
+
+        async def go() -> RebuildReport:
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn()) as bar:
+                task = bar.add_task(f"replaying {name}", total=None)
+
+                def progress(done: int, total: int) -> None:
+                    if done % 500 == 0 or done == total:
+                        bar.update(task, completed=done, total=total)
+
+                async with offline(runtime):
+                    return await rebuild(runtime.engine, projection, prefix=projections.prefix,
+                                         nats_url=settings.nats_url, namespace=settings.namespace, check=check,
+                                         progress=progress, follow_up=projections.follow_ups.get(name))
+
+        report = run(go())
+        rows = ", ".join(f"{k}={v}" for k, v in report.rows.items())
+        typer.echo(f"{report.projection}: {report.events} events up to stream position {report.position}; "
+                   f"rows: {rows}")
+        for difference in report.differences:
+            typer.secho(difference, fg=typer.colors.RED)
+        if report.differences:
+            raise typer.Exit(1)
+        typer.secho("the live projection matches a rebuild from the stream" if check else "projection replaced",
+                    fg=typer.colors.GREEN)

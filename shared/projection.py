@@ -4,12 +4,16 @@ A projection never touches the database itself; it says what should change (:cla
 :class:`Patch`, :class:`Increment`, :class:`Delete`). The same operations are applied to SQL by
 the live consumer (in the consumer's transaction, with its checkpoint) and to plain dicts by a
 rebuild, which then writes the whole model at once. One logic, two speeds, same answer.
+
+A projection declares the payload classes it reads (``reads``); the event types its consumer
+fetches and its rebuild replays are derived from them, never kept by hand next to its ``match``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, func, insert, update
@@ -66,13 +70,29 @@ Changes = Callable[[Envelope, EventPayload], Sequence[Operation]]
 
 @dataclass(frozen=True)
 class Projection:
-    """A read model: its tables, the events it reads from a source service, and its pure logic."""
+    """A read model: its tables, the payloads it reads from a source service, and its pure logic.
+
+    ``reads`` are catalogue payload classes (``shared.catalogue``); ``changes`` is called with
+    those only, so its ``match`` needs no fallback for events it never sees.
+    """
 
     name: str
     source_service: str
     tables: tuple[Table, ...]
-    event_types: frozenset[str]
+    reads: tuple[type[EventPayload], ...]
     changes: Changes
+
+    def __post_init__(self) -> None:
+        if not self.reads:
+            raise ValueError(f"projection {self.name} reads no event")
+        unregistered = [cls.__name__ for cls in self.reads if not hasattr(cls, "event_type")]
+        if unregistered:
+            raise ValueError(f"projection {self.name} reads payloads not in the catalogue: {unregistered}")
+
+    @cached_property
+    def event_types(self) -> frozenset[str]:
+        """The event types of ``reads``: what the consumer fetches and a rebuild replays."""
+        return frozenset(cls.event_type for cls in self.reads)
 
 
 def _where(table: Table, key: Row) -> Any:

@@ -5,6 +5,9 @@
    whatever the live consumer applied beyond that point, then replace the tables and set the
    checkpoint. Readers see the old model until the commit, then the new one.
 With ``check``, step 2 compares instead of replacing, and changes nothing.
+
+It names no service: the caller gives the consuming service's prefix (``ProjectionSet.prefix``),
+whose checkpoint for the projection is the one read, locked and set.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from shared.db import write_lock, writer
 from shared.envelope import Envelope
 from shared.eventstore.tracking import applied_position, record_position
 from shared.messaging.connection import connect_until_ready
+from shared.messaging.feeds import FollowUp, consumer_name
 from shared.messaging.replay import replay, stream_last_sequence
 from shared.messaging.subjects import service_subjects, stream_name, subject_event_type
 from shared.projection import MemoryModel, Projection
@@ -42,7 +46,7 @@ class RebuildReport:
     replaced: bool = False
 
 
-def rebuilt_subject(namespace: str, prefix: str = "reporting") -> str:
+def rebuilt_subject(namespace: str, prefix: str) -> str:
     """The core NATS subject on which a replacing rebuild announces its swap (payload: the read model).
 
     A swap brings no event, so the serving processes (which cache views) learn of it only here.
@@ -51,25 +55,22 @@ def rebuilt_subject(namespace: str, prefix: str = "reporting") -> str:
     return f"{namespace}._rebuilt.{prefix}"
 
 
-def consumer_name(projection: Projection, prefix: str = "reporting") -> str:
-    """The durable consumer (and checkpoint) name of a projection."""
-    return f"{prefix}-{projection.name}"
-
-
 async def rebuild(
     engine: AsyncEngine,
     projection: Projection,
     *,
+    prefix: str,
     nats_url: str,
     namespace: str,
     check: bool = False,
     progress: Progress | None = None,
-    prefix: str = "reporting",
+    follow_up: FollowUp | None = None,
 ) -> RebuildReport:
     """Recompute ``projection`` from its source stream; replace it (or, with ``check``, compare).
 
-    ``prefix`` is the consuming service, as given to :func:`consumer_name` for the live consumer:
-    its checkpoint is the one read, locked and set.
+    ``prefix`` is the consuming service, as its live consumer uses it (``ProjectionSet.prefix``):
+    its checkpoint for the projection is the one read, locked and set. A ``follow_up`` runs its
+    ``after_replace`` in the replacing transaction.
     """
     stream = stream_name(namespace, projection.source_service)
     subjects = service_subjects(namespace, projection.source_service)
@@ -77,17 +78,18 @@ async def rebuild(
     model = MemoryModel(projection.tables)
     events = 0
     last_relevant = 0
+    event_types = projection.event_types
 
     def on_message(msg: Msg) -> None:
         nonlocal events, last_relevant
         if progress is not None:
             progress(msg.metadata.sequence.stream, end)
         event_type = subject_event_type(msg.subject)  # skip other types unparsed
-        if event_type is not None and event_type not in projection.event_types:
+        if event_type is not None and event_type not in event_types:
             return
         try:
             envelope = Envelope.from_json(msg.data)
-            if envelope.type not in projection.event_types:
+            if envelope.type not in event_types:
                 return
             payload = decode_payload(envelope.type, envelope.schema_version, dict(envelope.data))
         except (ValidationError, ValueError):
@@ -119,6 +121,8 @@ async def rebuild(
                 await conn.rollback()
                 return report
             await _replace(conn, projection, model)
+            if follow_up is not None:
+                await follow_up.after_replace(conn)
             await record_position(conn, name, stream, position)
             report.replaced = True
         # committed: tell the serving processes, whose cached views still show the old tables

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from services.checklists.bootstrap import build_app, build_runtime
+from services.checklists.bootstrap import build_app, build_deps, build_runtime
+from services.checklists.projections import NAMES, projection_set
 from services.checklists.settings import ChecklistsSettings
-from shared.cli import migrate_command, serve, verify_command
+from shared.cli import add_rebuild_command, migrate_command, serve, verify_command
+from shared.messaging.feeds import ProjectionSet
+from shared.runtime import ServiceRuntime
 
 cli = typer.Typer(help="Qingdan checklists service (one instance per department)", no_args_is_help=True,
                   add_completion=False)
@@ -35,6 +38,14 @@ def migrate(
     runtime = build_runtime(ChecklistsSettings(), publishes=False)
     migrate_command(runtime, check=check, new_revision=new_revision or None)
 
+
+def _projections() -> tuple[ProjectionSet, ServiceRuntime]:
+    settings = ChecklistsSettings()
+    runtime = build_runtime(settings, publishes=False)
+    return projection_set(build_deps(settings, runtime)), runtime
+
+
+add_rebuild_command(cli, _projections, NAMES)
 
 if __name__ == "__main__":
     cli()

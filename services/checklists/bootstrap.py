@@ -9,12 +9,13 @@ from fastapi import FastAPI
 
 from services.checklists.adapters.tables import metadata
 from services.checklists.application.deps import ChecklistsDeps
-from services.checklists.application.replication import attach_consumers
 from services.checklists.entrypoints.http import router
+from services.checklists.projections import projection_set
 from services.checklists.settings import ChecklistsSettings
 from shared.http.app import create_app
 from shared.http.history import history_router
 from shared.messaging.asyncapi import asyncapi_document
+from shared.messaging.feeds import attach_projections
 from shared.runtime import ServiceRuntime
 
 STREAM_TYPES = {"tasklist", "task", "template", "highlight", "publicity"}
@@ -36,7 +37,7 @@ def build_app(settings: ChecklistsSettings | None = None) -> FastAPI:
     settings = settings or ChecklistsSettings()
     runtime = build_runtime(settings)
     deps = build_deps(settings, runtime)
-    attach_consumers(runtime, deps)
+    attach_projections(runtime, projection_set(deps))
 
     def asyncapi() -> dict[str, Any]:
         return asyncapi_document(service="checklists", namespace=settings.namespace, nats_url=settings.nats_url,

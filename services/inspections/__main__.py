@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from services.inspections.adapters.facts import FACTS
 from services.inspections.adapters.tables import metadata
-from services.inspections.bootstrap import CONSUMER_PREFIX, build_app
+from services.inspections.bootstrap import build_app
+from services.inspections.projections import PROJECTIONS
 from services.inspections.settings import InspectionsSettings
-from shared.cli import migrate_command, offline, run, serve, verify_command
-from shared.rebuild import RebuildReport, rebuild
+from shared.cli import add_rebuild_command, migrate_command, serve, verify_command
+from shared.messaging.feeds import ProjectionSet
 from shared.runtime import ServiceRuntime
 
 cli = typer.Typer(help="Qingdan inspections service", no_args_is_help=True, add_completion=False)
-PROJECTIONS = {p.name: p for p in FACTS}
 
 
 def _runtime(settings: InspectionsSettings) -> ServiceRuntime:
@@ -33,32 +32,11 @@ def verify() -> None:
     verify_command(_runtime(InspectionsSettings()))
 
 
-@cli.command("rebuild")
-def rebuild_command(
-    facts: str = typer.Argument(..., help=f"One of: {', '.join(PROJECTIONS)}"),
-    check: bool = typer.Option(False, "--check", help="Compare with the live tables; change nothing"),
-) -> None:
-    """Recompute what this service learned from another service's stream (templates, directory, persons)."""
-    if facts not in PROJECTIONS:
-        typer.secho(f"error: unknown facts {facts!r}; known: {', '.join(PROJECTIONS)}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(2)
-    settings = InspectionsSettings()
+def _projections() -> tuple[ProjectionSet, ServiceRuntime]:
+    return PROJECTIONS, _runtime(InspectionsSettings())
 
-    async def go() -> RebuildReport:
-        async with offline(_runtime(settings)) as runtime:
-            return await rebuild(runtime.engine, PROJECTIONS[facts], nats_url=settings.nats_url,
-                                 namespace=settings.namespace, check=check, prefix=CONSUMER_PREFIX)
 
-    report = run(go())
-    rows = ", ".join(f"{k}={v}" for k, v in report.rows.items())
-    typer.echo(f"{report.projection}: {report.events} events up to stream position {report.position}; rows: {rows}")
-    for difference in report.differences:
-        typer.secho(difference, fg=typer.colors.RED)
-    if report.differences:
-        raise typer.Exit(1)
-    typer.secho("the live tables match a rebuild from the stream" if check else "facts replaced",
-                fg=typer.colors.GREEN)
-
+add_rebuild_command(cli, _projections, PROJECTIONS.names)
 
 @cli.command("migrate")
 def migrate(

@@ -9,10 +9,11 @@ from services.reporting.entrypoints.ledger_http import ledger_router
 from services.reporting.entrypoints.pages import router as pages_router
 from services.reporting.entrypoints.tasks_http import tasks_router
 from services.reporting.live import LiveHub, topics_by_event_type
-from services.reporting.read_models import PROJECTIONS, SCHEMA, attach_consumers
+from services.reporting.read_models import PROJECTIONS, SCHEMA
 from services.reporting.rebuild_notices import RebuildListener
 from services.reporting.settings import ReportingSettings
 from shared.http.app import create_app
+from shared.messaging.feeds import attach_projections
 from shared.runtime import ServiceRuntime
 
 
@@ -25,10 +26,11 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     """The reporting HTTP app with its live consumers."""
     settings = settings or ReportingSettings()
     runtime = build_runtime(settings)
-    live = LiveHub(topics_by_event_type(PROJECTIONS.values()))  # dashboards: one hub feeds every open page
-    attach_consumers(runtime, after_commit=live.committed)
+    live = LiveHub(topics_by_event_type(PROJECTIONS.projections))  # dashboards: one hub feeds every open page
+    attach_projections(runtime, PROJECTIONS, after_commit=live.committed)
     runtime.tasks.append(live.ticker)  # /health names it if it fails
-    rebuilds = RebuildListener(settings.nats_url, settings.namespace, live.rebuilt)  # a swap empties the cache
+    # A rebuild's swap brings no event: this listener empties the view cache when one is announced.
+    rebuilds = RebuildListener(settings.nats_url, settings.namespace, PROJECTIONS.prefix, live.rebuilt)
 
     async def start() -> None:
         await live.start()

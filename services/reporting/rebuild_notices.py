@@ -23,10 +23,10 @@ log = structlog.get_logger(__name__)
 class RebuildListener(NatsWorker):
     """Calls ``on_rebuilt(read_model)`` for every swap a rebuild announces."""
 
-    def __init__(self, nats_url: str, namespace: str, on_rebuilt: Callable[[str], None]) -> None:
+    def __init__(self, nats_url: str, namespace: str, prefix: str, on_rebuilt: Callable[[str], None]) -> None:
         super().__init__("reporting-rebuild-notices")
         self._nats_url = nats_url
-        self._subject = rebuilt_subject(namespace)
+        self._subject = rebuilt_subject(namespace, prefix)
         self._on_rebuilt = on_rebuilt
         self.subscribed = False
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from services.stack.demo import load_demo, write_tokens
+from services.stack.demo.loader import load_demo, write_tokens
 from services.stack.launcher import EmbeddedStack
 
 cli = typer.Typer(help="Run Qingdan on this machine (embedded default)", no_args_is_help=True,

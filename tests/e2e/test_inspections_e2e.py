@@ -19,8 +19,7 @@ import httpx
 import openpyxl
 import pytest
 
-from shared.auth import Role
-from shared.demo.pengshan import (
+from services.stack.demo.pengshan import (
     DEMO_STAFF,
     TOWNSHIPS,
     certificate_number,
@@ -28,7 +27,8 @@ from shared.demo.pengshan import (
     person_body,
     seed_organisation,
 )
-from shared.demo.supervision import load_supervision_demo
+from services.stack.demo.supervision import load_supervision_demo
+from shared.auth import Role
 from shared.testing.servers import NatsServerProcess, wait_until
 from shared.testing.stack import Stack, expect
 

@@ -16,8 +16,8 @@ import httpx
 import nats
 import pytest
 
+from services.stack.demo.pengshan import TOWNSHIPS, person_body, seed_organisation
 from shared.auth import Role
-from shared.demo.pengshan import TOWNSHIPS, person_body, seed_organisation
 from shared.messaging.connection import nats_servers
 from shared.messaging.subjects import stream_name
 from shared.testing.servers import NatsCluster, NatsServerProcess, wait_until

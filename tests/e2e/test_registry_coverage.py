@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from services.stack.demo.pengshan import TOWNSHIPS, certificate_number, person_body, seed_organisation
 from shared.auth import Role
-from shared.demo.pengshan import TOWNSHIPS, certificate_number, person_body, seed_organisation
 from shared.testing.servers import NatsServerProcess, wait_until
 from shared.testing.stack import Stack, expect
 

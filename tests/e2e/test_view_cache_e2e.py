@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from services.stack.demo.pengshan import TOWNSHIPS, person_body, seed_organisation
 from shared.auth import Role
-from shared.demo.pengshan import TOWNSHIPS, person_body, seed_organisation
 from shared.testing.servers import NatsServerProcess, wait_until
 from shared.testing.stack import expect
 

@@ -89,10 +89,10 @@ def _changes_for(service: str, audit_events: Table, audit_refs: Table) -> Any:
 
 
 def _projection(service: str, module: str) -> Projection:
-    types = frozenset(t for t, cls in known_event_types().items() if cls.__module__ == module)
+    reads = tuple(cls for cls in known_event_types().values() if cls.__module__ == module)
     events, refs = TABLES[service]
     return Projection(name=f"audit_{service}", source_service=service, tables=(events, refs),
-                      event_types=types, changes=_changes_for(service, events, refs))
+                      reads=reads, changes=_changes_for(service, events, refs))
 
 
 TABLES = {service: _tables(service) for service in SOURCES}

@@ -83,10 +83,7 @@ COVERAGE = Projection(
     name="coverage",
     source_service="registry",
     tables=(cov_units, cov_persons, cov_years),
-    event_types=frozenset({
-        "orgunit.established", "person.registered", "person.relocated", "person.reassessed",
-        "person.hardship_flags_set", "person.deregistered", "visit.recorded", "plan.drawn",
-        "plan.item_delivered",
-    }),
+    reads=(ev.OrgUnitEstablished, ev.PersonRegistered, ev.PersonRelocated, ev.PersonReassessed, ev.HardshipFlagsSet,
+           ev.PersonDeregistered, ev.HomeVisitRecorded, ev.PlanDrawn, ev.PlanItemDelivered),
     changes=changes,
 )

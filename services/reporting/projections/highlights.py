@@ -80,7 +80,7 @@ HIGHLIGHTS = Projection(
     name="highlights",
     source_service="checklists",
     tables=(rpt_highlights, rpt_publicity),
-    event_types=frozenset({"highlight.submitted", "highlight.approved", "highlight.rejected", "highlight.featured",
-                           "publicity.listed", "publicity.withdrawn"}),
+    reads=(ev.HighlightSubmitted, ev.HighlightApproved, ev.HighlightRejected, ev.HighlightFeatured,
+           ev.PublicityItemListed, ev.PublicityItemWithdrawn),
     changes=changes,
 )

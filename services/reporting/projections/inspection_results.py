@@ -159,12 +159,10 @@ INSPECTIONS = Projection(
     name="inspections",
     source_service="inspections",
     tables=(insp_groups, insp_inspections, insp_item_results, insp_findings),
-    event_types=frozenset({
-        "group.formed", "group.membership_changed", "inspection.scheduled", "inspection.started",
-        "inspection.cancelled", "inspection.completed", "finding.recorded", "rectification.assigned",
-        "rectification.reported", "rectification.verified", "rectification.reopened",
-        "rectification.deadline_extended",
-    }),
+    reads=(ev.GroupFormed, ev.GroupMembershipChanged, ev.InspectionScheduled, ev.InspectionStarted,
+           ev.InspectionCancelled, ev.InspectionCompleted, ev.FindingRecorded, ev.RectificationAssigned,
+           ev.RectificationReported, ev.RectificationVerified, ev.RectificationReopened,
+           ev.RectificationDeadlineExtended),
     changes=changes,
 )
 
@@ -172,6 +170,6 @@ INSPECTION_TEMPLATES = Projection(
     name="inspection_templates",
     source_service="checklists",
     tables=(insp_template_items,),
-    event_types=frozenset({"template.version_published"}),
+    reads=(TemplateVersionPublished,),
     changes=template_changes,
 )

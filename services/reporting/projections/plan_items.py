@@ -89,9 +89,7 @@ PLAN_ITEMS = Projection(
     name="plan_items",
     source_service="registry",
     tables=(pi_items, pi_persons, pi_names),
-    event_types=frozenset({
-        "plan.item_added", "plan.item_delivered", "plan.item_cancelled", "person.registered",
-        "person.relocated", "person.deregistered", "department.registered", "orgunit.established",
-    }),
+    reads=(ev.PlanItemAdded, ev.PlanItemDelivered, ev.PlanItemCancelled, ev.PersonRegistered, ev.PersonRelocated,
+           ev.PersonDeregistered, ev.DepartmentRegistered, ev.OrgUnitEstablished),
     changes=changes,
 )

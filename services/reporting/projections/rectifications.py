@@ -153,11 +153,9 @@ LEDGER = Projection(
     name="ledger",
     source_service="inspections",
     tables=(ledger_entries, ledger_steps, ledger_groups, ledger_inspections),
-    event_types=frozenset({
-        "group.formed", "inspection.scheduled", "inspection.started", "rectification.assigned",
-        "rectification.reported", "rectification.verified", "rectification.reopened",
-        "rectification.deadline_extended",
-    }),
+    reads=(ev.GroupFormed, ev.InspectionScheduled, ev.InspectionStarted, ev.RectificationAssigned,
+           ev.RectificationReported, ev.RectificationVerified, ev.RectificationReopened,
+           ev.RectificationDeadlineExtended),
     changes=changes,
 )
 
@@ -165,6 +163,6 @@ LEDGER_UNITS = Projection(
     name="ledger_units",
     source_service="registry",
     tables=(ledger_names,),
-    event_types=frozenset({"department.registered", "orgunit.established"}),
+    reads=(people_ev.DepartmentRegistered, people_ev.OrgUnitEstablished),
     changes=name_changes,
 )

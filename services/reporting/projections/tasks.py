@@ -76,7 +76,6 @@ TASKS = Projection(
     name="tasks",
     source_service="checklists",
     tables=(rpt_tasks,),
-    event_types=frozenset({"task.issued", "task.progress_reported", "task.completed", "task.deadline_extended",
-                           "task.cancelled"}),
+    reads=(ev.TaskIssued, ev.TaskProgressReported, ev.TaskCompleted, ev.TaskDeadlineExtended, ev.TaskCancelled),
     changes=changes,
 )

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.catalogue import EventPayload
 from shared.catalogue.people import OrgUnitEstablished
 from shared.envelope import Envelope
-from shared.messaging.consumer import DurableConsumer
+from shared.messaging.feeds import ProjectionSet, projection_consumers
 from shared.messaging.streams import ensure_service_stream
 from shared.projection import Delete, Increment, MemoryModel, Operation, Patch, Projection, Upsert, apply_sql
-from shared.rebuild import consumer_name, rebuild
+from shared.rebuild import rebuild
 from shared.testing.contracts import support as s
 from shared.testing.contracts.base import BackendContract
 from shared.testing.servers import wait_until
@@ -63,14 +63,10 @@ class ProjectionContract(BackendContract):
     ) -> None:
         namespace = s.unique_namespace(run_id)
         projection = Projection(name="units", source_service=s.SOURCE, tables=(s.units, s.levels),
-                                event_types=frozenset({"orgunit.established"}), changes=_unit_changes)
-
-        async def handle(conn: AsyncConnection, envelope: Envelope, payload: EventPayload) -> None:
-            await apply_sql(conn, projection.changes(envelope, payload))
-
-        consumer = DurableConsumer(engine, nats_url=nats_url, namespace=namespace, source_service=s.SOURCE,
-                                   name=consumer_name(projection, prefix=s.SERVICE), handler=handle,
-                                   event_types=projection.event_types)
+                                reads=(OrgUnitEstablished,), changes=_unit_changes)
+        projections = ProjectionSet(prefix=s.SERVICE, projections=(projection,))
+        [consumer] = projection_consumers(engine, projections, nats_url=nats_url, namespace=namespace)
+        assert consumer.name == f"{s.SERVICE}-from-{s.SOURCE}"
         payloads = [s.unit(i, level="village" if i % 3 else "township") for i in range(9)]
         async with s.jetstream(nats_url) as probe:
             await ensure_service_stream(probe.js, namespace, s.SOURCE)
@@ -84,7 +80,7 @@ class ProjectionContract(BackendContract):
 
         async def check() -> list[str]:
             report = await rebuild(engine, projection, nats_url=nats_url, namespace=namespace, check=True,
-                                   prefix=s.SERVICE)
+                                   prefix=projections.prefix)
             assert (report.position, report.events, report.replaced) == (10, 10, False)
             return report.differences
 
@@ -94,6 +90,6 @@ class ProjectionContract(BackendContract):
         differences = await check()
         assert len(differences) == 1 and differences[0].startswith("contract_units['511403000001']")
         assert "tampered" in differences[0] and "renamed" in differences[0]
-        report = await rebuild(engine, projection, nats_url=nats_url, namespace=namespace, prefix=s.SERVICE)
+        report = await rebuild(engine, projection, nats_url=nats_url, namespace=namespace, prefix=projections.prefix)
         assert report.replaced and report.rows == {"contract_units": 9, "contract_levels": 2}
         assert await check() == []

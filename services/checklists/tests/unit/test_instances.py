@@ -8,7 +8,9 @@ import pytest
 
 from services.checklists.adapters.tables import replica_events
 from services.checklists.application.deps import ChecklistsDeps
-from services.checklists.application.replication import DEPARTMENTS, replica_projection, subject_department
+from services.checklists.projections import NAMES, projection_set
+from services.checklists.projections.departments import DEPARTMENTS
+from services.checklists.projections.replica import replica_projection, subject_department
 from services.checklists.settings import ChecklistsSettings
 from shared.auth import Principal, Role
 from shared.catalogue import EventPayload
@@ -90,3 +92,20 @@ def test_who_may_work_where() -> None:
         _deps("health").require_issuer(admin, "issuing a task")
     with pytest.raises(Forbidden, match="needs the role federation_admin"):
         _deps("federation").require_issuer(health_officer, "issuing a task")
+
+
+def test_an_instance_reads_each_source_stream_once_and_names_its_checkpoints_after_its_department() -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from shared.messaging.feeds import projection_consumers
+    projections = projection_set(_deps("health"))
+    assert projections.names == list(NAMES)
+    consumers = projection_consumers(create_async_engine("sqlite+aiosqlite://"), projections,
+                                     nats_url="nats://unused", namespace="qd")
+    assert sorted(c.name for c in consumers) == ["checklists-health-from-checklists", "checklists-health-from-registry"]
+    assert [projections.checkpoint(p) for p in projections.projections] == [
+        "checklists-health-departments", "checklists-health-replica"]
+    replica = projections.named("replica")
+    assert replica.event_types == {"tasklist.issued", "task.issued", "task.deadline_extended", "task.cancelled",
+                                   "task.progress_reported", "task.completed", "highlight.submitted",
+                                   "highlight.approved", "highlight.rejected", "highlight.featured"}

@@ -74,7 +74,7 @@ async def app(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[FastAPI,
             for stream_id, payload in EVENTS:
                 versions[stream_id] = versions.get(stream_id, 0) + 1
                 envelope = envelope_for(payload, stream_id=stream_id, version=versions[stream_id])
-                for projection in PROJECTIONS.values():
+                for projection in PROJECTIONS.projections:
                     if payload.event_type in projection.event_types:
                         await apply_sql(conn, projection.changes(envelope, payload))
         client.headers.update(bearer(application, "viewer", Role.VIEWER))

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.reporting.live import CLOCK, Coalescer, DayClock, LiveHub, ViewCache, topics_by_event_type
+from shared.catalogue.people import HomeVisitRecorded, PersonRegistered
+from shared.catalogue.worklists import TaskIssued
 from shared.envelope import Envelope
 from shared.projection import Projection
 from shared.testing.envelopes import envelope_of_type
@@ -173,9 +175,8 @@ async def test_a_failing_computation_reaches_every_waiter_and_is_not_cached() ->
 
 async def test_committed_events_invalidate_the_views_of_the_read_models_that_read_them() -> None:
     time = FakeTime()
-    coverage = Projection("coverage", "registry", (), frozenset({"person.registered", "visit.recorded"}),
-                          lambda e, p: [])
-    tasks = Projection("tasks", "checklists", (), frozenset({"task.issued"}), lambda e, p: [])
+    coverage = Projection("coverage", "registry", (), (PersonRegistered, HomeVisitRecorded), lambda e, p: [])
+    tasks = Projection("tasks", "checklists", (), (TaskIssued,), lambda e, p: [])
     hub = LiveHub(topics_by_event_type([coverage, tasks]), clock=time.clock, schedule=time.schedule)
     page = hub.subscribe(None)
     await hub.cache.get(hub.cache.key("coverage", {}), frozenset({"coverage"}), lambda: _body("coverage"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 from datetime import date
 from pathlib import Path
@@ -11,9 +10,10 @@ from typing import Any
 
 import httpx
 
+from services.stack.demo import supervision, worklists
+from services.stack.demo.pengshan import DEMO_STAFF, TOWNSHIPS, load_registry_demo, seed_organisation
 from services.stack.launcher import HOSTED_DEPARTMENTS, EmbeddedStack
-from shared.demo.pengshan import DEMO_STAFF, TOWNSHIPS, load_registry_demo, seed_organisation
-from shared.testing.stack import expect
+from shared.http.client import expect
 
 
 def issue_token(stack: EmbeddedStack, staff_id: str) -> str:
@@ -56,9 +56,8 @@ def load_demo(stack: EmbeddedStack, *, persons: int, say: Any) -> None:
 
     counts = asyncio.run(persons_demo())
     say(", ".join(f"{v} {k}" for k, v in counts.items()))
-    if "checklists" in stack.processes and _has("shared.demo.worklists"):
+    if "checklists" in stack.processes:
         say("monthly task lists, an inspection template, highlights")
-        worklists = importlib.import_module("shared.demo.worklists")
         departments = {"health": _client(stack.url("checklists-health"), issue_token(stack, "health-officer"))}
         for code in HOSTED_DEPARTMENTS:  # served by the federation's instance
             departments[code] = _client(stack.url("checklists"), issue_token(stack, f"{code}-officer"))
@@ -66,9 +65,8 @@ def load_demo(stack: EmbeddedStack, *, persons: int, say: Any) -> None:
             worklists.load_worklists_demo(federation, departments, year=today.year, today=today)
         for client in departments.values():
             client.close()
-    if "inspections" in stack.processes and _has("shared.demo.supervision"):
+    if "inspections" in stack.processes:
         say("inspection groups, inspections and the rectification ledger")
-        supervision = importlib.import_module("shared.demo.supervision")
         tokens: dict[str, str] = {}
 
         def as_staff(staff_id: str) -> httpx.Client:
@@ -78,10 +76,6 @@ def load_demo(stack: EmbeddedStack, *, persons: int, say: Any) -> None:
         with _client(stack.url("inspections"), admin) as inspections:
             supervision.load_supervision_demo(inspections, as_staff, year=today.year, today=today,
                                               township_codes=[code for code, _ in TOWNSHIPS])
-
-
-def _has(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
 
 
 def write_tokens(stack: EmbeddedStack, path: Path) -> dict[str, str]:

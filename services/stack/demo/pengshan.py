@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from shared.testing.stack import expect
+from shared.http.client import expect
 
 DISTRICT = ("511403000000", "彭山区")
 TOWNSHIPS: list[tuple[str, str]] = [

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from shared.demo.pengshan import DEPARTMENTS
-from shared.demo.worklists import TASK_IDEAS, TEMPLATE_ITEMS, plan_year
+from services.stack.demo.pengshan import DEPARTMENTS
+from services.stack.demo.worklists import TASK_IDEAS, TEMPLATE_ITEMS, plan_year
 
 pytestmark = pytest.mark.unit
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from shared.testing.stack import expect
+from shared.http.client import expect
 
 GROUP_NAMES = ("第一督导组", "第二督导组", "第三督导组", "第四督导组", "第五督导组")
 UNITS = ("civil_affairs", "hrss", "health", "education", "housing")

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
-from services.inspections.adapters.facts import DIRECTORY, FACTS, PERSONS, TEMPLATES
 from services.inspections.adapters.tables import known_person_years, known_persons, known_staff, known_templates
+from services.inspections.projections import PROJECTIONS
+from services.inspections.projections.directory import DIRECTORY
+from services.inspections.projections.persons import PERSONS
+from services.inspections.projections.templates import TEMPLATES
 from shared.catalogue import EventPayload
 from shared.catalogue import people as ev
 from shared.catalogue.supervision import GroupFormed
@@ -96,11 +99,16 @@ def test_visits_and_plans_are_known_per_year_and_a_lost_visit_is_not_a_visit() -
 
 def test_events_a_projection_does_not_read_change_nothing() -> None:
     formed = GroupFormed(group_id="g", name="n", leader="s", members=["s"], township_codes=[], unit_codes=[])
-    for projection in FACTS:
+    for projection in PROJECTIONS.projections:
         assert projection.changes(envelope(formed), formed) == []
 
 
-def test_each_fact_projection_has_its_own_consumer_name() -> None:
-    from shared.rebuild import consumer_name
-    names = {consumer_name(p, prefix="inspections") for p in FACTS}
-    assert names == {"inspections-templates", "inspections-directory", "inspections-persons"}
+def test_one_consumer_per_source_stream_and_a_checkpoint_per_projection() -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from shared.messaging.feeds import projection_consumers
+    consumers = projection_consumers(create_async_engine("sqlite+aiosqlite://"), PROJECTIONS,
+                                     nats_url="nats://unused", namespace="qd")
+    assert sorted(c.name for c in consumers) == ["inspections-from-checklists", "inspections-from-registry"]
+    checkpoints = {PROJECTIONS.checkpoint(p) for p in PROJECTIONS.projections}
+    assert checkpoints == {"inspections-templates", "inspections-directory", "inspections-persons"}

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 import httpx
 
-from shared.demo.pengshan import TOWNSHIPS
-from shared.testing.stack import expect
+from services.stack.demo.pengshan import TOWNSHIPS
+from shared.http.client import expect
 
 Outcome = Literal["on_time", "late", "overdue", "in_progress", "not_started"]
 

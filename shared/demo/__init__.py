@@ -1,1 +1,0 @@
-"""Demo data for the embedded default and the tests: Pengshan District, loaded over HTTP."""
