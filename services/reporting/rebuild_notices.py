@@ -8,6 +8,7 @@ its view cache and tells its open pages to refetch.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import structlog
@@ -41,3 +42,5 @@ class RebuildListener(NatsWorker):
         await self._nc.subscribe(self._subject, cb=heard)
         await self._nc.flush()  # the server knows the subscription before we say we are listening
         self.subscribed = True
+        # The subscription lives as long as this task: a supervised task that returns counts as a failure.
+        await asyncio.Event().wait()
