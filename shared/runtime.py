@@ -53,7 +53,7 @@ class ServiceRuntime:
                 replicas=settings.stream_replicas,
             )
             relay_holder.append(relay)
-        store = EventStore(settings.service, settings.department)
+        store = EventStore(settings.service, settings.department, signer=settings.load_signer())
         return cls(settings, engine, executor, store, relay, schema=schema)
 
     async def create_schema(self) -> None:
@@ -68,7 +68,9 @@ class ServiceRuntime:
         await self.executor.start()
         if self.relay is not None:
             await self.relay.start()
+        keyring = self.settings.load_keyring()
         for consumer in self.consumers:
+            consumer.trust(keyring)  # every event applied must be signed by its publisher
             await consumer.start()
 
     async def stop(self) -> None:

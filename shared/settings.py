@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.db import is_sqlite
 from shared.pii import MasterKey, load_or_create_master_key
+from shared.signing import KeyRing, Signer, load_or_create_signer, publish_public_key
 
 
 class ServiceSettings(BaseSettings):
@@ -39,6 +40,16 @@ class ServiceSettings(BaseSettings):
     cors_origins: str = Field(
         default="", description="Comma-separated origins allowed to call this API from a browser "
         "(development: any local page; production: none unless listed)")
+    signing_key: str = Field(default="", description="Base64 Ed25519 seed this instance signs its events with")
+    signing_key_file: Path | None = Field(default=None, description="File holding the signing key")
+    trust_dir: Path | None = Field(
+        default=None, description="Folder of the publishers' public keys (*.pub.json) this instance trusts; "
+        "default: <data_dir>/trust")
+    nats_user: str = Field(default="", description="This instance's NATS user (its own identity)")
+    nats_password: str = Field(default="", description="Its NATS password")
+    declare_streams: bool = Field(
+        default=False, description="Let the relay create its stream (only where no operator step runs: "
+        "tests of the library); normally `python -m services.<name> streams` does")
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -70,6 +81,30 @@ class ServiceSettings(BaseSettings):
             tmp.chmod(0o600)
             tmp.replace(path)
         return path.read_text().strip()
+
+    def served(self) -> frozenset[str]:
+        """The departments this instance writes events for (a hosting instance overrides it)."""
+        return frozenset({self.department})
+
+    def effective_trust_dir(self) -> Path:
+        """Where trusted publishers' public keys are read from."""
+        return self.trust_dir or self.data_dir / "trust"
+
+    def load_signer(self) -> Signer:
+        """This instance's signing key. In development it is generated on first use and its public
+        key enrolled in the trust folder; production takes it from the environment or a file."""
+        if self.signing_key:
+            signer = Signer.from_base64(self.signing_key)
+        else:
+            path = self.signing_key_file or self.data_dir / "keys" / f"{self.service}-{self.department}.ed25519"
+            signer = load_or_create_signer(path, allow_create=self.mode == "development")
+        if self.mode == "development":
+            publish_public_key(self.effective_trust_dir(), signer.public(self.service, self.department, self.served()))
+        return signer
+
+    def load_keyring(self) -> KeyRing:
+        """The public keys this instance trusts (re-read when an unknown key id arrives)."""
+        return KeyRing(folder=self.effective_trust_dir())
 
     def load_master_key(self) -> MasterKey:
         """The master key wrapping every person's data key; generated only in development."""

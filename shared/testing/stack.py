@@ -49,6 +49,8 @@ class Stack:
             "QD_NATS_URL": self.nats.url,
             "QD_NAMESPACE": self.namespace,
             "QD_DATA_DIR": str(self.root / key),
+            # One trust folder for the stack: each instance enrols its public key there (development).
+            "QD_TRUST_DIR": str(self.root / "trust"),
             "QD_DATABASE_URL": self._database_url(key),
             "QD_AUTH_SECRET": TEST_SECRET,
             "QD_MASTER_KEY": self.master_key,
