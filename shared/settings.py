@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.db import is_sqlite
 from shared.pii import MasterKey, load_or_create_master_key
-from shared.signing import KeyRing, Signer, load_or_create_signer, publish_public_key
+from shared.signing import ANY_DEPARTMENT, KeyRing, Signer, load_or_create_signer, publish_public_key
 
 
 class ServiceSettings(BaseSettings):
@@ -82,9 +82,14 @@ class ServiceSettings(BaseSettings):
             tmp.replace(path)
         return path.read_text().strip()
 
-    def served(self) -> frozenset[str]:
-        """The departments this instance writes events for (a hosting instance overrides it)."""
-        return frozenset({self.department})
+    def signs_for(self) -> frozenset[str]:
+        """The departments whose subjects this instance may publish on and sign for.
+
+        ``*`` (any): the registry and inspections are single instances acting for every
+        department's staff (the envelope's department is the actor's). A per-department service
+        (checklists) narrows it to the departments it serves.
+        """
+        return frozenset({ANY_DEPARTMENT})
 
     def effective_trust_dir(self) -> Path:
         """Where trusted publishers' public keys are read from."""
@@ -99,7 +104,7 @@ class ServiceSettings(BaseSettings):
             path = self.signing_key_file or self.data_dir / "keys" / f"{self.service}-{self.department}.ed25519"
             signer = load_or_create_signer(path, allow_create=self.mode == "development")
         if self.mode == "development":
-            publish_public_key(self.effective_trust_dir(), signer.public(self.service, self.department, self.served()))
+            publish_public_key(self.effective_trust_dir(), signer.public(self.service, self.department, self.signs_for()))
         return signer
 
     def load_keyring(self) -> KeyRing:

@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from shared.envelope import Envelope
 
 _CONTEXT = b"qingdan-event-v1|"
+ANY_DEPARTMENT = "*"
+"""In a key's departments: it may sign for any department (a single instance serving all)."""
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -166,7 +168,7 @@ class KeyRing:
             return f"signature does not verify with key {envelope.key_id}"
         if envelope.source != key.source:
             return f"source {envelope.source} is not {key.source}, which key {envelope.key_id} signs for"
-        if envelope.department not in key.departments:
+        if envelope.department not in key.departments and ANY_DEPARTMENT not in key.departments:
             return f"department {envelope.department} is not one key {envelope.key_id} may sign for"
         return None
 
