@@ -20,12 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.catalogue import decode_payload
 from shared.db import write_lock, writer
-from shared.envelope import Envelope
+from shared.eventstore.applied import replace_applied
 from shared.eventstore.tracking import applied_position, record_position
+from shared.messaging.admission import admit
 from shared.messaging.connection import connect_until_ready
 from shared.messaging.replay import replay, stream_last_sequence
 from shared.messaging.subjects import service_subjects, stream_name, subject_event_type
 from shared.projection import MemoryModel, Projection
+from shared.signing import KeyRing
 
 Progress = Callable[[int, int], None]
 
@@ -56,16 +58,19 @@ async def rebuild(
     check: bool = False,
     progress: Progress | None = None,
     prefix: str = "reporting",
+    keyring: KeyRing | None = None,
 ) -> RebuildReport:
     """Recompute ``projection`` from its source stream; replace it (or, with ``check``, compare).
 
     ``prefix`` is the consuming service, as given to :func:`consumer_name` for the live consumer:
-    its checkpoint is the one read, locked and set.
+    its checkpoint is the one read, locked and set. With ``keyring`` (every service passes its
+    own) only genuine events count, as for the live consumer; either way an event id counts once.
     """
     stream = stream_name(namespace, projection.source_service)
     subjects = service_subjects(namespace, projection.source_service)
     name = consumer_name(projection, prefix)
     model = MemoryModel(projection.tables)
+    applied_ids: set[str] = set()
     events = 0
     last_relevant = 0
 
@@ -76,14 +81,19 @@ async def rebuild(
         event_type = subject_event_type(msg.subject)  # skip other types unparsed
         if event_type is not None and event_type not in projection.event_types:
             return
+        admission = admit(msg.subject, msg.data, keyring, namespace=namespace,
+                          service=projection.source_service)
+        envelope = admission.envelope
+        if envelope is None or not admission.admitted or envelope.id in applied_ids:
+            return  # the live consumer dead-letters (or skips) these; the model never contains them
+        if envelope.type not in projection.event_types:
+            return
         try:
-            envelope = Envelope.from_json(msg.data)
-            if envelope.type not in projection.event_types:
-                return
             payload = decode_payload(envelope.type, envelope.schema_version, dict(envelope.data))
         except (ValidationError, ValueError):
-            return  # the live consumer dead-letters these; the model never contains them
+            return
         model.apply(projection.changes(envelope, payload))
+        applied_ids.add(envelope.id)
         events += 1
         last_relevant = msg.metadata.sequence.stream
 
@@ -111,6 +121,7 @@ async def rebuild(
                 return report
             await _replace(conn, projection, model)
             await record_position(conn, name, stream, position)
+            await replace_applied(conn, name, applied_ids)
             report.replaced = True
             return report
     finally:

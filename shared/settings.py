@@ -104,7 +104,8 @@ class ServiceSettings(BaseSettings):
             path = self.signing_key_file or self.data_dir / "keys" / f"{self.service}-{self.department}.ed25519"
             signer = load_or_create_signer(path, allow_create=self.mode == "development")
         if self.mode == "development":
-            publish_public_key(self.effective_trust_dir(), signer.public(self.service, self.department, self.signs_for()))
+            public = signer.public(self.service, self.department, self.signs_for())
+            publish_public_key(self.effective_trust_dir(), public)
         return signer
 
     def load_keyring(self) -> KeyRing:

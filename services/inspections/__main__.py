@@ -47,7 +47,8 @@ def rebuild_command(
     async def go() -> RebuildReport:
         async with offline(_runtime(settings)) as runtime:
             return await rebuild(runtime.engine, PROJECTIONS[facts], nats_url=settings.nats_url,
-                                 namespace=settings.namespace, check=check, prefix=CONSUMER_PREFIX)
+                                 namespace=settings.namespace, check=check, prefix=CONSUMER_PREFIX,
+                                 keyring=settings.load_keyring())
 
     report = run(go())
     rows = ", ".join(f"{k}={v}" for k, v in report.rows.items())

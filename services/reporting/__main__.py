@@ -44,7 +44,8 @@ def rebuild_command(
 
             async with offline(build_runtime(settings)) as runtime:
                 return await rebuild(runtime.engine, PROJECTIONS[projection], nats_url=settings.nats_url,
-                                     namespace=settings.namespace, check=check, progress=progress)
+                                     namespace=settings.namespace, check=check, progress=progress,
+                                     keyring=settings.load_keyring())
 
     report = run(go())
     rows = ", ".join(f"{k}={v}" for k, v in report.rows.items())

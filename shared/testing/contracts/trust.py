@@ -3,14 +3,17 @@ event id at most once, whatever its stream sequence or message id."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.catalogue import EventPayload
 from shared.envelope import Envelope
 from shared.eventstore.tables import dead_letters
 from shared.ids import new_id
 from shared.messaging.consumer import DurableConsumer
 from shared.messaging.streams import ensure_service_stream
 from shared.messaging.subjects import event_subject
+from shared.projection import Increment, Operation, Projection, apply_sql
+from shared.rebuild import consumer_name, rebuild
 from shared.signing import KeyRing, Signer
 from shared.testing.contracts import support as s
 from shared.testing.contracts.base import BackendContract
@@ -101,3 +104,48 @@ class TrustedConsumerContract(BackendContract):
         assert "not signed" in letters[2] and "unknown key" in letters[3]
         assert "does not match its hash" in letters[4] and "department health" in letters[5]
         assert "subject" in letters[6]
+
+    async def test_a_rebuild_counts_what_the_live_consumer_counts_and_keeps_ids_applied(
+        self, engine: AsyncEngine, nats_url: str, run_id: str
+    ) -> None:
+        namespace, signer = s.unique_namespace(run_id), Signer.generate()
+        keyring = KeyRing([signer.public(s.SOURCE, s.DEPARTMENT, frozenset())])
+
+        def count(envelope: Envelope, payload: EventPayload) -> list[Operation]:
+            return [Increment(s.applied, {"event_id": envelope.id}, "times",
+                              defaults={"name": getattr(payload, "name", "?")})]
+
+        projection = Projection(name="counted", source_service=s.SOURCE, tables=(s.applied,),
+                                event_types=frozenset({"orgunit.established"}), changes=count)
+
+        async def handle(conn: AsyncConnection, envelope: Envelope, payload: EventPayload) -> None:
+            await apply_sql(conn, projection.changes(envelope, payload))
+
+        def live() -> DurableConsumer:
+            consumer = DurableConsumer(engine, nats_url=nats_url, namespace=namespace, source_service=s.SOURCE,
+                                       name=consumer_name(projection, prefix=s.SERVICE), handler=handle,
+                                       event_types=projection.event_types)
+            consumer.trust(keyring)
+            return consumer
+
+        chain = signed_chain(signer, "orgunit-a", 2)
+        subject = event_subject(namespace, s.SOURCE, s.DEPARTMENT, chain[0].type)
+        async with s.jetstream(nats_url) as probe:
+            await ensure_service_stream(probe.js, namespace, s.SOURCE)
+            for envelope in chain:
+                await probe.publish_envelope(namespace, envelope)
+            await probe.js.publish(subject, chain[0].to_json(), headers={"Nats-Msg-Id": new_id()})   # replayed
+            await probe.publish_envelope(namespace, s.sealed_chain("orgunit-x", [s.unit(7)])[0])  # unsigned
+            await self._consume(live(), upto=4)
+            expected = {"demo village 0": 1, "demo village 1": 1}
+            assert await self._applied(engine) == expected
+            check = await rebuild(engine, projection, nats_url=nats_url, namespace=namespace, check=True,
+                                  prefix=s.SERVICE, keyring=keyring)
+            assert check.differences == []
+            replaced = await rebuild(engine, projection, nats_url=nats_url, namespace=namespace,
+                                     prefix=s.SERVICE, keyring=keyring)
+            assert replaced.replaced and await self._applied(engine) == expected
+            # After the swap the ids are still known: one more replay is not counted either.
+            await probe.js.publish(subject, chain[1].to_json(), headers={"Nats-Msg-Id": new_id()})
+            await self._consume(live(), upto=5)
+        assert await self._applied(engine) == expected
