@@ -51,6 +51,7 @@ class ServiceRuntime:
                 namespace=settings.namespace,
                 service=settings.service,
                 replicas=settings.stream_replicas,
+                declare_stream=settings.declare_streams,
             )
             relay_holder.append(relay)
         store = EventStore(settings.service, settings.department, signer=settings.load_signer())

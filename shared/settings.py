@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.db import is_sqlite
+from shared.messaging.credentials import with_credentials
 from shared.pii import MasterKey, load_or_create_master_key
 from shared.signing import ANY_DEPARTMENT, KeyRing, Signer, load_or_create_signer, publish_public_key
 
@@ -60,6 +61,12 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("QD_AUTH_SECRET must be set (at least 32 characters) in production")
             if not self.database_url or is_sqlite(self.database_url):
                 raise ValueError("QD_DATABASE_URL must name a PostgreSQL database in production")
+            if not self.nats_user or not self.nats_password:
+                raise ValueError("QD_NATS_USER and QD_NATS_PASSWORD (this instance's own NATS identity) "
+                                 "must be set in production")
+        if self.nats_user:
+            # Every NATS connection of the process (relay, consumers, commands) uses this identity.
+            self.nats_url = with_credentials(self.nats_url, self.nats_user, self.nats_password)
         return self
 
     @property

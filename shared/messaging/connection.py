@@ -8,6 +8,8 @@ import nats
 import structlog
 from nats.aio.client import Client
 
+from shared.messaging.credentials import masked
+
 log = structlog.get_logger(__name__)
 
 
@@ -32,7 +34,7 @@ async def connect_until_ready(url: str, *, name: str, max_delay: float = 5.0) ->
                 reconnected_cb=_log_reconnected,
             )
         except (TimeoutError, OSError, nats.errors.NoServersError) as exc:
-            log.warning("nats not reachable, retrying", url=url, error=repr(exc), retry_in=delay)
+            log.warning("nats not reachable, retrying", url=masked(url), error=repr(exc), retry_in=delay)
             await asyncio.sleep(delay)  # back-off between connection attempts, not a wait for an event
             delay = min(delay * 2, max_delay)
 

@@ -42,6 +42,7 @@ class OutboxRelay(NatsWorker):
         namespace: str,
         service: str,
         replicas: int = 1,
+        declare_stream: bool = True,
         batch_size: int = 4000,
         publish_timeout: float = 5.0,
         poll_interval: float = 1.0,
@@ -53,6 +54,7 @@ class OutboxRelay(NatsWorker):
         self._namespace = namespace
         self._service = service
         self._replicas = replicas
+        self._declare_stream_on_start = declare_stream
         self._batch_size = batch_size
         self._publish_timeout = publish_timeout
         self._poll_interval = poll_interval
@@ -73,7 +75,8 @@ class OutboxRelay(NatsWorker):
     async def _run(self) -> None:
         self._nc = await connect_until_ready(self._nats_url, name=f"qingdan-{self._service}-relay")
         self._js = self._nc.jetstream(publish_async_max_pending=4000)
-        await self._retry_forever(self._declare_stream)
+        if self._declare_stream_on_start:  # otherwise the operator step made it (services may not)
+            await self._retry_forever(self._declare_stream)
         delay = 0.1
         while True:
             self._wake.clear()

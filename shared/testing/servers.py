@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import http.client
 import inspect
+import json
 import os
 import re
 import shutil
@@ -32,6 +33,9 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import asyncpg
+
+from shared.messaging.credentials import NatsAuth, with_credentials
+from shared.signing import write_private
 
 T = TypeVar("T")
 
@@ -102,8 +106,11 @@ class NatsServerProcess:
         server_name: str | None = None,
         log_path: Path | str | None = None,
         start_timeout: float = _NATS_START_TIMEOUT,
+        auth: NatsAuth | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
+        # Authorisation is always on: an operator user, and a user per service instance added later.
+        self.auth = auth or NatsAuth(self.data_dir.parent / f"{self.data_dir.name}-auth")
         self.log_path = Path(log_path) if log_path else self.data_dir.parent / f"{self.data_dir.name}.log"
         self.server_name = server_name
         self.start_timeout = start_timeout
@@ -115,9 +122,35 @@ class NatsServerProcess:
         self._started_once = False
 
     @property
-    def url(self) -> str:
-        """The client URL, ``nats://127.0.0.1:PORT``."""
+    def plain_url(self) -> str:
+        """The client URL without credentials, ``nats://127.0.0.1:PORT`` (give it a user to connect)."""
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The client URL as the operator (tests and tools): ``nats://qd-operator:…@127.0.0.1:PORT``."""
+        return with_credentials(self.plain_url, self.auth.operator.name, self.auth.operator.password)
+
+    def reload_auth(self) -> None:
+        """Apply users added to :attr:`auth` to the running server (SIGHUP), and wait until it has."""
+        before = self._config_load_time()
+        self._write_config()
+        if self._process is None or not self.running:
+            return
+        self._process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + self.start_timeout
+        while self._config_load_time() == before:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"nats-server on {self.plain_url} did not reload its configuration")
+            time.sleep(0.02)
+
+    def _config_load_time(self) -> str | None:
+        with (
+            contextlib.suppress(OSError, http.client.HTTPException, ValueError),
+            _NO_PROXY_OPENER.open(f"http://127.0.0.1:{self.monitor_port}/varz", timeout=1.0) as response,
+        ):
+            return str(json.loads(response.read()).get("config_load_time"))
+        return None
 
     @property
     def running(self) -> bool:
@@ -188,11 +221,18 @@ class NatsServerProcess:
         self.stop()
 
     def _command(self) -> list[str]:
-        command = [str(nats_server_executable()), "-a", "127.0.0.1", "-p", str(self.port), "-js"]
-        command += ["-sd", str(self.data_dir), "-m", str(self.monitor_port)]
+        return [str(nats_server_executable()), "-c", str(self._write_config())]
+
+    def _write_config(self) -> Path:
+        # Every option in the file, none as a flag: a reload (new users) re-reads only the file and
+        # refuses if an option seems to change (a flag-only server name would).
+        lines = [f"listen: 127.0.0.1:{self.port}", f"http: 127.0.0.1:{self.monitor_port}",
+                 f"jetstream {{ store_dir: {json.dumps(str(self.data_dir))} }}"]
         if self.server_name:
-            command += ["--server_name", self.server_name]
-        return command
+            lines.append(f"server_name: {json.dumps(self.server_name)}")
+        path = self.auth.folder / "nats.conf"
+        write_private(path, "\n".join(lines) + "\n" + self.auth.authorization())
+        return path
 
     def _spawn(self) -> None:
         with self.log_path.open("ab") as log:
@@ -254,7 +294,7 @@ def _masked(url: str) -> str:
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
 
 
-def _run_sync(make_coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def run_sync(make_coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine to completion from sync code, even when called inside a running loop."""
     try:
         asyncio.get_running_loop()
@@ -284,7 +324,7 @@ async def _admin_execute(admin_url: str, *statements: str) -> None:
 
 def check_postgres(admin_url: str | None = None) -> None:
     """Raise ``PostgresUnavailableError`` (saying how to start it) unless PostgreSQL answers."""
-    _run_sync(lambda: _admin_execute(admin_url or pg_admin_url(), "SELECT 1"))
+    run_sync(lambda: _admin_execute(admin_url or pg_admin_url(), "SELECT 1"))
 
 
 def docker_engine_available() -> bool:
@@ -369,7 +409,7 @@ class PostgresDatabase:
             raise RuntimeError(f"database {self.name} was already created")
         label = _identifier(name)[:30] or "db"
         database = f"qd_test_{_identifier(self.run_id)}_{label}_{uuid.uuid4().hex[:6]}"[:63]
-        _run_sync(lambda: _admin_execute(self.admin_url, f'CREATE DATABASE "{database}"'))
+        run_sync(lambda: _admin_execute(self.admin_url, f'CREATE DATABASE "{database}"'))
         self.name = database
         return self.sqlalchemy_url
 
@@ -378,7 +418,7 @@ class PostgresDatabase:
         if self.name is None:
             return
         statement = f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'
-        _run_sync(lambda: _admin_execute(self.admin_url, statement))
+        run_sync(lambda: _admin_execute(self.admin_url, statement))
         self.name = None
 
     @property

@@ -15,8 +15,10 @@ from typing import Any
 import httpx
 
 from shared.auth import Principal, Role, TokenService
+from shared.messaging.credentials import WRITING_SERVICES, publishing_departments
+from shared.messaging.streams import declare_streams
 from shared.testing.processes import ServiceProcess
-from shared.testing.servers import NatsServerProcess, free_port
+from shared.testing.servers import NatsServerProcess, free_port, run_sync
 
 TEST_SECRET = "test-secret-" + "x" * 40
 
@@ -45,8 +47,17 @@ class Stack:
     def add(self, name: str, *, instance: str | None = None, env: dict[str, str] | None = None) -> ServiceProcess:
         """Declare a service process (``instance`` names a second copy, e.g. another department's)."""
         key = instance or name
+        given = {**self._extra_env, **(env or {})}
+        department = given.get("QD_DEPARTMENT", "federation")
+        hosted = [d for d in given.get("QD_HOSTED_DEPARTMENTS", "").split(",") if d]
+        # Its own NATS identity, allowed to publish only its own subjects.
+        user = self.nats.auth.service_user(self.namespace, name, department,
+                                           publishing_departments(name, department, hosted))
+        self.nats.reload_auth()
         env = {
-            "QD_NATS_URL": self.nats.url,
+            "QD_NATS_URL": self.nats.plain_url,
+            "QD_NATS_USER": user.name,
+            "QD_NATS_PASSWORD": user.password,
             "QD_NAMESPACE": self.namespace,
             "QD_DATA_DIR": str(self.root / key),
             # One trust folder for the stack: each instance enrols its public key there (development).
@@ -64,6 +75,9 @@ class Stack:
 
     def start(self, *keys: str) -> None:
         """Start the named services (all declared ones by default)."""
+        # The operator step: the writing services' streams, with deny-delete and deny-purge.
+        writing = sorted({p.name for p in self.services.values()} & set(WRITING_SERVICES))
+        run_sync(lambda: declare_streams(self.nats.url, self.namespace, writing))
         for key in keys or tuple(self.services):
             self.services[key].start()
 
