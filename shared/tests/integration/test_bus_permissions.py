@@ -59,7 +59,8 @@ async def test_a_service_identity_publishes_its_own_subjects_only_and_cannot_del
     errors: list[str] = []
 
     async def refused(what: str) -> None:
-        await wait_until(lambda: any("permissions violation" in e.lower() and what.lower() in e.lower() for e in errors),
+        needle = f'permissions violation for publish to "{what.lower()}"'  # nats-py lower-cases it
+        await wait_until(lambda: any(needle in e.lower() for e in errors),
                          timeout=5, message=f"the server to refuse publishing to {what} (errors: {errors})")
 
     async with connected(with_credentials(nats_server.plain_url, health.name, health.password), errors) as nc:
