@@ -57,7 +57,7 @@ def up(
 
 
 def _print_welcome(stack: EmbeddedStack) -> None:
-    console.print(f"\n[bold green]Qingdan is running[/] (data: {stack.data_dir}, NATS: {stack.nats.url})")
+    console.print(f"\n[bold green]Qingdan is running[/] (data: {stack.data_dir}, NATS: {stack.nats.plain_url})")
     console.print(f"  [bold]dashboards         {stack.url('reporting')}/dash/coverage[/]")
     for key, process in stack.processes.items():
         console.print(f"  {key:<18} {process.url}/docs", soft_wrap=True)

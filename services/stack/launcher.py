@@ -9,8 +9,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.messaging.credentials import WRITING_SERVICES, publishing_departments
+from shared.messaging.streams import declare_streams
 from shared.testing.processes import ServiceProcess
-from shared.testing.servers import NatsServerProcess
+from shared.testing.servers import NatsServerProcess, run_sync
 
 HOSTED_DEPARTMENTS = ("civil_affairs", "hrss", "education", "housing")
 
@@ -54,14 +56,26 @@ class EmbeddedStack:
         self.instances = plan_instances(base_port)
         self.processes: dict[str, ServiceProcess] = {}
 
+    @property
+    def namespace(self) -> str:
+        """Subjects' and streams' prefix."""
+        return os.environ.get("QD_NAMESPACE", "qd")
+
     def env(self, instance: Instance) -> dict[str, str]:
-        """The environment of one instance: shared secrets in the data folder, its own database."""
+        """The environment of one instance: shared secrets in the data folder, its own database,
+        its own NATS identity (generated into ``<data>/nats-auth``, 0600, with the server's config)."""
+        department = instance.env.get("QD_DEPARTMENT", "federation")
+        hosted = [d for d in instance.env.get("QD_HOSTED_DEPARTMENTS", "").split(",") if d]
+        user = self.nats.auth.service_user(self.namespace, instance.service, department,
+                                           publishing_departments(instance.service, department, hosted))
         return {
             "QD_MODE": "development",
             "QD_DATA_DIR": str(self.data_dir),
             "QD_DATABASE_URL": f"sqlite+aiosqlite:///{self.data_dir / instance.key}.db",
-            "QD_NATS_URL": self.nats.url,
-            "QD_NAMESPACE": os.environ.get("QD_NAMESPACE", "qd"),
+            "QD_NATS_URL": self.nats.plain_url,
+            "QD_NATS_USER": user.name,
+            "QD_NATS_PASSWORD": user.password,
+            "QD_NAMESPACE": self.namespace,
             "QD_LOG_JSON": "true",
             **instance.env,
         }
@@ -85,7 +99,12 @@ class EmbeddedStack:
     def start(self) -> None:
         """Start NATS, then each service, waiting for each to answer."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        for instance in self.instances:  # every identity is in the server's config from the start
+            self.env(instance)
         self.nats.start()
+        # The operator step: streams with deny-delete and deny-purge (services may not make them).
+        writing = sorted({i.service for i in self.instances} & set(WRITING_SERVICES))
+        run_sync(lambda: declare_streams(self.nats.url, self.namespace, writing))
         for instance in self.instances:
             process = ServiceProcess(instance.service, port=instance.port, env=self.env(instance),
                                      log_path=self.data_dir / "logs" / f"{instance.key}.log")
