@@ -6,7 +6,7 @@ import typer
 
 from services.checklists.bootstrap import build_app, build_runtime
 from services.checklists.settings import ChecklistsSettings
-from shared.cli import serve, verify_command
+from shared.cli import add_audit_commands, serve
 
 cli = typer.Typer(help="Qingdan checklists service (one instance per department)", no_args_is_help=True,
                   add_completion=False)
@@ -19,10 +19,8 @@ def serve_command() -> None:
     serve(lambda: build_app(settings), settings)
 
 
-@cli.command("verify")
-def verify() -> None:
-    """Verify the hash chain of every event in this instance's log."""
-    verify_command(build_runtime(ChecklistsSettings(), publishes=False))
+add_audit_commands(cli, ChecklistsSettings,
+                   lambda settings: build_runtime(settings, publishes=False))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from services.inspections.adapters.facts import FACTS
 from services.inspections.adapters.tables import metadata
 from services.inspections.bootstrap import CONSUMER_PREFIX, build_app
 from services.inspections.settings import InspectionsSettings
-from shared.cli import offline, run, serve, verify_command
+from shared.cli import add_audit_commands, offline, run, serve
 from shared.rebuild import RebuildReport, rebuild
 from shared.runtime import ServiceRuntime
 
@@ -27,10 +27,7 @@ def serve_command() -> None:
     serve(lambda: build_app(settings), settings)
 
 
-@cli.command("verify")
-def verify() -> None:
-    """Verify the hash chain of every event in the inspections service's log."""
-    verify_command(_runtime(InspectionsSettings()))
+add_audit_commands(cli, InspectionsSettings, _runtime)
 
 
 @cli.command("rebuild")
