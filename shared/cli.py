@@ -66,10 +66,6 @@ def verify_command(runtime: ServiceRuntime, *, lookups: Sequence[LookupRows] = (
     async def go() -> tuple[list[str], list[str]]:
         checked, problems = await verify_log(runtime.engine, keyring=keyring)
         summary = [f"{checked} events: hash chain and signatures"]
-        rows, row_problems = await check_lookup_rows(runtime.engine, lookups)
-        problems += row_problems
-        if lookups:
-            summary.append(f"{rows} rows of {', '.join(lookup.table.name for lookup in lookups)} against their events")
         if not offline:
             nc = await nats.connect(settings.nats_url, connect_timeout=5, allow_reconnect=False)
             try:
@@ -80,6 +76,11 @@ def verify_command(runtime: ServiceRuntime, *, lookups: Sequence[LookupRows] = (
                 await nc.close()
             problems += stream_problems
             summary.append(f"{read} JetStream messages against the log")
+        # Rows last: they are recomputed from the events, which must be trusted first.
+        rows, row_problems = await check_lookup_rows(runtime.engine, lookups)
+        problems += row_problems
+        if lookups:
+            summary.append(f"{rows} rows of {', '.join(lookup.table.name for lookup in lookups)} against their events")
         await runtime.engine.dispose()
         return summary, problems
 
