@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import httpx
 import nats
 import pytest
 from sqlalchemy import delete, insert, select, update
@@ -78,6 +79,14 @@ async def test_forged_and_replayed_events_do_not_reach_coverage(
                      for i in range(2))
     expect(registry.post(f"/persons/{first}/deregistration", json={"reason": "moved_away"}), 200)
     await wait_until(lambda: _registered(stack) == 1, timeout=30, message="coverage to count one person")
+
+    # Each service connects as its own NATS user, none as the operator.
+    with httpx.Client(trust_env=False) as monitor:
+        connections = monitor.get(f"http://127.0.0.1:{nats_server.monitor_port}/connz",
+                                  params={"auth": "true", "limit": 1000}).json()["connections"]
+    ours = {c.get("authorized_user") for c in connections} - {None}
+    ours = {u for u in ours if u.startswith(f"{stack.namespace}-")}
+    assert ours == {f"{stack.namespace}-registry-federation", f"{stack.namespace}-reporting-federation"}
 
     messages = await _stream_messages(stack)
     registered = next(e for e in messages if e.type == "person.registered" and e.stream_id == f"person-{first}")
