@@ -80,10 +80,10 @@ async def test_forged_and_replayed_events_do_not_reach_coverage(
     expect(registry.post(f"/persons/{first}/deregistration", json={"reason": "moved_away"}), 200)
     await wait_until(lambda: _registered(stack) == 1, timeout=30, message="coverage to count one person")
 
-    # Each service connects as its own NATS user, none as the operator.
-    with httpx.Client(trust_env=False) as monitor:
-        connections = monitor.get(f"http://127.0.0.1:{nats_server.monitor_port}/connz",
-                                  params={"auth": "true", "limit": 1000}).json()["connections"]
+    # Each service connects as its own NATS user.
+    async with httpx.AsyncClient(trust_env=False) as monitor:
+        connections = (await monitor.get(f"http://127.0.0.1:{nats_server.monitor_port}/connz",
+                                         params={"auth": "true", "limit": 1000})).json()["connections"]
     ours = {c.get("authorized_user") for c in connections} - {None}
     ours = {u for u in ours if u.startswith(f"{stack.namespace}-")}
     assert ours == {f"{stack.namespace}-registry-federation", f"{stack.namespace}-reporting-federation"}
