@@ -18,6 +18,7 @@ from shared.eventstore import CommandExecutor, EventStore
 from shared.eventstore.tables import dead_letters
 from shared.eventstore.tables import metadata as core_metadata
 from shared.messaging.consumer import DurableConsumer
+from shared.messaging.credentials import WRITING_SERVICES
 from shared.messaging.relay import OutboxRelay
 from shared.settings import ServiceSettings
 
@@ -54,7 +55,9 @@ class ServiceRuntime:
                 declare_stream=settings.declare_streams,
             )
             relay_holder.append(relay)
-        store = EventStore(settings.service, settings.department, signer=settings.load_signer())
+        # Only services that own a stream write events, and need a key to sign them with.
+        signer = settings.load_signer() if settings.service in WRITING_SERVICES else None
+        store = EventStore(settings.service, settings.department, signer=signer)
         return cls(settings, engine, executor, store, relay, schema=schema)
 
     async def create_schema(self) -> None:

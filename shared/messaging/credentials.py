@@ -131,6 +131,27 @@ class NatsAuth:
         return f"authorization {{\n  users = [\n{users}\n  ]\n}}\n"
 
 
+def authorization_template(namespace: str, instances: Iterable[tuple[str, str, Iterable[str]]]) -> str:
+    """An ``authorization`` block for a deployment whose passwords come from the environment:
+    the operator's from ``$QD_NATS_OPERATOR_PASSWORD``, each instance's (service, department,
+    hosted departments) from ``$QD_NATS_PASSWORD_<SERVICE>[_<DEPARTMENT>]`` (department omitted
+    for the federation's)."""
+    operator = f"    {{user: {json.dumps(OPERATOR)}, password: $QD_NATS_OPERATOR_PASSWORD}}"
+    lines = ["authorization {", "  users = [", operator]
+    for service, department, hosted in instances:
+        departments = publishing_departments(service, department, hosted)
+        publish, subscribe = service_permissions(namespace, service, departments)
+        suffix = service if department == "federation" else f"{service}_{department}"
+        name = json.dumps(user_name(namespace, service, department))
+        lines += [
+            f"    {{user: {name}, password: $QD_NATS_PASSWORD_{suffix.upper()}, permissions: {{",
+            f"      publish: {{allow: {json.dumps(list(publish))},",
+            f"                deny: {json.dumps(list(DENIED_TO_SERVICES))}}}",
+            f"      subscribe: {{allow: {json.dumps(list(subscribe))}}}}}}}",
+        ]
+    return "\n".join([*lines, "  ]", "}"]) + "\n"
+
+
 def with_credentials(url: str, user: str, password: str) -> str:
     """Each comma-separated server URL with ``user:password@`` (passwords are URL-safe tokens)."""
     if not (_SAFE.match(user) and _SAFE.match(password)):
