@@ -3,15 +3,18 @@ event id at most once, whatever its stream sequence or message id."""
 
 from __future__ import annotations
 
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.catalogue import EventPayload
 from shared.envelope import Envelope
-from shared.eventstore.tables import dead_letters
+from shared.eventstore import EventStore
+from shared.eventstore.tables import dead_letters, events
 from shared.ids import new_id
+from shared.messaging.audit import compare_with_stream
 from shared.messaging.consumer import DurableConsumer
 from shared.messaging.streams import ensure_service_stream
-from shared.messaging.subjects import event_subject
+from shared.messaging.subjects import event_subject, stream_name
 from shared.projection import Increment, Operation, Projection, apply_sql
 from shared.rebuild import consumer_name, rebuild
 from shared.signing import KeyRing, Signer
@@ -149,3 +152,42 @@ class TrustedConsumerContract(BackendContract):
             await probe.js.publish(subject, chain[1].to_json(), headers={"Nats-Msg-Id": new_id()})
             await self._consume(live(), upto=5)
         assert await self._applied(engine) == expected
+
+    async def test_the_log_against_its_stream_finds_a_deleted_tail_and_foreign_messages(
+        self, engine: AsyncEngine, nats_url: str, run_id: str
+    ) -> None:
+        namespace, ours, theirs = s.unique_namespace(run_id), Signer.generate(), Signer.generate()
+        keyring = KeyRing([ours.public(s.SERVICE, s.DEPARTMENT, frozenset()),
+                           theirs.public(s.SERVICE, "health", frozenset())])
+        store = EventStore(s.SERVICE, s.DEPARTMENT, signer=ours)
+        async with s.publishing(engine, nats_url, namespace) as service, s.jetstream(nats_url) as probe:
+            async def write(conn: AsyncConnection) -> None:
+                await store.append(conn, "orgunit-a", [s.unit(0), s.unit(1)], s.context())
+                await store.append(conn, "orgunit-b", [s.unit(2)], s.context())
+
+            await service.executor.run(write)
+            await wait_until(lambda: service.relay.published == 3, message="the relay published all three")
+            # Another instance of the same service shares the stream: its events are not ours to hold.
+            other = theirs.sign(s.sealed_chain("orgunit-h", [s.unit(7)])[0].model_copy(update={
+                "source": f"qingdan/{s.SERVICE}/health", "department": "health"}).sealed(""))
+            await probe.js.publish(event_subject(namespace, s.SERVICE, "health", other.type), other.to_json())
+
+            async def compare() -> tuple[int, list[str]]:
+                return await compare_with_stream(engine, probe.nc, namespace=namespace, service=s.SERVICE,
+                                                 source=store.source, keyring=keyring)
+
+            assert await compare() == (4, [])
+            async with engine.begin() as conn:  # the tail of a stream deleted: its chain stays intact
+                tail = (await conn.execute(select(events.c.event_id, events.c.position).where(
+                    events.c.stream_id == "orgunit-a", events.c.version == 2))).one()
+                await conn.execute(delete(events).where(events.c.position == tail.position))
+            forged = s.sealed_chain("orgunit-a", [s.unit(9)])[0]  # on our subject, without our key
+            await probe.js.publish(event_subject(namespace, s.SERVICE, s.DEPARTMENT, forged.type), forged.to_json())
+            read, problems = await compare()
+        assert read == 5
+        assert problems == [
+            f"{stream_name(namespace, s.SERVICE)} #5: not a genuine event: not signed "
+            "(published without the service's key)",
+            f"orgunit-a v2 (event {tail.event_id}, {stream_name(namespace, s.SERVICE)} #2): in JetStream but not "
+            "in the database (deleted)",
+        ]
