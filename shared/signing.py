@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from shared.envelope import Envelope
 
 _CONTEXT = b"qingdan-event-v1|"
+_UNKNOWN_KEY_RECHECK_SECONDS = 5.0
 ANY_DEPARTMENT = "*"
 """In a key's departments: it may sign for any department (a single instance serving all)."""
 
@@ -136,6 +138,7 @@ class KeyRing:
     def __init__(self, keys: list[PublisherKey] | None = None, folder: Path | None = None) -> None:
         self.folder = folder
         self._keys = {k.key_id: k for k in keys or []}
+        self._unknown: dict[str, float] = {}
         if folder is not None:
             self.reload()
 
@@ -148,9 +151,15 @@ class KeyRing:
             self._keys[key.key_id] = key
 
     def get(self, kid: str) -> PublisherKey | None:
-        """The trusted key with this id, re-reading the folder if it is not known yet."""
-        if kid not in self._keys:
+        """The trusted key with this id, re-reading the folder if it is not known yet.
+
+        A key id still unknown after a re-read is not looked for again for a few seconds, so a
+        flood of messages with made-up key ids costs no more than one folder read each.
+        """
+        if kid not in self._keys and time.monotonic() >= self._unknown.get(kid, 0.0):
             self.reload()
+            if kid not in self._keys:
+                self._unknown[kid] = time.monotonic() + _UNKNOWN_KEY_RECHECK_SECONDS
         return self._keys.get(kid)
 
     def problem(self, envelope: Envelope) -> str | None:
