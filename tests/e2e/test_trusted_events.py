@@ -16,7 +16,7 @@ import nats
 import pytest
 from sqlalchemy import delete, insert, select, update
 
-from services.registry.adapters.tables import persons
+from services.registry.adapters.tables import persons, staff
 from shared.auth import Role
 from shared.db import create_engine
 from shared.demo.pengshan import TOWNSHIPS, person_body, seed_organisation
@@ -111,7 +111,7 @@ async def _verify(stack: Stack) -> subprocess.CompletedProcess[str]:
         env=stack.services["registry"].env, capture_output=True, text=True, timeout=120)
 
 
-async def test_verify_finds_a_deleted_tail_a_resealed_chain_and_a_moved_row(
+async def test_verify_finds_a_deleted_tail_a_resealed_chain_and_edited_lookup_rows(
     stack_factory: Callable[[NatsServerProcess], Stack], nats_server: NatsServerProcess
 ) -> None:
     stack = stack_factory(nats_server)
@@ -123,6 +123,8 @@ async def test_verify_finds_a_deleted_tail_a_resealed_chain_and_a_moved_row(
         pid = expect(registry.post("/persons", json=person_body(rng, villages[0], 1)), 201)["person_id"]
         expect(registry.post(f"/persons/{pid}/visits", json={
             "visited_on": f"{YEAR}-01-15", "mode": "home", "needs": [], "what_they_need": ""}), 201)
+        expect(registry.post("/staff", json={"staff_id": "viewer-1", "display_name": "查阅员(演示)",
+                                             "department": "federation", "roles": ["viewer"]}), 201)
 
         def published() -> bool:
             return expect(registry.get("/health"), 200)["outbox_backlog"] == 0
@@ -181,5 +183,16 @@ async def test_verify_finds_a_deleted_tail_a_resealed_chain_and_a_moved_row(
         assert result.returncode == 2
         assert result.stdout.splitlines()[0] == (
             f"first problem: persons[{pid}]: township_code is {TOWNSHIPS[1][0]!r}, its events say {township!r}")
+        async with engine.begin() as conn:
+            await conn.execute(update(persons).where(persons.c.person_id == pid).values(township_code=township))
+
+        # 4. A member of staff given a role by hand: the next token would carry it.
+        async with engine.begin() as conn:
+            await conn.execute(update(staff).where(staff.c.staff_id == "viewer-1").values(
+                roles='["federation_admin", "viewer"]'))
+        result = await _verify(stack)
+        assert result.returncode == 2
+        assert result.stdout.splitlines()[0] == (
+            "first problem: staff[viewer-1]: roles is ['federation_admin', 'viewer'], its events say ['viewer']")
     finally:
         await engine.dispose()

@@ -1,7 +1,10 @@
 """What ``verify`` checks the registry's lookup tables against: each row recomputed from events.
 
-Only the ``persons`` table for now: it decides which township officer may read whom, so a moved
-row is a leak. It is rebuilt exactly as the person use cases write it (``persons._save_row``).
+``persons`` decides which township officer may read whom (a moved row is a leak) and ``staff``
+which roles a token is issued with (an edited row is an escalation); ``org_units`` and
+``departments`` are checked too. Each row is rebuilt as the use cases write it
+(``persons._save_row``, ``organisation``). The personal-data tables (``person_keys``,
+``resident_index``) are not covered yet.
 """
 
 from __future__ import annotations
@@ -10,10 +13,16 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from services.registry.adapters.tables import persons
+from services.registry.adapters.tables import departments, org_units, persons, staff
 from services.registry.domain import person as domain
 from shared.aggregate import fold
-from shared.catalogue.people import PersonRegistered
+from shared.catalogue.people import (
+    DepartmentRegistered,
+    OrgUnitEstablished,
+    PersonRegistered,
+    StaffEnrolled,
+    StaffRolesChanged,
+)
 from shared.eventstore.lookup_check import LookupRows
 from shared.eventstore.store import RecordedEvent
 
@@ -37,9 +46,45 @@ def person_row(recorded: Sequence[RecordedEvent]) -> dict[str, Any] | None:
     }
 
 
+def org_unit_row(recorded: Sequence[RecordedEvent]) -> dict[str, Any] | None:
+    """The ``org_units`` row of an org unit's stream (units never change once established)."""
+    event = recorded[0].payload
+    if not isinstance(event, OrgUnitEstablished):
+        return None
+    return {"code": event.code, "name": event.name, "level": event.level, "parent_code": event.parent_code}
+
+
+def department_row(recorded: Sequence[RecordedEvent]) -> dict[str, Any] | None:
+    """The ``departments`` row of a department's stream."""
+    event = recorded[0].payload
+    if not isinstance(event, DepartmentRegistered):
+        return None
+    return {"code": event.code, "name": event.name, "org_unit_code": event.org_unit_code}
+
+
+def staff_row(recorded: Sequence[RecordedEvent]) -> dict[str, Any] | None:
+    """The ``staff`` row of a member of staff's stream: enrolled, then any role changes."""
+    row: dict[str, Any] | None = None
+    for r in recorded:
+        event = r.payload
+        if isinstance(event, StaffEnrolled):
+            row = {"staff_id": event.staff_id, "display_name": event.display_name, "department": event.department,
+                   "roles": json.dumps(sorted(event.roles)), "township_code": event.township_code}
+        elif isinstance(event, StaffRolesChanged) and row is not None:
+            row |= {"roles": json.dumps(sorted(event.roles)), "township_code": event.township_code}
+    return row
+
+
 def _normalise(column: str, value: Any) -> Any:
-    return json.loads(value) if column == "sealed" and isinstance(value, str) else value
+    if column in ("sealed", "roles") and isinstance(value, str):
+        return json.loads(value)
+    return value
 
 
-LOOKUPS = (LookupRows(persons, "person", person_row, normalise=_normalise),)
+LOOKUPS = (
+    LookupRows(persons, "person", person_row, normalise=_normalise),
+    LookupRows(staff, "staff", staff_row, normalise=_normalise),
+    LookupRows(org_units, "orgunit", org_unit_row),
+    LookupRows(departments, "department", department_row),
+)
 """The registry's lookup tables that ``verify`` recomputes from events."""
