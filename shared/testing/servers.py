@@ -95,6 +95,9 @@ class NatsServerProcess:
 
     Ports are chosen free unless given; ``restart()`` keeps ports and data, so streams survive.
     The server's output goes to ``log_path`` (default: ``<data_dir>.log`` next to the data folder).
+    Authorisation is always on (``auth``: its configuration and users' passwords live in
+    ``<data_dir>-auth/``, 0600): :attr:`url` connects as the operator, a service instance gets its
+    own user from ``auth.service_user`` and :meth:`reload_auth`.
     """
 
     def __init__(

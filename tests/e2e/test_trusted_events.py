@@ -1,5 +1,5 @@
 """Issue 8 end to end: forged and replayed events never reach a read model, and ``verify`` finds
-every kind of edit to a service's database (deleted tail, resealed chain, moved lookup row)."""
+every kind of edit to a service's database (deleted tail, resealed chain, edited lookup rows)."""
 
 from __future__ import annotations
 
