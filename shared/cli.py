@@ -9,13 +9,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+import nats
 import typer
 import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shared.errors import QingdanError
+from shared.eventstore.lookup_check import LookupRows, check_lookup_rows
 from shared.eventstore.verify import verify_log
+from shared.messaging.audit import compare_with_stream
 from shared.messaging.feeds import ProjectionSet
+from shared.messaging.streams import declare_streams
 from shared.migrations import migrate, revision_files, schema_status, trees_for
 from shared.observability import configure_logging
 from shared.pii import PersonalDataError
@@ -24,6 +28,7 @@ from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
 T = TypeVar("T")
+S = TypeVar("S", bound=ServiceSettings)
 
 
 @asynccontextmanager
@@ -57,15 +62,41 @@ def serve(app_factory: Callable[[], object], settings: ServiceSettings) -> None:
                 log_level=settings.log_level.lower(), access_log=False)
 
 
-def verify_command(runtime: ServiceRuntime) -> None:
-    """Check the hash chain of every stream; exit 2 if anything was altered or removed."""
-    checked, problems = run(verify_log(runtime.engine))
-    for problem in problems:
-        typer.secho(problem, fg=typer.colors.RED)
+def verify_command(runtime: ServiceRuntime, *, lookups: Sequence[LookupRows] = (), offline: bool = False) -> None:
+    """Check the log (chain and signatures), the lookup tables against the events and, unless
+    ``offline``, the log against the JetStream stream; print the first problem and exit 2 if any."""
+    settings = runtime.settings
+    keyring = settings.load_keyring()
+
+    async def go() -> tuple[list[str], list[str]]:
+        checked, problems = await verify_log(runtime.engine, keyring=keyring)
+        summary = [f"{checked} events: hash chain and signatures"]
+        if not offline:
+            nc = await nats.connect(settings.nats_url, connect_timeout=5, allow_reconnect=False)
+            try:
+                read, stream_problems = await compare_with_stream(
+                    runtime.engine, nc, namespace=settings.namespace, service=settings.service,
+                    source=runtime.store.source, keyring=keyring)
+            finally:
+                await nc.close()
+            problems += stream_problems
+            summary.append(f"{read} JetStream messages against the log")
+        # Rows last: they are recomputed from the events, which must be trusted first.
+        rows, row_problems = await check_lookup_rows(runtime.engine, lookups)
+        problems += row_problems
+        if lookups:
+            summary.append(f"{rows} rows of {', '.join(lookup.table.name for lookup in lookups)} against their events")
+        await runtime.engine.dispose()
+        return summary, problems
+
+    summary, problems = run(go())
     if problems:
-        typer.secho(f"{len(problems)} problem(s) in {checked} events", fg=typer.colors.RED)
+        typer.secho(f"first problem: {problems[0]}", fg=typer.colors.RED)
+        for problem in problems[1:]:
+            typer.secho(problem, fg=typer.colors.RED)
+        typer.secho(f"{len(problems)} problem(s); checked " + "; ".join(summary), fg=typer.colors.RED)
         sys.exit(2)
-    typer.secho(f"log intact: {checked} events verified", fg=typer.colors.GREEN)
+    typer.secho("intact: " + "; ".join(summary), fg=typer.colors.GREEN)
 
 
 def migrate_command(runtime: ServiceRuntime, *, check: bool = False, new_revision: str | None = None) -> None:
@@ -138,7 +169,8 @@ def add_rebuild_command(
                 async with offline(runtime):
                     return await rebuild(runtime.engine, projection, prefix=projections.prefix,
                                          nats_url=settings.nats_url, namespace=settings.namespace, check=check,
-                                         progress=progress, follow_up=projections.follow_ups.get(name))
+                                         progress=progress, follow_up=projections.follow_ups.get(name),
+                                         keyring=settings.load_keyring())
 
         report = run(go())
         rows = ", ".join(f"{k}={v}" for k, v in report.rows.items())
@@ -150,3 +182,34 @@ def add_rebuild_command(
             raise typer.Exit(1)
         typer.secho("the live projection matches a rebuild from the stream" if check else "projection replaced",
                     fg=typer.colors.GREEN)
+
+
+
+
+def add_audit_commands(
+    cli: typer.Typer, settings: Callable[[], S], runtime: Callable[[S], ServiceRuntime],
+    *, lookups: Sequence[LookupRows] = (),
+) -> None:
+    """Give a writing service's command line ``verify``, ``streams`` and ``signing-key``."""
+
+    @cli.command("verify")
+    def verify(offline: bool = typer.Option(
+            False, "--offline", help="Skip the comparison with the JetStream stream (no NATS needed)")) -> None:
+        """Check this instance's log: hash chain, signatures, lookup tables, and the JetStream copy.
+        Prints the first problem and exits 2 if anything was altered, added or removed."""
+        verify_command(runtime(settings()), lookups=lookups, offline=offline)
+
+    @cli.command("streams")
+    def streams() -> None:
+        """Operator step: create or update this service's stream (deny-delete, deny-purge). Run it
+        with the operator's NATS user: service identities may not."""
+        current = settings()
+        [name] = run(declare_streams(current.nats_url, current.namespace, [current.service],
+                                     replicas=current.stream_replicas))
+        typer.echo(f"stream {name} ready (deny-delete, deny-purge, {current.stream_replicas} replica(s))")
+
+    @cli.command("signing-key")
+    def signing_key() -> None:
+        """Print this instance's public key file, for the other departments' trust folders."""
+        current = settings()
+        typer.echo(current.load_signer().public(current.service, current.department, current.signs_for()).to_json())

@@ -44,6 +44,8 @@ class Envelope(BaseModel):
     causation_id: str | None = None
     prev_hash: str = ""
     hash: str = ""
+    key_id: str = Field(default="", description="Id of the publisher's key that signed this event")
+    signature: str = Field(default="", description="Base64 Ed25519 signature over keyid and hash")
     data: dict[str, Any]
 
     def to_json(self) -> bytes:
@@ -56,14 +58,18 @@ class Envelope(BaseModel):
         return cls.model_validate_json(raw)
 
     def content_hash(self) -> str:
-        """SHA-256 over the canonical JSON of everything but ``hash`` itself, chained by ``prev_hash``."""
-        body = self.model_dump(mode="json", by_alias=True, exclude={"hash"})
+        """SHA-256 over the canonical JSON of everything but ``hash`` itself, chained by ``prev_hash``.
+
+        The signature fields are left out: the signature covers the hash (see ``shared.signing``),
+        and hashes of events written before signing existed stay what they were.
+        """
+        body = self.model_dump(mode="json", by_alias=True, exclude={"hash", "key_id", "signature"})
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def sealed(self, prev_hash: str) -> Envelope:
         """This envelope linked to its predecessor in the stream, with its own hash filled in."""
-        linked = self.model_copy(update={"prev_hash": prev_hash, "hash": ""})
+        linked = self.model_copy(update={"prev_hash": prev_hash, "hash": "", "key_id": "", "signature": ""})
         return linked.model_copy(update={"hash": linked.content_hash()})
 
 

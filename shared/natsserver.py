@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -20,7 +22,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from shared.messaging.credentials import NatsAuth, with_credentials
 from shared.processes import die_with_parent, two_free_ports
+from shared.signing import write_private
 
 _NATS_START_TIMEOUT = 15.0
 _NATS_BIND_ATTEMPTS = 5
@@ -58,6 +62,9 @@ class NatsServerProcess:
 
     Ports are chosen free unless given; ``restart()`` keeps ports and data, so streams survive.
     The server's output goes to ``log_path`` (default: ``<data_dir>.log`` next to the data folder).
+    Authorisation is always on (``auth``: its configuration and users' passwords live in
+    ``<data_dir>-auth/``, 0600): :attr:`url` connects as the operator, a service instance gets its
+    own user from ``auth.service_user`` and :meth:`reload_auth`.
     """
 
     def __init__(
@@ -70,9 +77,12 @@ class NatsServerProcess:
         log_path: Path | str | None = None,
         start_timeout: float = _NATS_START_TIMEOUT,
         cluster: ClusterMembership | None = None,
+        auth: NatsAuth | None = None,
     ) -> None:
         self.cluster = cluster
         self.data_dir = Path(data_dir).resolve()
+        # Authorisation is always on: an operator user, and a user per service instance added later.
+        self.auth = auth or NatsAuth(self.data_dir.parent / f"{self.data_dir.name}-auth")
         self.log_path = Path(log_path) if log_path else self.data_dir.parent / f"{self.data_dir.name}.log"
         self.server_name = server_name
         self.start_timeout = start_timeout
@@ -84,9 +94,35 @@ class NatsServerProcess:
         self._started_once = False
 
     @property
-    def url(self) -> str:
-        """The client URL, ``nats://127.0.0.1:PORT``."""
+    def plain_url(self) -> str:
+        """The client URL without credentials, ``nats://127.0.0.1:PORT`` (give it a user to connect)."""
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The client URL as the operator (tests and tools): ``nats://qd-operator:…@127.0.0.1:PORT``."""
+        return with_credentials(self.plain_url, self.auth.operator.name, self.auth.operator.password)
+
+    def reload_auth(self) -> None:
+        """Apply users added to :attr:`auth` to the running server (SIGHUP), and wait until it has."""
+        before = self._config_load_time()
+        self._write_config()
+        if self._process is None or not self.running:
+            return
+        self._process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + self.start_timeout
+        while self._config_load_time() == before:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"nats-server on {self.plain_url} did not reload its configuration")
+            time.sleep(0.02)  # SIGHUP is applied asynchronously: poll /varz for the new load time
+
+    def _config_load_time(self) -> str | None:
+        with (
+            contextlib.suppress(OSError, http.client.HTTPException, ValueError),
+            _NO_PROXY_OPENER.open(f"http://127.0.0.1:{self.monitor_port}/varz", timeout=1.0) as response,
+        ):
+            return str(json.loads(response.read()).get("config_load_time"))
+        return None
 
     @property
     def running(self) -> bool:
@@ -157,15 +193,23 @@ class NatsServerProcess:
         self.stop()
 
     def _command(self) -> list[str]:
-        command = [str(nats_server_executable()), "-a", "127.0.0.1", "-p", str(self.port), "-js"]
-        command += ["-sd", str(self.data_dir), "-m", str(self.monitor_port)]
+        return [str(nats_server_executable()), "-c", str(self._write_config())]
+
+    def _write_config(self) -> Path:
+        # Every option in the file, none as a flag: a reload (new users) re-reads only the file and
+        # refuses if an option seems to change (a flag-only server name would).
+        lines = [f"listen: 127.0.0.1:{self.port}", f"http: 127.0.0.1:{self.monitor_port}",
+                 f"jetstream {{ store_dir: {json.dumps(str(self.data_dir))} }}"]
         if self.server_name:
-            command += ["--server_name", self.server_name]
+            lines.append(f"server_name: {json.dumps(self.server_name)}")
         if self.cluster is not None:
-            command += ["--cluster_name", self.cluster.name,
-                        "--cluster", f"nats://127.0.0.1:{self.cluster.port}",
-                        "--routes", ",".join(f"nats://127.0.0.1:{p}" for p in self.cluster.routes)]
-        return command
+            routes = json.dumps([f"nats://127.0.0.1:{p}" for p in self.cluster.routes])
+            lines.append(f"cluster {{ name: {json.dumps(self.cluster.name)}, "
+                         f"listen: 127.0.0.1:{self.cluster.port}, routes: {routes} }}")
+        # One file per server: the nodes of a cluster share one auth folder (the same users everywhere).
+        path = self.auth.folder / f"{self.server_name or 'nats'}.conf"
+        write_private(path, "\n".join(lines) + "\n" + self.auth.authorization())
+        return path
 
     def _spawn(self) -> None:
         with self.log_path.open("ab") as log:

@@ -23,13 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.catalogue import decode_payload
 from shared.db import write_lock, writer
-from shared.envelope import Envelope
+from shared.eventstore.applied import replace_applied
 from shared.eventstore.tracking import applied_position, record_position
+from shared.messaging.admission import admit
 from shared.messaging.connection import connect_until_ready
 from shared.messaging.feeds import FollowUp, consumer_name
 from shared.messaging.replay import replay, stream_last_sequence
 from shared.messaging.subjects import service_subjects, stream_name, subject_event_type
 from shared.projection import MemoryModel, Projection
+from shared.signing import KeyRing
 
 Progress = Callable[[int, int], None]
 
@@ -65,17 +67,20 @@ async def rebuild(
     check: bool = False,
     progress: Progress | None = None,
     follow_up: FollowUp | None = None,
+    keyring: KeyRing | None = None,
 ) -> RebuildReport:
     """Recompute ``projection`` from its source stream; replace it (or, with ``check``, compare).
 
     ``prefix`` is the consuming service, as its live consumer uses it (``ProjectionSet.prefix``):
     its checkpoint for the projection is the one read, locked and set. A ``follow_up`` runs its
-    ``after_replace`` in the replacing transaction.
+    ``after_replace`` in the replacing transaction. With ``keyring`` (every service passes its own)
+    only genuine events count, as for the live consumer; either way an event id counts once.
     """
     stream = stream_name(namespace, projection.source_service)
     subjects = service_subjects(namespace, projection.source_service)
     name = consumer_name(projection, prefix)
     model = MemoryModel(projection.tables)
+    applied_ids: set[str] = set()
     events = 0
     last_relevant = 0
     event_types = projection.event_types
@@ -87,14 +92,19 @@ async def rebuild(
         event_type = subject_event_type(msg.subject)  # skip other types unparsed
         if event_type is not None and event_type not in event_types:
             return
+        admission = admit(msg.subject, msg.data, keyring, namespace=namespace,
+                          service=projection.source_service)
+        envelope = admission.envelope
+        if envelope is None or not admission.admitted or envelope.id in applied_ids:
+            return  # the live consumer dead-letters (or skips) these; the model never contains them
+        if envelope.type not in projection.event_types:
+            return
         try:
-            envelope = Envelope.from_json(msg.data)
-            if envelope.type not in event_types:
-                return
             payload = decode_payload(envelope.type, envelope.schema_version, dict(envelope.data))
         except (ValidationError, ValueError):
-            return  # the live consumer dead-letters these; the model never contains them
+            return
         model.apply(projection.changes(envelope, payload))
+        applied_ids.add(envelope.id)
         events += 1
         last_relevant = msg.metadata.sequence.stream
 
@@ -124,6 +134,7 @@ async def rebuild(
             if follow_up is not None:
                 await follow_up.after_replace(conn)
             await record_position(conn, name, stream, position)
+            await replace_applied(conn, name, applied_ids)
             report.replaced = True
         # committed: tell the serving processes, whose cached views still show the old tables
         await nc.publish(rebuilt_subject(namespace, prefix), projection.name.encode())

@@ -60,8 +60,11 @@ class ServiceRuntime:
                 namespace=settings.namespace,
                 service=settings.service,
                 replicas=settings.stream_replicas,
+                declare_stream=settings.declare_streams,
             )
-        store = EventStore(settings.service, settings.department)
+        # Only a service that publishes writes events, and needs a key to sign them with.
+        signer = settings.load_signer() if publishes else None
+        store = EventStore(settings.service, settings.department, signer=signer)
         return cls(settings, engine, executor, store, relay, schema=schema)
 
     async def create_schema(self) -> None:
@@ -83,9 +86,11 @@ class ServiceRuntime:
         await self.executor.start()
         if self.relay is not None:
             await self.relay.start()
+        keyring = self.settings.load_keyring()
         for consumer in self.consumers:
             if consumer.fetch_timeout is None:
                 consumer.fetch_timeout = self.settings.consumer_fetch_timeout
+            consumer.trust(keyring)  # every event applied must be signed by its publisher
             await consumer.start()
 
     async def stop(self) -> None:

@@ -15,7 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.db import is_sqlite
 from shared.messaging.connection import nats_servers
+from shared.messaging.credentials import with_credentials
 from shared.pii import MasterKey, load_or_create_master_key
+from shared.signing import ANY_DEPARTMENT, KeyRing, Signer, load_or_create_signer, publish_public_key
 
 
 class ServiceSettings(BaseSettings):
@@ -49,6 +51,16 @@ class ServiceSettings(BaseSettings):
         default=10_000, ge=0, description="/health is degraded when a consumer is more events behind its stream")
     health_nats_timeout: float = Field(
         default=1.0, gt=0, le=10, description="/health is degraded when NATS does not answer a ping within (seconds)")
+    signing_key: str = Field(default="", description="Base64 Ed25519 seed this instance signs its events with")
+    signing_key_file: Path | None = Field(default=None, description="File holding the signing key")
+    trust_dir: Path | None = Field(
+        default=None, description="Folder of the publishers' public keys (*.pub.json) this instance trusts; "
+        "default: <data_dir>/trust")
+    nats_user: str = Field(default="", description="This instance's NATS user (its own identity)")
+    nats_password: str = Field(default="", description="Its NATS password")
+    declare_streams: bool = Field(
+        default=False, description="Let the relay create its stream (only where no operator step runs: "
+        "tests of the library); normally `python -m services.<name> streams` does")
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -65,6 +77,12 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("QD_AUTH_SECRET must be set (at least 32 characters) in production")
             if not self.database_url or is_sqlite(self.database_url):
                 raise ValueError("QD_DATABASE_URL must name a PostgreSQL database in production")
+            if not self.nats_user or not self.nats_password:
+                raise ValueError("QD_NATS_USER and QD_NATS_PASSWORD (this instance's own NATS identity) "
+                                 "must be set in production")
+        if self.nats_user:
+            # Every NATS connection of the process (relay, consumers, commands) uses this identity.
+            self.nats_url = with_credentials(self.nats_url, self.nats_user, self.nats_password)
         return self
 
     @property
@@ -86,6 +104,36 @@ class ServiceSettings(BaseSettings):
             tmp.chmod(0o600)
             tmp.replace(path)
         return path.read_text().strip()
+
+    def signs_for(self) -> frozenset[str]:
+        """The departments whose subjects this instance may publish on and sign for.
+
+        ``*`` (any): the registry and inspections are single instances acting for every
+        department's staff (the envelope's department is the actor's). A per-department service
+        (checklists) narrows it to the departments it serves.
+        """
+        return frozenset({ANY_DEPARTMENT})
+
+    def effective_trust_dir(self) -> Path:
+        """Where trusted publishers' public keys are read from."""
+        return self.trust_dir or self.data_dir / "trust"
+
+    def load_signer(self) -> Signer:
+        """This instance's signing key. In development it is generated on first use and its public
+        key enrolled in the trust folder; production takes it from the environment or a file."""
+        if self.signing_key:
+            signer = Signer.from_base64(self.signing_key)
+        else:
+            path = self.signing_key_file or self.data_dir / "keys" / f"{self.service}-{self.department}.ed25519"
+            signer = load_or_create_signer(path, allow_create=self.mode == "development")
+        if self.mode == "development":
+            public = signer.public(self.service, self.department, self.signs_for())
+            publish_public_key(self.effective_trust_dir(), public)
+        return signer
+
+    def load_keyring(self) -> KeyRing:
+        """The public keys this instance trusts (re-read when an unknown key id arrives)."""
+        return KeyRing(folder=self.effective_trust_dir())
 
     def load_master_key(self) -> MasterKey:
         """The master key wrapping every person's data key; generated only in development."""

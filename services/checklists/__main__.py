@@ -7,7 +7,7 @@ import typer
 from services.checklists.bootstrap import build_app, build_deps, build_runtime
 from services.checklists.projections import NAMES, projection_set
 from services.checklists.settings import ChecklistsSettings
-from shared.cli import add_rebuild_command, migrate_command, serve, verify_command
+from shared.cli import add_audit_commands, add_rebuild_command, migrate_command, serve
 from shared.messaging.feeds import ProjectionSet
 from shared.runtime import ServiceRuntime
 
@@ -22,10 +22,8 @@ def serve_command() -> None:
     serve(lambda: build_app(settings), settings)
 
 
-@cli.command("verify")
-def verify() -> None:
-    """Verify the hash chain of every event in this instance's log."""
-    verify_command(build_runtime(ChecklistsSettings(), publishes=False))
+add_audit_commands(cli, ChecklistsSettings,
+                   lambda settings: build_runtime(settings, publishes=False))
 
 
 @cli.command("migrate")

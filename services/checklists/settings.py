@@ -43,6 +43,10 @@ class ChecklistsSettings(ServiceSettings):
         """Every department whose tasks, highlights and publicity this instance writes."""
         return frozenset({self.department}) | self.hosted()
 
+    def signs_for(self) -> frozenset[str]:
+        """A department's instance publishes and signs only for the departments it serves."""
+        return self.served()
+
     @property
     def effective_database_url(self) -> str:
         """As for every service, but each department's instance gets its own SQLite file by default."""

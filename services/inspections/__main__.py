@@ -8,7 +8,7 @@ from services.inspections.adapters.tables import metadata
 from services.inspections.bootstrap import build_app
 from services.inspections.projections import PROJECTIONS
 from services.inspections.settings import InspectionsSettings
-from shared.cli import add_rebuild_command, migrate_command, serve, verify_command
+from shared.cli import add_audit_commands, add_rebuild_command, migrate_command, serve
 from shared.messaging.feeds import ProjectionSet
 from shared.runtime import ServiceRuntime
 
@@ -26,10 +26,7 @@ def serve_command() -> None:
     serve(lambda: build_app(settings), settings)
 
 
-@cli.command("verify")
-def verify() -> None:
-    """Verify the hash chain of every event in the inspections service's log."""
-    verify_command(_runtime(InspectionsSettings()))
+add_audit_commands(cli, InspectionsSettings, _runtime)
 
 
 def _projections() -> tuple[ProjectionSet, ServiceRuntime]:

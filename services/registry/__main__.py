@@ -9,9 +9,10 @@ import typer
 from services.registry.adapters.tables import metadata
 from services.registry.application import commands as c
 from services.registry.application import organisation
+from services.registry.application.verification import LOOKUPS
 from services.registry.bootstrap import SYSTEM, build_app, build_deps
 from services.registry.settings import RegistrySettings
-from shared.cli import migrate_command, offline, run, serve, verify_command
+from shared.cli import add_audit_commands, migrate_command, offline, run, serve
 from shared.runtime import ServiceRuntime
 
 cli = typer.Typer(help="Qingdan registry service", no_args_is_help=True, add_completion=False)
@@ -64,10 +65,7 @@ def token_command(staff_id: str, hours: int = typer.Option(12, help="Validity in
     typer.echo(run(go()))
 
 
-@cli.command("verify")
-def verify() -> None:
-    """Verify the hash chain of every event in the registry's log."""
-    verify_command(_runtime(RegistrySettings()))
+add_audit_commands(cli, RegistrySettings, _runtime, lookups=LOOKUPS)
 
 
 @cli.command("migrate")

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from services.stack.demo.loader import load_demo, write_tokens
 from services.stack.launcher import EmbeddedStack
+from shared.messaging.credentials import masked
 
 cli = typer.Typer(help="Run Qingdan on this machine (embedded default)", no_args_is_help=True,
                   add_completion=False)
@@ -77,7 +78,7 @@ def up(
 
 
 def _print_welcome(stack: EmbeddedStack) -> None:
-    console.print(f"\n[bold green]Qingdan is running[/] (data: {stack.data_dir}, NATS: {stack.nats_url})")
+    console.print(f"\n[bold green]Qingdan is running[/] (data: {stack.data_dir}, NATS: {masked(stack.nats_url)})")
     console.print(f"  [bold]dashboards         {stack.url('reporting')}/dash/coverage[/]")
     for key, process in stack.processes.items():
         console.print(f"  {key:<18} {process.url}/docs", soft_wrap=True)

@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.messaging.connection import nats_servers
+from shared.messaging.credentials import WRITING_SERVICES, publishing_departments
+from shared.messaging.streams import declare_streams
 from shared.natsserver import NatsServerProcess
 from shared.processes import ServiceProcess, port_in_use
+from shared.testing.servers import run_sync
 
 HOSTED_DEPARTMENTS = ("civil_affairs", "hrss", "education", "housing")
 
@@ -58,21 +61,42 @@ class EmbeddedStack:
         self.instances = plan_instances(base_port)
         self.processes: dict[str, ServiceProcess] = {}
 
+    @property
+    def namespace(self) -> str:
+        """Subjects' and streams' prefix."""
+        return os.environ.get("QD_NAMESPACE", "qd")
+
     def env(self, instance: Instance) -> dict[str, str]:
-        """The environment of one instance: shared secrets in the data folder, its own database."""
+        """The environment of one instance: shared secrets in the data folder, its own database,
+        its own NATS identity (generated into ``<data>/nats-auth``, 0600, with the server's config)."""
+        department = instance.env.get("QD_DEPARTMENT", "federation")
+        hosted = [d for d in instance.env.get("QD_HOSTED_DEPARTMENTS", "").split(",") if d]
+        identity: dict[str, str] = {}
+        if self.external_nats is None:  # an external server's users are its operator's business
+            user = self.nats.auth.service_user(self.namespace, instance.service, department,
+                                               publishing_departments(instance.service, department, hosted))
+            identity = {"QD_NATS_USER": user.name, "QD_NATS_PASSWORD": user.password}
         return {
             "QD_MODE": "development",
             "QD_DATA_DIR": str(self.data_dir),
             "QD_DATABASE_URL": f"sqlite+aiosqlite:///{self.data_dir / instance.key}.db",
             "QD_NATS_URL": self.nats_url,
-            "QD_NAMESPACE": os.environ.get("QD_NAMESPACE", "qd"),
+            **identity,
+            "QD_NAMESPACE": self.namespace,
             "QD_LOG_JSON": "true",
             **instance.env,
         }
 
     @property
     def nats_url(self) -> str:
-        """What the services connect to: the external server(s) if given, else the private server."""
+        """What the services connect to (no password in it): the external server(s) if given, else
+        the private server."""
+        return self.external_nats or self.nats.plain_url
+
+    @property
+    def operator_url(self) -> str:
+        """The URL of the operator step (creating the streams): the private server's operator user, or
+        the external URL as given (with whatever credentials it carries)."""
         return self.external_nats or self.nats.url
 
     def ports(self) -> dict[int, str]:
@@ -119,7 +143,12 @@ class EmbeddedStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.migrate()
         if self.external_nats is None:
+            for instance in self.instances:  # every identity is in the server's config from the start
+                self.env(instance)
             self.nats.start()
+        # The operator step: streams with deny-delete and deny-purge (services may not make them).
+        writing = sorted({i.service for i in self.instances} & set(WRITING_SERVICES))
+        run_sync(lambda: declare_streams(self.operator_url, self.namespace, writing))
         for instance in self.instances:
             process = ServiceProcess(instance.service, port=instance.port, env=self.env(instance),
                                      log_path=self.data_dir / "logs" / f"{instance.key}.log")

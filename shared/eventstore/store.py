@@ -21,6 +21,7 @@ from shared.eventstore.tables import events, outbox
 from shared.eventstore.unit_of_work import UnitOfWork
 from shared.ids import new_id
 from shared.observability import EVENTS_APPENDED
+from shared.signing import Signer
 
 ANY_VERSION = -1
 """Expected version meaning: append whatever the stream's version is (no optimistic check)."""
@@ -74,10 +75,13 @@ class Stream:
 class EventStore:
     """Append-only event streams of one service (``source`` names it in every envelope)."""
 
-    def __init__(self, service: str, department: str) -> None:
+    def __init__(self, service: str, department: str, *, signer: Signer | None = None) -> None:
         self.service = service
         self.department = department
         self.source = f"qingdan/{service}/{department}"
+        # Signed at append time, so the database copy carries the signature too and the relay
+        # publishes it unchanged (see shared.signing).
+        self.signer = signer
 
     async def stream_head(self, conn: AsyncConnection, stream_id: str) -> tuple[int, str]:
         """The stream's current version (0 if empty) and its last hash."""
@@ -154,6 +158,8 @@ class EventStore:
                 causation_id=ctx.causation_id,
                 data=payload.model_dump(mode="json"),
             ).sealed(prev_hash)
+            if self.signer is not None:
+                envelope = self.signer.sign(envelope)
             prev_hash = envelope.hash
             envelopes.append(envelope)
         rows = [

@@ -55,6 +55,15 @@ tracking = Table(
     Column("position", BigInteger, nullable=False),
 )
 
+# Every event id a read model (a consumer's feed) has applied: an id counts at most once, whatever
+# stream sequence or Nats-Msg-Id it arrives under again. Written with the read-model change.
+applied_events = Table(
+    "applied_events",
+    metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+)
+
 dead_letters = Table(
     "dead_letters",
     metadata,

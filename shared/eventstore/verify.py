@@ -1,4 +1,12 @@
-"""Tamper evidence: every event's hash covers its content and its predecessor's hash."""
+"""Tamper evidence in the database: every event's hash covers its content and its predecessor's
+hash, and every event is signed by its writer's key over that hash.
+
+A plain hash chain only shows accidental damage: whoever can write the table can recompute it.
+The signature makes it a keyed chain: without the instance's private key no edit can be sealed
+again. What the database alone cannot show (a deleted tail of a stream, an edited lookup row)
+``shared.messaging.audit`` and ``shared.eventstore.lookup_check`` find by comparing with
+independent copies.
+"""
 
 from __future__ import annotations
 
@@ -9,43 +17,65 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.envelope import Envelope
 from shared.eventstore.tables import events
+from shared.signing import KeyRing
 
 
-def verify_stream(envelopes: Sequence[Envelope]) -> list[str]:
-    """Problems found in one stream's chain (empty if intact)."""
-    problems: list[str] = []
+def verify_stream(envelopes: Sequence[Envelope], keyring: KeyRing | None = None) -> list[str]:
+    """Problems found in one stream's chain (empty if intact); with ``keyring``, its signatures too."""
+    return [problem for _, problem in _stream_problems(envelopes, keyring)]
+
+
+def _stream_problems(envelopes: Sequence[Envelope], keyring: KeyRing | None) -> list[tuple[int, str]]:
+    """(index of the event in ``envelopes``, problem) for one stream."""
+    problems: list[tuple[int, str]] = []
     prev_hash = ""
-    for expected_version, envelope in enumerate(envelopes, start=1):
+    for index, envelope in enumerate(envelopes):
         where = f"{envelope.stream_id} v{envelope.stream_version}"
-        if envelope.stream_version != expected_version:
-            problems.append(f"{where}: expected version {expected_version} (an event is missing)")
+        if envelope.stream_version != index + 1:
+            problems.append((index, f"{where}: expected version {index + 1} (an event is missing)"))
         if envelope.prev_hash != prev_hash:
-            problems.append(f"{where}: does not link to the previous event's hash")
+            problems.append((index, f"{where}: does not link to the previous event's hash"))
         if envelope.content_hash() != envelope.hash:
-            problems.append(f"{where}: content does not match its hash (altered)")
+            problems.append((index, f"{where}: content does not match its hash (altered)"))
+        elif keyring is not None and (problem := keyring.problem(envelope)) is not None:
+            problems.append((index, f"{where}: {problem} (altered, or written without the service's key)"))
         prev_hash = envelope.hash
     return problems
 
 
-async def verify_log(engine: AsyncEngine, *, batch: int = 5000) -> tuple[int, list[str]]:
-    """Check every stream of a service's log; returns (events checked, problems)."""
-    problems: list[str] = []
+async def verify_log(
+    engine: AsyncEngine, *, keyring: KeyRing | None = None, batch: int = 5000
+) -> tuple[int, list[str]]:
+    """Check every stream of a service's log; returns (events checked, problems).
+
+    Problems come in log order (by position), so the first one names the earliest bad event.
+    """
+    found: list[tuple[int, str]] = []
     checked = 0
     current: list[Envelope] = []
+    positions: list[int] = []
     current_id: str | None = None
+
+    def close_stream() -> None:
+        found.extend((positions[i], problem) for i, problem in _stream_problems(current, keyring))
+
     async with engine.connect() as conn:
         result = await conn.stream(
-            select(events.c.stream_id, events.c.envelope, events.c.hash).order_by(events.c.stream_id, events.c.version)
+            select(events.c.position, events.c.stream_id, events.c.envelope, events.c.hash)
+            .order_by(events.c.stream_id, events.c.version)
         )
         async for part in result.partitions(batch):
             for row in part:
                 envelope = Envelope.from_json(row.envelope)
                 if envelope.hash != row.hash:
-                    problems.append(f"{row.stream_id}: stored hash column differs from the envelope's")
+                    found.append((row.position, f"{row.stream_id} v{envelope.stream_version}: stored hash "
+                                                "column differs from the envelope's"))
                 if row.stream_id != current_id:
-                    problems.extend(verify_stream(current))
-                    current, current_id = [], row.stream_id
+                    close_stream()
+                    current, positions, current_id = [], [], row.stream_id
                 current.append(envelope)
+                positions.append(row.position)
                 checked += 1
-    problems.extend(verify_stream(current))
-    return checked, problems
+    close_stream()
+    found.sort(key=lambda item: item[0])  # stable: one event's problems keep their order
+    return checked, [problem for _, problem in found]

@@ -14,6 +14,7 @@ import nats
 import structlog
 from nats.aio.client import Client
 
+from shared.messaging.credentials import masked
 from shared.messaging.retry import Backoff, retry_until_ready
 
 log = structlog.get_logger(__name__)
@@ -35,13 +36,13 @@ def nats_servers(url: str | Sequence[str]) -> list[str]:
         parsed = urllib.parse.urlsplit(server)
         if parsed.scheme not in SCHEMES or not parsed.hostname:
             raise ValueError(
-                f"not a NATS server URL: {server!r} (expected {'|'.join(SCHEMES)}://host:port, "
+                f"not a NATS server URL: {masked(server)!r} (expected {'|'.join(SCHEMES)}://host:port, "
                 "several separated by commas)"
             )
         try:
             _ = parsed.port  # a port that is not a number raises here
         except ValueError as exc:
-            raise ValueError(f"not a NATS server URL: {server!r} ({exc})") from None
+            raise ValueError(f"not a NATS server URL: {masked(server)!r} ({exc})") from None
     return servers
 
 
@@ -72,7 +73,7 @@ async def connect_until_ready(url: str | Sequence[str], *, name: str, max_delay:
         what="nats connection",
         retry_on=(TimeoutError, OSError, nats.errors.NoServersError),
         backoff=Backoff(0.1, max_delay),
-        servers=",".join(servers),
+        servers=masked(",".join(servers)),
     )
 
 

@@ -30,13 +30,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.catalogue import EventPayload, decode_payload
 from shared.db import write_lock, writer
 from shared.envelope import Envelope, utcnow
+from shared.eventstore.applied import already_applied, record_applied
 from shared.eventstore.tables import dead_letters
 from shared.eventstore.tracking import applied_position, record_position
+from shared.messaging.admission import Admission, admit
 from shared.messaging.connection import connect_until_ready
 from shared.messaging.retry import Backoff, retry_until_ready
 from shared.messaging.subjects import service_subjects, stream_name, subject_event_type
 from shared.messaging.worker import NatsWorker
 from shared.observability import CONSUMER_LAG, CONSUMER_POSITION, DEAD_LETTERS, EVENTS_APPLIED, EVENTS_SKIPPED
+from shared.signing import KeyRing
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +105,7 @@ class DurableConsumer(NatsWorker):
         self.position = 0
         self.lag = 0
         """Events in the stream after the last batch fetched (from the server's count), as of that fetch."""
+        self._keyring: KeyRing | None = None
 
     async def _run(self) -> None:
         self._nc = await connect_until_ready(self._nats_url, name=f"qingdan-{self.name}")
@@ -194,6 +198,11 @@ class DurableConsumer(NatsWorker):
         applied: dict[str, Envelope] = {}
         async with write_lock(self._engine), writer(self._engine).begin() as conn:
             positions = {f.name: await applied_position(conn, f.name, self.stream, lock=True) for f in self._feeds}
+            admissions = {m.metadata.sequence.stream: self._admit(m) for m in msgs
+                          if self._relevant(m) and any(m.metadata.sequence.stream > p for p in positions.values())}
+            # One query per batch: which of these event ids each read model has applied already.
+            seen = await already_applied(conn, positions, [a.envelope.id for a in admissions.values() if a.envelope])
+            fresh: list[tuple[str, str]] = []
             moved: set[str] = set()
             for msg in msgs:
                 sequence = msg.metadata.sequence.stream
@@ -201,12 +210,17 @@ class DurableConsumer(NatsWorker):
                 if not feeds:
                     EVENTS_SKIPPED.labels(self.name).inc()
                     continue
-                for feed, envelope in await self._apply_one(conn, msg, sequence, feeds, careful=careful):
-                    applied[envelope.id] = envelope
-                    EVENTS_APPLIED.labels(feed.name).inc()
+                admission = admissions.get(sequence)
+                if admission is not None:
+                    done = await self._apply_one(conn, msg, sequence, feeds, admission, seen, careful=careful)
+                    for feed, envelope in done:
+                        applied[envelope.id] = envelope
+                        fresh.append((feed.name, envelope.id))
+                        EVENTS_APPLIED.labels(feed.name).inc()
                 for feed in feeds:
                     positions[feed.name] = sequence
                     moved.add(feed.name)
+            await record_applied(conn, fresh)
             for name in moved:
                 await record_position(conn, name, self.stream, positions[name])
         self.position = max(self.position, msgs[-1].metadata.sequence.stream)
@@ -214,21 +228,32 @@ class DurableConsumer(NatsWorker):
             CONSUMER_POSITION.labels(name, self.stream).set(position)
         return list(applied.values())
 
+    def trust(self, keyring: KeyRing) -> None:
+        """Apply only events signed by a key of ``keyring`` for their subject (set before start)."""
+        self._keyring = keyring
+
+    def _admit(self, msg: Msg) -> Admission:
+        return admit(msg.subject, msg.data, self._keyring, namespace=self._namespace, service=self._source_service)
+
     async def _apply_one(
-        self, conn: AsyncConnection, msg: Msg, sequence: int, feeds: list[Feed], *, careful: bool
+        self, conn: AsyncConnection, msg: Msg, sequence: int, feeds: list[Feed], admission: Admission,
+        seen: set[tuple[str, str]], *, careful: bool
     ) -> list[tuple[Feed, Envelope]]:
-        if not self._relevant(msg):
-            return []
         readers = [f for f in feeds if self._type_of(msg) in f.event_types or self._type_of(msg) is None]
         if not readers:
             return []
-        try:
-            envelope = Envelope.from_json(msg.data)
-        except ValidationError as exc:
+        envelope = admission.envelope
+        if envelope is None or admission.reason is not None:
             for feed in readers:
-                await self._dead_letter(conn, feed.name, msg, sequence, None, f"not a valid envelope: {exc}")
+                await self._dead_letter(conn, feed.name, msg, sequence, envelope, admission.reason or "refused")
             return []
         readers = [f for f in readers if envelope.type in f.event_types]
+        replayed = [f for f in readers if (f.name, envelope.id) in seen]
+        if replayed:
+            log.warning("event applied before, skipped", event_id=envelope.id, sequence=sequence,
+                        consumers=[f.name for f in replayed])
+            EVENTS_SKIPPED.labels(self.name).inc()
+        readers = [f for f in readers if (f.name, envelope.id) not in seen]
         if not readers:
             return []
         try:
@@ -257,6 +282,8 @@ class DurableConsumer(NatsWorker):
                     error = exc
             else:
                 await self._dead_letter(conn, feed.name, msg, sequence, envelope, f"handler failed: {error!r}")
+        # The same id twice in one batch counts once as well.
+        seen.update((feed.name, envelope.id) for feed, _ in done)
         return done
 
     async def _dead_letter(

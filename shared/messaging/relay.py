@@ -70,6 +70,7 @@ class OutboxRelay(NatsWorker):
         namespace: str,
         service: str,
         replicas: int = 1,
+        declare_stream: bool = True,
         batch_size: int = 4000,
         publish_timeout: float = 5.0,
         poll_interval: float = 1.0,
@@ -81,6 +82,7 @@ class OutboxRelay(NatsWorker):
         self._namespace = namespace
         self._service = service
         self._replicas = replicas
+        self._declare_stream_on_start = declare_stream
         self._batch_size = batch_size
         self._publish_timeout = publish_timeout
         self._poll_interval = poll_interval
@@ -107,9 +109,10 @@ class OutboxRelay(NatsWorker):
     async def _run(self) -> None:
         self._nc = await connect_until_ready(self._nats_url, name=f"qingdan-{self._service}-relay")
         self._js = self._nc.jetstream(publish_async_max_pending=4000)
-        await retry_until_ready(self._declare_stream, what="stream declaration",
-                                retry_on=(*TRANSIENT, nats.js.errors.APIError),
-                                backoff=Backoff(self._election_retry, 2.0), service=self._service)
+        if self._declare_stream_on_start:  # otherwise the operator step made it (services may not)
+            await retry_until_ready(self._declare_stream, what="stream declaration",
+                                    retry_on=(*TRANSIENT, nats.js.errors.APIError),
+                                    backoff=Backoff(self._election_retry, 2.0), service=self._service)
         self.task.recovered()
         backoff = Backoff(0.1, 5.0)
         interrupted: float | None = None  # when publishing last started to fail, for the log

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import nats
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -17,6 +20,9 @@ async def ensure_service_stream(
 ) -> str:
     """Create (or update) the stream owned by ``service``; returns its name.
 
+    An operator step (``python -m services.<name> streams``, the launcher, test stacks) calls this
+    with the operator's NATS user: service identities may not create or change streams.
+
     Audits replay from the beginning, so nothing expires: limits retention with no age, size or
     count limit. ``replicas`` is 3 on a production cluster.
     """
@@ -31,6 +37,9 @@ async def ensure_service_stream(
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         num_replicas=replicas,
         description=f"Qingdan {service} events (kept forever)",
+        # The audit trail: no message may be deleted and the stream may not be purged, by anyone.
+        deny_delete=True,
+        deny_purge=True,
     )
     try:
         await js.stream_info(name)
@@ -39,3 +48,14 @@ async def ensure_service_stream(
     else:
         await js.update_stream(config)
     return name
+
+
+async def declare_streams(url: str, namespace: str, services: Iterable[str], *, replicas: int = 1) -> list[str]:
+    """The operator step: connect as the operator (``url`` carries its credentials) and create or
+    update each writing service's stream, with deny-delete and deny-purge."""
+    nc = await nats.connect(url, connect_timeout=5, allow_reconnect=False)
+    try:
+        js = nc.jetstream()
+        return [await ensure_service_stream(js, namespace, service, replicas=replicas) for service in services]
+    finally:
+        await nc.close()

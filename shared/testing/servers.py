@@ -31,6 +31,7 @@ from typing import Any, Self, TypeVar
 
 import asyncpg
 
+from shared.messaging.credentials import NatsAuth
 from shared.natsserver import ClusterMembership as ClusterMembership
 from shared.natsserver import NatsServerProcess as NatsServerProcess
 from shared.natsserver import nats_server_executable as nats_server_executable
@@ -69,10 +70,12 @@ class NatsCluster:
         clients, monitors, routes = ports[:size], ports[size:2 * size], ports[2 * size:]
         self.name = name
         self.start_timeout = start_timeout
+        # One set of users for every node: a client moving to another node keeps its identity.
+        self.auth = NatsAuth(root / "auth")
         self.nodes = [
             NatsServerProcess(
                 root / f"n{i}", port=clients[i], monitor_port=monitors[i], server_name=f"{name}-{i}",
-                start_timeout=start_timeout,
+                start_timeout=start_timeout, auth=self.auth,
                 cluster=ClusterMembership(name, routes[i], tuple(p for j, p in enumerate(routes) if j != i)),
             )
             for i in range(size)
@@ -80,8 +83,18 @@ class NatsCluster:
 
     @property
     def url(self) -> str:
-        """Every node's client URL, comma-separated."""
+        """Every node's client URL as the operator, comma-separated."""
         return ",".join(node.url for node in self.nodes)
+
+    @property
+    def plain_url(self) -> str:
+        """Every node's client URL without credentials, comma-separated."""
+        return ",".join(node.plain_url for node in self.nodes)
+
+    def reload_auth(self) -> None:
+        """Apply users added to :attr:`auth` on every running node."""
+        for node in self.nodes:
+            node.reload_auth()
 
     def start(self) -> None:
         """Start every node together (a node alone has no JetStream quorum), then wait for a meta leader."""
@@ -151,7 +164,7 @@ def _masked(url: str) -> str:
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
 
 
-def _run_sync(make_coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def run_sync(make_coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine to completion from sync code, even when called inside a running loop."""
     try:
         asyncio.get_running_loop()
@@ -181,7 +194,7 @@ async def _admin_execute(admin_url: str, *statements: str) -> None:
 
 def check_postgres(admin_url: str | None = None) -> None:
     """Raise ``PostgresUnavailableError`` (saying how to start it) unless PostgreSQL answers."""
-    _run_sync(lambda: _admin_execute(admin_url or pg_admin_url(), "SELECT 1"))
+    run_sync(lambda: _admin_execute(admin_url or pg_admin_url(), "SELECT 1"))
 
 
 def docker_engine_available() -> bool:
@@ -266,7 +279,7 @@ class PostgresDatabase:
             raise RuntimeError(f"database {self.name} was already created")
         label = _identifier(name)[:30] or "db"
         database = f"qd_test_{_identifier(self.run_id)}_{label}_{uuid.uuid4().hex[:6]}"[:63]
-        _run_sync(lambda: _admin_execute(self.admin_url, f'CREATE DATABASE "{database}"'))
+        run_sync(lambda: _admin_execute(self.admin_url, f'CREATE DATABASE "{database}"'))
         self.name = database
         return self.sqlalchemy_url
 
@@ -275,7 +288,7 @@ class PostgresDatabase:
         if self.name is None:
             return
         statement = f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'
-        _run_sync(lambda: _admin_execute(self.admin_url, statement))
+        run_sync(lambda: _admin_execute(self.admin_url, statement))
         self.name = None
 
     @property

@@ -15,8 +15,11 @@ import httpx
 
 from shared.auth import Principal, Role, TokenService
 from shared.http.client import expect as expect
+from shared.messaging.credentials import WRITING_SERVICES, publishing_departments
+from shared.messaging.streams import declare_streams
 from shared.natsserver import NatsServerProcess
 from shared.processes import ServiceProcess, free_port
+from shared.testing.servers import run_sync
 
 TEST_SECRET = "test-secret-" + "x" * 40
 
@@ -45,10 +48,21 @@ class Stack:
     def add(self, name: str, *, instance: str | None = None, env: dict[str, str] | None = None) -> ServiceProcess:
         """Declare a service process (``instance`` names a second copy, e.g. another department's)."""
         key = instance or name
+        given = {**self._extra_env, **(env or {})}
+        department = given.get("QD_DEPARTMENT", "federation")
+        hosted = [d for d in given.get("QD_HOSTED_DEPARTMENTS", "").split(",") if d]
+        # Its own NATS identity, allowed to publish only its own subjects.
+        user = self.nats.auth.service_user(self.namespace, name, department,
+                                           publishing_departments(name, department, hosted))
+        self.nats.reload_auth()
         env = {
-            "QD_NATS_URL": self.nats.url,
+            "QD_NATS_URL": self.nats.plain_url,
+            "QD_NATS_USER": user.name,
+            "QD_NATS_PASSWORD": user.password,
             "QD_NAMESPACE": self.namespace,
             "QD_DATA_DIR": str(self.root / key),
+            # One trust folder for the stack: each instance enrols its public key there (development).
+            "QD_TRUST_DIR": str(self.root / "trust"),
             "QD_DATABASE_URL": self._database_url(key),
             "QD_AUTH_SECRET": TEST_SECRET,
             "QD_MASTER_KEY": self.master_key,
@@ -62,6 +76,9 @@ class Stack:
 
     def start(self, *keys: str) -> None:
         """Start the named services (all declared ones by default)."""
+        # The operator step: the writing services' streams, with deny-delete and deny-purge.
+        writing = sorted({p.name for p in self.services.values()} & set(WRITING_SERVICES))
+        run_sync(lambda: declare_streams(self.nats.url, self.namespace, writing))
         for key in keys or tuple(self.services):
             self.services[key].start()
 

@@ -26,6 +26,7 @@ OPERATIONS_DOC = (ROOT / "docs" / "operations.md").read_text()
 QINGDAN = {name: s for name, s in SERVICES.items() if s.get("image", "").startswith("qingdan:")}
 SERVERS = {name: s for name, s in QINGDAN.items() if s["command"][-1] == "serve"}
 NATS = {name: s for name, s in SERVICES.items() if name.startswith("nats-")}
+STREAMS = {name: s for name, s in QINGDAN.items() if s["command"][-1] == "streams"}
 
 
 def _module(service: dict[str, Any]) -> str:
@@ -74,12 +75,22 @@ def test_every_command_exists_and_every_server_has_its_migrate_step() -> None:
         assert service["depends_on"] == {
             "postgres": {"condition": "service_healthy"},
             **{nats: {"condition": "service_healthy"} for nats in NATS},
+            **{step: {"condition": "service_completed_successfully"} for step in STREAMS},
             f"{name}-migrate": {"condition": "service_completed_successfully"},
         }, name
 
 
+def test_the_streams_are_made_by_the_operator_once_nats_is_up() -> None:
+    modules = {_module(s) for s in STREAMS.values()}
+    assert modules == {"services.registry", "services.checklists", "services.inspections"}
+    for name, step in STREAMS.items():
+        assert step["restart"] == "no", name
+        assert step["environment"]["QD_NATS_USER"] == "qd-operator", name
+        assert step["depends_on"] == {nats: {"condition": "service_healthy"} for nats in NATS}, name
+
+
 def test_every_long_running_container_has_a_health_check_and_a_restart_policy() -> None:
-    long_running = [name for name, s in SERVICES.items() if not name.endswith("-migrate")]
+    long_running = [name for name, s in SERVICES.items() if not name.endswith(("-migrate", "-streams"))]
     for name in long_running:
         service = SERVICES[name]
         assert service.get("restart") == "unless-stopped", name
@@ -129,11 +140,13 @@ def test_ports_and_databases_match_the_code_and_docs() -> None:
 
 def test_every_nats_node_sets_each_variable_its_configuration_file_reads() -> None:
     config = ROOT / "deploy" / "nats" / "qingdan.conf"
-    lines = [line.split("#", 1)[0] for line in config.read_text().splitlines()]
-    wanted = set(re.findall(r"\$([A-Z_]+)", "\n".join(lines)))
+    included = ROOT / "deploy" / "nats" / "nats-auth.conf"  # the users, passwords from the environment
+    lines = [line.split("#", 1)[0] for line in (config.read_text() + included.read_text()).splitlines()]
+    wanted = set(re.findall(r"\$((?:NATS|QD)_[A-Z_]+)", "\n".join(lines)))  # not subjects like $JS.API
     assert wanted >= {"NATS_SERVER_NAME", "NATS_PORT", "NATS_ROUTES", "NATS_STORE_DIR"}
     for name, service in NATS.items():
         assert f"./deploy/nats/qingdan.conf:{service['command'][-1]}:ro" in service["volumes"]
+        assert "./deploy/nats/nats-auth.conf:/etc/nats/nats-auth.conf:ro" in service["volumes"]
         assert set(service["environment"]) == wanted, name
         assert service["environment"]["NATS_SERVER_NAME"] == name
         routes = service["environment"]["NATS_ROUTES"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -17,6 +18,7 @@ from shared.testing.servers import free_port, nats_server_executable, wait_until
 pytestmark = pytest.mark.integration
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "qingdan.conf"
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+AUTH_VARIABLES = sorted(set(re.findall(r"\$(QD_NATS_[A-Z_]+)", (CONFIG.parent / "nats-auth.conf").read_text())))
 
 
 def _node_env(tmp_path: Path) -> dict[str, str]:
@@ -29,6 +31,8 @@ def _node_env(tmp_path: Path) -> dict[str, str]:
         "NATS_CLUSTER_PORT": str(cluster_ports[0]),
         "NATS_STORE_DIR": str(tmp_path / "store"),
         "NATS_ROUTES": "[" + ", ".join(f"nats://127.0.0.1:{port}" for port in cluster_ports) + "]",
+        # The passwords deploy/nats/nats-auth.conf (included) takes from the environment.
+        **{name: "test-password" for name in AUTH_VARIABLES},
     }
 
 

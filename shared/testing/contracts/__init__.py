@@ -14,6 +14,7 @@ from shared.testing.contracts.eventstore import EventStoreContract
 from shared.testing.contracts.executor import CommandExecutorContract
 from shared.testing.contracts.outbox import OutboxRelayContract
 from shared.testing.contracts.projection import ProjectionContract
+from shared.testing.contracts.trust import TrustedConsumerContract
 
 __all__ = [
     "BackendContract",
@@ -23,4 +24,5 @@ __all__ = [
     "MultiFeedConsumerContract",
     "OutboxRelayContract",
     "ProjectionContract",
+    "TrustedConsumerContract",
 ]

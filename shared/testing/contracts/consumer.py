@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.catalogue import EventPayload
 from shared.catalogue.people import DepartmentRegistered, OrgUnitEstablished
 from shared.envelope import Envelope
-from shared.eventstore.tables import dead_letters, tracking
+from shared.eventstore.tables import applied_events, dead_letters, tracking
 from shared.eventstore.tracking import applied_position
 from shared.ids import new_id
 from shared.messaging.consumer import DurableConsumer, Feed, Handler
@@ -183,6 +183,7 @@ class MultiFeedConsumerContract(BackendContract):
             async with engine.begin() as conn:  # the units read model is reset, as before a rebuild
                 await conn.execute(delete(s.applied).where(s.applied.c.name.like("u:%")))
                 await conn.execute(update(tracking).where(tracking.c.consumer == "feed-units").values(position=0))
+                await conn.execute(delete(applied_events).where(applied_events.c.consumer == "feed-units"))
             await probe.publish_envelope(namespace, departments[2])  # sequence 6
             await self._consume(engine, nats_url, namespace, upto=6)
         async with engine.connect() as conn:

@@ -17,6 +17,7 @@ from shared.testing.contracts import (
     MultiFeedConsumerContract,
     OutboxRelayContract,
     ProjectionContract,
+    TrustedConsumerContract,
 )
 
 pytestmark = pytest.mark.integration
@@ -60,3 +61,7 @@ class TestMultiFeedConsumer(RunBackend, MultiFeedConsumerContract):
 
 class TestProjection(RunBackend, ProjectionContract):
     """Projection appliers and rebuild."""
+
+
+class TestTrustedConsumer(RunBackend, TrustedConsumerContract):
+    """Signatures checked, each event id applied once."""

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.unit
 OUR_EXTENSIONS = {
     "streamid": "person-p-1", "streamtype": "person", "streamversion": 1, "schemaversion": 2, "actor": "staff-1",
     "department": "federation", "correlationid": "corr-1", "causationid": None, "prevhash": "", "hash": "",
+    "keyid": "", "signature": "",
 }
 
 

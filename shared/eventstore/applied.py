@@ -1,0 +1,48 @@
+"""At most once per event id: the ids each read model has applied, kept in its own database.
+
+The consumer checkpoint (a stream sequence) skips redeliveries, but an old event published again
+under a new ``Nats-Msg-Id`` gets a new sequence. This table catches it by the event's own id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.eventstore.tables import applied_events
+
+_CHUNK = 500  # ids per IN list: well under SQLite's and asyncpg's parameter limits
+
+
+async def already_applied(
+    conn: AsyncConnection, consumers: Collection[str], event_ids: Collection[str]
+) -> set[tuple[str, str]]:
+    """Which (consumer, event id) pairs among these have been applied before."""
+    found: set[tuple[str, str]] = set()
+    ids = sorted(set(event_ids))
+    for start in range(0, len(ids), _CHUNK):
+        rows = await conn.execute(
+            select(applied_events.c.consumer, applied_events.c.event_id).where(
+                applied_events.c.consumer.in_(list(consumers)),
+                applied_events.c.event_id.in_(ids[start:start + _CHUNK]),
+            )
+        )
+        found.update((row.consumer, row.event_id) for row in rows)
+    return found
+
+
+async def record_applied(conn: AsyncConnection, pairs: Iterable[tuple[str, str]]) -> None:
+    """Remember (consumer, event id) pairs as applied, in the caller's transaction."""
+    rows = [{"consumer": c, "event_id": e} for c, e in pairs]
+    for start in range(0, len(rows), 1000):
+        await conn.execute(insert(applied_events), rows[start:start + 1000])
+
+
+async def replace_applied(conn: AsyncConnection, consumer: str, event_ids: Iterable[str]) -> None:
+    """After a rebuild: the read model now holds exactly these events."""
+    await conn.execute(delete(applied_events).where(applied_events.c.consumer == consumer))
+    await record_applied(conn, ((consumer, e) for e in event_ids))
+
+

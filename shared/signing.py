@@ -1,0 +1,225 @@
+"""Signed events: each writing instance signs its events with its own Ed25519 key.
+
+The signature covers ``keyid`` and the event's ``hash``; the hash covers the whole envelope and
+the previous event's hash, so one signature seals the event and, through the chain, its stream's
+history. Someone who rewrites a payload and recomputes the plain SHA-256 chain cannot produce the
+signatures without the private key.
+
+Keys are named by a key id (the first 16 hex digits of SHA-256 over the raw public key), which
+every event carries. A :class:`KeyRing` holds the public keys a reader trusts, each bound to the
+service and department it may sign for. Rotating a key is adding a new key id to the ring and
+signing with the new private key; old events keep verifying against the old public key, which
+stays in the ring (history is never re-signed).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from shared.envelope import Envelope
+
+_CONTEXT = b"qingdan-event-v1|"
+_UNKNOWN_KEY_RECHECK_SECONDS = 5.0
+ANY_DEPARTMENT = "*"
+"""In a key's departments: it may sign for any department (a single instance serving all)."""
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """The id of a public key: 16 hex digits of SHA-256 over its raw bytes."""
+    return hashlib.sha256(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)).hexdigest()[:16]
+
+
+def signed_message(envelope: Envelope) -> bytes:
+    """The bytes a signature covers: a fixed context, the key id and the event's chained hash."""
+    return _CONTEXT + envelope.key_id.encode() + b"|" + envelope.hash.encode()
+
+
+class Signer:
+    """The private key of one writing instance."""
+
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self._private = private_key
+        self.public_key = private_key.public_key()
+        self.key_id = key_id(self.public_key)
+
+    @classmethod
+    def generate(cls) -> Signer:
+        """A fresh key pair."""
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_base64(cls, seed: str) -> Signer:
+        """A key from its base64 32-byte seed (``QD_SIGNING_KEY``)."""
+        raw = base64.b64decode(seed.strip(), validate=True)
+        if len(raw) != 32:
+            raise ValueError("a signing key is 32 bytes (base64)")
+        return cls(Ed25519PrivateKey.from_private_bytes(raw))
+
+    def seed_base64(self) -> str:
+        """The private seed, base64 (only ever written to a 0600 file or a secret store)."""
+        from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+        raw = self._private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        return base64.b64encode(raw).decode()
+
+    def sign(self, envelope: Envelope) -> Envelope:
+        """The envelope with ``keyid`` and ``signature`` filled in (its hash must be set)."""
+        if not envelope.hash:
+            raise ValueError("seal an envelope (hash) before signing it")
+        keyed = envelope.model_copy(update={"key_id": self.key_id, "signature": ""})
+        signature = self._private.sign(signed_message(keyed))
+        return keyed.model_copy(update={"signature": base64.b64encode(signature).decode()})
+
+    def public(self, service: str, department: str, departments: frozenset[str]) -> PublisherKey:
+        """This key as others must trust it: bound to its service, instance and departments."""
+        return PublisherKey(self.key_id, service, department, departments | {department}, self.public_key)
+
+
+@dataclass(frozen=True)
+class PublisherKey:
+    """A public key a reader trusts, and what it may sign for.
+
+    ``department`` is the instance's own department (it appears in the envelope's ``source``);
+    ``departments`` every department it may write events for (a federation instance hosts some).
+    """
+
+    key_id: str
+    service: str
+    department: str
+    departments: frozenset[str]
+    public_key: Ed25519PublicKey
+
+    @property
+    def source(self) -> str:
+        """The ``source`` attribute of every event this key signs."""
+        return f"qingdan/{self.service}/{self.department}"
+
+    def to_json(self) -> str:
+        """The public key file others install in their trust folder."""
+        raw = self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return json.dumps({
+            "key_id": self.key_id, "service": self.service, "department": self.department,
+            "departments": sorted(self.departments), "public_key": base64.b64encode(raw).decode(),
+        }, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> PublisherKey:
+        """Parse a public key file; the key id must match the key."""
+        data = json.loads(text)
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(data["public_key"], validate=True))
+        if key_id(public) != data["key_id"]:
+            raise ValueError(f"key id {data['key_id']} does not match its public key")
+        return cls(data["key_id"], data["service"], data["department"],
+                   frozenset(data["departments"]) | {data["department"]}, public)
+
+    @property
+    def file_name(self) -> str:
+        """Where it lives in a trust folder."""
+        return f"{self.service}.{self.department}.{self.key_id}.pub.json"
+
+
+class KeyRing:
+    """The publishers' public keys a reader trusts, by key id, read from a trust folder.
+
+    An unknown key id makes the ring re-read its folder once (a new instance, or a rotated key,
+    may have been installed since), so a consumer never needs a restart to trust a new key.
+    """
+
+    def __init__(self, keys: list[PublisherKey] | None = None, folder: Path | None = None) -> None:
+        self.folder = folder
+        self._keys = {k.key_id: k for k in keys or []}
+        self._unknown: dict[str, float] = {}
+        if folder is not None:
+            self.reload()
+
+    def reload(self) -> None:
+        """Read every ``*.pub.json`` of the trust folder (unreadable files are an error)."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        for path in sorted(self.folder.glob("*.pub.json")):
+            key = PublisherKey.from_json(path.read_text())
+            self._keys[key.key_id] = key
+
+    def get(self, kid: str) -> PublisherKey | None:
+        """The trusted key with this id, re-reading the folder if it is not known yet.
+
+        A key id still unknown after a re-read is not looked for again for a few seconds, so a
+        flood of messages with made-up key ids costs no more than one folder read each.
+        """
+        if kid not in self._keys and time.monotonic() >= self._unknown.get(kid, 0.0):
+            self.reload()
+            if kid not in self._keys:
+                self._unknown[kid] = time.monotonic() + _UNKNOWN_KEY_RECHECK_SECONDS
+        return self._keys.get(kid)
+
+    def problem(self, envelope: Envelope) -> str | None:
+        """Why this envelope is not a genuine event of its publisher (None if it is)."""
+        if not envelope.signature or not envelope.key_id:
+            return "not signed"
+        key = self.get(envelope.key_id)
+        if key is None:
+            return f"signed with unknown key {envelope.key_id}"
+        if envelope.content_hash() != envelope.hash:
+            return "content does not match its hash"
+        try:
+            key.public_key.verify(base64.b64decode(envelope.signature, validate=True), signed_message(envelope))
+        except (InvalidSignature, ValueError):
+            return f"signature does not verify with key {envelope.key_id}"
+        if envelope.source != key.source:
+            return f"source {envelope.source} is not {key.source}, which key {envelope.key_id} signs for"
+        if envelope.department not in key.departments and ANY_DEPARTMENT not in key.departments:
+            return f"department {envelope.department} is not one key {envelope.key_id} may sign for"
+        return None
+
+    def check_delivery(self, subject: str, envelope: Envelope, *, namespace: str, service: str) -> str | None:
+        """``problem`` plus: the subject names this service, the envelope's department and type."""
+        expected = f"{namespace}.{service}.{envelope.department}.{envelope.type}"
+        if subject != expected:
+            return f"subject {subject} does not match the envelope (expected {expected})"
+        key = self.get(envelope.key_id) if envelope.key_id else None
+        if key is not None and key.service != service:
+            return f"key {envelope.key_id} signs for {key.service}, not {service}"
+        return self.problem(envelope)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a secret file readable by its owner only (0600), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    tmp.replace(path)
+
+
+def load_or_create_signer(path: Path, *, allow_create: bool) -> Signer:
+    """The instance's signing key from ``path``; generated there (0600) only if ``allow_create``."""
+    if path.exists():
+        return Signer.from_base64(path.read_text())
+    if not allow_create:
+        raise ValueError(f"no signing key at {path}: set QD_SIGNING_KEY or QD_SIGNING_KEY_FILE "
+                         "(production never generates one)")
+    signer = Signer.generate()
+    write_private(path, signer.seed_base64() + "\n")
+    return signer
+
+
+def publish_public_key(folder: Path, key: PublisherKey) -> Path:
+    """Install a public key in a trust folder (development: each instance enrols itself)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / key.file_name
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(key.to_json())
+        tmp.replace(path)
+    return path
