@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import subprocess
@@ -14,7 +15,6 @@ from shared.messaging.credentials import WRITING_SERVICES, publishing_department
 from shared.messaging.streams import declare_streams
 from shared.natsserver import NatsServerProcess
 from shared.processes import ServiceProcess, port_in_use
-from shared.testing.servers import run_sync
 
 HOSTED_DEPARTMENTS = ("civil_affairs", "hrss", "education", "housing")
 
@@ -148,7 +148,7 @@ class EmbeddedStack:
             self.nats.start()
         # The operator step: streams with deny-delete and deny-purge (services may not make them).
         writing = sorted({i.service for i in self.instances} & set(WRITING_SERVICES))
-        run_sync(lambda: declare_streams(self.operator_url, self.namespace, writing))
+        asyncio.run(declare_streams(self.operator_url, self.namespace, writing))
         for instance in self.instances:
             process = ServiceProcess(instance.service, port=instance.port, env=self.env(instance),
                                      log_path=self.data_dir / "logs" / f"{instance.key}.log")
