@@ -29,16 +29,26 @@ from shared.messaging.consumer import DurableConsumer
 from shared.messaging.streams import ensure_service_stream
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
+from shared.signing import Signer, publish_public_key
 from shared.testing.contracts import support as s
+from shared.testing.contracts.trust import signed_chain
 from shared.testing.servers import NatsServerProcess, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 def settings(database_url: str, nats_url: str, namespace: str, tmp_path: Path, **extra: Any) -> ServiceSettings:
-    """A service called ``contract`` on the test's database and NATS."""
+    """A service called ``contract`` on the test's database and NATS (as the operator, so its relay
+    declares its own stream: no operator step runs in these tests)."""
     return ServiceSettings(service=s.SERVICE, database_url=database_url, nats_url=nats_url, namespace=namespace,
-                           data_dir=tmp_path, auth_secret="x" * 40, **extra)
+                           data_dir=tmp_path, auth_secret="x" * 40, declare_streams=True, **extra)
+
+
+def trusted_source(runtime: ServiceRuntime) -> Signer:
+    """The source service's key, trusted by this runtime: its consumers apply only signed events."""
+    signer = Signer.generate()
+    publish_public_key(runtime.settings.effective_trust_dir(), signer.public(s.SOURCE, s.DEPARTMENT, frozenset()))
+    return signer
 
 
 @asynccontextmanager
@@ -113,7 +123,9 @@ async def test_a_consumer_that_raises_is_restarted_and_catches_up(
 ) -> None:
     namespace = s.unique_namespace(run_id)
     runtime = build(database_url, nats_url, namespace, tmp_path)
-    await s.create_schema(runtime.engine)
+    signer = trusted_source(runtime)
+    async with runtime.engine.begin() as conn:  # the contract's own tables; the runtime migrates the event store's
+        await conn.run_sync(s.metadata.create_all)
     applied: list[str] = []
 
     async def handler(_conn: AsyncConnection, envelope: Envelope, _payload: EventPayload) -> None:
@@ -132,7 +144,7 @@ async def test_a_consumer_that_raises_is_restarted_and_catches_up(
     monkeypatch.setattr("shared.messaging.consumer.applied_position", position)
     async with s.jetstream(nats_url) as probe, running(runtime) as client:
         await ensure_service_stream(probe.js, namespace, s.SOURCE)
-        for envelope in s.sealed_chain("orgunit-1", [s.unit(1), s.unit(2)]):
+        for envelope in signed_chain(signer, "orgunit-1", 2, first=1):
             await probe.publish_envelope(namespace, envelope)
         report = await health_is(client, "degraded", naming=f"{consumer.task.name} failed")
         assert "injected consumer failure" in report["consumers"][0]["failure"]
@@ -183,6 +195,7 @@ async def test_health_is_degraded_while_a_consumer_lags_its_stream(
 ) -> None:
     namespace = s.unique_namespace(run_id)
     runtime = build(database_url, nats_url, namespace, tmp_path, health_max_consumer_lag=5)
+    signer = trusted_source(runtime)
     gate = asyncio.Event()
     applied: list[str] = []
 
@@ -196,7 +209,7 @@ async def test_health_is_degraded_while_a_consumer_lags_its_stream(
     runtime.consumers.append(consumer)
     async with s.jetstream(nats_url) as probe:
         await ensure_service_stream(probe.js, namespace, s.SOURCE)
-        for envelope in s.sealed_chain("orgunit-1", [s.unit(i) for i in range(20)]):
+        for envelope in signed_chain(signer, "orgunit-1", 20):
             await probe.publish_envelope(namespace, envelope)
         async with running(runtime) as client:
             report = await health_is(client, "degraded", naming="15 events behind (limit 5)")

@@ -20,7 +20,9 @@ from shared.messaging.relay import PartiallyAcknowledged
 from shared.messaging.streams import ensure_service_stream
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
+from shared.signing import Signer, publish_public_key
 from shared.testing.contracts import support as s
+from shared.testing.contracts.trust import signed_chain
 from shared.testing.servers import wait_until
 
 pytestmark = pytest.mark.integration
@@ -29,7 +31,7 @@ pytestmark = pytest.mark.integration
 def runtime_for(database_url: str, nats_url: str, namespace: str, tmp_path: Path) -> ServiceRuntime:
     """The contract service's runtime on the test's database and NATS."""
     settings = ServiceSettings(service=s.SERVICE, database_url=database_url, nats_url=nats_url,
-                               namespace=namespace, data_dir=tmp_path, auth_secret="x" * 40)
+                               namespace=namespace, data_dir=tmp_path, auth_secret="x" * 40, declare_streams=True)
     return ServiceRuntime.build(settings, schema=())
 
 
@@ -66,6 +68,8 @@ async def test_an_empty_fetch_is_an_idle_stream_not_an_error(
 ) -> None:
     namespace = s.unique_namespace(run_id)
     runtime = runtime_for(database_url, nats_url, namespace, tmp_path)
+    signer = Signer.generate()  # the source's key, trusted by this runtime: consumers apply only signed events
+    publish_public_key(runtime.settings.effective_trust_dir(), signer.public(s.SOURCE, s.DEPARTMENT, frozenset()))
     applied: list[str] = []
 
     async def handler(_conn: AsyncConnection, envelope: Envelope, _payload: EventPayload) -> None:
@@ -89,7 +93,7 @@ async def test_an_empty_fetch_is_an_idle_stream_not_an_error(
             await runtime.start()
             try:
                 await wait_until(lambda: len(empty_fetches) == 3, message="three empty fetches")
-                for envelope in s.sealed_chain("orgunit-1", [s.unit(1), s.unit(2)]):
+                for envelope in signed_chain(signer, "orgunit-1", 2, first=1):
                     await probe.publish_envelope(namespace, envelope)
                 await wait_until(lambda: len(applied) == 2, message="the events after the empty fetches")
             finally:
