@@ -22,7 +22,7 @@ SYSTEM = Principal(staff_id="system", name="Qingdan system", department="federat
                    roles=frozenset({Role.FEDERATION_ADMIN}))
 """The actor of set-up commands run from the command line (first admin, demo data)."""
 
-STREAM_TYPES = {"orgunit", "department", "staff", "person", "plan"}
+STREAM_TYPES = {"orgunit", "department", "staff", "person", "plan", "certificate"}
 
 
 def build_deps(settings: RegistrySettings, runtime: ServiceRuntime) -> RegistryDeps:
@@ -32,6 +32,8 @@ def build_deps(settings: RegistrySettings, runtime: ServiceRuntime) -> RegistryD
         vault=PersonalDataVault(settings.load_master_key()),
         severe_rule=settings.severe_rule(),
         today=date.today,
+        certificate_policy=settings.certificate_policy(),
+        import_max_bytes=settings.import_max_bytes,
     )
 
 

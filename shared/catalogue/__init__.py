@@ -27,3 +27,4 @@ __all__ = [
 from shared.catalogue import people as people
 from shared.catalogue import supervision as supervision
 from shared.catalogue import worklists as worklists
+from shared.catalogue import certificates as certificates
