@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from services.registry.application.lookup_rows import LOOKUP_ROWS
@@ -26,7 +26,7 @@ class RegistryDeps:
     vault: PersonalDataVault
     severe_rule: SevereRule
     today: Callable[[], date]
-    certificate_policy: CertificatePolicy = CertificatePolicy()
+    certificate_policy: CertificatePolicy = field(default_factory=CertificatePolicy)
     import_max_bytes: int = 20_000_000
 
     @property
