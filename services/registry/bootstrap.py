@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.registry.adapters.tables import metadata
 from services.registry.application.deps import RegistryDeps
+from services.registry.entrypoints import certificates_http, imports_http
 from services.registry.entrypoints.http import router
 from services.registry.settings import RegistrySettings
 from shared.auth import Principal, Role
@@ -51,7 +52,7 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
         runtime,
         title="Qingdan registry",
         description="Register of persons with disabilities, home visits and personal plans (一人一策).",
-        routers=[router, history_router()],
+        routers=[router, certificates_http.router, imports_http.router, history_router()],
         asyncapi=asyncapi,
     )
     app.state.deps = deps
