@@ -122,7 +122,8 @@ async def test_cancelled_shows_and_refuses_renewal(app: tuple[FastAPI, httpx.Asy
                                   json={"reason": "standard_not_met"})
     assert cancelled.status_code == 200
     assert (await _certificate(client, person_id))["status"] == "cancelled"
-    refused = await client.post(f"/persons/{person_id}/certificate/renewal", json={"issued_on": date.today().isoformat()})
+    refused = await client.post(f"/persons/{person_id}/certificate/renewal",
+                                json={"issued_on": date.today().isoformat()})
     assert error_of(refused)[:2] == (409, "rule_violated")
 
 
