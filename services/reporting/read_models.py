@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.projections import audit as audit_models
+from services.reporting.projections import certificates as certificate_models
 from services.reporting.projections import coverage
 from services.reporting.projections import highlights as highlight_models
 from services.reporting.projections import inspection_results as inspection_models
@@ -28,6 +29,8 @@ PROJECTIONS.update({p.name: p for p in (task_models.TASKS, highlight_models.HIGH
 SCHEMA += (task_models.metadata, highlight_models.metadata)
 PROJECTIONS.update({p.name: p for p in (plan_item_models.PLAN_ITEMS, *audit_models.AUDIT)})
 SCHEMA += (plan_item_models.metadata, audit_models.metadata)
+PROJECTIONS[certificate_models.CERTIFICATES.name] = certificate_models.CERTIFICATES
+SCHEMA += (certificate_models.metadata,)
 
 
 def _handler(projection: Projection) -> Handler:
