@@ -83,25 +83,30 @@ async def _person_corrections(uow: UnitOfWork, deps: RegistryDeps, person: perso
     return events
 
 
+def _suffix_number(suffix: str) -> int:
+    return int(suffix[1:]) if suffix else 0
+
+
 def _certificate_corrections(record: life.CertificateRecord | None, person: person_domain.Person, row: ExtractRow,
                              deps: RegistryDeps) -> list[EventPayload]:
+    """Bring the certificate in line with the row: issue it, renew it (a later issue date), reissue it
+    up to the row's suffix. An earlier date or suffix than the register's is left alone (the register
+    is newer); the dry run still shows it as a difference."""
     today, policy = deps.today(), deps.certificate_policy
-    if row.issued_on is None:
-        return []
     if record is None:
+        if row.issued_on is None:
+            return []
         return life.issue(person_id=person.person_id, issued_on=row.issued_on, suffix=row.suffix,
                           village_code=person.village_code, township_code=person.township_code,
                           policy=policy, today=today)
     events: list[EventPayload] = []
-    if row.issued_on > record.issued_on:
+    if row.issued_on is not None and row.issued_on > record.issued_on:
         events += life.renew(record, issued_on=row.issued_on, policy=policy, today=today)
-    # A later suffix in the national system means reissues we have not recorded: catch up to it.
-    current = record.suffix
-    while row.suffix and current != row.suffix and len(events) < 20 and (
-            not current or int(current[1:]) < int(row.suffix[1:])):
-        events += life.reissue(record, issued_on=row.issued_on, today=today)
-        current = life.next_suffix(current)
-        record = life.evolve(record, events[-1])
+    # A later suffix in the national system means reissues we have not recorded: one event each.
+    for _ in range(_suffix_number(record.suffix), _suffix_number(row.suffix)):
+        reissued = life.reissue(record, issued_on=row.issued_on or today, today=today)
+        record = life.evolve(record, reissued[0])
+        events += reissued
     return events
 
 

@@ -128,15 +128,16 @@ async def test_import_is_idempotent_and_a_changed_row_is_a_correction(app: tuple
     assert (again["registered"], again["corrected"], again["unchanged"]) == (0, 0, 2)
     assert [p["version"] for p in await _persons(client)] == [p["version"] for p in persons]
 
-    changed = as_csv([row(1, name="张叁", village="二村", issued_on="2020-03-15"), row(3, issued_on="2024-01-02")])
+    changed = as_csv([row(1, name="张叁", village="二村", issued_on="2020-03-15"), row(3, issued_on="2024-01-02",
+                                                                                  number=certificate_number(3) + "B2")])
     dry = await _post(client, "/register-imports/dry-run", changed)
-    assert sorted(r["differences"] for r in dry["rows"]) == [["issued_on"], ["name", "address", "village"]]
+    assert sorted(r["differences"] for r in dry["rows"]) == [["issued_on", "suffix"], ["name", "address", "village"]]
     corrected = await _post(client, "/register-imports", changed)
     assert (corrected["corrected"], corrected["registered"]) == (2, 0)
     after = {p["village_code"]: p for p in await _persons(client)}
     assert after[VILLAGE_2]["name"] == "张叁"
     renewed = (await client.get(f"/persons/{after[VILLAGE_1]['person_id']}/certificate")).json()
-    assert renewed["valid_until"] == "2034-01-01"
+    assert (renewed["valid_until"], renewed["suffix"]) == ("2034-01-01", "B2")
     assert (await _post(client, "/register-imports", changed))["corrected"] == 0
 
 
