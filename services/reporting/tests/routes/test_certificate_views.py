@@ -91,3 +91,8 @@ async def test_expiring_within_days(client: httpx.AsyncClient) -> None:
     assert [(c["person_id"], c["valid_until"]) for c in soon] == [("soon", "2026-06-30")]
     assert (await client.get("/certificates/expiring", params={"today": "2026-04-15", "within_days": 30})).json() == []
     assert error_of(await client.get("/certificates/expiring", params={"within_days": -1}))[:2] == (422, "invalid")
+
+
+def test_certificate_events_reach_the_audit_history() -> None:
+    audit = PROJECTIONS["audit_registry"]
+    assert {"certificate.issued", "certificate.cancelled", "person.registered"} <= audit.event_types
