@@ -116,8 +116,8 @@ def _consistency(row: dict[str, str], certificate: Certificate, birth: date | No
         problems.append(Problem("sex", f"sex {sex!r} does not match the resident ID's sequence "
                                 f"({certificate.resident_id.sex})"))
     if birth is not None and birth != certificate.resident_id.birth_date:
-        problems.append(Problem("birth_date", f"birth date {birth} does not match the resident ID's "
-                                f"{certificate.resident_id.birth_date}"))
+        # Not echoing the ID's own date: the report is downloadable and must not carry the ID's digits.
+        problems.append(Problem("birth_date", "birth date does not match the one in the resident ID"))
     return problems
 
 
