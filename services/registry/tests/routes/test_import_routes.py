@@ -182,3 +182,12 @@ async def test_bad_uploads_are_refused_clearly(app: tuple[FastAPI, httpx.AsyncCl
     assert error_of(await client.post("/register-imports", content=as_csv([row(1)]), headers=viewer))[:2] == (
         403, "forbidden")
     assert await _persons(client) == []
+
+
+async def test_rows_go_through_the_group_commit_in_batches(app: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    application, client = app
+    executor = application.state.runtime.executor
+    before = executor.batches
+    result = await _post(client, "/register-imports", as_csv([row(n) for n in range(1, 60, 2)]))
+    assert result["registered"] == 30
+    assert executor.batches - before < 30  # rows share transactions: not one commit per row
