@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.registry.adapters.tables import metadata
 from services.registry.application.deps import RegistryDeps
+from services.registry.entrypoints import certificates_http, imports_http
 from services.registry.entrypoints.http import router
 from services.registry.settings import RegistrySettings
 from shared.auth import Principal, Role
@@ -22,7 +23,7 @@ SYSTEM = Principal(staff_id="system", name="Qingdan system", department="federat
                    roles=frozenset({Role.FEDERATION_ADMIN}))
 """The actor of set-up commands run from the command line (first admin, demo data)."""
 
-STREAM_TYPES = {"orgunit", "department", "staff", "person", "plan"}
+STREAM_TYPES = {"orgunit", "department", "staff", "person", "plan", "certificate"}
 
 
 def build_deps(settings: RegistrySettings, runtime: ServiceRuntime) -> RegistryDeps:
@@ -32,6 +33,8 @@ def build_deps(settings: RegistrySettings, runtime: ServiceRuntime) -> RegistryD
         vault=PersonalDataVault(settings.load_master_key()),
         severe_rule=settings.severe_rule(),
         today=date.today,
+        certificate_policy=settings.certificate_policy(),
+        import_max_bytes=settings.import_max_bytes,
     )
 
 
@@ -49,7 +52,7 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
         runtime,
         title="Qingdan registry",
         description="Register of persons with disabilities, home visits and personal plans (一人一策).",
-        routers=[router, history_router()],
+        routers=[router, certificates_http.router, imports_http.router, history_router()],
         asyncapi=asyncapi,
     )
     app.state.deps = deps

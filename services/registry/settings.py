@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from services.registry.domain.certificate import SevereRule
+from services.registry.domain.certificate_life import CertificatePolicy
 from shared.settings import ServiceSettings
 
 
@@ -17,6 +18,14 @@ class RegistrySettings(ServiceSettings):
     severe_also_categories: str = Field(
         default="", description="Categories counted as severe at any grade (e.g. '5,6' for intellectual, mental)"
     )
+    certificate_validity_years: int = Field(default=10, ge=1, description="Years a certificate is valid")
+    certificate_freeze_after_months: int = Field(
+        default=6, ge=0, description="Months after a household move without the certificate until it is frozen")
+    certificate_cancel_after_months: int = Field(
+        default=12, ge=0, description="Months after a household move without the certificate until it is cancelled")
+    certificate_expiring_days: int = Field(
+        default=90, ge=0, description="Default window of the list of certificates about to expire")
+    import_max_bytes: int = Field(default=20_000_000, ge=1, description="Largest spreadsheet upload accepted")
     dev_tokens: bool = Field(default=True, description="Serve POST /auth/dev-token (never in production)")
 
     def severe_rule(self) -> SevereRule:
@@ -24,3 +33,12 @@ class RegistrySettings(ServiceSettings):
         def ints(text: str) -> frozenset[int]:
             return frozenset(int(x) for x in text.split(",") if x.strip())
         return SevereRule(grades=ints(self.severe_grades), also_categories_any_grade=ints(self.severe_also_categories))
+
+    def certificate_policy(self) -> CertificatePolicy:
+        """The configured certificate periods."""
+        return CertificatePolicy(
+            validity_years=self.certificate_validity_years,
+            freeze_after_months=self.certificate_freeze_after_months,
+            cancel_after_months=self.certificate_cancel_after_months,
+            expiring_within_days=self.certificate_expiring_days,
+        )

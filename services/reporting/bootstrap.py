@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.reporting.entrypoints.certificates_http import certificates_router
 from services.reporting.entrypoints.http import router
 from services.reporting.entrypoints.ledger_http import ledger_router
 from services.reporting.entrypoints.pages import router as pages_router
@@ -44,7 +45,7 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
         runtime,
         title="Qingdan reporting",
         description="Read models over every service's events: coverage, overdue work, scoreboards.",
-        routers=[router, ledger_router, tasks_router, pages_router],
+        routers=[router, ledger_router, tasks_router, certificates_router, pages_router],
         on_start=start,
         on_stop=stop,
     )

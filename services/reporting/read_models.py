@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from services.reporting.projections import audit as audit_models
+from services.reporting.projections import certificates as certificate_models
 from services.reporting.projections import coverage
 from services.reporting.projections import highlights as highlight_models
 from services.reporting.projections import inspection_results as inspection_models
@@ -23,12 +24,13 @@ PROJECTIONS = ProjectionSet(prefix="reporting", projections=(
     ledger_models.LEDGER, ledger_models.LEDGER_UNITS,
     inspection_models.INSPECTIONS, inspection_models.INSPECTION_TEMPLATES,
     task_models.TASKS, highlight_models.HIGHLIGHTS,
-    plan_item_models.PLAN_ITEMS, *audit_models.AUDIT,
+    plan_item_models.PLAN_ITEMS, *audit_models.AUDIT, certificate_models.CERTIFICATES,
 ))
 """Every read model, in the order ``rebuild --help`` lists them."""
 
 SCHEMA: tuple[MetaData, ...] = (
     coverage.metadata, ledger_models.metadata, inspection_models.metadata,
     task_models.metadata, highlight_models.metadata, plan_item_models.metadata, audit_models.metadata,
+    certificate_models.metadata,
 )
 """The tables of every read model."""

@@ -24,6 +24,7 @@ __all__ = [
 
 # Every catalogue module registers its events on import; load them all so that any service
 # (reporting above all) can decode any event type.
+from shared.catalogue import certificates as certificates
 from shared.catalogue import people as people
 from shared.catalogue import supervision as supervision
 from shared.catalogue import worklists as worklists

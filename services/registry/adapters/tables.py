@@ -83,3 +83,17 @@ persons = Table(
     Column("sealed", Text, nullable=False),
     Index("ix_persons_township_village", "township_code", "village_code"),
 )
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("person_id", String(36), primary_key=True),
+    Column("issued_on", Date, nullable=False),
+    Column("valid_until", Date, nullable=False),
+    Column("suffix", String(8), nullable=False),
+    Column("frozen_from", Date),
+    Column("cancelled_from", Date),
+    Column("cancelled_on", Date),
+    Index("ix_certificates_valid_until", "valid_until"),
+)
+"""Each person's certificate dates (``certificate_life``); status is derived from them and the day."""

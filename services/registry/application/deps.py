@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from services.registry.application.lookup_rows import LOOKUP_ROWS
 from services.registry.domain.certificate import SevereRule
+from services.registry.domain.certificate_life import CertificatePolicy
 from shared.auth import Principal, Role
 from shared.eventstore import CommandContext, EventStore
 from shared.eventstore.repository import Repository
@@ -25,6 +26,8 @@ class RegistryDeps:
     vault: PersonalDataVault
     severe_rule: SevereRule
     today: Callable[[], date]
+    certificate_policy: CertificatePolicy = field(default_factory=CertificatePolicy)
+    import_max_bytes: int = 20_000_000
 
     @property
     def repository(self) -> Repository:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from services.registry.adapters.tables import departments, org_units, persons, resident_index, staff
+from services.registry.adapters.tables import certificates, departments, org_units, persons, resident_index, staff
+from services.registry.domain import certificate_life
 from services.registry.domain import person as person_domain
 from services.registry.domain import plan as plan_domain
 from shared.aggregate import Kind, prefixed
@@ -19,6 +20,9 @@ from shared.eventstore.repository import Change, InlineProjection
 from shared.projection import Operation, Patch, Upsert
 
 PERSON: Kind[person_domain.Person] = Kind("person", prefixed("person"), person_domain.evolve)
+CERTIFICATE: Kind[certificate_life.CertificateRecord] = Kind(
+    "certificate", prefixed("certificate"), certificate_life.evolve)
+"""A person's certificate: stream ``certificate-<person id>``."""
 PLAN: Kind[plan_domain.Plan] = Kind("plan", lambda plan_id: plan_id, plan_domain.evolve)
 """A plan's entity id is its stream id (``plan_domain.plan_stream_id``)."""
 
@@ -63,7 +67,16 @@ def _person(change: Change) -> Sequence[Operation]:
     ]
 
 
+def _certificate(change: Change) -> Sequence[Operation]:
+    state: certificate_life.CertificateRecord = change.state
+    return [Upsert(certificates, {"person_id": state.person_id}, {
+        "issued_on": state.issued_on, "valid_until": state.valid_until, "suffix": state.suffix,
+        "frozen_from": state.frozen_from, "cancelled_from": state.cancelled_from,
+        "cancelled_on": state.cancelled_on})]
+
+
 LOOKUP_ROWS = InlineProjection({
     "orgunit": _org_unit, "department": _department, "staff": _staff, "person": _person,
+    "certificate": _certificate,
 })
 """Every lookup row the registry keeps of its own streams (plans have none)."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterable
 
-from services.registry.adapters.tables import departments, org_units
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.registry.adapters.tables import departments, org_units, persons, resident_index
 from shared.errors import InvalidInput
 from shared.eventstore.unit_of_work import UnitOfWork
 
@@ -30,3 +33,34 @@ async def department_codes(uow: UnitOfWork) -> set[str]:
     """Every registered department's code (including those registered earlier in this batch)."""
     known = set((await uow.execute(select(departments.c.code))).scalars())
     return known | {row["code"] for row in uow.pending_inserts(departments)}
+
+
+async def registered_person(uow: UnitOfWork, index: str) -> str | None:
+    """The person registered under a resident ID's keyed hash (earlier in this batch included), or None.
+
+    The one place that answers "is this resident registered" for the import and reconciliation.
+    """
+    row = await uow.find(resident_index, resident_index=index)
+    return str(row["person_id"]) if row is not None else None
+
+
+async def registered_persons(reader: AsyncConnection | UnitOfWork, indexes: Iterable[str]) -> dict[str, str]:
+    """Resident ID keyed hash → person id, for those of ``indexes`` that are registered (committed)."""
+    wanted, found = list(indexes), {}
+    for start in range(0, len(wanted), 500):  # stay under the database's bound-parameter limit
+        chunk = wanted[start:start + 500]
+        rows = await reader.execute(select(resident_index.c.resident_index, resident_index.c.person_id)
+                                    .where(resident_index.c.resident_index.in_(chunk)))
+        found.update({r.resident_index: r.person_id for r in rows})
+    return found
+
+
+async def active_persons_by_index(reader: AsyncConnection | UnitOfWork, township_codes: set[str] | None
+                                  ) -> dict[str, str]:
+    """Resident ID keyed hash → person id of every active person (in some townships, or all)."""
+    query = (select(resident_index.c.resident_index, persons.c.person_id)
+             .join(persons, persons.c.person_id == resident_index.c.person_id)
+             .where(persons.c.active.is_(True)))
+    if township_codes is not None:
+        query = query.where(persons.c.township_code.in_(sorted(township_codes)))
+    return {r.resident_index: r.person_id for r in await reader.execute(query)}

@@ -55,9 +55,9 @@ PRIVATE_FIELDS = frozenset({"sealed", "sealed_answers", "resident_index"})
 
 _REFERENCE_FIELDS = frozenset({"number", "code"})
 
-SOURCES = {"registry": "shared.catalogue.people", "checklists": "shared.catalogue.worklists",
-           "inspections": "shared.catalogue.supervision"}
-"""Each source service and the catalogue module of the events it publishes."""
+SOURCES = {"registry": ("shared.catalogue.people", "shared.catalogue.certificates"),
+           "checklists": ("shared.catalogue.worklists",), "inspections": ("shared.catalogue.supervision",)}
+"""Each source service and the catalogue modules of the events it publishes."""
 
 
 def references(envelope: Envelope, data: dict[str, Any]) -> dict[str, str]:
@@ -88,8 +88,8 @@ def _changes_for(service: str, audit_events: Table, audit_refs: Table) -> Any:
     return changes
 
 
-def _projection(service: str, module: str) -> Projection:
-    reads = tuple(cls for cls in known_event_types().values() if cls.__module__ == module)
+def _projection(service: str, modules: tuple[str, ...]) -> Projection:
+    reads = tuple(cls for cls in known_event_types().values() if cls.__module__ in modules)
     events, refs = TABLES[service]
     return Projection(name=f"audit_{service}", source_service=service, tables=(events, refs),
                       reads=reads, changes=_changes_for(service, events, refs))
@@ -98,5 +98,5 @@ def _projection(service: str, module: str) -> Projection:
 TABLES = {service: _tables(service) for service in SOURCES}
 """Each source service's (events, refs) tables: separate, so that each projection rebuilds alone."""
 
-AUDIT = tuple(_projection(service, module) for service, module in SOURCES.items())
+AUDIT = tuple(_projection(service, modules) for service, modules in SOURCES.items())
 """The three audit projections: ``audit_registry``, ``audit_checklists``, ``audit_inspections``."""
