@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from shared.demo.pengshan import TOWNSHIPS, certificate_number, seed_organisation
 
+from services.stack.demo.pengshan import TOWNSHIPS, certificate_number, seed_organisation
 from shared.auth import Role
 from shared.testing.servers import NatsServerProcess, wait_until
 from shared.testing.stack import Stack, expect

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import nats
 import pytest
-from shared.demo.pengshan import TOWNSHIPS, person_body, seed_organisation
 from sqlalchemy import delete, insert, select, update
 
 from services.registry.adapters.tables import persons, staff
+from services.stack.demo.pengshan import TOWNSHIPS, person_body, seed_organisation
 from shared.auth import Role
 from shared.db import create_engine
 from shared.envelope import Envelope
