@@ -148,6 +148,8 @@ class ServiceRuntime:
     ) -> None:
         settings = self.settings
         report["nats_publisher"] = "connected" if relay.connected else "disconnected"
+        # Of several processes on one database, one relay publishes; the others stand by.
+        report["relay_role"] = "leader" if relay.leading else "standby"
         report["nats_rtt_ms"] = _ms(rtt)
         report["relay_failure"] = relay.task.failure
         _check_worker(relay, rtt, problems, settings.health_nats_timeout)

@@ -11,6 +11,11 @@ Retries after a failure depend on its cause. A timeout, a "no responders" answer
 connection is what a JetStream leader election or a reconnect looks like: the relay tries again
 every ``election_retry`` seconds so that it resumes as soon as a leader exists. Anything else (the
 database, say) backs off exponentially up to 5 s.
+
+Several processes of one service may share a PostgreSQL database; only the one holding the
+relay's :class:`~shared.leadership.Lease` publishes, the others stand by (connected to NATS, so
+that they take over at once) and poll for the lease. Events committed by any process are in the
+one outbox, so the leader publishes them all, in position order.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NoStreamResponseError, ServiceUnavailableError
 
 from shared.eventstore.outbox import FORGET_DELAY, Outbox
+from shared.leadership import Lease
 from shared.messaging.connection import connect_until_ready
 from shared.messaging.retry import Backoff, retry_until_ready
 from shared.messaging.streams import ensure_service_stream
@@ -74,6 +80,7 @@ class OutboxRelay(NatsWorker):
         publish_timeout: float = 5.0,
         poll_interval: float = 1.0,
         election_retry: float = 0.1,
+        lease_retry: float = 1.0,
     ) -> None:
         super().__init__(f"outbox-relay-{service}")
         self.outbox = outbox
@@ -87,6 +94,13 @@ class OutboxRelay(NatsWorker):
         self._election_retry = election_retry
         self._js: JetStreamContext | None = None
         self.published = 0
+        self.lease = Lease(outbox.engine, f"qingdan-outbox-relay:{namespace}:{service}",
+                           retry_interval=lease_retry, check_interval=lease_retry)
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process's relay holds the lease and publishes (the others stand by)."""
+        return self.lease.held
 
     def wake(self) -> None:
         """Tell the relay that new events were committed (what the writer does through the outbox)."""
@@ -111,10 +125,16 @@ class OutboxRelay(NatsWorker):
                                 retry_on=(*TRANSIENT, nats.js.errors.APIError),
                                 backoff=Backoff(self._election_retry, 2.0), service=self._service)
         self.task.recovered()
+        await self.lease.acquire()  # a standby waits here, healthy, until the leader's process dies
         backoff = Backoff(0.1, 5.0)
         interrupted: float | None = None  # when publishing last started to fail, for the log
         loop = asyncio.get_running_loop()
         while True:
+            if not await self.lease.confirm():
+                # Another process may lead now; what we acknowledged is published (the writer still
+                # deletes it). Publish again only once the lease is ours again.
+                await self.lease.acquire()
+                continue
             try:
                 published = await self.publish_pending()
             except Exception as exc:  # keep the outbox, try again
@@ -142,6 +162,13 @@ class OutboxRelay(NatsWorker):
                     await self.outbox.delete_acknowledged()
             else:
                 await self.outbox.wait_for_commit(self._poll_interval)
+
+    async def _close(self) -> None:
+        """Give up the lease with the connection (a stop, or a failed run before its restart)."""
+        try:
+            await self.lease.release()
+        finally:
+            await super()._close()
 
     async def _declare_stream(self) -> None:
         assert self._js is not None

@@ -46,6 +46,46 @@ DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_START_HINT = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 
 
+CLUSTER_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "qingdan.conf"
+"""The production cluster's node configuration; test clusters load the same file (no drift)."""
+
+
+def cluster_node_command(node: NatsServerProcess, cluster: ClusterMembership) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that start ``node`` from :data:`CLUSTER_CONFIG` on loopback.
+
+    The one place that turns a node into the ``NATS_*`` variables the file reads (the same ones
+    docker-compose.yml sets): when the configuration gains an include (accounts, permissions),
+    this is what to extend.
+    """
+    if not CLUSTER_CONFIG.is_file():
+        raise RuntimeError(f"the cluster configuration {CLUSTER_CONFIG} is missing (run from a checkout)")
+    routes = ", ".join(f"nats://127.0.0.1:{port}" for port in (cluster.port, *cluster.routes))
+    env = {
+        **os.environ,
+        "NATS_SERVER_NAME": node.server_name or f"{cluster.name}-{node.port}",
+        "NATS_HOST": "127.0.0.1",
+        "NATS_PORT": str(node.port),
+        "NATS_MONITOR_PORT": str(node.monitor_port),
+        "NATS_CLUSTER_PORT": str(cluster.port),
+        "NATS_STORE_DIR": str(node.data_dir),
+        "NATS_ROUTES": f"[{routes}]",
+    }
+    return [str(nats_server_executable()), "-c", str(CLUSTER_CONFIG)], env
+
+
+class ClusterNode(NatsServerProcess):
+    """A node of a test cluster: started from :data:`CLUSTER_CONFIG`, like a node of the deployment."""
+
+    def _spawn(self) -> None:
+        assert self.cluster is not None
+        command, env = cluster_node_command(self, self.cluster)
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent, env=env,
+            )
+
+
 def _free_ports(count: int) -> list[int]:
     """``count`` distinct free ports (all held open while choosing, so none coincide)."""
     with contextlib.ExitStack() as stack:
@@ -69,8 +109,8 @@ class NatsCluster:
         clients, monitors, routes = ports[:size], ports[size:2 * size], ports[2 * size:]
         self.name = name
         self.start_timeout = start_timeout
-        self.nodes = [
-            NatsServerProcess(
+        self.nodes: list[NatsServerProcess] = [
+            ClusterNode(
                 root / f"n{i}", port=clients[i], monitor_port=monitors[i], server_name=f"{name}-{i}",
                 start_timeout=start_timeout,
                 cluster=ClusterMembership(name, routes[i], tuple(p for j, p in enumerate(routes) if j != i)),

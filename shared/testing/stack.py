@@ -17,6 +17,7 @@ from shared.auth import Principal, Role, TokenService
 from shared.http.client import expect as expect
 from shared.natsserver import NatsServerProcess
 from shared.processes import ServiceProcess, free_port
+from shared.testing.servers import NatsCluster, PostgresDatabase
 
 TEST_SECRET = "test-secret-" + "x" * 40
 
@@ -27,7 +28,7 @@ class Stack:
     def __init__(
         self,
         root: Path,
-        nats: NatsServerProcess,
+        nats: NatsServerProcess | NatsCluster,
         *,
         namespace: str,
         database_url: Callable[[str], str],
@@ -85,3 +86,37 @@ class Stack:
     def logs(self) -> str:
         """Every service's log tail, for a failing test's report."""
         return "\n".join(f"--- {k} ---\n{p.log_tail(40)}" for k, p in self.services.items())
+
+
+class PostgresDatabases:
+    """A fresh PostgreSQL database per service key (a ``Stack``'s ``database_url``), all dropped by :meth:`drop`.
+
+    For tests that run on PostgreSQL whatever the run's backend (several processes per service,
+    the cluster test). Names are ``qd_test_<run id>_<label>_<key>_<random>``, unique per run.
+    """
+
+    def __init__(self, admin_url: str, *, run_id: str, label: str) -> None:
+        self.admin_url = admin_url
+        self.run_id = run_id
+        self.label = label
+        self._databases: dict[str, PostgresDatabase] = {}
+
+    def __call__(self, key: str) -> str:
+        """The SQLAlchemy URL of ``key``'s database, created on first use."""
+        if key not in self._databases:
+            database = PostgresDatabase(self.admin_url, run_id=self.run_id)
+            database.create(f"{self.label}_{key}")
+            self._databases[key] = database
+        return self._databases[key].sqlalchemy_url
+
+    def dsn(self, key: str) -> str:
+        """The plain ``postgresql://`` DSN of ``key``'s database (for asyncpg)."""
+        self(key)
+        return self._databases[key].dsn
+
+    def drop(self) -> None:
+        """Drop every database made."""
+        for database in self._databases.values():
+            database.drop()
+        self._databases.clear()
+
