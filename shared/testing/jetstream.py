@@ -39,11 +39,11 @@ class Replication:
     """Each follower's name → whether it is current with the leader."""
 
 
-async def stream_replication(url: str, stream: str) -> Replication:
+async def stream_replication(url: str, stream: str, *, timeout: float = 1.0) -> Replication:  # noqa: ASYNC109
     """How ``stream`` is replicated: configured replicas, leader, last sequence, followers' state."""
     nc = await nats.connect(servers=nats_servers(url), connect_timeout=2)
     try:
-        info = await nc.jetstream().stream_info(stream)
+        info = await nc.jetstream(timeout=timeout).stream_info(stream)
         assert info.cluster is not None and info.config.num_replicas is not None
         peers = {str(p.name): bool(p.current) for p in info.cluster.replicas or []}
         return Replication(info.config.num_replicas, str(info.cluster.leader), info.state.last_seq, peers)

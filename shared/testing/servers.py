@@ -144,16 +144,43 @@ class NatsCluster:
     @staticmethod
     def meta_leader(node: NatsServerProcess) -> str | None:
         """The JetStream meta leader as ``node`` sees it (None if unknown or not running)."""
+        leader = (NatsCluster.monitor(node, "/jsz") or {}).get("meta_cluster", {}).get("leader")
+        return str(leader) if leader else None
+
+    @staticmethod
+    def monitor(node: NatsServerProcess, path: str) -> dict[str, Any] | None:
+        """``node``'s monitoring endpoint ``path`` (e.g. ``/jsz?streams=true``) as JSON; None if it does not answer."""
         if not node.running:
             return None
-        url = f"http://127.0.0.1:{node.monitor_port}/jsz"
         with (
             contextlib.suppress(OSError, http.client.HTTPException, ValueError),
-            _NO_PROXY_OPENER.open(url, timeout=1.0) as response,
+            _NO_PROXY_OPENER.open(f"http://127.0.0.1:{node.monitor_port}{path}", timeout=2.0) as response,
         ):
-            leader = json.load(response).get("meta_cluster", {}).get("leader")
-            return str(leader) if leader else None
+            body: dict[str, Any] = json.load(response)
+            return body
         return None
+
+    def node_named(self, server_name: str) -> NatsServerProcess:
+        """The node whose server name is ``server_name``."""
+        return next(node for node in self.nodes if node.server_name == server_name)
+
+    def replica_last_seq(self, node: NatsServerProcess, stream: str) -> int | None:
+        """The last sequence of ``node``'s own replica of ``stream`` (its /jsz), None if it has none."""
+        body = self.monitor(node, "/jsz?accounts=true&streams=true")
+        for account in (body or {}).get("account_details") or []:
+            for detail in account.get("stream_detail") or []:
+                if detail.get("name") == stream:
+                    return int(detail["state"]["last_seq"])
+        return None
+
+    def hosting(self, connection_name: str) -> list[NatsServerProcess]:
+        """The running nodes that have a client connection whose name contains ``connection_name`` (/connz)."""
+        found = []
+        for node in self.nodes:
+            body = self.monitor(node, "/connz?limit=4096")
+            if any(connection_name in (c.get("name") or "") for c in (body or {}).get("connections") or []):
+                found.append(node)
+        return found
 
     def stop(self) -> None:
         """Stop every node."""
