@@ -72,9 +72,12 @@ async def test_two_registry_processes_share_a_database_and_hand_over_the_relay(p
     villages = seed_organisation(clients["registry-a"], villages_per_township=2, townships=TOWNSHIPS[:1])
     rng = random.Random(22)
     accepted: list[str] = []
+    def register(key: str, i: int) -> None:
+        body = person_body(rng, villages[i % 2], i)
+        accepted.append(expect(clients[key].post("/persons", json=body), 201)["person_id"])
+
     for i in range(20):  # both processes write; the leader publishes what either committed
-        key = ("registry-a", "registry-b")[i % 2]
-        accepted.append(expect(clients[key].post("/persons", json=person_body(rng, villages[i % 2], i)), 201)["person_id"])
+        register(("registry-a", "registry-b")[i % 2], i)
 
     # Two processes race on one person: each command is 200 or 409 (the unique (stream, version)
     # constraint across processes), never a 500, and the stream holds exactly the accepted ones.
@@ -97,7 +100,7 @@ async def test_two_registry_processes_share_a_database_and_hand_over_the_relay(p
     stack.services[leader].kill()
     killed_at = time.monotonic()
     for i in range(20, 30):
-        accepted.append(expect(clients[standby].post("/persons", json=person_body(rng, villages[i % 2], i)), 201)["person_id"])
+        register(standby, i)
     await _wait(stack, lambda: _role(clients[standby]) == "leader", "the standby's relay to take the lease")
     await _wait(stack, lambda: clients[standby].get("/health").json()["outbox_backlog"] == 0,
                 "the new leader to publish everything")
