@@ -10,6 +10,10 @@ database releases it the moment that connection ends, which is what happens when
 holding it dies (even ``kill -9``: the kernel closes the socket), so a standby that retries every
 ``retry_interval`` seconds takes over within about that. No lease row, no expiry clock to tune.
 
+The durable consumers take one too: two processes pulling from one durable consumer would each
+get part of the stream, and the one that commits a later checkpoint first would make the other
+skip its earlier events as already applied.
+
 SQLite is one process by design (docs/operations.md), so there the lease is always held.
 """
 
@@ -23,6 +27,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = structlog.get_logger(__name__)
+
+
+class LeaseLost(Exception):
+    """The lease's connection died: another process may hold it now; stop acting and acquire it again."""
 
 
 def lock_key(name: str) -> int:

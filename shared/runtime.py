@@ -131,6 +131,7 @@ class ServiceRuntime:
             report["consumers"].append({
                 "name": consumer.name, "stream": consumer.stream, "position": consumer.position,
                 "lag": consumer.lag, "connected": consumer.connected, "rtt_ms": _ms(rtt),
+                "role": "leader" if consumer.lease.held else "standby",
                 "failure": consumer.task.failure,
             })
             _check_worker(consumer, rtt, problems, settings.health_nats_timeout)

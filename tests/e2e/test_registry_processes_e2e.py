@@ -3,7 +3,8 @@
 Always on PostgreSQL (SQLite is one process by design). Commands go to both processes; the one
 whose relay holds the lease is killed with SIGKILL; the other's relay takes over and every event
 committed by either process reaches JetStream exactly once, each entity's events in order. Two
-processes racing on one entity give 409s, never a 500.
+processes racing on one entity give 409s, never a 500. Two reporting processes share one
+database: each durable consumer runs in one of them, both serve reads.
 """
 
 from __future__ import annotations
@@ -57,12 +58,15 @@ async def test_two_registry_processes_share_a_database_and_hand_over_the_relay(p
     shared_db = stack._database_url("registry")
     stack.add("registry", instance="registry-a", env={"QD_DATABASE_URL": shared_db})
     stack.add("registry", instance="registry-b", env={"QD_DATABASE_URL": shared_db})
-    stack.add("reporting")
-    stack.start("registry-a")  # first, alone: it migrates the shared database (operations.md: migrate once)
-    stack.start("registry-b", "reporting")
+    reporting_db = stack._database_url("reporting")
+    stack.add("reporting", instance="reporting-a", env={"QD_DATABASE_URL": reporting_db})
+    stack.add("reporting", instance="reporting-b", env={"QD_DATABASE_URL": reporting_db})
+    # The first of each, alone: it migrates the shared database (operations.md: migrate once).
+    stack.start("registry-a", "reporting-a")
+    stack.start("registry-b", "reporting-b")
     admin = stack.token("admin", Role.FEDERATION_ADMIN)
     clients = {key: stack.client(key, admin) for key in ("registry-a", "registry-b")}
-    reporting = stack.client("reporting", admin)
+    readers = [stack.client(key, admin) for key in ("reporting-a", "reporting-b")]
 
     await _wait(stack, lambda: sorted(_role(c) for c in clients.values()) == ["leader", "standby"],
                 "one registry relay leading, the other standing by")
@@ -120,12 +124,23 @@ async def test_two_registry_processes_share_a_database_and_hand_over_the_relay(p
         versions.setdefault(envelope["streamid"], []).append(envelope["streamversion"])
     assert all(v == list(range(1, len(v) + 1)) for v in versions.values()), versions
 
-    # And reporting, one process reading from JetStream, counts each accepted registration once.
-    def registered() -> bool:
-        response = reporting.get("/coverage", params={"year": date.today().year})
-        return response.status_code == 200 and response.json()["all"]["registered"] == len(accepted)
+    # Two reporting processes on one database: each consumer runs in one of them (its lease), both
+    # serve reads, and each accepted registration is counted once.
+    def consumer_roles() -> dict[str, list[str]]:
+        roles: dict[str, list[str]] = {}
+        for reader in readers:
+            for consumer in reader.get("/health").json()["consumers"]:
+                roles.setdefault(consumer["name"], []).append(consumer["role"])
+        return roles
 
-    await _wait(stack, registered, f"reporting to count {len(accepted)} registrations")
+    await _wait(stack, lambda: all(sorted(r) == ["leader", "standby"] for r in consumer_roles().values()),
+                "each reporting consumer leading in one process, standing by in the other")
+
+    def registered() -> bool:
+        counts = [r.get("/coverage", params={"year": date.today().year}) for r in readers]
+        return all(c.status_code == 200 and c.json()["all"]["registered"] == len(accepted) for c in counts)
+
+    await _wait(stack, registered, f"both reporting processes to count {len(accepted)} registrations")
 
 
 class _connection:
