@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 from sqlalchemy import text
@@ -91,6 +93,24 @@ class Lease:
                 log.info("lease held by another process, standing by", lease=self.name)
                 waiting = True
             await asyncio.sleep(self.retry_interval)
+
+    async def listen(self, channel: str, callback: Callable[[], None]) -> None:
+        """While the lease is held, call ``callback`` on every PostgreSQL ``NOTIFY`` on ``channel``.
+
+        Uses the lease's own connection, so the listening ends with the lease. A no-op on SQLite.
+        """
+        if self._conn is None:
+            return
+        raw: Any = (await self._conn.get_raw_connection()).driver_connection
+        await raw.add_listener(channel, lambda *_: callback())
+
+    async def notify(self, channel: str) -> None:
+        """Send a PostgreSQL ``NOTIFY`` on ``channel`` (to the lease's holder); a no-op on SQLite."""
+        if not self._exclusive:
+            return
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+            await conn.commit()
 
     async def confirm(self) -> bool:
         """Whether the lease is still held: its connection is checked at most every ``check_interval``.

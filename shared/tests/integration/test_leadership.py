@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from shared.db import create_engine
 from shared.leadership import Lease, lock_key
+from shared.testing.servers import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -49,3 +50,22 @@ async def test_one_holder_at_a_time_and_a_standby_takes_over_when_the_holder_die
         await second.release()
         await first_engine.dispose()
         await second_engine.dispose()
+
+
+async def test_a_standby_wakes_the_holder_through_notify(database_url: str, db_backend: str) -> None:
+    holder_engine, standby_engine = create_engine(database_url), create_engine(database_url)
+    holder, standby = Lease(holder_engine, "test-notify"), Lease(standby_engine, "test-notify")
+    woken: list[int] = []
+    try:
+        assert await holder.try_acquire()
+        await holder.listen("qingdan_test_channel", lambda: woken.append(1))
+        await standby.notify("qingdan_test_channel")
+        await standby.notify("qingdan_test_channel")
+        if db_backend == "sqlite":  # one process: its relay is woken in memory; NOTIFY is a no-op
+            assert woken == []
+            return
+        await wait_until(lambda: len(woken) == 2, timeout=5, message="the holder to receive both notifications")
+    finally:
+        await holder.release()
+        await holder_engine.dispose()
+        await standby_engine.dispose()
