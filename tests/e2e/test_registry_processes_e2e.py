@@ -141,6 +141,10 @@ async def test_two_registry_processes_share_a_database_and_hand_over_the_relay(p
         return all(c.status_code == 200 and c.json()["all"]["registered"] == len(accepted) for c in counts)
 
     await _wait(stack, registered, f"both reporting processes to count {len(accepted)} registrations")
+    # A standby is a healthy process: /health is "ok" on every process still running.
+    for client in (*readers, clients[standby]):
+        await _wait(stack, lambda client=client: client.get("/health").json()["status"] == "ok",
+                    f"{client.base_url} healthy")
 
 
 class _connection:
