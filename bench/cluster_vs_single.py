@@ -13,7 +13,7 @@ registry and a reporting process run on fresh PostgreSQL databases. Measured:
 - *cluster only*, the kill: the same steady load, kill -9 of the node leading the registry's
   stream, then the seconds from the kill to the next accepted command (HTTP 201), to the next
   event published (JetStream acknowledged it: it reached our subscriber) and to the next visible
-  in reporting.
+  in reporting, observed from a connection to a node that is not killed.
 
 Light on purpose (the machine is shared): it compares the two topologies, not the limits.
 """
@@ -94,16 +94,27 @@ async def measure(stack: Stack, url: str, villages: Sequence[str], args: argpars
         out["latency p50 (ms)"] = percentile(latencies, 50) * 1000
         out["latency p99 (ms)"] = percentile(latencies, 99) * 1000
         if cluster is not None:
-            out.update(await _kill_leader(stack, cluster, client, observer, rest[steady:], args.rate))
+            out.update(await _kill_leader(stack, cluster, client, rest[steady:], args.rate))
     finally:
         client.close()
         await nc.close()
     return out
 
 
-async def _kill_leader(stack: Stack, cluster: NatsCluster, client: Connections, observer: Observer,
+async def _kill_leader(stack: Stack, cluster: NatsCluster, client: Connections,
                        bodies: Sequence[dict[str, Any]], rate: float) -> dict[str, float]:
     leader = (await stream_replication(cluster.url, stream_name(stack.namespace, "registry"))).leader
+    # Observed from a node that survives: an observer on the killed node would time its own reconnection.
+    survivor = next(node for node in cluster.nodes if node.server_name != leader)
+    observer, nc = await _observe(stack, survivor.url)
+    try:
+        return await _kill_under_load(cluster, leader, client, observer, bodies, rate)
+    finally:
+        await nc.close()
+
+
+async def _kill_under_load(cluster: NatsCluster, leader: str, client: Connections, observer: Observer,
+                           bodies: Sequence[dict[str, Any]], rate: float) -> dict[str, float]:
     load = asyncio.create_task(_steady(client, bodies, rate))
     await asyncio.sleep(len(bodies) / rate / 4)  # a quarter into the load
     killed = asyncio.get_running_loop().time()
