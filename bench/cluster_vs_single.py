@@ -37,10 +37,11 @@ from bench.harness import percentile, say
 from bench.http_client import Connections
 from bench.workload import registration_bodies
 from services.reporting.projections.coverage import COVERAGE
-from services.reporting.read_models import source_consumer
+from services.reporting.read_models import PROJECTIONS
+from services.stack.demo.pengshan import seed_organisation
 from shared.auth import Role
-from shared.demo.pengshan import seed_organisation
 from shared.messaging.connection import nats_servers
+from shared.messaging.feeds import source_consumer
 from shared.messaging.subjects import stream_name
 from shared.testing.jetstream import stream_replication
 from shared.testing.servers import NatsCluster, NatsServerProcess, PostgresAdmin
@@ -48,7 +49,8 @@ from shared.testing.stack import PostgresDatabases, Stack
 
 
 async def _observe(stack: Stack, url: str) -> tuple[Observer, Any]:
-    observer = Observer(stream_name(stack.namespace, "registry"), source_consumer(COVERAGE.source_service))
+    observer = Observer(stream_name(stack.namespace, "registry"),
+                        source_consumer(PROJECTIONS.prefix, COVERAGE.source_service))
     nc = await nats.connect(servers=nats_servers(url), max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     await nc.subscribe("$JS.ACK.>", cb=_sync(observer.on_ack))
     await nc.jetstream().subscribe(f"{stack.namespace}.registry.*.person.registered", ordered_consumer=True,

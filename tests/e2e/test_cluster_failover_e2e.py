@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
+from services.stack.demo.pengshan import TOWNSHIPS, person_body, seed_organisation
 from shared.auth import Role
-from shared.demo.pengshan import TOWNSHIPS, person_body, seed_organisation
 from shared.messaging.subjects import stream_name
 from shared.testing.jetstream import Replication, stream_replication
 from shared.testing.servers import NatsCluster, NatsServerProcess, PostgresAdmin, wait_until

@@ -22,8 +22,8 @@ import asyncpg
 import httpx
 import pytest
 
+from services.stack.demo.pengshan import TOWNSHIPS, person_body, seed_organisation
 from shared.auth import Role
-from shared.demo.pengshan import TOWNSHIPS, person_body, seed_organisation
 from shared.messaging.subjects import stream_name
 from shared.testing.jetstream import stream_envelopes
 from shared.testing.servers import NatsServerProcess, PostgresAdmin, wait_until
