@@ -18,6 +18,7 @@ from shared.errors import QingdanError
 from shared.eventstore.lookup_check import LookupRows, check_lookup_rows
 from shared.eventstore.verify import verify_log
 from shared.messaging.audit import compare_with_stream
+from shared.messaging.connection import nats_servers
 from shared.messaging.feeds import ProjectionSet
 from shared.messaging.streams import declare_streams
 from shared.migrations import migrate, revision_files, schema_status, trees_for
@@ -72,7 +73,7 @@ def verify_command(runtime: ServiceRuntime, *, lookups: Sequence[LookupRows] = (
         checked, problems = await verify_log(runtime.engine, keyring=keyring)
         summary = [f"{checked} events: hash chain and signatures"]
         if not offline:
-            nc = await nats.connect(settings.nats_url, connect_timeout=5, allow_reconnect=False)
+            nc = await nats.connect(servers=nats_servers(settings.nats_url), connect_timeout=5, allow_reconnect=False)
             try:
                 read, stream_problems = await compare_with_stream(
                     runtime.engine, nc, namespace=settings.namespace, service=settings.service,

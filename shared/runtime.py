@@ -136,6 +136,7 @@ class ServiceRuntime:
             report["consumers"].append({
                 "name": consumer.name, "stream": consumer.stream, "position": consumer.position,
                 "lag": consumer.lag, "connected": consumer.connected, "rtt_ms": _ms(rtt),
+                "role": "leader" if consumer.lease.held else "standby",
                 "failure": consumer.task.failure,
             })
             _check_worker(consumer, rtt, problems, settings.health_nats_timeout)
@@ -153,6 +154,8 @@ class ServiceRuntime:
     ) -> None:
         settings = self.settings
         report["nats_publisher"] = "connected" if relay.connected else "disconnected"
+        # Of several processes on one database, one relay publishes; the others stand by.
+        report["relay_role"] = "leader" if relay.leading else "standby"
         report["nats_rtt_ms"] = _ms(rtt)
         report["relay_failure"] = relay.task.failure
         _check_worker(relay, rtt, problems, settings.health_nats_timeout)

@@ -33,6 +33,7 @@ from shared.envelope import Envelope, utcnow
 from shared.eventstore.applied import already_applied, record_applied
 from shared.eventstore.tables import dead_letters
 from shared.eventstore.tracking import applied_position, record_position
+from shared.leadership import Lease, LeaseLost
 from shared.messaging.admission import Admission, admit
 from shared.messaging.connection import connect_until_ready
 from shared.messaging.retry import Backoff, retry_until_ready
@@ -102,6 +103,8 @@ class DurableConsumer(NatsWorker):
         self._max_attempts = max_attempts
         self.fetch_timeout = fetch_timeout
         """Seconds one fetch waits on an idle stream (None: the service's ``QD_CONSUMER_FETCH_TIMEOUT``, else 5)."""
+        # One process of a service consumes (several share one durable and one checkpoint row).
+        self.lease = Lease(engine, f"qingdan-consumer:{namespace}:{name}")
         self.position = 0
         self.lag = 0
         """Events in the stream after the last batch fetched (from the server's count), as of that fetch."""
@@ -110,6 +113,7 @@ class DurableConsumer(NatsWorker):
     async def _run(self) -> None:
         self._nc = await connect_until_ready(self._nats_url, name=f"qingdan-{self.name}")
         js = self._nc.jetstream()
+        await self.lease.acquire()  # another process of this service may be consuming: stand by
         async with self._engine.connect() as conn:
             # Resume at the read model that is furthest behind; the others skip what they have.
             self.position = min([await applied_position(conn, f.name, self.stream) for f in self._feeds])
@@ -139,6 +143,8 @@ class DurableConsumer(NatsWorker):
         self.task.recovered()
         backoff = Backoff(0.1, 5.0)
         while True:
+            if not await self.lease.confirm():
+                raise LeaseLost(f"consumer {self.name}: lease lost; resuming from the checkpoint once it is ours")
             try:
                 msgs = await sub.fetch(self._batch_size, timeout=self.fetch_timeout or 5.0)
             except TimeoutError:
@@ -171,6 +177,13 @@ class DurableConsumer(NatsWorker):
                 await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
             if applied and self._after_commit is not None:
                 self._after_commit(applied)
+
+    async def _close(self) -> None:
+        """Give up the lease with the connection, so that a standby process takes over at once."""
+        try:
+            await self.lease.release()
+        finally:
+            await super()._close()
 
     @staticmethod
     def _type_of(msg: Msg) -> str | None:

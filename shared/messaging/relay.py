@@ -11,6 +11,12 @@ Retries after a failure depend on its cause. A timeout, a "no responders" answer
 connection is what a JetStream leader election or a reconnect looks like: the relay tries again
 every ``election_retry`` seconds so that it resumes as soon as a leader exists. Anything else (the
 database, say) backs off exponentially up to 5 s.
+
+Several processes of one service may share a PostgreSQL database; only the one holding the
+relay's :class:`~shared.leadership.Lease` publishes, the others stand by (connected to NATS, so
+that they take over at once) and poll for the lease. Events committed by any process are in the
+one outbox, so the leader publishes them all, in position order; a standby wakes the leader after
+each of its commits with a PostgreSQL ``NOTIFY``.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NoStreamResponseError, ServiceUnavailableError
 
 from shared.eventstore.outbox import FORGET_DELAY, Outbox
+from shared.leadership import Lease
 from shared.messaging.connection import connect_until_ready
 from shared.messaging.retry import Backoff, retry_until_ready
 from shared.messaging.streams import ensure_service_stream
@@ -75,6 +82,7 @@ class OutboxRelay(NatsWorker):
         publish_timeout: float = 5.0,
         poll_interval: float = 1.0,
         election_retry: float = 0.1,
+        lease_retry: float = 1.0,
     ) -> None:
         super().__init__(f"outbox-relay-{service}")
         self.outbox = outbox
@@ -89,6 +97,16 @@ class OutboxRelay(NatsWorker):
         self._election_retry = election_retry
         self._js: JetStreamContext | None = None
         self.published = 0
+        self.lease = Lease(outbox.engine, f"qingdan-outbox-relay:{namespace}:{service}",
+                           retry_interval=lease_retry, check_interval=lease_retry)
+        self._lease_retry = lease_retry
+        self._channel = f"qingdan_outbox_{self.lease.key & 0xFFFFFFFFFFFFFFFF:x}"
+        """PostgreSQL channel on which standbys tell the leader that they committed events."""
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process's relay holds the lease and publishes (the others stand by)."""
+        return self.lease.held
 
     def wake(self) -> None:
         """Tell the relay that new events were committed (what the writer does through the outbox)."""
@@ -114,10 +132,16 @@ class OutboxRelay(NatsWorker):
                                     retry_on=(*TRANSIENT, nats.js.errors.APIError),
                                     backoff=Backoff(self._election_retry, 2.0), service=self._service)
         self.task.recovered()
+        await self._lead()
         backoff = Backoff(0.1, 5.0)
         interrupted: float | None = None  # when publishing last started to fail, for the log
         loop = asyncio.get_running_loop()
         while True:
+            if not await self.lease.confirm():
+                # Another process may lead now; what we acknowledged is published (the writer still
+                # deletes it). Publish again only once the lease is ours again.
+                await self._lead()
+                continue
             try:
                 published = await self.publish_pending()
             except Exception as exc:  # keep the outbox, try again
@@ -145,6 +169,30 @@ class OutboxRelay(NatsWorker):
                     await self.outbox.delete_acknowledged()
             else:
                 await self.outbox.wait_for_commit(self._poll_interval)
+
+    async def _lead(self) -> None:
+        """Stand by until this process holds the lease, then listen for other processes' commits.
+
+        A standby passes its own process's commits on to the leader (``NOTIFY``), so that their
+        events are published at once rather than at the leader's next poll.
+        """
+        loop = asyncio.get_running_loop()
+        tried = -self._lease_retry
+        while True:
+            if loop.time() - tried >= self._lease_retry:
+                tried = loop.time()
+                if await self.lease.try_acquire():
+                    break
+            if await self.outbox.wait_for_commit(self._lease_retry):
+                await self.lease.notify(self._channel)
+        await self.lease.listen(self._channel, self.outbox.committed)
+
+    async def _close(self) -> None:
+        """Give up the lease with the connection (a stop, or a failed run before its restart)."""
+        try:
+            await self.lease.release()
+        finally:
+            await super()._close()
 
     async def _declare_stream(self) -> None:
         assert self._js is not None

@@ -9,6 +9,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from shared.messaging.connection import nats_servers
 from shared.messaging.subjects import service_subjects, stream_name
 
 DUPLICATE_WINDOW_SECONDS = 600.0
@@ -53,7 +54,7 @@ async def ensure_service_stream(
 async def declare_streams(url: str, namespace: str, services: Iterable[str], *, replicas: int = 1) -> list[str]:
     """The operator step: connect as the operator (``url`` carries its credentials) and create or
     update each writing service's stream, with deny-delete and deny-purge."""
-    nc = await nats.connect(url, connect_timeout=5, allow_reconnect=False)
+    nc = await nats.connect(servers=nats_servers(url), connect_timeout=5, allow_reconnect=False)
     try:
         js = nc.jetstream()
         return [await ensure_service_stream(js, namespace, service, replicas=replicas) for service in services]

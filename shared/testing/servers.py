@@ -37,6 +37,7 @@ from shared.natsserver import NatsServerProcess as NatsServerProcess
 from shared.natsserver import nats_server_executable as nats_server_executable
 from shared.processes import die_with_parent as die_with_parent
 from shared.processes import free_port as free_port
+from shared.signing import write_private
 
 # Health checks go straight to 127.0.0.1, never through an HTTP proxy from the environment.
 _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -45,6 +46,61 @@ T = TypeVar("T")
 
 DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_START_HINT = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+
+
+CLUSTER_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "qingdan.conf"
+"""The production cluster's node configuration; test clusters load the same file (no drift)."""
+
+
+def cluster_node_command(
+    node: NatsServerProcess, cluster: ClusterMembership, config: Path = CLUSTER_CONFIG
+) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that start ``node`` from :data:`CLUSTER_CONFIG` (or a copy of it,
+    ``config``, beside the test's own users) on loopback.
+
+    The one place that turns a node into the ``NATS_*`` variables the file reads (the same ones
+    docker-compose.yml sets): when the configuration gains an include (accounts, permissions),
+    this is what to extend.
+    """
+    if not CLUSTER_CONFIG.is_file():
+        raise RuntimeError(f"the cluster configuration {CLUSTER_CONFIG} is missing (run from a checkout)")
+    routes = ", ".join(f"nats://127.0.0.1:{port}" for port in (cluster.port, *cluster.routes))
+    env = {
+        **os.environ,
+        "NATS_SERVER_NAME": node.server_name or f"{cluster.name}-{node.port}",
+        "NATS_HOST": "127.0.0.1",
+        "NATS_PORT": str(node.port),
+        "NATS_MONITOR_PORT": str(node.monitor_port),
+        "NATS_CLUSTER_PORT": str(cluster.port),
+        "NATS_STORE_DIR": str(node.data_dir),
+        "NATS_ROUTES": f"[{routes}]",
+    }
+    return [str(nats_server_executable()), "-c", str(config)], env
+
+
+class ClusterNode(NatsServerProcess):
+    """A node of a test cluster: started from :data:`CLUSTER_CONFIG`, like a node of the deployment.
+
+    Only the users differ: the deployment's file includes ``nats-auth.conf`` (passwords from the
+    environment, namespace ``qd``); a test node runs an exact copy of the file next to the
+    cluster's own generated users (its run's namespace), so the rest cannot drift.
+    """
+
+    def _write_config(self) -> Path:
+        folder = self.auth.folder
+        write_private(folder / "nats-auth.conf", self.auth.authorization())
+        path = folder / CLUSTER_CONFIG.name
+        write_private(path, CLUSTER_CONFIG.read_text())
+        return path
+
+    def _spawn(self) -> None:
+        assert self.cluster is not None
+        command, env = cluster_node_command(self, self.cluster, self._write_config())
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent, env=env,
+            )
 
 
 def _free_ports(count: int) -> list[int]:
@@ -72,8 +128,8 @@ class NatsCluster:
         self.start_timeout = start_timeout
         # One set of users for every node: a client moving to another node keeps its identity.
         self.auth = NatsAuth(root / "auth")
-        self.nodes = [
-            NatsServerProcess(
+        self.nodes: list[NatsServerProcess] = [
+            ClusterNode(
                 root / f"n{i}", port=clients[i], monitor_port=monitors[i], server_name=f"{name}-{i}",
                 start_timeout=start_timeout, auth=self.auth,
                 cluster=ClusterMembership(name, routes[i], tuple(p for j, p in enumerate(routes) if j != i)),
@@ -117,16 +173,43 @@ class NatsCluster:
     @staticmethod
     def meta_leader(node: NatsServerProcess) -> str | None:
         """The JetStream meta leader as ``node`` sees it (None if unknown or not running)."""
+        leader = (NatsCluster.monitor(node, "/jsz") or {}).get("meta_cluster", {}).get("leader")
+        return str(leader) if leader else None
+
+    @staticmethod
+    def monitor(node: NatsServerProcess, path: str) -> dict[str, Any] | None:
+        """``node``'s monitoring endpoint ``path`` (e.g. ``/jsz?streams=true``) as JSON; None if it does not answer."""
         if not node.running:
             return None
-        url = f"http://127.0.0.1:{node.monitor_port}/jsz"
         with (
             contextlib.suppress(OSError, http.client.HTTPException, ValueError),
-            _NO_PROXY_OPENER.open(url, timeout=1.0) as response,
+            _NO_PROXY_OPENER.open(f"http://127.0.0.1:{node.monitor_port}{path}", timeout=2.0) as response,
         ):
-            leader = json.load(response).get("meta_cluster", {}).get("leader")
-            return str(leader) if leader else None
+            body: dict[str, Any] = json.load(response)
+            return body
         return None
+
+    def node_named(self, server_name: str) -> NatsServerProcess:
+        """The node whose server name is ``server_name``."""
+        return next(node for node in self.nodes if node.server_name == server_name)
+
+    def replica_last_seq(self, node: NatsServerProcess, stream: str) -> int | None:
+        """The last sequence of ``node``'s own replica of ``stream`` (its /jsz), None if it has none."""
+        body = self.monitor(node, "/jsz?accounts=true&streams=true")
+        for account in (body or {}).get("account_details") or []:
+            for detail in account.get("stream_detail") or []:
+                if detail.get("name") == stream:
+                    return int(detail["state"]["last_seq"])
+        return None
+
+    def hosting(self, connection_name: str) -> list[NatsServerProcess]:
+        """The running nodes that have a client connection whose name contains ``connection_name`` (/connz)."""
+        found = []
+        for node in self.nodes:
+            body = self.monitor(node, "/connz?limit=4096")
+            if any(connection_name in (c.get("name") or "") for c in (body or {}).get("connections") or []):
+                found.append(node)
+        return found
 
     def stop(self) -> None:
         """Stop every node."""

@@ -19,7 +19,7 @@ from shared.messaging.credentials import WRITING_SERVICES, publishing_department
 from shared.messaging.streams import declare_streams
 from shared.natsserver import NatsServerProcess
 from shared.processes import ServiceProcess, free_port
-from shared.testing.servers import run_sync
+from shared.testing.servers import NatsCluster, PostgresDatabase, run_sync
 
 TEST_SECRET = "test-secret-" + "x" * 40
 
@@ -30,7 +30,7 @@ class Stack:
     def __init__(
         self,
         root: Path,
-        nats: NatsServerProcess,
+        nats: NatsServerProcess | NatsCluster,
         *,
         namespace: str,
         database_url: Callable[[str], str],
@@ -78,7 +78,8 @@ class Stack:
         """Start the named services (all declared ones by default)."""
         # The operator step: the writing services' streams, with deny-delete and deny-purge.
         writing = sorted({p.name for p in self.services.values()} & set(WRITING_SERVICES))
-        run_sync(lambda: declare_streams(self.nats.url, self.namespace, writing))
+        replicas = int(self._extra_env.get("QD_STREAM_REPLICAS", "1"))  # R3 on a cluster
+        run_sync(lambda: declare_streams(self.nats.url, self.namespace, writing, replicas=replicas))
         for key in keys or tuple(self.services):
             self.services[key].start()
 
@@ -102,3 +103,37 @@ class Stack:
     def logs(self) -> str:
         """Every service's log tail, for a failing test's report."""
         return "\n".join(f"--- {k} ---\n{p.log_tail(40)}" for k, p in self.services.items())
+
+
+class PostgresDatabases:
+    """A fresh PostgreSQL database per service key (a ``Stack``'s ``database_url``), all dropped by :meth:`drop`.
+
+    For tests that run on PostgreSQL whatever the run's backend (several processes per service,
+    the cluster test). Names are ``qd_test_<run id>_<label>_<key>_<random>``, unique per run.
+    """
+
+    def __init__(self, admin_url: str, *, run_id: str, label: str) -> None:
+        self.admin_url = admin_url
+        self.run_id = run_id
+        self.label = label
+        self._databases: dict[str, PostgresDatabase] = {}
+
+    def __call__(self, key: str) -> str:
+        """The SQLAlchemy URL of ``key``'s database, created on first use."""
+        if key not in self._databases:
+            database = PostgresDatabase(self.admin_url, run_id=self.run_id)
+            database.create(f"{self.label}_{key}")
+            self._databases[key] = database
+        return self._databases[key].sqlalchemy_url
+
+    def dsn(self, key: str) -> str:
+        """The plain ``postgresql://`` DSN of ``key``'s database (for asyncpg)."""
+        self(key)
+        return self._databases[key].dsn
+
+    def drop(self) -> None:
+        """Drop every database made."""
+        for database in self._databases.values():
+            database.drop()
+        self._databases.clear()
+

