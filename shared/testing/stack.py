@@ -44,6 +44,7 @@ class Stack:
         self.master_key = base64.b64encode(os.urandom(32)).decode()
         self.tokens = TokenService(TEST_SECRET)
         self.services: dict[str, ServiceProcess] = {}
+        self._replicas = int(self._extra_env.get("QD_STREAM_REPLICAS", "1"))
 
     def add(self, name: str, *, instance: str | None = None, env: dict[str, str] | None = None) -> ServiceProcess:
         """Declare a service process (``instance`` names a second copy, e.g. another department's)."""
@@ -70,6 +71,8 @@ class Stack:
             **self._extra_env,
             **(env or {}),
         }
+        # The operator step makes each stream with the most replicas any of its services asks for.
+        self._replicas = max(self._replicas, int(env.get("QD_STREAM_REPLICAS", "1")))
         process = ServiceProcess(name, port=free_port(), env=env, log_path=self.root / f"{key}.log")
         self.services[key] = process
         return process
@@ -78,8 +81,7 @@ class Stack:
         """Start the named services (all declared ones by default)."""
         # The operator step: the writing services' streams, with deny-delete and deny-purge.
         writing = sorted({p.name for p in self.services.values()} & set(WRITING_SERVICES))
-        replicas = int(self._extra_env.get("QD_STREAM_REPLICAS", "1"))  # R3 on a cluster
-        run_sync(lambda: declare_streams(self.nats.url, self.namespace, writing, replicas=replicas))
+        run_sync(lambda: declare_streams(self.nats.url, self.namespace, writing, replicas=self._replicas))
         for key in keys or tuple(self.services):
             self.services[key].start()
 

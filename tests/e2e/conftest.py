@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from shared.testing.servers import NatsServerProcess, PostgresAdmin, PostgresDatabase
+from shared.testing.servers import NatsCluster, NatsServerProcess, PostgresAdmin, PostgresDatabase
 from shared.testing.stack import Stack
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -35,7 +35,7 @@ def stack_factory(
         databases.append(database)
         return database.create(f"{request.node.name}_{key}")
 
-    def make(nats: NatsServerProcess) -> Stack:
+    def make(nats: NatsServerProcess | NatsCluster) -> Stack:
         stack = Stack(tmp_path / "stack", nats, namespace=f"t{run_id}{uuid.uuid4().hex[:6]}", database_url=database_url)
         stacks.append(stack)
         return stack

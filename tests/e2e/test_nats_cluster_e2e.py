@@ -47,10 +47,10 @@ async def _stream_replicas(url: str, stream: str) -> tuple[int, str, int]:
 
 
 async def test_services_publish_and_consume_through_a_three_node_cluster(
-    stack_factory: Callable[[NatsServerProcess], Stack], cluster: NatsCluster
+    stack_factory: Callable[[NatsServerProcess | NatsCluster], Stack], cluster: NatsCluster
 ) -> None:
-    stack = stack_factory(cluster.nodes[0])
-    env = {"QD_NATS_URL": cluster.url, "QD_STREAM_REPLICAS": "3"}
+    stack = stack_factory(cluster)  # every node knows the services' users
+    env = {"QD_STREAM_REPLICAS": "3"}
     stack.add("registry", env=env)
     stack.add("reporting", env=env)
     stack.start()
