@@ -11,7 +11,7 @@ from services.registry.application import commands as c
 from services.registry.application import organisation
 from services.registry.bootstrap import SYSTEM, build_app, build_deps
 from services.registry.settings import RegistrySettings
-from shared.cli import migrate_command, offline, run, serve, verify_command
+from shared.cli import add_migrate_command, offline, run, serve, verify_command
 from shared.runtime import ServiceRuntime
 
 cli = typer.Typer(help="Qingdan registry service", no_args_is_help=True, add_completion=False)
@@ -70,14 +70,7 @@ def verify() -> None:
     verify_command(_runtime(RegistrySettings()))
 
 
-@cli.command("migrate")
-def migrate(
-    check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 unless the database is at head"),
-    new_revision: str = typer.Option("", "--new-revision", metavar="MESSAGE",
-                                     help="Developers: write a revision for the models' changes"),
-) -> None:
-    """Bring the database to this version's schema (run before `serve`; compose and the launcher do)."""
-    migrate_command(_runtime(RegistrySettings()), check=check, new_revision=new_revision or None)
+add_migrate_command(cli, lambda: _runtime(RegistrySettings()))
 
 
 if __name__ == "__main__":
