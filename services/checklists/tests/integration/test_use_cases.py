@@ -134,7 +134,7 @@ async def test_stale_expected_version_is_a_conflict_before_any_rule(
             new_deadline=date(2020, 1, 1), reason="x", expected_version=5)))
     assert_error(stale.value, ConcurrencyConflict)
     saved = await bench.run(lambda uow: template_uc.save_draft(uow, deps, ADMIN, "township", c.SaveTemplateDraft(
-        title="乡镇督导", items=[c.TemplateItemIn(item_id="a", text="档案")], expected_version=0)))
+        title="乡镇督导", items=[ev.TemplateItem(item_id="a", text="档案")], expected_version=0)))
     assert saved["version"] == 1
     with pytest.raises(ConcurrencyConflict):
         await bench.run(lambda uow: template_uc.publish_draft(uow, deps, ADMIN, "township",
@@ -158,7 +158,7 @@ async def test_invalid_input_names_the_field_and_writes_nothing(bench: UseCaseBe
     assert await bench.rows(tasks) == []
     with pytest.raises(InvalidInput) as twice:
         await bench.run(lambda uow: template_uc.publish_version(uow, deps, ADMIN, "t", c.PublishTemplateVersion(
-            title="t", items=[c.TemplateItemIn(item_id="a", text="x"), c.TemplateItemIn(item_id="a", text="y")])))
+            title="t", items=[ev.TemplateItem(item_id="a", text="x"), ev.TemplateItem(item_id="a", text="y")])))
     assert_error(twice.value, InvalidInput, "items[1].item_id")
     assert await bench.rows(templates) == []
 

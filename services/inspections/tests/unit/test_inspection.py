@@ -9,7 +9,7 @@ import pytest
 from services.inspections.domain import inspection as inspections
 from services.inspections.domain.group import Group
 from services.inspections.domain.inspection import Inspection
-from services.inspections.domain.templates import KnownTemplate, TemplateItem, require_template
+from services.inspections.domain.templates import KnownTemplate, require_template
 from shared.aggregate import fold
 from shared.catalogue import EventPayload
 from shared.catalogue.supervision import (
@@ -22,6 +22,7 @@ from shared.catalogue.supervision import (
     ItemChecked,
     ItemResult,
 )
+from shared.catalogue.worklists import TemplateItem
 from shared.errors import DomainRuleViolated, InvalidInput
 
 pytestmark = pytest.mark.unit
@@ -31,9 +32,9 @@ FENGMING, QINGLONG = "511403001000", "511403003000"
 GROUP = Group("g1", "第一督导组", "s-li", frozenset({"s-li", "s-wang"}), frozenset({FENGMING}),
               frozenset({"health"}))
 TEMPLATE = KnownTemplate("tpl-1", 2, (
-    TemplateItem("a", "档案齐全", "抽查10份", weight=3),
-    TemplateItem("b", "入户调研", "查看调研表", weight=2, evidence_required=True),
-    TemplateItem("c", "一人一策", "", weight=5),
+    TemplateItem(item_id="a", text="档案齐全", guidance="抽查10份", weight=3),
+    TemplateItem(item_id="b", text="入户调研", guidance="查看调研表", weight=2, evidence_required=True),
+    TemplateItem(item_id="c", text="一人一策", guidance="", weight=5),
 ))
 FACTS = {"inspection_id": "i1", "group_id": "g1", "target_kind": "township", "target_code": FENGMING,
          "township_code": FENGMING}
@@ -365,11 +366,9 @@ def test_the_score_is_the_passed_share_of_applicable_weight(
     assert TEMPLATE.score(results) == score
 
 
-def test_the_score_rounds_to_one_decimal_and_zero_weight_scores_nothing() -> None:
-    thirds = KnownTemplate("t", 1, (TemplateItem("x", "x"), TemplateItem("y", "y"), TemplateItem("z", "z")))
+def test_the_score_rounds_to_one_decimal() -> None:
+    thirds = KnownTemplate("t", 1, tuple(TemplateItem(item_id=i, text=i) for i in "xyz"))
     assert thirds.score({"x": "pass", "y": "fail", "z": "fail"}) == 33.3
-    free = KnownTemplate("t", 1, (TemplateItem("x", "x", weight=0),))
-    assert free.score({"x": "pass"}) is None
 
 
 def test_completion_needs_every_item_to_have_a_result() -> None:
@@ -411,8 +410,6 @@ def test_a_known_template_is_found_and_an_unknown_one_refused_with_a_reason() ->
     assert refused.value.field == "template_id"
 
 
-def test_a_template_cannot_repeat_an_item_or_weigh_negative() -> None:
+def test_a_template_cannot_repeat_an_item() -> None:
     with pytest.raises(ValueError, match="repeats item"):
-        KnownTemplate("t", 1, (TemplateItem("x", "x"), TemplateItem("x", "again")))
-    with pytest.raises(ValueError, match="negative"):
-        KnownTemplate("t", 1, (TemplateItem("x", "x", weight=-1),))
+        KnownTemplate("t", 1, (TemplateItem(item_id="x", text="x"), TemplateItem(item_id="x", text="again")))
