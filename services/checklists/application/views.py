@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,9 +24,10 @@ from services.checklists.adapters.tables import (
 )
 from services.checklists.application.deps import ChecklistsDeps
 from services.checklists.application.lookup_rows import LOOKUP_ROWS
-from services.checklists.domain.task import DUE_SOON_DAYS, is_due_soon, is_overdue
+from services.checklists.domain.task import is_due_soon, is_overdue
 from shared.catalogue import EventPayload
 from shared.catalogue.worklists import TaskDeadlineExtended, TaskProgressReported
+from shared.deadlines import due_soon_until
 from shared.errors import NotFound
 from shared.eventstore import Stream
 from shared.eventstore.repository import Change
@@ -158,8 +159,7 @@ def _filtered(query: Select[Any], f: TaskFilter, today: date) -> Select[Any]:
     if f.assignee:
         conditions.append(tasks.c.assignee == f.assignee)
     overdue = and_(IS_OPEN, tasks.c.deadline < today)
-    soon = and_(IS_OPEN, tasks.c.deadline >= today,
-                tasks.c.deadline <= today + timedelta(days=DUE_SOON_DAYS))
+    soon = and_(IS_OPEN, tasks.c.deadline.between(today, due_soon_until(today)))  # domain's is_due_soon
     if f.overdue is not None:
         conditions.append(overdue if f.overdue else ~overdue)
     if f.due_soon is not None:

@@ -160,11 +160,6 @@ def test_overdue_and_due_soon_follow_the_clock(
     assert t.is_due_soon(deadline, status, TODAY) is due_soon
 
 
-def test_due_soon_window_is_configurable() -> None:
-    assert t.is_due_soon(date(2025, 3, 12), "open", TODAY, days=2)
-    assert not t.is_due_soon(date(2025, 3, 13), "open", TODAY, days=2)
-
-
 # --- the month's list -----------------------------------------------------------------------------
 
 
