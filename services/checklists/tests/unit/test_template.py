@@ -114,29 +114,27 @@ def test_an_unknown_version_is_not_found() -> None:
 
 
 @pytest.mark.parametrize(
-    ("changes", "field", "says"),
+    ("changes", "field"),
     [
-        pytest.param({"items": []}, "items", "at least one item", id="no-items"),
+        pytest.param({"items": []}, "items", id="no-items"),
         pytest.param(
             {"items": [TemplateItem(item_id="A1", text="x"), TemplateItem(item_id="A1", text="y")]},
             "items[1].item_id",
-            "used twice",
             id="duplicate-id",
         ),
         pytest.param(
-            {"items": [TemplateItem(item_id=f"A{i}", text="x") for i in range(201)]}, "items", "at most",
+            {"items": [TemplateItem(item_id=f"A{i}", text="x") for i in range(201)]}, "items",
             id="too-many",
         ),
-        pytest.param({"title": ""}, "title", "title", id="blank-title"),
-        pytest.param({"template_id": " "}, "template_id", "template id", id="blank-template-id"),
-        pytest.param({"published_on": date(2025, 3, 11)}, "published_on", "future", id="future"),
+        pytest.param({"title": ""}, "title", id="blank-title"),
+        pytest.param({"template_id": " "}, "template_id", id="blank-template-id"),
+        pytest.param({"published_on": date(2025, 3, 11)}, "published_on", id="future"),
     ],
 )
-def test_bad_versions_are_refused(changes: dict[str, Any], field: str, says: str) -> None:
+def test_bad_versions_are_refused(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         publish(None, **changes)
     assert caught.value.field == field
-    assert says in caught.value.message
 
 
 def test_a_version_cannot_be_dated_before_the_one_it_supersedes() -> None:
