@@ -135,6 +135,11 @@ async def test_inspection_findings_and_the_rectification_ledger_end_to_end(
     inspection = expect(_schedule(leader, group_id), 201)["inspection_id"]
     url = f"/inspections/{inspection}"
     expect(leader.post(f"{url}/start", json={}), 200)
+
+    def visit_learned() -> bool:  # the visit comes after the facts _world waits for, on the same stream
+        persons = expect(leader.get(f"{url}/focus-persons"), 200)["persons"]
+        return any(p["registry_says"]["visited_this_year"] for p in persons)
+    await world.wait(visit_learned, "the registry's visit to reach inspections through NATS")
     focus = expect(leader.get(f"{url}/focus-persons"), 200)
     assert [p["person_id"] for p in focus["persons"]] == [severe_person]
     assert focus["persons"][0]["registry_says"] == {"visited_this_year": True, "has_plan": False}

@@ -131,10 +131,11 @@ def test_scheduling_refuses_bad_input(overrides: dict[str, object], field: str) 
 
 
 def test_a_template_without_items_cannot_be_used() -> None:
-    with pytest.raises(InvalidInput, match="no items"):
+    with pytest.raises(InvalidInput) as refused:
         inspections.schedule(None, GROUP, KnownTemplate("empty", 1, ()), inspection_id="i1",
                              target_kind="township", target_code=FENGMING, target_name="凤鸣",
                              township_code=None, scheduled_on=TODAY)
+    assert refused.value.field == "template_id"
 
 
 def test_an_inspection_is_scheduled_once() -> None:
@@ -159,8 +160,9 @@ def test_only_a_scheduled_inspection_starts(history: tuple[EventPayload, ...]) -
 
 
 def test_an_inspection_cannot_start_in_the_future() -> None:
-    with pytest.raises(InvalidInput, match="future"):
+    with pytest.raises(InvalidInput) as refused:
         inspections.start(given(SCHEDULED), started_on=date(2026, 5, 21), today=TODAY)
+    assert refused.value.field == "started_on"
 
 
 @pytest.mark.parametrize("history", [(SCHEDULED,), (SCHEDULED, STARTED)], ids=["scheduled", "started"])
@@ -213,7 +215,7 @@ def test_results_are_refused_unless_under_way(history: tuple[EventPayload, ...],
 
 
 def test_an_item_must_belong_to_the_template_version() -> None:
-    with pytest.raises(InvalidInput, match="has no item z") as refused:
+    with pytest.raises(InvalidInput) as refused:
         inspections.record_item(given(SCHEDULED, STARTED), TEMPLATE, item_id="z", result="pass", note="",
                                 evidence=[])
     assert refused.value.field == "item_id"
@@ -227,7 +229,7 @@ def test_the_template_must_be_the_inspections_version() -> None:
 
 
 def test_a_pass_on_an_item_requiring_evidence_needs_evidence() -> None:
-    with pytest.raises(InvalidInput, match="requires evidence") as refused:
+    with pytest.raises(InvalidInput) as refused:
         inspections.record_item(given(SCHEDULED, STARTED), TEMPLATE, item_id="b", result="pass", note="",
                                 evidence=["  "])
     assert refused.value.field == "evidence"
@@ -236,7 +238,7 @@ def test_a_pass_on_an_item_requiring_evidence_needs_evidence() -> None:
 def test_a_fail_on_an_item_requiring_evidence_needs_only_a_note() -> None:
     state = given(SCHEDULED, STARTED)
     assert inspections.record_item(state, TEMPLATE, item_id="b", result="fail", note="no forms", evidence=[])
-    with pytest.raises(InvalidInput, match="needs a note") as refused:
+    with pytest.raises(InvalidInput) as refused:
         inspections.record_item(state, TEMPLATE, item_id="b", result="fail", note=" ", evidence=[])
     assert refused.value.field == "note"
 
@@ -260,9 +262,10 @@ def test_a_focus_check_is_recorded_for_a_focus_person() -> None:
 
 
 def test_a_focus_check_is_only_for_severe_or_hardship_persons_of_the_target() -> None:
-    with pytest.raises(InvalidInput, match=f"not a severe or hardship person of township {FENGMING}"):
+    with pytest.raises(InvalidInput) as refused:
         inspections.record_focus_check(given(SCHEDULED, STARTED), person_id="p9", archive_complete=True,
                                        visited_this_year=True, has_plan=True, note="", focus_persons={"p1"})
+    assert refused.value.field == "person_id"
 
 
 def test_a_focus_check_with_a_finding_cannot_become_all_yes() -> None:
@@ -402,10 +405,10 @@ def test_only_an_inspection_under_way_completes(history: tuple[EventPayload, ...
 def test_a_known_template_is_found_and_an_unknown_one_refused_with_a_reason() -> None:
     known = {("tpl-1", 2): TEMPLATE}
     assert require_template(known, "tpl-1", 2) is TEMPLATE
-    with pytest.raises(InvalidInput, match=r"tpl-1 v5 is unknown.*known versions: 2") as refused:
+    with pytest.raises(InvalidInput) as refused:
         require_template(known, "tpl-1", 5)
     assert refused.value.field == "template_version"
-    with pytest.raises(InvalidInput, match="no version of it has been published") as refused:
+    with pytest.raises(InvalidInput) as refused:
         require_template(known, "tpl-9", 1)
     assert refused.value.field == "template_id"
 
