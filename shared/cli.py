@@ -1,5 +1,6 @@
-"""Helpers for service command lines: run use cases without HTTP, print errors as messages, and the
-one ``rebuild NAME [--check]`` command of every service that has projections."""
+"""Helpers for service command lines: run use cases without HTTP, print errors as messages, the one
+``migrate`` command of every service and the one ``rebuild NAME [--check]`` command of every service
+that has projections."""
 
 from __future__ import annotations
 
@@ -129,6 +130,23 @@ def migrate_command(runtime: ServiceRuntime, *, check: bool = False, new_revisio
     if not ok:
         typer.secho(f"not at head: run `python -m services.{service} migrate`", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
+
+
+def add_migrate_command(cli: typer.Typer, open_runtime: Callable[[], ServiceRuntime]) -> None:
+    """Add ``migrate [--check] [--new-revision MESSAGE]`` to a service's CLI (see ``migrate_command``).
+
+    ``open_runtime`` builds the service's runtime from its settings, without a relay; it is called
+    only when the command runs, so ``--help`` needs no configuration.
+    """
+
+    @cli.command("migrate")
+    def migrate_cli(
+        check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 unless the database is at head"),
+        new_revision: str = typer.Option("", "--new-revision", metavar="MESSAGE",
+                                         help="Developers: write a revision for the models' changes"),
+    ) -> None:
+        """Bring the database to this version's schema (run before `serve`; compose and the launcher do)."""
+        migrate_command(open_runtime(), check=check, new_revision=new_revision or None)
 
 
 def add_rebuild_command(

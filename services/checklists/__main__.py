@@ -7,7 +7,7 @@ import typer
 from services.checklists.bootstrap import build_app, build_deps, build_runtime
 from services.checklists.projections import NAMES, projection_set
 from services.checklists.settings import ChecklistsSettings
-from shared.cli import add_audit_commands, add_rebuild_command, migrate_command, serve
+from shared.cli import add_audit_commands, add_migrate_command, add_rebuild_command, serve
 from shared.messaging.feeds import ProjectionSet
 from shared.runtime import ServiceRuntime
 
@@ -26,15 +26,7 @@ add_audit_commands(cli, ChecklistsSettings,
                    lambda settings: build_runtime(settings, publishes=False))
 
 
-@cli.command("migrate")
-def migrate(
-    check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 unless the database is at head"),
-    new_revision: str = typer.Option("", "--new-revision", metavar="MESSAGE",
-                                     help="Developers: write a revision for the models' changes"),
-) -> None:
-    """Bring the database to this version's schema (run before `serve`; compose and the launcher do)."""
-    runtime = build_runtime(ChecklistsSettings(), publishes=False)
-    migrate_command(runtime, check=check, new_revision=new_revision or None)
+add_migrate_command(cli, lambda: build_runtime(ChecklistsSettings(), publishes=False))
 
 
 def _projections() -> tuple[ProjectionSet, ServiceRuntime]:

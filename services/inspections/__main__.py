@@ -8,7 +8,7 @@ from services.inspections.adapters.tables import metadata
 from services.inspections.bootstrap import build_app
 from services.inspections.projections import PROJECTIONS
 from services.inspections.settings import InspectionsSettings
-from shared.cli import add_audit_commands, add_rebuild_command, migrate_command, serve
+from shared.cli import add_audit_commands, add_migrate_command, add_rebuild_command, serve
 from shared.messaging.feeds import ProjectionSet
 from shared.runtime import ServiceRuntime
 
@@ -35,14 +35,7 @@ def _projections() -> tuple[ProjectionSet, ServiceRuntime]:
 
 add_rebuild_command(cli, _projections, PROJECTIONS.names)
 
-@cli.command("migrate")
-def migrate(
-    check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 unless the database is at head"),
-    new_revision: str = typer.Option("", "--new-revision", metavar="MESSAGE",
-                                     help="Developers: write a revision for the models' changes"),
-) -> None:
-    """Bring the database to this version's schema (run before `serve`; compose and the launcher do)."""
-    migrate_command(_runtime(InspectionsSettings()), check=check, new_revision=new_revision or None)
+add_migrate_command(cli, lambda: _runtime(InspectionsSettings()))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from services.registry.application import organisation
 from services.registry.application.verification import LOOKUPS
 from services.registry.bootstrap import SYSTEM, build_app, build_deps
 from services.registry.settings import RegistrySettings
-from shared.cli import add_audit_commands, migrate_command, offline, run, serve
+from shared.cli import add_audit_commands, add_migrate_command, offline, run, serve
 from shared.runtime import ServiceRuntime
 
 cli = typer.Typer(help="Qingdan registry service", no_args_is_help=True, add_completion=False)
@@ -68,14 +68,7 @@ def token_command(staff_id: str, hours: int = typer.Option(12, help="Validity in
 add_audit_commands(cli, RegistrySettings, _runtime, lookups=LOOKUPS)
 
 
-@cli.command("migrate")
-def migrate(
-    check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 unless the database is at head"),
-    new_revision: str = typer.Option("", "--new-revision", metavar="MESSAGE",
-                                     help="Developers: write a revision for the models' changes"),
-) -> None:
-    """Bring the database to this version's schema (run before `serve`; compose and the launcher do)."""
-    migrate_command(_runtime(RegistrySettings()), check=check, new_revision=new_revision or None)
+add_migrate_command(cli, lambda: _runtime(RegistrySettings()))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import typer
 from services.reporting.bootstrap import build_app, build_runtime
 from services.reporting.read_models import PROJECTIONS
 from services.reporting.settings import ReportingSettings
-from shared.cli import add_rebuild_command, migrate_command, serve
+from shared.cli import add_migrate_command, add_rebuild_command, serve
 from shared.messaging.feeds import ProjectionSet
 from shared.runtime import ServiceRuntime
 
@@ -27,14 +27,7 @@ def _projections() -> tuple[ProjectionSet, ServiceRuntime]:
 
 add_rebuild_command(cli, _projections, PROJECTIONS.names)
 
-@cli.command("migrate")
-def migrate(
-    check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 unless the database is at head"),
-    new_revision: str = typer.Option("", "--new-revision", metavar="MESSAGE",
-                                     help="Developers: write a revision for the models' changes"),
-) -> None:
-    """Bring the database to this version's schema (run before `serve`; compose and the launcher do)."""
-    migrate_command(build_runtime(ReportingSettings()), check=check, new_revision=new_revision or None)
+add_migrate_command(cli, lambda: build_runtime(ReportingSettings()))
 
 
 if __name__ == "__main__":

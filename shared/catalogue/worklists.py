@@ -120,14 +120,19 @@ class TaskCancelled(EventPayload):
 
 
 class TemplateItem(BaseModel):
-    """One item an inspection group checks: what, how to check it, its weight, whether evidence is needed."""
+    """One item an inspection group checks: what, how to check it, its weight, whether evidence is needed.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    The one definition of a template item: the checklists service's command bodies and domain, the
+    template events and the inspections service's known templates all use it, so a weight of zero,
+    a blank id or an over-long text is refused where the item is made (strings are stripped first).
+    """
 
-    item_id: str = Field(min_length=1)
-    text: str = Field(min_length=1)
-    guidance: str = ""
-    weight: float = Field(gt=0)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    item_id: str = Field(min_length=1, max_length=40)
+    text: str = Field(min_length=1, max_length=1000)
+    guidance: str = Field(default="", max_length=4000)
+    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     evidence_required: bool = False
 
 

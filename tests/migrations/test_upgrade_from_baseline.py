@@ -3,6 +3,7 @@ is adopted and upgraded by ``migrate`` with every row intact, and the service wo
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -115,3 +116,16 @@ async def test_a_database_with_only_some_baseline_tables_is_refused_untouched(en
 
     async with engine.connect() as conn:
         assert set((await reflect(conn)).tables) == {"events"}
+
+
+async def test_inspections_staff_roles_become_json_lists(engine: AsyncEngine) -> None:
+    """Revision inspections_0002 rewrites the comma-joined roles of the learned staff as JSON lists."""
+    staff = {"staff_id": "s1", "display_name": "李", "department": "health", "roles": "viewer,inspector",
+             "township_code": None}
+    await load_baseline(engine, "inspections", {"known_staff": [staff]})
+
+    await migrate(engine, trees_for("inspections", SCHEMAS["inspections"]))
+
+    async with engine.connect() as conn:
+        roles = (await conn.execute(text("SELECT roles FROM known_staff"))).scalar_one()
+    assert json.loads(roles) == ["inspector", "viewer"]

@@ -10,7 +10,7 @@ from datetime import date
 
 from pydantic import Field
 
-from shared.catalogue.worklists import MONTH_PATTERN, ORG_UNIT_PATTERN
+from shared.catalogue.worklists import MONTH_PATTERN, ORG_UNIT_PATTERN, TemplateItem
 from shared.commands import Command as Command  # re-exported: routes and use cases name c.Command
 from shared.commands import VersionedCommand as VersionedCommand
 
@@ -56,22 +56,14 @@ class CancelTask(VersionedCommand):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-class TemplateItemIn(Command):
-    item_id: str = Field(min_length=1, max_length=40)
-    text: str = Field(min_length=1, max_length=1000)
-    guidance: str = Field(default="", max_length=4000)
-    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
-    evidence_required: bool = False
-
-
 class SaveTemplateDraft(VersionedCommand):
     title: str = Field(min_length=1, max_length=200)
-    items: list[TemplateItemIn] = Field(default_factory=list)
+    items: list[TemplateItem] = Field(default_factory=list)
 
 
 class PublishTemplateVersion(VersionedCommand):
     title: str = Field(min_length=1, max_length=200)
-    items: list[TemplateItemIn] = Field(min_length=1)
+    items: list[TemplateItem] = Field(min_length=1)
     published_on: date | None = Field(default=None, description="Default: today")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from services.checklists.application import commands as c
 from services.checklists.application.deps import ChecklistsDeps
 from services.checklists.application.lookup_rows import PUBLICITY
-from services.checklists.application.views import highlight_json, publicity_json
+from services.checklists.application.views import highlight_rows_json, saved_row
 from services.checklists.domain import highlight as domain
 from services.checklists.domain import publicity as publicity_domain
 from shared.auth import Principal
@@ -35,9 +35,9 @@ async def submit(
     events = domain.submit(None, highlight_id=highlight_id, department=principal.department, title=cmd.title,
                            description=cmd.description, tags=cmd.tags, evidence=cmd.evidence,
                            submitted_on=cmd.submitted_on or today, today=today)
-    await deps.repository.save_stream(uow, Stream.empty(domain.highlight_stream_id(highlight_id)), events,
-                                      deps.context(principal), expected_version=0)
-    return await highlight_json(uow.conn, highlight_id)
+    submission = Stream.empty(domain.highlight_stream_id(highlight_id))
+    version = await deps.repository.save_stream(uow, submission, events, deps.context(principal), expected_version=0)
+    return highlight_rows_json(saved_row(submission, events, version), {})
 
 
 async def _review(
@@ -48,9 +48,9 @@ async def _review(
     halves = await deps.repository.highlight(uow, highlight_id)
     halves.review.check_version(expected_version)  # a stale caller hears 409 before any rule
     events = decide(halves.state, deps.today())
-    await deps.repository.save_stream(uow, halves.review, events, deps.context(principal),
-                                      expected_version=expected_version)
-    return await highlight_json(uow.conn, highlight_id)
+    version = await deps.repository.save_stream(uow, halves.review, events, deps.context(principal),
+                                                expected_version=expected_version)
+    return highlight_rows_json(saved_row(halves.submission), saved_row(halves.review, events, version))
 
 
 async def approve(
@@ -96,9 +96,9 @@ async def list_publicity_item(
     events = publicity_domain.list_item(None, item_id=item_id, department=department, title=cmd.title,
                                         channel=cmd.channel, published_on=cmd.published_on, highlight=highlight,
                                         url=cmd.url, today=deps.today())
-    await deps.repository.save(uow, PUBLICITY, Repository.new(PUBLICITY, item_id), events,
-                               deps.context(principal), expected_version=0)
-    return await publicity_json(uow.conn, item_id)
+    item = Repository.new(PUBLICITY, item_id)
+    saved = await deps.repository.save(uow, PUBLICITY, item, events, deps.context(principal), expected_version=0)
+    return saved_row(item.stream, events, saved.version)
 
 
 async def withdraw_publicity_item(
@@ -109,6 +109,6 @@ async def withdraw_publicity_item(
     deps.require_worker(principal, item.state.department, "withdrawing publicity")
     item.stream.check_version(cmd.expected_version)
     events = publicity_domain.withdraw(item.state, reason=cmd.reason)
-    await deps.repository.save(uow, PUBLICITY, item, events, deps.context(principal),
-                               expected_version=cmd.expected_version)
-    return await publicity_json(uow.conn, item_id)
+    saved = await deps.repository.save(uow, PUBLICITY, item, events, deps.context(principal),
+                                       expected_version=cmd.expected_version)
+    return saved_row(item.stream, events, saved.version)

@@ -14,7 +14,7 @@ from services.checklists.application import commands as c
 from services.checklists.application.deps import ChecklistsDeps
 from services.checklists.application.lookup_rows import TASK_ISSUE, TASK_LIST
 from services.checklists.application.lookups import known_departments
-from services.checklists.application.views import task_json
+from services.checklists.application.views import saved_row, task_rows_json
 from services.checklists.domain import task as domain
 from shared.auth import Principal
 from shared.catalogue import EventPayload
@@ -60,9 +60,9 @@ async def issue_task(
         complete_when_target_reached=cmd.complete_when_target_reached, issued_on=cmd.issued_on or today,
         deadline=cmd.deadline, known_departments=known, today=today,
     )
-    await deps.repository.save(uow, TASK_ISSUE, Repository.new(TASK_ISSUE, task_id), events,
-                               deps.context(principal), expected_version=0)
-    return await task_json(uow.conn, task_id, today)
+    issued = Repository.new(TASK_ISSUE, task_id)
+    saved = await deps.repository.save(uow, TASK_ISSUE, issued, events, deps.context(principal), expected_version=0)
+    return task_rows_json(saved_row(issued.stream, events, saved.version), {}, today)
 
 
 Decide = Callable[[domain.Task, date], list[EventPayload]]
@@ -84,10 +84,11 @@ async def _change(
     events = decide(halves.state, today)
     ctx = deps.context(principal)
     if half == "issue":
-        await deps.repository.save(uow, TASK_ISSUE, halves.issued, events, ctx, expected_version=expected_version)
-    else:
-        await deps.repository.save_stream(uow, stream, events, ctx, expected_version=expected_version)
-    return await task_json(uow.conn, task_id, today)
+        version = (await deps.repository.save(uow, TASK_ISSUE, halves.issued, events, ctx,
+                                              expected_version=expected_version)).version
+        return task_rows_json(saved_row(halves.issue, events, version), saved_row(halves.work), today)
+    version = await deps.repository.save_stream(uow, stream, events, ctx, expected_version=expected_version)
+    return task_rows_json(saved_row(halves.issue), saved_row(halves.work, events, version), today)
 
 
 async def report_progress(

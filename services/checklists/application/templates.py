@@ -22,10 +22,6 @@ from shared.eventstore.repository import Loaded
 from shared.eventstore.unit_of_work import UnitOfWork
 
 
-def _specs(items: list[c.TemplateItemIn]) -> list[domain.ItemSpec]:
-    return [domain.ItemSpec(i.item_id, i.text, i.guidance, i.weight, i.evidence_required) for i in items]
-
-
 async def _save(
     uow: UnitOfWork, deps: ChecklistsDeps, principal: Principal, template: Loaded[domain.Template | None],
     events: list[EventPayload], expected_version: int | None,
@@ -52,7 +48,7 @@ async def save_draft(
     """Save (or replace) the working copy of the template's next version."""
     template = await _editable(uow, deps, principal, template_id, cmd.expected_version,
                                "editing an inspection template")
-    events = domain.save_draft(template.state, template_id=template_id, title=cmd.title, items=_specs(cmd.items))
+    events = domain.save_draft(template.state, template_id=template_id, title=cmd.title, items=cmd.items)
     return await _save(uow, deps, principal, template, events, cmd.expected_version)
 
 
@@ -65,7 +61,7 @@ async def publish_version(
                                "publishing an inspection template")
     today = deps.today()
     events = domain.publish_version(template.state, template_id=template_id, title=cmd.title,
-                                    items=_specs(cmd.items), published_on=cmd.published_on or today, today=today)
+                                    items=cmd.items, published_on=cmd.published_on or today, today=today)
     return await _save(uow, deps, principal, template, events, cmd.expected_version)
 
 

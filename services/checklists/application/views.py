@@ -4,8 +4,10 @@ models serialise them), overdue and due soon against ``today``."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
@@ -21,11 +23,16 @@ from services.checklists.adapters.tables import (
     tasks,
 )
 from services.checklists.application.deps import ChecklistsDeps
-from services.checklists.domain.task import DUE_SOON_DAYS, is_due_soon, is_overdue
+from services.checklists.application.lookup_rows import LOOKUP_ROWS
+from services.checklists.domain.task import is_due_soon, is_overdue
+from shared.catalogue import EventPayload
 from shared.catalogue.worklists import TaskDeadlineExtended, TaskProgressReported
+from shared.deadlines import due_soon_until
 from shared.errors import NotFound
 from shared.eventstore import Stream
+from shared.eventstore.repository import Change
 from shared.eventstore.verify import verify_stream
+from shared.projection import Upsert
 
 W = task_work.c
 IS_OPEN: ColumnElement[bool] = and_(W.completed_on.is_(None), tasks.c.cancelled_on.is_(None))
@@ -36,6 +43,33 @@ TASK_QUERY = select(
     tasks, func.coalesce(W.value_reached, 0.0).label("value_reached"), W.last_reported_on, W.completed_on,
     W.completed_how, W.on_time, func.coalesce(W.work_version, 0).label("work_version"), task_status.label("status"),
 ).select_from(tasks.outerjoin(task_work, W.task_id == tasks.c.task_id))
+
+
+def saved_row(stream: Stream, events: Sequence[EventPayload] = (), version: int | None = None) -> dict[str, Any]:
+    """The lookup row of ``stream`` once ``events`` are appended at ``version``, computed in memory by the
+    same inline projection the repository writes (``lookup_rows``): a command's response is built
+    from it rather than read back, so commands may run buffered. Empty for a stream with no events."""
+    if not stream.version and not events:
+        return {}
+    change = Change(stream.stream_id, stream, events, stream.version if version is None else version)
+    row: dict[str, Any] = {}
+    for operation in LOOKUP_ROWS.changes(change):
+        assert isinstance(operation, Upsert), "a checklists lookup row is written whole"
+        row.update(operation.key, **operation.values)
+    return row
+
+
+TASK_WORK_DEFAULTS = {"value_reached": 0.0, "last_reported_on": None, "completed_on": None, "completed_how": None,
+                      "on_time": None, "work_version": 0}
+"""A task's work columns before its department has reported anything (``TASK_QUERY``'s outer join)."""
+
+
+def task_rows_json(issue: dict[str, Any], work: dict[str, Any], today: date) -> dict[str, Any]:
+    """A task's JSON from its two lookup rows (``saved_row``), exactly as ``TASK_QUERY`` joins them."""
+    row = {**issue, **TASK_WORK_DEFAULTS, **work}
+    row["status"] = ("completed" if row["completed_on"] is not None
+                     else "cancelled" if row["cancelled_on"] is not None else "open")
+    return task_row_json(SimpleNamespace(**row), today)
 
 
 def task_row_json(row: Any, today: date) -> dict[str, Any]:
@@ -125,8 +159,7 @@ def _filtered(query: Select[Any], f: TaskFilter, today: date) -> Select[Any]:
     if f.assignee:
         conditions.append(tasks.c.assignee == f.assignee)
     overdue = and_(IS_OPEN, tasks.c.deadline < today)
-    soon = and_(IS_OPEN, tasks.c.deadline >= today,
-                tasks.c.deadline <= today + timedelta(days=DUE_SOON_DAYS))
+    soon = and_(IS_OPEN, tasks.c.deadline.between(today, due_soon_until(today)))  # domain's is_due_soon
     if f.overdue is not None:
         conditions.append(overdue if f.overdue else ~overdue)
     if f.due_soon is not None:
@@ -162,6 +195,16 @@ HIGHLIGHT_QUERY = select(
     highlights, func.coalesce(R.status, "submitted").label("status"), R.reject_reason, R.approved_on, R.featured_on,
     func.coalesce(R.review_version, 0).label("review_version"),
 ).select_from(highlights.outerjoin(highlight_reviews, R.highlight_id == highlights.c.highlight_id))
+
+
+HIGHLIGHT_REVIEW_DEFAULTS = {"status": "submitted", "reject_reason": None, "approved_on": None, "featured_on": None,
+                             "review_version": 0}
+"""A highlight's review columns before the federation has reviewed it (``HIGHLIGHT_QUERY``'s outer join)."""
+
+
+def highlight_rows_json(submission: dict[str, Any], review: dict[str, Any]) -> dict[str, Any]:
+    """A highlight's JSON from its two lookup rows (``saved_row``), as ``HIGHLIGHT_QUERY`` joins them."""
+    return highlight_row_json(SimpleNamespace(**{**submission, **HIGHLIGHT_REVIEW_DEFAULTS, **review}))
 
 
 def highlight_row_json(row: Any) -> dict[str, Any]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from functools import singledispatch
 
 from services.checklists.domain import checks
+from shared import deadlines
 from shared.catalogue import EventPayload
 from shared.catalogue.worklists import (
     CompletionHow,
@@ -41,16 +42,12 @@ def task_stream_id(task_id: str) -> str:
 
 def is_overdue(deadline: date, status: TaskStatus, today: date) -> bool:
     """Deadline passed and not done: derived from the clock, not from an event."""
-    return status == "open" and today > deadline
+    return status == "open" and deadlines.is_overdue(deadline, today)
 
 
-DUE_SOON_DAYS = 7
-"""An open task is due soon from this many days before its deadline (the read side filters by it too)."""
-
-
-def is_due_soon(deadline: date, status: TaskStatus, today: date, days: int = DUE_SOON_DAYS) -> bool:
-    """Still open, deadline today or within the next ``days`` days."""
-    return status == "open" and today <= deadline <= today + timedelta(days=days)
+def is_due_soon(deadline: date, status: TaskStatus, today: date) -> bool:
+    """Still open, deadline today or within the next ``shared.deadlines.DUE_SOON_DAYS`` days."""
+    return status == "open" and deadlines.is_due_soon(deadline, today)
 
 
 # --- the month's list --------------------------------------------------------------------------

@@ -7,7 +7,6 @@ so an inspection made with version 1 can always be read against version 1's item
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -26,17 +25,6 @@ MAX_ITEMS = 200
 def template_stream_id(template_id: str) -> str:
     """One stream per template, holding all its versions."""
     return f"template-{template_id}"
-
-
-@dataclass(frozen=True)
-class ItemSpec:
-    """An item as the caller gives it, before it is checked."""
-
-    item_id: str
-    text: str
-    guidance: str = ""
-    weight: float = 1.0
-    evidence_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,37 +100,26 @@ def _(event: TemplateVersionPublished, state: Template | None) -> Template:
     return replace(template, draft=None, versions=(*template.versions, published))
 
 
-def check_items(items: Sequence[ItemSpec], *, allow_empty: bool) -> list[TemplateItem]:
-    """Checked items: non-empty (unless a draft), unique ids, text present, weights finite and > 0."""
+def check_items(items: Sequence[TemplateItem], *, allow_empty: bool) -> list[TemplateItem]:
+    """The items of a version: non-empty (unless a draft), at most ``MAX_ITEMS``, ids unique.
+
+    Each item was checked when it was made (``TemplateItem`` refuses a blank id or text and a weight
+    that is not a finite number above zero); what is left are the rules about the list.
+    """
     if not items and not allow_empty:
         raise InvalidInput("a published template needs at least one item", field="items")
     if len(items) > MAX_ITEMS:
         raise InvalidInput(f"at most {MAX_ITEMS} items, not {len(items)}", field="items")
     seen: set[str] = set()
-    checked: list[TemplateItem] = []
-    for index, spec in enumerate(items):
-        where = f"items[{index}]"
-        item_id = checks.text(spec.item_id, f"{where}.item_id", what=f"item {index + 1}'s id", max_length=40)
-        if item_id in seen:
-            raise InvalidInput(f"item id {item_id!r} is used twice", field=f"{where}.item_id")
-        seen.add(item_id)
-        if not math.isfinite(spec.weight) or spec.weight <= 0:
-            raise InvalidInput(f"item {item_id}'s weight must be greater than zero, not {spec.weight:g}",
-                               field=f"{where}.weight")
-        checked.append(
-            TemplateItem(
-                item_id=item_id,
-                text=checks.text(spec.text, f"{where}.text", what=f"item {item_id}'s text", max_length=1000),
-                guidance=spec.guidance.strip(),
-                weight=float(spec.weight),
-                evidence_required=spec.evidence_required,
-            )
-        )
-    return checked
+    for index, item in enumerate(items):
+        if item.item_id in seen:
+            raise InvalidInput(f"item id {item.item_id!r} is used twice", field=f"items[{index}].item_id")
+        seen.add(item.item_id)
+    return list(items)
 
 
 def save_draft(
-    template: Template | None, *, template_id: str, title: str, items: Sequence[ItemSpec]
+    template: Template | None, *, template_id: str, title: str, items: Sequence[TemplateItem]
 ) -> list[EventPayload]:
     """Save (or replace) the working copy of the template's next version; it may be incomplete."""
     template_id = checks.text(template_id, "template_id", what="the template id", max_length=80)
@@ -161,7 +138,7 @@ def publish_version(
     *,
     template_id: str,
     title: str,
-    items: Sequence[ItemSpec],
+    items: Sequence[TemplateItem],
     published_on: date,
     today: date,
 ) -> list[EventPayload]:
@@ -198,6 +175,5 @@ def publish_draft(template: Template | None, *, published_on: date, today: date)
         which = template.template_id if template is not None else "this template"
         raise DomainRuleViolated(f"{which} has no draft to publish")
     draft = template.draft
-    specs = [ItemSpec(i.item_id, i.text, i.guidance, i.weight, i.evidence_required) for i in draft.items]
-    return publish_version(template, template_id=template.template_id, title=draft.title, items=specs,
+    return publish_version(template, template_id=template.template_id, title=draft.title, items=draft.items,
                            published_on=published_on, today=today)

@@ -41,7 +41,7 @@ async def list_departments(_who: CurrentPrincipal, conn: ReadConnection) -> list
 @router.post("/task-lists", status_code=201, tags=["tasks"], summary="Issue a month's task list (issuer)")
 async def issue_list(body: c.IssueTaskList, request: Request, who: CurrentPrincipal, deps: Deps) -> s.TaskListWritten:
     return s.TaskListWritten.model_validate(
-        await execute(request, lambda conn: tasks.issue_list(conn, deps, who, body)))
+        await execute(request, lambda uow: tasks.issue_list(uow, deps, who, body), buffered=True))
 
 
 @router.get("/task-lists", tags=["tasks"])
@@ -58,7 +58,8 @@ async def get_task_list(
 
 @router.post("/task-lists/{month}/tasks", status_code=201, tags=["tasks"], summary="Issue a task (issuer)")
 async def issue_task(month: Month, body: c.IssueTask, request: Request, who: CurrentPrincipal, deps: Deps) -> s.Task:
-    return s.Task.model_validate(await execute(request, lambda conn: tasks.issue_task(conn, deps, who, month, body)))
+    return s.Task.model_validate(
+        await execute(request, lambda uow: tasks.issue_task(uow, deps, who, month, body), buffered=True))
 
 
 @router.get("/tasks", tags=["tasks"], summary="Tasks known here, filtered; overdue and due soon as of `today`")
@@ -94,7 +95,7 @@ async def report_progress(
     task_id: str, body: c.ReportProgress, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.Task:
     return s.Task.model_validate(
-        await execute(request, lambda conn: tasks.report_progress(conn, deps, who, task_id, body)))
+        await execute(request, lambda uow: tasks.report_progress(uow, deps, who, task_id, body), buffered=True))
 
 
 @router.post("/tasks/{task_id}/completion", tags=["tasks"], summary="Report completion (responsible department)")
@@ -102,7 +103,7 @@ async def complete_task(
     task_id: str, body: c.CompleteTask, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.Task:
     return s.Task.model_validate(
-        await execute(request, lambda conn: tasks.complete_task(conn, deps, who, task_id, body)))
+        await execute(request, lambda uow: tasks.complete_task(uow, deps, who, task_id, body), buffered=True))
 
 
 @router.post("/tasks/{task_id}/deadline-extension", tags=["tasks"], summary="Extend a deadline (issuer)")
@@ -110,13 +111,13 @@ async def extend_deadline(
     task_id: str, body: c.ExtendDeadline, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.Task:
     return s.Task.model_validate(
-        await execute(request, lambda conn: tasks.extend_deadline(conn, deps, who, task_id, body)))
+        await execute(request, lambda uow: tasks.extend_deadline(uow, deps, who, task_id, body), buffered=True))
 
 
 @router.post("/tasks/{task_id}/cancellation", tags=["tasks"], summary="Cancel a task (issuer)")
 async def cancel_task(task_id: str, body: c.CancelTask, request: Request, who: CurrentPrincipal, deps: Deps) -> s.Task:
     return s.Task.model_validate(
-        await execute(request, lambda conn: tasks.cancel_task(conn, deps, who, task_id, body)))
+        await execute(request, lambda uow: tasks.cancel_task(uow, deps, who, task_id, body), buffered=True))
 
 
 # --- inspection checklist templates ---------------------------------------------------------------
@@ -137,7 +138,7 @@ async def save_draft(
     template_id: TemplateId, body: c.SaveTemplateDraft, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.Template:
     return s.Template.model_validate(
-        await execute(request, lambda conn: templates.save_draft(conn, deps, who, template_id, body)))
+        await execute(request, lambda uow: templates.save_draft(uow, deps, who, template_id, body), buffered=True))
 
 
 @router.post("/templates/{template_id}/draft/publication", status_code=201, tags=["templates"],
@@ -146,7 +147,7 @@ async def publish_draft(
     template_id: TemplateId, body: c.PublishDraft, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.Template:
     return s.Template.model_validate(
-        await execute(request, lambda conn: templates.publish_draft(conn, deps, who, template_id, body)))
+        await execute(request, lambda uow: templates.publish_draft(uow, deps, who, template_id, body), buffered=True))
 
 
 @router.post("/templates/{template_id}/versions", status_code=201, tags=["templates"],
@@ -155,7 +156,7 @@ async def publish_version(
     template_id: TemplateId, body: c.PublishTemplateVersion, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.Template:
     return s.Template.model_validate(
-        await execute(request, lambda conn: templates.publish_version(conn, deps, who, template_id, body)))
+        await execute(request, lambda uow: templates.publish_version(uow, deps, who, template_id, body), buffered=True))
 
 
 # --- highlights and publicity ---------------------------------------------------------------------
@@ -163,7 +164,8 @@ async def publish_version(
 
 @router.post("/highlights", status_code=201, tags=["highlights"], summary="Submit a highlight (a department)")
 async def submit_highlight(body: c.SubmitHighlight, request: Request, who: CurrentPrincipal, deps: Deps) -> s.Highlight:
-    return s.Highlight.model_validate(await execute(request, lambda conn: highlights.submit(conn, deps, who, body)))
+    return s.Highlight.model_validate(
+        await execute(request, lambda uow: highlights.submit(uow, deps, who, body), buffered=True))
 
 
 @router.get("/highlights", tags=["highlights"])
@@ -184,7 +186,7 @@ async def approve(
     highlight_id: str, body: c.ReviewHighlight, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.Highlight:
     return s.Highlight.model_validate(
-        await execute(request, lambda conn: highlights.approve(conn, deps, who, highlight_id, body)))
+        await execute(request, lambda uow: highlights.approve(uow, deps, who, highlight_id, body), buffered=True))
 
 
 @router.post("/highlights/{highlight_id}/rejection", tags=["highlights"], summary="Reject with a reason (issuer)")
@@ -192,7 +194,7 @@ async def reject(
     highlight_id: str, body: c.RejectHighlight, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.Highlight:
     return s.Highlight.model_validate(
-        await execute(request, lambda conn: highlights.reject(conn, deps, who, highlight_id, body)))
+        await execute(request, lambda uow: highlights.reject(uow, deps, who, highlight_id, body), buffered=True))
 
 
 @router.post("/highlights/{highlight_id}/featuring", tags=["highlights"], summary="Feature (issuer)")
@@ -200,7 +202,7 @@ async def feature(
     highlight_id: str, body: c.ReviewHighlight, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.Highlight:
     return s.Highlight.model_validate(
-        await execute(request, lambda conn: highlights.feature(conn, deps, who, highlight_id, body)))
+        await execute(request, lambda uow: highlights.feature(uow, deps, who, highlight_id, body), buffered=True))
 
 
 @router.post("/publicity", status_code=201, tags=["publicity"], summary="List a publicity item (a department)")
@@ -208,7 +210,7 @@ async def list_publicity_item(
     body: c.ListPublicity, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.Publicity:
     return s.Publicity.model_validate(
-        await execute(request, lambda conn: highlights.list_publicity_item(conn, deps, who, body)))
+        await execute(request, lambda uow: highlights.list_publicity_item(uow, deps, who, body), buffered=True))
 
 
 @router.get("/publicity", tags=["publicity"])
@@ -223,4 +225,5 @@ async def withdraw_publicity(
     item_id: str, body: c.WithdrawPublicity, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.Publicity:
     return s.Publicity.model_validate(
-        await execute(request, lambda conn: highlights.withdraw_publicity_item(conn, deps, who, item_id, body)))
+        await execute(request, lambda uow: highlights.withdraw_publicity_item(uow, deps, who, item_id, body),
+                      buffered=True))

@@ -105,7 +105,7 @@ known_staff = Table(
     Column("staff_id", String(50), primary_key=True),
     Column("display_name", String(100), nullable=False),
     Column("department", String(50), nullable=False),
-    Column("roles", Text, nullable=False),  # comma-separated
+    Column("roles", Text, nullable=False),  # JSON list, sorted
     Column("township_code", String(12)),
 )
 

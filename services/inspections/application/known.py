@@ -16,12 +16,13 @@ from services.inspections.adapters.tables import (
     known_staff,
     known_templates,
 )
-from services.inspections.domain.templates import KnownTemplate, TemplateItem, TemplateKey, require_template
+from services.inspections.domain.templates import KnownTemplate, TemplateKey, require_template
+from shared.catalogue.worklists import TemplateItem
 from shared.errors import InvalidInput
 
 
 def _template(row: Any) -> KnownTemplate:
-    items = tuple(TemplateItem(**item) for item in json.loads(row.items))
+    items = tuple(TemplateItem.model_validate(item) for item in json.loads(row.items))
     return KnownTemplate(row.template_id, row.version, items)
 
 

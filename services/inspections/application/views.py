@@ -158,7 +158,7 @@ async def directory(conn: AsyncConnection, what: str) -> list[dict[str, Any]]:
     """Staff, departments or townships as learned from the registry's events."""
     if what == "staff":
         rows = await conn.execute(select(known_staff).order_by(known_staff.c.staff_id))
-        return [{**dict(r._mapping), "roles": [x for x in r.roles.split(",") if x]} for r in rows]
+        return [{**dict(r._mapping), "roles": json.loads(r.roles)} for r in rows]
     if what == "departments":
         return [dict(r._mapping) for r in await conn.execute(select(known_departments)
                                                              .order_by(known_departments.c.code))]

@@ -9,23 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from shared.catalogue.worklists import TemplateItem
 from shared.errors import InvalidInput
 
 
 @dataclass(frozen=True)
-class TemplateItem:
-    """One item of a template version: what to check, how, its weight, and whether it needs evidence."""
-
-    item_id: str
-    text: str
-    guidance: str = ""
-    weight: float = 1.0
-    evidence_required: bool = False
-
-
-@dataclass(frozen=True)
 class KnownTemplate:
-    """One published version of an inspection checklist template (检查指导清单)."""
+    """One published version of an inspection checklist template (检查指导清单); its items' weights
+are above zero (``TemplateItem`` checks them)."""
 
     template_id: str
     version: int
@@ -36,9 +27,6 @@ class KnownTemplate:
         duplicates = sorted({item_id for item_id in ids if ids.count(item_id) > 1})
         if duplicates:
             raise ValueError(f"template {self.label} repeats item(s) {', '.join(duplicates)}")
-        negative = [item.item_id for item in self.items if item.weight < 0]
-        if negative:
-            raise ValueError(f"template {self.label} has negative weight(s) on {', '.join(negative)}")
 
     @property
     def label(self) -> str:

@@ -23,7 +23,7 @@ Deps = Annotated[InspectionsDeps, Depends(service_deps(InspectionsDeps))]
 
 @router.post("/groups", status_code=201, tags=["groups"], summary="Form an inspection group (督导组)")
 async def form_group(body: c.FormGroup, request: Request, who: CurrentPrincipal, deps: Deps) -> s.GroupWritten:
-    return s.GroupWritten.model_validate(await execute(request, lambda conn: groups.form_group(conn, deps, who, body)))
+    return s.GroupWritten.model_validate(await execute(request, lambda uow: groups.form_group(uow, deps, who, body)))
 
 
 @router.get("/groups", tags=["groups"])
@@ -41,7 +41,7 @@ async def change_membership(
     group_id: str, body: c.ChangeMembership, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.GroupWritten:
     return s.GroupWritten.model_validate(
-        await execute(request, lambda conn: groups.change_membership(conn, deps, who, group_id, body)))
+        await execute(request, lambda uow: groups.change_membership(uow, deps, who, group_id, body)))
 
 
 @router.put("/groups/{group_id}/coverage", tags=["groups"], summary="Replace the townships and units covered")
@@ -49,7 +49,7 @@ async def change_coverage(
     group_id: str, body: c.ChangeCoverage, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.GroupWritten:
     return s.GroupWritten.model_validate(
-        await execute(request, lambda conn: groups.change_coverage(conn, deps, who, group_id, body)))
+        await execute(request, lambda uow: groups.change_coverage(uow, deps, who, group_id, body)))
 
 
 # --- inspections ------------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ async def schedule(
     body: c.ScheduleInspection, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.InspectionWritten:
     return s.InspectionWritten.model_validate(
-        await execute(request, lambda conn: inspections.schedule(conn, deps, who, body)))
+        await execute(request, lambda uow: inspections.schedule(uow, deps, who, body)))
 
 
 @router.get("/inspections", tags=["inspections"])
@@ -85,7 +85,7 @@ async def start(
     inspection_id: str, body: c.StartInspection, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.InspectionWritten:
     return s.InspectionWritten.model_validate(
-        await execute(request, lambda conn: inspections.start(conn, deps, who, inspection_id, body)))
+        await execute(request, lambda uow: inspections.start(uow, deps, who, inspection_id, body)))
 
 
 @router.put("/inspections/{inspection_id}/items/{item_id}", tags=["inspections"],
@@ -93,8 +93,8 @@ async def start(
 async def record_item(
     inspection_id: str, item_id: str, body: c.RecordItem, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.InspectionWritten:
-    return s.InspectionWritten.model_validate(await execute(request, lambda conn: inspections.record_item(
-        conn, deps, who, inspection_id, item_id, body)))
+    return s.InspectionWritten.model_validate(await execute(request, lambda uow: inspections.record_item(
+        uow, deps, who, inspection_id, item_id, body)))
 
 
 # Without a township there is no ``year`` key (rather than a null): exclude_unset keeps that shape.
@@ -111,8 +111,8 @@ async def record_focus_check(
     inspection_id: str, person_id: str, body: c.RecordFocusCheck, request: Request, who: CurrentPrincipal,
     deps: Deps,
 ) -> s.InspectionWritten:
-    return s.InspectionWritten.model_validate(await execute(request, lambda conn: inspections.record_focus_check(
-        conn, deps, who, inspection_id, person_id, body)))
+    return s.InspectionWritten.model_validate(await execute(request, lambda uow: inspections.record_focus_check(
+        uow, deps, who, inspection_id, person_id, body)))
 
 
 @router.post("/inspections/{inspection_id}/findings", status_code=201, tags=["inspections"],
@@ -120,8 +120,8 @@ async def record_focus_check(
 async def raise_finding(
     inspection_id: str, body: c.RaiseFinding, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.FindingRaised:
-    return s.FindingRaised.model_validate(await execute(request, lambda conn: inspections.raise_finding(
-        conn, deps, who, inspection_id, body)))
+    return s.FindingRaised.model_validate(await execute(request, lambda uow: inspections.raise_finding(
+        uow, deps, who, inspection_id, body)))
 
 
 @router.post("/inspections/{inspection_id}/completion", tags=["inspections"], summary="Complete, with the score")
@@ -129,7 +129,7 @@ async def complete(
     inspection_id: str, body: c.CompleteInspection, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.InspectionWritten:
     return s.InspectionWritten.model_validate(
-        await execute(request, lambda conn: inspections.complete(conn, deps, who, inspection_id, body)))
+        await execute(request, lambda uow: inspections.complete(uow, deps, who, inspection_id, body)))
 
 
 @router.post("/inspections/{inspection_id}/cancellation", tags=["inspections"])
@@ -137,7 +137,7 @@ async def cancel(
     inspection_id: str, body: c.CancelInspection, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.InspectionWritten:
     return s.InspectionWritten.model_validate(
-        await execute(request, lambda conn: inspections.cancel(conn, deps, who, inspection_id, body)))
+        await execute(request, lambda uow: inspections.cancel(uow, deps, who, inspection_id, body)))
 
 
 @router.post("/inspections/{inspection_id}/findings/{finding_id}/rectification", status_code=201,
@@ -146,8 +146,8 @@ async def assign(
     inspection_id: str, finding_id: str, body: c.AssignRectification, request: Request, who: CurrentPrincipal,
     deps: Deps,
 ) -> s.RectificationWritten:
-    return s.RectificationWritten.model_validate(await execute(request, lambda conn: rectifications.assign(
-        conn, deps, who, inspection_id, finding_id, body)))
+    return s.RectificationWritten.model_validate(await execute(request, lambda uow: rectifications.assign(
+        uow, deps, who, inspection_id, finding_id, body)))
 
 
 # --- the rectification ledger -----------------------------------------------------------------------
@@ -175,7 +175,7 @@ async def report(
     rectification_id: str, body: c.ReportRectification, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.RectificationWritten:
     return s.RectificationWritten.model_validate(
-        await execute(request, lambda conn: rectifications.report(conn, deps, who, rectification_id, body)))
+        await execute(request, lambda uow: rectifications.report(uow, deps, who, rectification_id, body)))
 
 
 @router.post("/rectifications/{rectification_id}/verification", tags=["rectifications"],
@@ -184,7 +184,7 @@ async def verify(
     rectification_id: str, body: c.VerifyRectification, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.RectificationWritten:
     return s.RectificationWritten.model_validate(
-        await execute(request, lambda conn: rectifications.verify(conn, deps, who, rectification_id, body)))
+        await execute(request, lambda uow: rectifications.verify(uow, deps, who, rectification_id, body)))
 
 
 @router.post("/rectifications/{rectification_id}/reopening", tags=["rectifications"],
@@ -193,7 +193,7 @@ async def reopen(
     rectification_id: str, body: c.ReopenRectification, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.RectificationWritten:
     return s.RectificationWritten.model_validate(
-        await execute(request, lambda conn: rectifications.reopen(conn, deps, who, rectification_id, body)))
+        await execute(request, lambda uow: rectifications.reopen(uow, deps, who, rectification_id, body)))
 
 
 @router.post("/rectifications/{rectification_id}/deadline-extension", tags=["rectifications"],
@@ -201,8 +201,8 @@ async def reopen(
 async def extend_deadline(
     rectification_id: str, body: c.ExtendDeadline, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.RectificationWritten:
-    return s.RectificationWritten.model_validate(await execute(request, lambda conn: rectifications.extend_deadline(
-        conn, deps, who, rectification_id, body)))
+    return s.RectificationWritten.model_validate(await execute(request, lambda uow: rectifications.extend_deadline(
+        uow, deps, who, rectification_id, body)))
 
 
 # --- what this service has learned from other services' events ---------------------------------------

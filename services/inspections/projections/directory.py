@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from services.inspections.adapters.tables import known_departments, known_org_units, known_staff
@@ -23,10 +24,10 @@ def directory_changes(_envelope: Envelope, event: EventPayload) -> Sequence[Oper
         case ev.StaffEnrolled():
             return [Upsert(known_staff, {"staff_id": event.staff_id}, {
                 "display_name": event.display_name, "department": event.department,
-                "roles": ",".join(sorted(event.roles)), "township_code": event.township_code})]
+                "roles": json.dumps(sorted(event.roles)), "township_code": event.township_code})]
         case ev.StaffRolesChanged():
             return [Patch(known_staff, {"staff_id": event.staff_id},
-                          {"roles": ",".join(sorted(event.roles)), "township_code": event.township_code})]
+                          {"roles": json.dumps(sorted(event.roles)), "township_code": event.township_code})]
     return []
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, select
@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.projections.highlights import rpt_highlights, rpt_publicity
 from services.reporting.projections.tasks import rpt_tasks
+from shared.deadlines import due_soon_until
 
-DUE_SOON_DAYS = 7
 T = rpt_tasks.c
 task_status = case((T.completed_on.is_not(None), literal("completed")),
               (T.cancelled_on.is_not(None), literal("cancelled")), else_=literal("open"))
@@ -28,9 +28,8 @@ def overdue(today: date) -> ColumnElement[bool]:
 
 
 def due_soon(today: date) -> ColumnElement[bool]:
-    """Open, deadline today or within the next seven days."""
-    return and_(T.completed_on.is_(None), T.cancelled_on.is_(None), T.deadline >= today,
-                T.deadline <= today + timedelta(days=DUE_SOON_DAYS))
+    """Open, deadline today or within ``shared.deadlines.DUE_SOON_DAYS`` days."""
+    return and_(T.completed_on.is_(None), T.cancelled_on.is_(None), T.deadline.between(today, due_soon_until(today)))
 
 
 @dataclass(frozen=True)

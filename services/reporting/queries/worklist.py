@@ -9,7 +9,7 @@ means the deadline is today or within the next seven days. Rows say how many day
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -19,8 +19,8 @@ from services.reporting.projections.plan_items import pi_items, pi_names, pi_per
 from services.reporting.projections.rectifications import ledger_entries, ledger_names
 from services.reporting.projections.tasks import rpt_tasks
 from services.reporting.queries.rectifications import AWAITING_UNIT
+from shared.deadlines import DUE_SOON_DAYS, due_soon_until
 
-DUE_SOON_DAYS = 7
 Kind = Literal["task", "plan_item", "rectification"]
 Window = Literal["overdue", "due_soon", "both"]
 
@@ -89,13 +89,14 @@ def _keep(row: dict[str, Any], f: WorkFilter) -> bool:
 
 async def worklist(conn: AsyncConnection, today: date, f: WorkFilter, *, offset: int = 0,
                    limit: int = 50) -> dict[str, Any]:
-    """Open tasks, plan items and rectifications overdue or due within seven days of ``today``, filtered, paged.
+    """Open tasks, plan items and rectifications overdue or due soon on ``today`` (``shared.deadlines``),
+    filtered, paged.
 
     Most overdue first. ``total``, ``counts`` and ``by_kind`` count every row the filter keeps;
     ``rows`` is the page ``offset`` … ``offset + limit`` of them. ``options`` lists the departments,
     townships and assignees present (before filtering), for the page's filter controls.
     """
-    horizon = today + timedelta(days=DUE_SOON_DAYS)
+    horizon = due_soon_until(today)
     rows = await _tasks(conn, horizon) + await _plan_items(conn, horizon) + await _rectifications(conn, horizon)
     names = await _names(conn)
     for row in rows:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,7 @@ from services.checklists.application import commands as c
 from services.checklists.application import highlights as highlight_uc
 from services.checklists.application import tasks as task_uc
 from services.checklists.application import templates as template_uc
+from services.checklists.application import views
 from services.checklists.application.deps import ChecklistsDeps
 from services.checklists.application.streams import refresh
 from shared.auth import Role
@@ -134,7 +136,7 @@ async def test_stale_expected_version_is_a_conflict_before_any_rule(
             new_deadline=date(2020, 1, 1), reason="x", expected_version=5)))
     assert_error(stale.value, ConcurrencyConflict)
     saved = await bench.run(lambda uow: template_uc.save_draft(uow, deps, ADMIN, "township", c.SaveTemplateDraft(
-        title="乡镇督导", items=[c.TemplateItemIn(item_id="a", text="档案")], expected_version=0)))
+        title="乡镇督导", items=[ev.TemplateItem(item_id="a", text="档案")], expected_version=0)))
     assert saved["version"] == 1
     with pytest.raises(ConcurrencyConflict):
         await bench.run(lambda uow: template_uc.publish_draft(uow, deps, ADMIN, "township",
@@ -158,7 +160,7 @@ async def test_invalid_input_names_the_field_and_writes_nothing(bench: UseCaseBe
     assert await bench.rows(tasks) == []
     with pytest.raises(InvalidInput) as twice:
         await bench.run(lambda uow: template_uc.publish_version(uow, deps, ADMIN, "t", c.PublishTemplateVersion(
-            title="t", items=[c.TemplateItemIn(item_id="a", text="x"), c.TemplateItemIn(item_id="a", text="y")])))
+            title="t", items=[ev.TemplateItem(item_id="a", text="x"), ev.TemplateItem(item_id="a", text="y")])))
     assert_error(twice.value, InvalidInput, "items[1].item_id")
     assert await bench.rows(templates) == []
 
@@ -217,3 +219,44 @@ async def test_a_department_instance_works_on_a_replica_and_never_writes_it(benc
         await bench.run(write_the_copy)
     assert_error(replica.value, Forbidden)
     assert (await bench.stream("task-t1")).version == 0  # never in this instance's own log
+
+
+async def test_buffered_commands_answer_what_the_read_side_then_shows(
+    bench: UseCaseBench, deps: ChecklistsDeps
+) -> None:
+    """A command's response is computed from the streams it saved, not read back, so it runs buffered
+    (as the routes run it) and still answers exactly what the read side shows once the batch commits."""
+    def run(use_case: Any) -> Any:
+        return bench.run(use_case, buffered=True)
+    await run(lambda uow: task_uc.issue_list(uow, deps, ADMIN, c.IssueTaskList(month=MONTH, title="三月清单")))
+    issued = await run(lambda uow: task_uc.issue_task(uow, deps, ADMIN, MONTH, c.IssueTask(
+        title="签约服务", description="家庭医生签约", responsible_department="health", metric="签约人数",
+        unit="人", target_value=10, deadline=date(2026, 3, 20))))
+    task_id = str(issued["task_id"])
+    assert issued["due_soon"] and issued == await bench.read(lambda conn: views.task_json(conn, task_id, TODAY))
+    second = await run(lambda uow: task_uc.issue_task(uow, deps, ADMIN, MONTH, c.IssueTask(
+        title="康复服务", description="上门康复", responsible_department="health", metric="人次",
+        unit="人", target_value=5, deadline=date(2026, 3, 31))))
+    second_id = str(second["task_id"])
+    done = await run(lambda uow: task_uc.report_progress(uow, deps, HEALTH, task_id, c.ReportProgress(
+        value_reached=10, complete=True, expected_version=0)))
+    assert done["status"] == "completed"
+    assert done == await bench.read(lambda conn: views.task_json(conn, task_id, TODAY))
+    extended = await run(lambda uow: task_uc.extend_deadline(uow, deps, ADMIN, second_id, c.ExtendDeadline(
+        new_deadline=date(2026, 4, 15), reason="节假日")))
+    assert extended == await bench.read(lambda conn: views.task_json(conn, second_id, TODAY))
+    cancelled = await run(lambda uow: task_uc.cancel_task(uow, deps, ADMIN, second_id, c.CancelTask(reason="合并")))
+    assert (cancelled["status"], cancelled["extensions"]) == ("cancelled", 1)
+    assert cancelled == await bench.read(lambda conn: views.task_json(conn, second_id, TODAY))
+
+    submitted = await run(lambda uow: highlight_uc.submit(uow, deps, HEALTH, c.SubmitHighlight(
+        title="上门康复", description="送康复上门", tags=["康复"], evidence=["https://x/1.jpg"])))
+    highlight_id = str(submitted["highlight_id"])
+    assert submitted == await bench.read(lambda conn: views.highlight_json(conn, highlight_id))
+    rejected = await run(lambda uow: highlight_uc.reject(uow, deps, ADMIN, highlight_id,
+                                                         c.RejectHighlight(reason="材料不全")))
+    assert rejected == await bench.read(lambda conn: views.highlight_json(conn, highlight_id))
+    listed = await run(lambda uow: highlight_uc.list_publicity_item(uow, deps, HEALTH, c.ListPublicity(
+        title="报道", channel="电视台", published_on=TODAY)))
+    item_id = str(listed["item_id"])
+    assert listed == await bench.read(lambda conn: views.publicity_json(conn, item_id))

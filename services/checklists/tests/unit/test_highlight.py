@@ -95,24 +95,23 @@ def test_submitting_an_existing_highlight_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("changes", "field", "says"),
+    ("changes", "field"),
     [
-        pytest.param({"evidence": []}, "evidence", "at least one", id="no-evidence"),
-        pytest.param({"evidence": ["not a link"]}, "evidence", "spaces", id="bad-evidence"),
-        pytest.param({"title": " "}, "title", "required", id="no-title"),
-        pytest.param({"description": ""}, "description", "required", id="no-description"),
-        pytest.param({"department": ""}, "department", "required", id="no-department"),
-        pytest.param({"tags": [""]}, "tags", "required", id="blank-tag"),
-        pytest.param({"tags": ["x" * 31]}, "tags", "too long", id="long-tag"),
-        pytest.param({"tags": [f"t{i}" for i in range(11)]}, "tags", "at most", id="many-tags"),
-        pytest.param({"submitted_on": date(2025, 3, 11)}, "submitted_on", "future", id="future"),
+        pytest.param({"evidence": []}, "evidence", id="no-evidence"),
+        pytest.param({"evidence": ["not a link"]}, "evidence", id="bad-evidence"),
+        pytest.param({"title": " "}, "title", id="no-title"),
+        pytest.param({"description": ""}, "description", id="no-description"),
+        pytest.param({"department": ""}, "department", id="no-department"),
+        pytest.param({"tags": [""]}, "tags", id="blank-tag"),
+        pytest.param({"tags": ["x" * 31]}, "tags", id="long-tag"),
+        pytest.param({"tags": [f"t{i}" for i in range(11)]}, "tags", id="many-tags"),
+        pytest.param({"submitted_on": date(2025, 3, 11)}, "submitted_on", id="future"),
     ],
 )
-def test_bad_submissions_are_refused(changes: dict[str, Any], field: str, says: str) -> None:
+def test_bad_submissions_are_refused(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         submit(**changes)
     assert caught.value.field == field
-    assert says in caught.value.message
 
 
 def test_approve_then_feature() -> None:

@@ -131,6 +131,8 @@ def report(task: t.Task, **changes: Any) -> list[EventPayload]:
 def refused(
     error: type[QingdanError], command: Callable[[], object], *, field: str | None = None, says: str = ""
 ) -> QingdanError:
+    """The command fails with ``error`` naming ``field``. ``says`` only tells apart the rules of a 409,
+    which has no field: a 422 is told by its field alone."""
     with pytest.raises(error) as caught:
         command()
     assert caught.value.field == field
@@ -160,11 +162,6 @@ def test_overdue_and_due_soon_follow_the_clock(
     assert t.is_due_soon(deadline, status, TODAY) is due_soon
 
 
-def test_due_soon_window_is_configurable() -> None:
-    assert t.is_due_soon(date(2025, 3, 12), "open", TODAY, days=2)
-    assert not t.is_due_soon(date(2025, 3, 13), "open", TODAY, days=2)
-
-
 # --- the month's list -----------------------------------------------------------------------------
 
 
@@ -179,19 +176,19 @@ def test_issue_list_twice_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("changes", "field", "says"),
+    ("changes", "field"),
     [
-        pytest.param({"month": "2025-13"}, "month", "YYYY-MM", id="month-13"),
-        pytest.param({"month": "2025-3"}, "month", "YYYY-MM", id="month-one-digit"),
-        pytest.param({"month": "March"}, "month", "YYYY-MM", id="month-name"),
-        pytest.param({"month": "2025-00"}, "month", "YYYY-MM", id="month-zero"),
-        pytest.param({"issued_on": date(2025, 3, 11)}, "issued_on", "future", id="future"),
-        pytest.param({"title": " "}, "title", "required", id="untitled"),
-        pytest.param({"issuer_department": ""}, "issuer_department", "required", id="no-issuer"),
+        pytest.param({"month": "2025-13"}, "month", id="month-13"),
+        pytest.param({"month": "2025-3"}, "month", id="month-one-digit"),
+        pytest.param({"month": "March"}, "month", id="month-name"),
+        pytest.param({"month": "2025-00"}, "month", id="month-zero"),
+        pytest.param({"issued_on": date(2025, 3, 11)}, "issued_on", id="future"),
+        pytest.param({"title": " "}, "title", id="untitled"),
+        pytest.param({"issuer_department": ""}, "issuer_department", id="no-issuer"),
     ],
 )
-def test_issue_list_with_bad_input_is_refused(changes: dict[str, Any], field: str, says: str) -> None:
-    refused(InvalidInput, lambda: open_list(**changes), field=field, says=says)
+def test_issue_list_with_bad_input_is_refused(changes: dict[str, Any], field: str) -> None:
+    refused(InvalidInput, lambda: open_list(**changes), field=field)
 
 
 def test_a_tasklist_stream_holds_only_its_issue() -> None:
@@ -227,33 +224,32 @@ def test_issue_an_existing_task_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("changes", "field", "says"),
+    ("changes", "field"),
     [
         pytest.param(
-            {"deadline": date(2025, 2, 28)}, "deadline", "before the issue date", id="deadline-early"
+            {"deadline": date(2025, 2, 28)}, "deadline", id="deadline-early"
         ),
         pytest.param(
             {"issued_on": date(2025, 2, 27), "deadline": date(2025, 3, 31)},
             "issued_on",
-            "before the list",
             id="before-list",
         ),
-        pytest.param({"issued_on": date(2025, 3, 11)}, "issued_on", "future", id="future"),
-        pytest.param({"responsible_department": "police"}, "responsible_department", "unknown", id="dept"),
-        pytest.param({"org_unit_code": "5114031100"}, "org_unit_code", "12-digit", id="org-unit-short"),
-        pytest.param({"org_unit_code": "51140311000X"}, "org_unit_code", "12-digit", id="org-unit-letter"),
-        pytest.param({"target_value": 0}, "target_value", "greater than zero", id="target-zero"),
-        pytest.param({"target_value": -5}, "target_value", "greater than zero", id="target-negative"),
-        pytest.param({"target_value": math.nan}, "target_value", "finite", id="target-nan"),
-        pytest.param({"title": "  "}, "title", "required", id="title-blank"),
-        pytest.param({"title": "x" * 201}, "title", "too long", id="title-long"),
-        pytest.param({"description": ""}, "description", "required", id="description-blank"),
-        pytest.param({"metric": ""}, "metric", "required", id="metric-blank"),
-        pytest.param({"unit": " "}, "unit", "required", id="unit-blank"),
+        pytest.param({"issued_on": date(2025, 3, 11)}, "issued_on", id="future"),
+        pytest.param({"responsible_department": "police"}, "responsible_department", id="dept"),
+        pytest.param({"org_unit_code": "5114031100"}, "org_unit_code", id="org-unit-short"),
+        pytest.param({"org_unit_code": "51140311000X"}, "org_unit_code", id="org-unit-letter"),
+        pytest.param({"target_value": 0}, "target_value", id="target-zero"),
+        pytest.param({"target_value": -5}, "target_value", id="target-negative"),
+        pytest.param({"target_value": math.nan}, "target_value", id="target-nan"),
+        pytest.param({"title": "  "}, "title", id="title-blank"),
+        pytest.param({"title": "x" * 201}, "title", id="title-long"),
+        pytest.param({"description": ""}, "description", id="description-blank"),
+        pytest.param({"metric": ""}, "metric", id="metric-blank"),
+        pytest.param({"unit": " "}, "unit", id="unit-blank"),
     ],
 )
-def test_issue_task_with_bad_input_is_refused(changes: dict[str, Any], field: str, says: str) -> None:
-    refused(InvalidInput, lambda: issue(**changes), field=field, says=says)
+def test_issue_task_with_bad_input_is_refused(changes: dict[str, Any], field: str) -> None:
+    refused(InvalidInput, lambda: issue(**changes), field=field)
 
 
 # --- progress and completion ----------------------------------------------------------------------
@@ -319,20 +315,20 @@ def test_complete_an_open_task() -> None:
 
 
 @pytest.mark.parametrize(
-    ("changes", "field", "says"),
+    ("changes", "field"),
     [
-        pytest.param({"value_reached": -1}, "value_reached", "negative", id="negative"),
-        pytest.param({"value_reached": math.inf}, "value_reached", "finite", id="infinite"),
-        pytest.param({"reported_on": date(2025, 3, 11)}, "reported_on", "future", id="future"),
-        pytest.param({"reported_on": date(2025, 2, 28)}, "reported_on", "before the task", id="before-issue"),
-        pytest.param({"evidence": ["  "]}, "evidence", "blank", id="blank-link"),
-        pytest.param({"evidence": ["a b"]}, "evidence", "spaces", id="spaced-link"),
-        pytest.param({"evidence": ["x" * 501]}, "evidence", "longer", id="long-link"),
-        pytest.param({"evidence": [f"https://e.x/{i}" for i in range(21)]}, "evidence", "at most", id="many"),
+        pytest.param({"value_reached": -1}, "value_reached", id="negative"),
+        pytest.param({"value_reached": math.inf}, "value_reached", id="infinite"),
+        pytest.param({"reported_on": date(2025, 3, 11)}, "reported_on", id="future"),
+        pytest.param({"reported_on": date(2025, 2, 28)}, "reported_on", id="before-issue"),
+        pytest.param({"evidence": ["  "]}, "evidence", id="blank-link"),
+        pytest.param({"evidence": ["a b"]}, "evidence", id="spaced-link"),
+        pytest.param({"evidence": ["x" * 501]}, "evidence", id="long-link"),
+        pytest.param({"evidence": [f"https://e.x/{i}" for i in range(21)]}, "evidence", id="many"),
     ],
 )
-def test_progress_with_bad_input_is_refused(changes: dict[str, Any], field: str, says: str) -> None:
-    refused(InvalidInput, lambda: report(given(TASK_ISSUED), **changes), field=field, says=says)
+def test_progress_with_bad_input_is_refused(changes: dict[str, Any], field: str) -> None:
+    refused(InvalidInput, lambda: report(given(TASK_ISSUED), **changes), field=field)
 
 
 def test_complete_with_a_bad_date_is_refused() -> None:
@@ -340,13 +336,11 @@ def test_complete_with_a_bad_date_is_refused() -> None:
         InvalidInput,
         lambda: t.complete(given(TASK_ISSUED), completed_on=date(2025, 3, 11), today=TODAY),
         field="completed_on",
-        says="future",
     )
     refused(
         InvalidInput,
         lambda: t.complete(given(TASK_ISSUED), completed_on=date(2025, 2, 1), today=TODAY),
         field="completed_on",
-        says="before the task",
     )
 
 
@@ -382,24 +376,23 @@ def test_an_overdue_task_can_be_extended_to_a_future_date() -> None:
 
 
 @pytest.mark.parametrize(
-    ("new_deadline", "reason", "today", "field", "says"),
+    ("new_deadline", "reason", "today", "field"),
     [
-        pytest.param(date(2025, 4, 15), "  ", TODAY, "reason", "reason", id="no-reason"),
-        pytest.param(date(2025, 3, 31), "flood", TODAY, "new_deadline", "not later", id="same-date"),
-        pytest.param(date(2025, 3, 20), "flood", TODAY, "new_deadline", "not later", id="earlier"),
+        pytest.param(date(2025, 4, 15), "  ", TODAY, "reason", id="no-reason"),
+        pytest.param(date(2025, 3, 31), "flood", TODAY, "new_deadline", id="same-date"),
+        pytest.param(date(2025, 3, 20), "flood", TODAY, "new_deadline", id="earlier"),
         pytest.param(
-            date(2025, 4, 2), "flood", date(2025, 4, 5), "new_deadline", "already passed", id="past"
+            date(2025, 4, 2), "flood", date(2025, 4, 5), "new_deadline", id="past"
         ),
     ],
 )
 def test_bad_extensions_are_refused(
-    new_deadline: date, reason: str, today: date, field: str, says: str
+    new_deadline: date, reason: str, today: date, field: str
 ) -> None:
     refused(
         InvalidInput,
         lambda: t.extend_deadline(given(TASK_ISSUED), new_deadline=new_deadline, reason=reason, today=today),
         field=field,
-        says=says,
     )
 
 

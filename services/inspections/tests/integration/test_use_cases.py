@@ -46,7 +46,7 @@ HEALTH = principal("health-officer", Role.DEPARTMENT_OFFICER, department="health
 async def bench(database_url: str) -> AsyncIterator[UseCaseBench]:
     async with UseCaseBench.open(database_url, [metadata], service="inspections") as bench:
         await bench.insert(known_staff, [
-            {"staff_id": s, "display_name": s, "department": "federation", "roles": "inspector",
+            {"staff_id": s, "display_name": s, "department": "federation", "roles": '["inspector"]',
              "township_code": None} for s in ("inspector-1", "inspector-2", "inspector-9")])
         await bench.insert(known_org_units, [{"code": TOWNSHIP, "name": "凤鸣街道", "level": "township",
                                               "parent_code": "511403000000"}])

@@ -44,7 +44,7 @@ async def app(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[FastAPI,
         runtime: ServiceRuntime = application.state.runtime
         async with runtime.engine.begin() as conn:  # what the registry's and checklists' events would teach it
             await conn.execute(known_staff.insert(), [
-                {"staff_id": "lead", "display_name": "组长", "department": "federation", "roles": "inspector",
+                {"staff_id": "lead", "display_name": "组长", "department": "federation", "roles": '["inspector"]',
                  "township_code": None}])
             await conn.execute(known_departments.insert(),
                                [{"code": "health", "name": "卫健局", "org_unit_code": None}])

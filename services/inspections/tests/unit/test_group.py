@@ -57,21 +57,19 @@ def test_a_group_is_formed_once() -> None:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "field", "message"),
+    ("overrides", "field"),
     [
-        pytest.param({"name": "  "}, "name", "needs a name", id="blank-name"),
-        pytest.param({"leader": " "}, "leader", "needs a leader", id="no-leader"),
-        pytest.param({"members": ["s-ghost"]}, "members", "s-ghost", id="unknown-member"),
-        pytest.param({"leader": "s-ghost"}, "members", "s-ghost", id="unknown-leader"),
-        pytest.param({"township_codes": ["511403999000"]}, "township_codes", "511403999000",
-                     id="unknown-township"),
-        pytest.param({"unit_codes": ["police"]}, "unit_codes", "police", id="unknown-unit"),
-        pytest.param({"township_codes": [], "unit_codes": []}, "township_codes", "at least one",
-                     id="covers-nothing"),
+        pytest.param({"name": "  "}, "name", id="blank-name"),
+        pytest.param({"leader": " "}, "leader", id="no-leader"),
+        pytest.param({"members": ["s-ghost"]}, "members", id="unknown-member"),
+        pytest.param({"leader": "s-ghost"}, "members", id="unknown-leader"),
+        pytest.param({"township_codes": ["511403999000"]}, "township_codes", id="unknown-township"),
+        pytest.param({"unit_codes": ["police"]}, "unit_codes", id="unknown-unit"),
+        pytest.param({"township_codes": [], "unit_codes": []}, "township_codes", id="covers-nothing"),
     ],
 )
-def test_forming_refuses_bad_input(overrides: dict[str, object], field: str, message: str) -> None:
-    with pytest.raises(InvalidInput, match=message) as refused:
+def test_forming_refuses_bad_input(overrides: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
         form(**overrides)
     assert refused.value.field == field
 
@@ -88,8 +86,9 @@ def test_unchanged_membership_makes_no_event() -> None:
 
 
 def test_membership_refuses_unknown_staff() -> None:
-    with pytest.raises(InvalidInput, match="s-ghost"):
+    with pytest.raises(InvalidInput) as refused:
         groups.change_membership(given(FORMED), leader="s-li", members=["s-ghost"], known_staff=STAFF)
+    assert refused.value.field == "members"
 
 
 def test_coverage_is_replaced() -> None:
@@ -106,9 +105,10 @@ def test_unchanged_coverage_makes_no_event() -> None:
 
 
 def test_coverage_cannot_become_empty() -> None:
-    with pytest.raises(InvalidInput, match="at least one"):
+    with pytest.raises(InvalidInput) as refused:
         groups.change_coverage(given(FORMED), township_codes=[], unit_codes=[],
                                known_townships=TOWNSHIPS, known_units=UNITS)
+    assert refused.value.field == "township_codes"
 
 
 def test_a_group_stream_refuses_foreign_events() -> None:

@@ -9,7 +9,7 @@ import pytest
 from services.inspections.domain import inspection as inspections
 from services.inspections.domain.group import Group
 from services.inspections.domain.inspection import Inspection
-from services.inspections.domain.templates import KnownTemplate, TemplateItem, require_template
+from services.inspections.domain.templates import KnownTemplate, require_template
 from shared.aggregate import fold
 from shared.catalogue import EventPayload
 from shared.catalogue.supervision import (
@@ -22,6 +22,7 @@ from shared.catalogue.supervision import (
     ItemChecked,
     ItemResult,
 )
+from shared.catalogue.worklists import TemplateItem
 from shared.errors import DomainRuleViolated, InvalidInput
 
 pytestmark = pytest.mark.unit
@@ -31,9 +32,9 @@ FENGMING, QINGLONG = "511403001000", "511403003000"
 GROUP = Group("g1", "第一督导组", "s-li", frozenset({"s-li", "s-wang"}), frozenset({FENGMING}),
               frozenset({"health"}))
 TEMPLATE = KnownTemplate("tpl-1", 2, (
-    TemplateItem("a", "档案齐全", "抽查10份", weight=3),
-    TemplateItem("b", "入户调研", "查看调研表", weight=2, evidence_required=True),
-    TemplateItem("c", "一人一策", "", weight=5),
+    TemplateItem(item_id="a", text="档案齐全", guidance="抽查10份", weight=3),
+    TemplateItem(item_id="b", text="入户调研", guidance="查看调研表", weight=2, evidence_required=True),
+    TemplateItem(item_id="c", text="一人一策", guidance="", weight=5),
 ))
 FACTS = {"inspection_id": "i1", "group_id": "g1", "target_kind": "township", "target_code": FENGMING,
          "township_code": FENGMING}
@@ -130,10 +131,11 @@ def test_scheduling_refuses_bad_input(overrides: dict[str, object], field: str) 
 
 
 def test_a_template_without_items_cannot_be_used() -> None:
-    with pytest.raises(InvalidInput, match="no items"):
+    with pytest.raises(InvalidInput) as refused:
         inspections.schedule(None, GROUP, KnownTemplate("empty", 1, ()), inspection_id="i1",
                              target_kind="township", target_code=FENGMING, target_name="凤鸣",
                              township_code=None, scheduled_on=TODAY)
+    assert refused.value.field == "template_id"
 
 
 def test_an_inspection_is_scheduled_once() -> None:
@@ -158,8 +160,9 @@ def test_only_a_scheduled_inspection_starts(history: tuple[EventPayload, ...]) -
 
 
 def test_an_inspection_cannot_start_in_the_future() -> None:
-    with pytest.raises(InvalidInput, match="future"):
+    with pytest.raises(InvalidInput) as refused:
         inspections.start(given(SCHEDULED), started_on=date(2026, 5, 21), today=TODAY)
+    assert refused.value.field == "started_on"
 
 
 @pytest.mark.parametrize("history", [(SCHEDULED,), (SCHEDULED, STARTED)], ids=["scheduled", "started"])
@@ -212,7 +215,7 @@ def test_results_are_refused_unless_under_way(history: tuple[EventPayload, ...],
 
 
 def test_an_item_must_belong_to_the_template_version() -> None:
-    with pytest.raises(InvalidInput, match="has no item z") as refused:
+    with pytest.raises(InvalidInput) as refused:
         inspections.record_item(given(SCHEDULED, STARTED), TEMPLATE, item_id="z", result="pass", note="",
                                 evidence=[])
     assert refused.value.field == "item_id"
@@ -226,7 +229,7 @@ def test_the_template_must_be_the_inspections_version() -> None:
 
 
 def test_a_pass_on_an_item_requiring_evidence_needs_evidence() -> None:
-    with pytest.raises(InvalidInput, match="requires evidence") as refused:
+    with pytest.raises(InvalidInput) as refused:
         inspections.record_item(given(SCHEDULED, STARTED), TEMPLATE, item_id="b", result="pass", note="",
                                 evidence=["  "])
     assert refused.value.field == "evidence"
@@ -235,7 +238,7 @@ def test_a_pass_on_an_item_requiring_evidence_needs_evidence() -> None:
 def test_a_fail_on_an_item_requiring_evidence_needs_only_a_note() -> None:
     state = given(SCHEDULED, STARTED)
     assert inspections.record_item(state, TEMPLATE, item_id="b", result="fail", note="no forms", evidence=[])
-    with pytest.raises(InvalidInput, match="needs a note") as refused:
+    with pytest.raises(InvalidInput) as refused:
         inspections.record_item(state, TEMPLATE, item_id="b", result="fail", note=" ", evidence=[])
     assert refused.value.field == "note"
 
@@ -259,9 +262,10 @@ def test_a_focus_check_is_recorded_for_a_focus_person() -> None:
 
 
 def test_a_focus_check_is_only_for_severe_or_hardship_persons_of_the_target() -> None:
-    with pytest.raises(InvalidInput, match=f"not a severe or hardship person of township {FENGMING}"):
+    with pytest.raises(InvalidInput) as refused:
         inspections.record_focus_check(given(SCHEDULED, STARTED), person_id="p9", archive_complete=True,
                                        visited_this_year=True, has_plan=True, note="", focus_persons={"p1"})
+    assert refused.value.field == "person_id"
 
 
 def test_a_focus_check_with_a_finding_cannot_become_all_yes() -> None:
@@ -365,11 +369,9 @@ def test_the_score_is_the_passed_share_of_applicable_weight(
     assert TEMPLATE.score(results) == score
 
 
-def test_the_score_rounds_to_one_decimal_and_zero_weight_scores_nothing() -> None:
-    thirds = KnownTemplate("t", 1, (TemplateItem("x", "x"), TemplateItem("y", "y"), TemplateItem("z", "z")))
+def test_the_score_rounds_to_one_decimal() -> None:
+    thirds = KnownTemplate("t", 1, tuple(TemplateItem(item_id=i, text=i) for i in "xyz"))
     assert thirds.score({"x": "pass", "y": "fail", "z": "fail"}) == 33.3
-    free = KnownTemplate("t", 1, (TemplateItem("x", "x", weight=0),))
-    assert free.score({"x": "pass"}) is None
 
 
 def test_completion_needs_every_item_to_have_a_result() -> None:
@@ -403,16 +405,14 @@ def test_only_an_inspection_under_way_completes(history: tuple[EventPayload, ...
 def test_a_known_template_is_found_and_an_unknown_one_refused_with_a_reason() -> None:
     known = {("tpl-1", 2): TEMPLATE}
     assert require_template(known, "tpl-1", 2) is TEMPLATE
-    with pytest.raises(InvalidInput, match=r"tpl-1 v5 is unknown.*known versions: 2") as refused:
+    with pytest.raises(InvalidInput) as refused:
         require_template(known, "tpl-1", 5)
     assert refused.value.field == "template_version"
-    with pytest.raises(InvalidInput, match="no version of it has been published") as refused:
+    with pytest.raises(InvalidInput) as refused:
         require_template(known, "tpl-9", 1)
     assert refused.value.field == "template_id"
 
 
-def test_a_template_cannot_repeat_an_item_or_weigh_negative() -> None:
+def test_a_template_cannot_repeat_an_item() -> None:
     with pytest.raises(ValueError, match="repeats item"):
-        KnownTemplate("t", 1, (TemplateItem("x", "x"), TemplateItem("x", "again")))
-    with pytest.raises(ValueError, match="negative"):
-        KnownTemplate("t", 1, (TemplateItem("x", "x", weight=-1),))
+        KnownTemplate("t", 1, (TemplateItem(item_id="x", text="x"), TemplateItem(item_id="x", text="again")))

@@ -67,7 +67,7 @@ def test_staff_are_learned_with_their_roles_and_later_changes() -> None:
                    ev.StaffEnrolled(staff_id="s1", display_name="李", department="health", roles=["inspector"]),
                    ev.StaffRolesChanged(staff_id="s1", roles=["viewer", "inspector"]))
     row = only(model, known_staff)
-    assert (row["department"], row["roles"]) == ("health", "inspector,viewer")
+    assert (row["department"], row["roles"]) == ("health", '["inspector", "viewer"]')
 
 
 def test_persons_follow_registration_relocation_reassessment_hardship_and_deregistration() -> None:
