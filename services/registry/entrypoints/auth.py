@@ -60,6 +60,12 @@ class TokenPair(ResponseModel):
     department: str
 
 
+class Done(ResponseModel):
+    """The request was carried out (nothing else to say)."""
+
+    done: bool
+
+
 class SetupCode(ResponseModel):
     """A one-time code for a member of staff to set their password with (hand it over in person)."""
 
@@ -107,15 +113,17 @@ async def refresh(body: RefreshToken, request: Request, policy: Policy) -> Token
     return _signed_in(request, await execute(request, lambda uow: credentials.rotate(uow, policy, body.refresh_token)))
 
 
-@router.post("/auth/logout", status_code=204, summary="Revoke a refresh token")
-async def logout(body: RefreshToken, request: Request) -> None:
+@router.post("/auth/logout", summary="Revoke a refresh token (signing out)")
+async def logout(body: RefreshToken, request: Request) -> Done:
     await execute(request, lambda uow: credentials.revoke(uow, body.refresh_token))
+    return Done(done=True)
 
 
-@router.post("/auth/password", status_code=204, summary="Set a password with a one-time set-up code")
-async def set_password(body: SetPassword, request: Request, policy: Policy) -> None:
+@router.post("/auth/password", summary="Set a password with a one-time set-up code")
+async def set_password(body: SetPassword, request: Request, policy: Policy) -> Done:
     hashed = await asyncio.to_thread(credentials.hash_password, body.password)
     await execute(request, lambda uow: credentials.set_password(uow, policy, body.staff_id, body.code, hashed))
+    return Done(done=True)
 
 
 @router.post("/staff/{staff_id}/setup-code", status_code=201, tags=["organisation"],
