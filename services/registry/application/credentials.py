@@ -166,24 +166,27 @@ async def locked_until(uow: UnitOfWork, policy: SignInPolicy, staff_id: str) -> 
 
 async def record_sign_in(
     uow: UnitOfWork, policy: SignInPolicy, staff_id: str, password_ok: bool
-) -> tuple[Outcome, SignedIn | None]:
-    """Count a failed attempt (locking at the limit) or reset the count and start a refresh chain."""
+) -> tuple[Outcome, SignedIn | None, datetime | None]:
+    """Count a failed attempt (locking at the limit) or reset the count and start a refresh chain.
+
+    The outcome, the signed-in member (if it worked) and when a lock ends (if locked).
+    """
     row = await uow.find(staff_credentials, staff_id=staff_id)
     principal = await _active_staff(uow, staff_id)
     if row is None:
-        return Outcome.FAILED, None
-    if await locked_until(uow, policy, staff_id) is not None:
-        return Outcome.LOCKED, None
+        return Outcome.FAILED, None, None
+    if (until := await locked_until(uow, policy, staff_id)) is not None:
+        return Outcome.LOCKED, None, until
     if not password_ok or principal is None:
         failures = int(row["failed_logins"]) + 1
         if failures >= policy.max_failures:
-            await uow.update(staff_credentials, {"staff_id": staff_id},
-                             {"failed_logins": 0, "locked_until": policy.clock() + policy.lock_for})
-            return Outcome.LOCKED, None
+            until = policy.clock() + policy.lock_for
+            await uow.update(staff_credentials, {"staff_id": staff_id}, {"failed_logins": 0, "locked_until": until})
+            return Outcome.LOCKED, None, until
         await uow.update(staff_credentials, {"staff_id": staff_id}, {"failed_logins": failures})
-        return Outcome.FAILED, None
+        return Outcome.FAILED, None, None
     await uow.update(staff_credentials, {"staff_id": staff_id}, {"failed_logins": 0, "locked_until": None})
-    return Outcome.OK, SignedIn(principal, await _new_refresh_token(uow, policy, staff_id))
+    return Outcome.OK, SignedIn(principal, await _new_refresh_token(uow, policy, staff_id)), None
 
 
 async def _new_refresh_token(uow: UnitOfWork, policy: SignInPolicy, staff_id: str) -> str:

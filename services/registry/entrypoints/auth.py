@@ -16,7 +16,7 @@ from services.registry.application.deps import RegistryDeps
 from services.registry.entrypoints import schemas as s
 from shared.auth import CurrentPrincipal, TokenService
 from shared.http.commands import execute
-from shared.http.deps import service_deps
+from shared.http.deps import ReadConnection, service_deps
 from shared.http.responses import ResponseModel
 
 router = APIRouter(tags=["auth"])
@@ -92,20 +92,17 @@ def _signed_in(request: Request, result: tuple[Outcome, SignedIn | None], until:
 @router.post("/auth/login", summary="Sign in with staff id and password",
              responses={401: {"description": "Wrong staff id or password"},
                         423: {"description": "Locked after repeated failures; try again later"}})
-async def login(body: Login, request: Request, policy: Policy) -> TokenPair:
-    runtime = request.app.state.runtime
-    async with runtime.engine.connect() as conn:
-        row = await credentials.stored_hash(conn, body.staff_id)
+async def login(body: Login, request: Request, policy: Policy, conn: ReadConnection) -> TokenPair:
+    row = await credentials.stored_hash(conn, body.staff_id)
+    await conn.rollback()  # hold no read transaction while hashing
     until = row.locked_until if row else None
     if until is not None and until > policy.clock():
         raise credentials.refused(Outcome.LOCKED, until)
+    # argon2 is slow on purpose: verify in a thread, outside the writer; the writer records the outcome.
     ok = await asyncio.to_thread(credentials.password_matches, row.password_hash if row else None, body.password)
-    result = await execute(request, lambda uow: credentials.record_sign_in(uow, policy, body.staff_id, ok))
-    if result[0] is Outcome.LOCKED:
-        async with runtime.engine.connect() as conn:
-            row = await credentials.stored_hash(conn, body.staff_id)
-        until = row.locked_until if row else None
-    return _signed_in(request, result, until)
+    outcome, signed_in, until = await execute(
+        request, lambda uow: credentials.record_sign_in(uow, policy, body.staff_id, ok))
+    return _signed_in(request, (outcome, signed_in), until)
 
 
 @router.post("/auth/refresh", summary="Trade a refresh token for new tokens (the old one is spent)")
