@@ -29,6 +29,8 @@ from shared.eventstore.tables import metadata as core_metadata
 from shared.ids import new_id
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.subjects import event_subject, stream_name
+from shared.migrations.runner import baseline_tables
+from shared.migrations.trees import EVENTSTORE
 
 SERVICE = "contract"
 """The service the contract suite's event store and relay act as."""
@@ -93,9 +95,15 @@ def unique_namespace(run_id: str) -> str:
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """The event store's tables and the contracts' own."""
+    """The event store's baseline tables and the contracts' own.
+
+    Only the baseline's: a runtime started on this database adopts it as made before migrations
+    and migrates the event store's later tables itself (``staff_directory``).
+    """
+    baseline = baseline_tables(EVENTSTORE)
     async with engine.begin() as conn:
-        await conn.run_sync(core_metadata.create_all)
+        await conn.run_sync(lambda sync: core_metadata.create_all(
+            sync, tables=[t for t in core_metadata.sorted_tables if t.name in baseline]))
         await conn.run_sync(metadata.create_all)
 
 
