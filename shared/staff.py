@@ -3,7 +3,9 @@
 A token is signed, so any service can verify it alone; but a signature cannot say that its holder
 has since been disabled, or moved to another role or township. Each service therefore keeps the
 ``staff_directory`` table (:mod:`shared.eventstore.tables`), a projection of the registry's staff
-events, and the bearer dependency (:func:`shared.auth.current_principal`) refuses a token whose
+events (:data:`STAFF_DIRECTORY`, in each consuming service's ``ProjectionSet``, so that it is fed
+and rebuilt like the service's other projections; the registry writes its own inline), and the
+bearer dependency (:func:`shared.auth.current_principal`) refuses a token whose
 staff is unknown, disabled, or holds other roles or another township than the token says.
 
 Lookups are cached for :data:`CACHE_SECONDS`, so a change takes effect within that time plus the
@@ -27,10 +29,7 @@ from shared.catalogue.people import StaffDisabled, StaffEnrolled, StaffRolesChan
 from shared.envelope import Envelope
 from shared.errors import Unauthenticated
 from shared.eventstore.tables import staff_directory
-from shared.messaging.consumer import DurableConsumer
-from shared.projection import Operation, Patch, Projection, Upsert, apply_sql
-from shared.rebuild import consumer_name
-from shared.runtime import ServiceRuntime
+from shared.projection import Operation, Patch, Projection, Upsert
 
 CACHE_SECONDS = 20.0
 """How long a looked-up staff record is trusted before it is read again."""
@@ -58,7 +57,7 @@ STAFF_DIRECTORY = Projection(
     name="staff_directory",
     source_service="registry",
     tables=(staff_directory,),
-    event_types=frozenset({"staff.enrolled", "staff.roles_changed", "staff.disabled"}),
+    reads=(StaffEnrolled, StaffRolesChanged, StaffDisabled),
     changes=_changes,
 )
 """The registry's staff events as every other service's ``staff_directory`` rows."""
@@ -115,21 +114,3 @@ class StaffDirectory:
             raise Unauthenticated(f"staff {principal.staff_id} is disabled")
         if record.roles != {r.value for r in principal.roles} or record.township_code != principal.township_code:
             raise Unauthenticated(f"the roles or township of {principal.staff_id} changed; sign in again")
-
-
-def attach_staff_directory(runtime: ServiceRuntime, *, prefix: str) -> None:
-    """Feed this service's ``staff_directory`` from the registry's staff events (one durable consumer)."""
-    settings = runtime.settings
-
-    async def handle(conn: AsyncConnection, envelope: Envelope, payload: EventPayload) -> None:
-        await apply_sql(conn, STAFF_DIRECTORY.changes(envelope, payload))
-
-    runtime.consumers.append(DurableConsumer(
-        runtime.engine,
-        nats_url=settings.nats_url,
-        namespace=settings.namespace,
-        source_service=STAFF_DIRECTORY.source_service,
-        name=consumer_name(STAFF_DIRECTORY, prefix=prefix),
-        handler=handle,
-        event_types=STAFF_DIRECTORY.event_types,
-    ))

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from services.stack.demo.pengshan import DEMO_STAFF, TOWNSHIPS, seed_organisation
 from shared.auth import Role
-from shared.demo.pengshan import DEMO_STAFF, TOWNSHIPS, seed_organisation
 from shared.testing.servers import NatsServerProcess, wait_until
 from shared.testing.stack import expect
 
