@@ -7,9 +7,10 @@ which owns staff, issues them.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import jwt
 from fastapi import Depends, Request
@@ -77,13 +78,20 @@ class TokenService:
 
     algorithm = "HS256"
 
-    def __init__(self, secret: str, *, ttl: timedelta = timedelta(hours=12)) -> None:
+    def __init__(self, secret: str, *, ttl: timedelta = timedelta(minutes=15),
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self._secret = secret
         self._ttl = ttl
+        self._clock = clock
+
+    @property
+    def ttl(self) -> timedelta:
+        """How long the tokens issued here live unless told otherwise."""
+        return self._ttl
 
     def issue(self, principal: Principal, *, ttl: timedelta | None = None) -> str:
         """A signed token for ``principal``."""
-        now = utcnow()
+        now = self._clock()
         claims = {
             "sub": principal.staff_id,
             "dept": principal.department,
@@ -97,11 +105,17 @@ class TokenService:
     def verify(self, token: str) -> Principal:
         """The principal a token names; :class:`Unauthenticated` if it is invalid or expired."""
         try:
-            claims = jwt.decode(token, self._secret, algorithms=[self.algorithm])
+            # A token without ``exp`` would never expire: refuse it rather than trust it forever.
+            claims = jwt.decode(token, self._secret, algorithms=[self.algorithm],
+                                options={"require": ["exp", "sub"], "verify_exp": False, "verify_iat": False})
+            if int(claims["exp"]) <= int(self._clock().timestamp()):
+                raise jwt.ExpiredSignatureError("Signature has expired")
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the token has expired; get a new one") from None
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(f"the token is not valid: {exc}") from None
+        except (TypeError, ValueError):
+            raise Unauthenticated("the token is not valid: its exp is not a time") from None
         try:
             return Principal(
                 staff_id=claims["sub"],
@@ -124,7 +138,20 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send an 'Authorization: Bearer <token>' header")
     tokens: TokenService = request.app.state.tokens
-    return tokens.verify(credentials.credentials)
+    principal = tokens.verify(credentials.credentials)
+    # The staff directory (shared.staff) refuses tokens of staff unknown here, disabled, or whose
+    # roles or township changed since the token was issued; absent only where nothing feeds it.
+    directory: StaffCheck | None = getattr(request.app.state, "staff_directory", None)
+    if directory is not None:
+        await directory.check(principal)
+    return principal
+
+
+class StaffCheck(Protocol):
+    """What the bearer dependency asks of a staff directory (see :mod:`shared.staff`)."""
+
+    async def check(self, principal: Principal) -> None:
+        """Raise :class:`Unauthenticated` unless ``principal`` matches a current member of staff."""
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

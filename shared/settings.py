@@ -37,7 +37,11 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     auth_secret: str = Field(default="", description="HMAC secret shared by all services to verify tokens")
-    token_ttl_hours: int = 12
+    access_token_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="Lifetime of an access token; a refresh token gets the next")
+    auth_staff_check: bool = Field(
+        default=True, description="Refuse tokens of staff unknown, disabled or changed (the staff directory); "
+        "only tests of one service without the registry turn it off, never production")
     master_key: str = Field(default="", description="Base64 master key for personal data (production)")
     master_key_file: Path | None = Field(default=None, description="File holding the master key")
     cors_origins: str = Field(
@@ -75,6 +79,8 @@ class ServiceSettings(BaseSettings):
         if self.mode == "production":
             if not self.auth_secret or len(self.auth_secret) < 32:
                 raise ValueError("QD_AUTH_SECRET must be set (at least 32 characters) in production")
+            if not self.auth_staff_check:
+                raise ValueError("QD_AUTH_STAFF_CHECK cannot be turned off in production")
             if not self.database_url or is_sqlite(self.database_url):
                 raise ValueError("QD_DATABASE_URL must name a PostgreSQL database in production")
             if not self.nats_user or not self.nats_password:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import typer
 
 from services.registry.adapters.tables import metadata
 from services.registry.application import commands as c
-from services.registry.application import organisation
+from services.registry.application import credentials, organisation
 from services.registry.application.verification import LOOKUPS
 from services.registry.bootstrap import SYSTEM, build_app, build_deps
 from services.registry.settings import RegistrySettings
 from shared.cli import add_audit_commands, add_migrate_command, offline, run, serve
+from shared.eventstore.unit_of_work import UnitOfWork
 from shared.runtime import ServiceRuntime
 
 cli = typer.Typer(help="Qingdan registry service", no_args_is_help=True, add_completion=False)
@@ -48,11 +49,30 @@ def init_command(
                                                   department="federation", roles=["federation_admin"])))
     run(go())
     typer.echo(f"created department 'federation' and admin {admin_id}")
+    typer.echo(f"their one-time code to set a password: {_setup_code(settings, admin_id)}")
+
+
+def _setup_code(settings: RegistrySettings, staff_id: str) -> str:
+    async def go() -> tuple[str, datetime]:
+        async with offline(_runtime(settings)) as runtime:
+            return await runtime.executor.run(lambda conn: credentials.issue_setup_code(
+                UnitOfWork(conn), settings.sign_in_policy(), SYSTEM, staff_id))
+    code, expires = run(go())
+    return f"{code} (valid until {expires:%Y-%m-%d %H:%M} UTC; POST /auth/password or the dashboards' sign-in page)"
+
+
+@cli.command("setup-code")
+def setup_code_command(staff_id: str) -> None:
+    """Print a one-time code for a member of staff to set a (new) password with."""
+    typer.echo(_setup_code(RegistrySettings(), staff_id))
 
 
 @cli.command("token")
-def token_command(staff_id: str, hours: int = typer.Option(12, help="Validity in hours")) -> None:
-    """Print a bearer token for a member of staff."""
+def token_command(
+    staff_id: str,
+    minutes: int = typer.Option(15, min=1, max=12 * 60, help="Validity in minutes (scripts; staff sign in)"),
+) -> None:
+    """Print a short-lived bearer token for an active member of staff (for scripts and operators)."""
     settings = RegistrySettings()
 
     async def go() -> str:
@@ -60,8 +80,8 @@ def token_command(staff_id: str, hours: int = typer.Option(12, help="Validity in
         async with offline(_runtime(settings)) as runtime, runtime.engine.connect() as conn:
             principal = await organisation.staff_principal(conn, staff_id)
         if principal is None:
-            raise ValueError(f"no staff {staff_id}")
-        return TokenService(settings.effective_auth_secret()).issue(principal, ttl=timedelta(hours=hours))
+            raise ValueError(f"no active staff {staff_id}")
+        return TokenService(settings.effective_auth_secret()).issue(principal, ttl=timedelta(minutes=minutes))
     typer.echo(run(go()))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.registry.adapters.tables import metadata
 from services.registry.application.deps import RegistryDeps
 from services.registry.entrypoints import certificates_http, imports_http
+from services.registry.entrypoints.auth import router as auth_router
 from services.registry.entrypoints.http import router
 from services.registry.settings import RegistrySettings
 from shared.auth import Principal, Role
@@ -52,9 +53,11 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
         runtime,
         title="Qingdan registry",
         description="Register of persons with disabilities, home visits and personal plans (一人一策).",
-        routers=[router, certificates_http.router, imports_http.router, history_router()],
+        routers=[router, auth_router, certificates_http.router, imports_http.router, history_router()],
         asyncapi=asyncapi,
     )
     app.state.deps = deps
     app.state.dev_tokens = settings.dev_tokens and settings.mode == "development"
+    app.state.dev_token_ttl = timedelta(hours=settings.dev_token_hours)
+    app.state.sign_in = settings.sign_in_policy()
     return app

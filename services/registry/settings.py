@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 
+from services.registry.application.credentials import SignInPolicy
 from services.registry.domain.certificate import SevereRule
 from services.registry.domain.certificate_life import CertificatePolicy
 from shared.settings import ServiceSettings
@@ -27,6 +30,17 @@ class RegistrySettings(ServiceSettings):
         default=90, ge=0, description="Default window of the list of certificates about to expire")
     import_max_bytes: int = Field(default=20_000_000, ge=1, description="Largest spreadsheet upload accepted")
     dev_tokens: bool = Field(default=True, description="Serve POST /auth/dev-token (never in production)")
+    dev_token_hours: int = Field(default=12, ge=1, le=24 * 7, description="Lifetime of a development token")
+    refresh_token_hours: int = Field(default=12, ge=1, le=24 * 30, description="Lifetime of a refresh token")
+    setup_code_hours: int = Field(default=72, ge=1, le=24 * 30, description="Lifetime of a one-time set-up code")
+    login_max_failures: int = Field(default=5, ge=1, le=100, description="Failed sign-ins in a row that lock")
+    login_lock_minutes: int = Field(default=15, ge=1, le=24 * 60, description="How long a locked account waits")
+
+    def sign_in_policy(self) -> SignInPolicy:
+        """Lifetimes of codes and refresh tokens, and the lockout, as configured."""
+        return SignInPolicy(setup_code_ttl=timedelta(hours=self.setup_code_hours),
+                            refresh_ttl=timedelta(hours=self.refresh_token_hours),
+                            max_failures=self.login_max_failures, lock_for=timedelta(minutes=self.login_lock_minutes))
 
     def severe_rule(self) -> SevereRule:
         """The configured severe rule."""

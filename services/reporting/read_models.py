@@ -18,6 +18,7 @@ from services.reporting.projections import plan_items as plan_item_models
 from services.reporting.projections import rectifications as ledger_models
 from services.reporting.projections import tasks as task_models
 from shared.messaging.feeds import ProjectionSet
+from shared.staff import STAFF_DIRECTORY
 
 PROJECTIONS = ProjectionSet(prefix="reporting", projections=(
     coverage.COVERAGE,
@@ -25,6 +26,7 @@ PROJECTIONS = ProjectionSet(prefix="reporting", projections=(
     inspection_models.INSPECTIONS, inspection_models.INSPECTION_TEMPLATES,
     task_models.TASKS, highlight_models.HIGHLIGHTS,
     plan_item_models.PLAN_ITEMS, *audit_models.AUDIT, certificate_models.CERTIFICATES,
+    STAFF_DIRECTORY,  # who may act: checked on every token (shared.staff)
 ))
 """Every read model, in the order ``rebuild --help`` lists them."""
 

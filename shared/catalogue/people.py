@@ -62,6 +62,14 @@ class StaffRolesChanged(EventPayload):
     township_code: str | None = None
 
 
+@event("staff.disabled", stream_type="staff")
+class StaffDisabled(EventPayload):
+    """A member of staff may no longer act: every service refuses their tokens from now on."""
+
+    staff_id: str
+    reason: str = ""
+
+
 @event("person.registered", stream_type="person", version=2)
 class PersonRegistered(EventPayload):
     """A person with a disability certificate entered into the register.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -77,4 +78,15 @@ dead_letters = Table(
     Column("reason", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("failed_at", DateTime(timezone=True), nullable=False),
+)
+
+# Who may act here: every service's copy of the registry's staff, fed by its staff events (the
+# registry writes its own inline). The bearer dependency checks each token against it (shared.staff).
+staff_directory = Table(
+    "staff_directory",
+    metadata,
+    Column("staff_id", String(50), primary_key=True),
+    Column("roles", Text, nullable=False),
+    Column("township_code", String(12)),
+    Column("active", Boolean, nullable=False),
 )

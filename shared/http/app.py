@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -18,6 +19,7 @@ from shared.auth import TokenService
 from shared.errors import QingdanError
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
+from shared.staff import StaffDirectory
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +56,10 @@ def create_app(
     app = FastAPIOffline(title=title, description=description, version="1.0", lifespan=lifespan)
     app.state.runtime = runtime
     _install_cors(app, runtime.settings)
-    app.state.tokens = TokenService(runtime.settings.effective_auth_secret())
+    app.state.tokens = TokenService(runtime.settings.effective_auth_secret(),
+                                    ttl=timedelta(minutes=runtime.settings.access_token_minutes))
+    if runtime.settings.auth_staff_check:
+        app.state.staff_directory = StaffDirectory(runtime.engine)
     for router in routers:
         app.include_router(router)
     _install_error_handlers(app)

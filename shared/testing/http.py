@@ -20,12 +20,18 @@ from shared.runtime import ServiceRuntime
 
 
 @asynccontextmanager
-async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Start ``app`` without relay or consumers (schema, writer, start hooks) and yield a client calling it."""
+async def app_client(app: FastAPI, *, staff_check: bool = False) -> AsyncIterator[httpx.AsyncClient]:
+    """Start ``app`` without relay or consumers (schema, writer, start hooks) and yield a client calling it.
+
+    ``staff_check``: keep the staff directory's check of every token (off by default: with no
+    consumer nothing feeds the directory, and route tests sign with made-up staff, see ``bearer``).
+    """
     runtime: ServiceRuntime = app.state.runtime
     # The relay and consumers would only retry connecting to NATS; commands still commit their outbox rows.
     runtime.relay = None
     runtime.consumers.clear()
+    if not staff_check:
+        app.state.staff_directory = None
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://service.test") as client:

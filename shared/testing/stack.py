@@ -68,6 +68,8 @@ class Stack:
             "QD_AUTH_SECRET": TEST_SECRET,
             "QD_MASTER_KEY": self.master_key,
             "QD_LOG_LEVEL": "INFO",
+            # Tests sign with made-up staff (``token``); a test of the staff check turns it back on.
+            "QD_AUTH_STAFF_CHECK": "false",
             **self._extra_env,
             **(env or {}),
         }

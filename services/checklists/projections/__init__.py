@@ -15,13 +15,14 @@ from services.checklists.projections.departments import DEPARTMENTS
 from services.checklists.projections.replica import NAME as REPLICA
 from services.checklists.projections.replica import replica_follow_up, replica_projection
 from shared.messaging.feeds import ProjectionSet
+from shared.staff import STAFF_DIRECTORY
 
-NAMES = (DEPARTMENTS.name, REPLICA)
+NAMES = (DEPARTMENTS.name, REPLICA, STAFF_DIRECTORY.name)
 """The projections of every instance, by name."""
 
 
 def projection_set(deps: ChecklistsDeps) -> ProjectionSet:
     """This instance's projections (the replica depends on which departments it serves)."""
     return ProjectionSet(prefix=f"checklists-{deps.department}",
-                         projections=(DEPARTMENTS, replica_projection(deps)),
+                         projections=(DEPARTMENTS, replica_projection(deps), STAFF_DIRECTORY),
                          follow_ups={REPLICA: replica_follow_up(deps)})

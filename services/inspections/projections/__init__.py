@@ -12,6 +12,8 @@ from services.inspections.projections.directory import DIRECTORY
 from services.inspections.projections.persons import PERSONS
 from services.inspections.projections.templates import TEMPLATES
 from shared.messaging.feeds import ProjectionSet
+from shared.staff import STAFF_DIRECTORY
 
-PROJECTIONS = ProjectionSet(prefix="inspections", projections=(TEMPLATES, DIRECTORY, PERSONS))
+PROJECTIONS = ProjectionSet(prefix="inspections", projections=(TEMPLATES, DIRECTORY, PERSONS,
+                                                                 STAFF_DIRECTORY))
 """Every projection of other services' facts."""

@@ -1,7 +1,8 @@
 """The registry's own tables beside its event log: lookups kept in the command's transaction.
 
 They are projections of the registry's own events (rebuildable from the log), except
-``person_keys``: the wrapped data keys, whose deletion is what erases a person.
+``person_keys`` (the wrapped data keys, whose deletion is what erases a person) and the sign-in
+tables ``staff_credentials`` and ``refresh_tokens`` (secrets kept out of every event).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy import true as sa_true
 
 metadata = MetaData()
 
@@ -47,6 +49,31 @@ staff = Table(
     Column("department", String(50), nullable=False),
     Column("roles", Text, nullable=False),
     Column("township_code", String(12)),
+    Column("active", Boolean, nullable=False, server_default=sa_true()),
+)
+
+# Sign-in credentials: registry-local and in no event, so that no hash or code ever leaves this
+# database (events say only that staff were enrolled, changed or disabled).
+staff_credentials = Table(
+    "staff_credentials",
+    metadata,
+    Column("staff_id", String(50), primary_key=True),
+    Column("password_hash", Text),
+    Column("setup_code_hash", String(64)),
+    Column("setup_code_expires", DateTime(timezone=True)),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True)),
+)
+
+# Refresh tokens by their SHA-256 (the token itself is only ever in the client's hands); a used
+# token is marked revoked and replaced, so a stolen one works at most once.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("staff_id", String(50), nullable=False, index=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked", Boolean, nullable=False),
 )
 
 person_keys = Table(

@@ -33,6 +33,15 @@ class EnrolStaff(Command):
     township_code: str | None = Field(default=None, pattern=r"^\d{12}$")
 
 
+class ChangeStaffRoles(Command):
+    roles: list[Role] = Field(min_length=1)
+    township_code: str | None = Field(default=None, pattern=r"^\d{12}$")
+
+
+class DisableStaff(Command):
+    reason: str = Field(default="", max_length=200)
+
+
 class RegisterPerson(Command):
     certificate_number: str = Field(description="20-character second-generation disability certificate number")
     name: str = Field(min_length=1, max_length=50)

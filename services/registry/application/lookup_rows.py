@@ -15,9 +15,17 @@ from services.registry.domain import certificate_life
 from services.registry.domain import person as person_domain
 from services.registry.domain import plan as plan_domain
 from shared.aggregate import Kind, prefixed
-from shared.catalogue.people import DepartmentRegistered, OrgUnitEstablished, PersonRegistered, StaffEnrolled
+from shared.catalogue.people import (
+    DepartmentRegistered,
+    OrgUnitEstablished,
+    PersonRegistered,
+    StaffDisabled,
+    StaffEnrolled,
+    StaffRolesChanged,
+)
 from shared.eventstore.repository import Change, InlineProjection
 from shared.projection import Operation, Patch, Upsert
+from shared.staff import directory_operations
 
 PERSON: Kind[person_domain.Person] = Kind("person", prefixed("person"), person_domain.evolve)
 CERTIFICATE: Kind[certificate_life.CertificateRecord] = Kind(
@@ -39,9 +47,21 @@ def _department(change: Change) -> Sequence[Operation]:
 
 
 def _staff(change: Change) -> Sequence[Operation]:
-    return [Upsert(staff, {"staff_id": e.staff_id}, {
-        "display_name": e.display_name, "department": e.department, "roles": json.dumps(e.roles),
-        "township_code": e.township_code}) for e in change.events if isinstance(e, StaffEnrolled)]
+    operations: list[Operation] = []
+    for e in change.events:
+        match e:
+            case StaffEnrolled():
+                operations.append(Upsert(staff, {"staff_id": e.staff_id}, {
+                    "display_name": e.display_name, "department": e.department, "roles": json.dumps(e.roles),
+                    "township_code": e.township_code, "active": True}))
+            case StaffRolesChanged():
+                operations.append(Patch(staff, {"staff_id": e.staff_id},
+                                        {"roles": json.dumps(e.roles), "township_code": e.township_code}))
+            case StaffDisabled():
+                operations.append(Patch(staff, {"staff_id": e.staff_id}, {"active": False}))
+        # The registry's own copy of the directory every service checks tokens against (shared.staff).
+        operations.extend(directory_operations(e))
+    return operations
 
 
 def _person(change: Change) -> Sequence[Operation]:

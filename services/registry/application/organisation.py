@@ -12,8 +12,15 @@ from services.registry.application import commands as c
 from services.registry.application.deps import RegistryDeps
 from shared.auth import Principal, Role
 from shared.catalogue import EventPayload
-from shared.catalogue.people import DepartmentRegistered, OrgUnitEstablished, StaffEnrolled
-from shared.errors import AlreadyExists, InvalidInput
+from shared.catalogue.people import (
+    DepartmentRegistered,
+    OrgUnitEstablished,
+    StaffDisabled,
+    StaffEnrolled,
+    StaffRolesChanged,
+)
+from shared.errors import AlreadyExists, DomainRuleViolated, InvalidInput, NotFound
+from shared.eventstore.store import Stream
 from shared.eventstore.unit_of_work import UnitOfWork
 
 _PARENT_LEVEL = {"township": "district", "village": "township"}
@@ -73,11 +80,7 @@ async def enrol_staff(
         raise AlreadyExists(f"staff {cmd.staff_id} exists already", field="staff_id")
     if not await uow.find(departments, code=cmd.department):
         raise InvalidInput(f"unknown department {cmd.department!r}", field="department")
-    if Role.TOWNSHIP_OFFICER in cmd.roles:
-        township = await uow.find(org_units, code=cmd.township_code) if cmd.township_code else None
-        level = township["level"] if township else None
-        if level != "township":
-            raise InvalidInput("a township officer needs the code of a known township", field="township_code")
+    await _township_officer_scope(uow, cmd.roles, cmd.township_code)
     roles = sorted(r.value for r in cmd.roles)
     event = StaffEnrolled(staff_id=cmd.staff_id, display_name=cmd.display_name, department=cmd.department,
                           roles=roles, township_code=cmd.township_code)
@@ -85,10 +88,52 @@ async def enrol_staff(
     return {"staff_id": cmd.staff_id}
 
 
+async def _township_officer_scope(uow: UnitOfWork, roles: list[Role], township_code: str | None) -> None:
+    if Role.TOWNSHIP_OFFICER in roles:
+        township = await uow.find(org_units, code=township_code) if township_code else None
+        if (township["level"] if township else None) != "township":
+            raise InvalidInput("a township officer needs the code of a known township", field="township_code")
+
+
+async def _existing_staff(uow: UnitOfWork, deps: RegistryDeps, staff_id: str) -> Stream:
+    stream = await deps.repository.read(uow, f"staff-{staff_id}")
+    if stream.version == 0:
+        raise NotFound(f"no staff {staff_id}")
+    return stream
+
+
+async def change_staff_roles(
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, staff_id: str, cmd: c.ChangeStaffRoles
+) -> dict[str, object]:
+    """Give a member of staff other roles or another township; their tokens stop working everywhere."""
+    principal.require(Role.FEDERATION_ADMIN, action="changing staff roles")
+    stream = await _existing_staff(uow, deps, staff_id)
+    await _township_officer_scope(uow, cmd.roles, cmd.township_code)
+    event = StaffRolesChanged(staff_id=staff_id, roles=sorted(r.value for r in cmd.roles),
+                              township_code=cmd.township_code)
+    await deps.repository.save_stream(uow, stream, [event], deps.context(principal), expected_version=None)
+    return {"staff_id": staff_id}
+
+
+async def disable_staff(
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, staff_id: str, cmd: c.DisableStaff
+) -> dict[str, object]:
+    """Stop a member of staff acting: no sign-in here, and every service refuses their tokens."""
+    principal.require(Role.FEDERATION_ADMIN, action="disabling staff")
+    stream = await _existing_staff(uow, deps, staff_id)
+    if any(isinstance(e, StaffDisabled) for e in stream.payloads):
+        raise DomainRuleViolated(f"staff {staff_id} is disabled already")
+    if staff_id == principal.staff_id:
+        raise DomainRuleViolated("an admin cannot disable themselves")
+    event = StaffDisabled(staff_id=staff_id, reason=cmd.reason)
+    await deps.repository.save_stream(uow, stream, [event], deps.context(principal), expected_version=None)
+    return {"staff_id": staff_id}
+
+
 async def staff_principal(conn: AsyncConnection, staff_id: str) -> Principal | None:
-    """The principal a member of staff acts as (for issuing tokens)."""
+    """The principal an active member of staff acts as (for issuing tokens); ``None`` if unknown or disabled."""
     row = (await conn.execute(select(staff).where(staff.c.staff_id == staff_id))).first()
-    if row is None:
+    if row is None or not row.active:
         return None
     return Principal(staff_id=row.staff_id, name=row.display_name, department=row.department,
                      roles=frozenset(Role(r) for r in json.loads(row.roles)), township_code=row.township_code)

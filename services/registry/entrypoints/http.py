@@ -31,8 +31,10 @@ async def dev_token(body: TokenRequest, request: Request, conn: ReadConnection) 
         raise Forbidden("development tokens are disabled; use `python -m services.registry token`")
     principal = await organisation.staff_principal(conn, body.staff_id)
     if principal is None:
-        raise NotFound(f"no staff {body.staff_id}")
-    return s.DevToken(access_token=request.app.state.tokens.issue(principal), token_type="bearer",
+        raise NotFound(f"no active staff {body.staff_id}")
+    # Development only: long enough for a demo, so the dashboards need no refresh.
+    token = request.app.state.tokens.issue(principal, ttl=request.app.state.dev_token_ttl)
+    return s.DevToken(access_token=token, token_type="bearer",
                       roles=sorted(principal.roles), department=principal.department)
 
 

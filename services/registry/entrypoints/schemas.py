@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
+from pydantic import Field
+
 from shared.auth import Role
 from shared.catalogue.people import OrgLevel, PlanKind
 from shared.http.responses import ResponseModel
@@ -76,6 +78,7 @@ class Staff(ResponseModel):
     department: str
     roles: list[Role]
     township_code: str | None
+    active: bool = Field(description="False once disabled: no sign-in, tokens refused everywhere")
 
 
 class Person(ResponseModel):

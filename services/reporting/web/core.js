@@ -3,6 +3,8 @@ import { lang, setLang, t } from "./i18n.js";
 
 const PAGES = ["coverage", "overdue", "scores", "ledger", "highlights", "history"];
 const TOKEN_KEY = "qd.token";
+const REFRESH_KEY = "qd.refresh"; // a password sign-in's refresh token (spent and replaced on use)
+const REGISTRY_KEY = "qd.registry"; // where that refresh token is traded
 
 /** Build an element: el("a", {href: "#", class: "x", onclick: f}, "text", child …). */
 export function el(tag, attrs = {}, ...children) {
@@ -76,8 +78,11 @@ export async function api(path, query = {}) {
   for (const [k, v] of Object.entries(query)) if (v !== null && v !== undefined && v !== "") p.set(k, v);
   const today = params().get("today");
   if (today && !p.has("today")) p.set("today", today);
-  const response = await fetch(`${path}${p.toString() ? "?" + p : ""}`, {
+  const get = () => fetch(`${path}${p.toString() ? "?" + p : ""}`, {
     headers: { Authorization: `Bearer ${token()}` }, cache: "no-store" });
+  let response = await get();
+  // Access tokens are short-lived: trade the refresh token for a new one once before asking to sign in.
+  if (response.status === 401 && await refreshed()) response = await get();
   if (response.status === 401) { signIn(t("token_refused")); throw new HttpError(401, t("token_refused")); }
   let body;
   try { body = await response.json(); } catch { body = {}; }
@@ -109,6 +114,65 @@ function signIn(message = "") {
 }
 
 class SignInError extends Error {}
+
+/** Sign in with a password at the registry; keeps the refresh token for the next access token. */
+async function passwordSignIn(staff, password, base) {
+  let response;
+  try {
+    response = await fetch(`${base}/auth/login`, { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ staff_id: staff, password }) });
+  } catch {
+    throw new SignInError(t("registry_unreachable", { url: base }));
+  }
+  let body = {};
+  try { body = await response.json(); } catch { /* judged by the status below */ }
+  if (response.ok && body.access_token) {
+    sessionStorage.setItem(REFRESH_KEY, body.refresh_token);
+    sessionStorage.setItem(REGISTRY_KEY, base);
+    return body.access_token;
+  }
+  if (response.status === 401) throw new SignInError(t("wrong_password"));
+  if (response.status === 423) throw new SignInError(t("account_locked", { message: body.message || "" }));
+  throw new SignInError(t("registry_refused", { status: response.status, message: body.message || response.statusText }));
+}
+
+let tokenTrade = null;
+
+/** Trade the stored refresh token for new tokens, once for every caller waiting at that moment
+ * (the page and the live stream both meet the expired token); false if the registry refuses. */
+function refreshed() {
+  tokenTrade ??= tradeRefreshToken().finally(() => { tokenTrade = null; });
+  return tokenTrade;
+}
+
+async function tradeRefreshToken() {
+  const refresh = sessionStorage.getItem(REFRESH_KEY);
+  const base = sessionStorage.getItem(REGISTRY_KEY);
+  if (!refresh || !base) return false;
+  sessionStorage.removeItem(REFRESH_KEY); // spent either way: a refresh token works once
+  try {
+    const response = await fetch(`${base}/auth/refresh`, { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: refresh }) });
+    if (!response.ok) return false;
+    const body = await response.json();
+    sessionStorage.setItem(TOKEN_KEY, body.access_token);
+    sessionStorage.setItem(REFRESH_KEY, body.refresh_token);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sign out: forget the tokens and revoke the refresh token at the registry (best effort). */
+function signOut() {
+  const refresh = sessionStorage.getItem(REFRESH_KEY);
+  const base = sessionStorage.getItem(REGISTRY_KEY);
+  for (const key of [TOKEN_KEY, REFRESH_KEY]) sessionStorage.removeItem(key);
+  if (refresh && base) {
+    fetch(`${base}/auth/logout`, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refresh_token: refresh }) }).catch(() => {});
+  }
+}
 
 /** Ask the registry for a development token for ``staff``; every failure says what went wrong. */
 async function devToken(staff, base) {
@@ -143,12 +207,15 @@ function setupSignIn() {
     event.preventDefault();
     const pasted = document.getElementById("token-input").value.trim();
     const staff = document.getElementById("staff-input").value.trim();
+    const password = document.getElementById("password-input").value;
     const base = document.getElementById("registry-url").value.trim().replace(/\/$/, "");
     if (!pasted && !staff) { message.textContent = t("need_staff_or_token"); return; }
     message.textContent = t("signing_in");
     submit.disabled = true;
     try {
-      const value = pasted || await devToken(staff, base);
+      // A password signs in for real; a staff id alone is the development path (dev tokens).
+      const value = pasted || (password ? await passwordSignIn(staff, password, base) : await devToken(staff, base));
+      document.getElementById("password-input").value = "";
       if (!await tokenAccepted(value)) throw new SignInError(pasted ? t("token_not_accepted") : t("token_refused"));
       sessionStorage.setItem(TOKEN_KEY, value);
       message.textContent = "";
@@ -189,7 +256,10 @@ async function connectLive(restart = false) {
   try {
     const response = await fetch("/live", { headers: { Authorization: `Bearer ${token()}` },
       cache: "no-store", signal: controller.signal });
-    if (response.status === 401) { showLive("signedout"); signIn(t("token_refused")); return; }
+    if (response.status === 401) {
+      if (await refreshed()) { connectLive(true); return; }
+      showLive("signedout"); signIn(t("token_refused")); return;
+    }
     if (!response.ok || !response.body) throw new Error(response.statusText);
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
@@ -275,6 +345,7 @@ function renderShell(page) {
   document.getElementById("signout").textContent = token() ? t("sign_out") : t("sign_in");
   for (const [id, key] of [["signin-title", "sign_in_title"], ["signin-help", "sign_in_help"],
     ["token-label", "token"], ["token-summary", "use_a_token"], ["staff-label", "staff_id"],
+    ["password-label", "password"],
     ["registry-label", "registry_url"], ["use-token", "sign_in"], ["signin-cancel", "cancel"], ["print", "print"]]) {
     document.getElementById(id).textContent = t(key);
   }
@@ -306,7 +377,7 @@ function start() {
   setupSignIn();
   document.getElementById("lang").addEventListener("click", () => { setLang(lang === "zh" ? "en" : "zh"); mount(); });
   document.getElementById("signout").addEventListener("click", () => {
-    if (token()) { sessionStorage.removeItem(TOKEN_KEY); if (liveController) liveController.abort(); showLive("signedout"); }
+    if (token()) { signOut(); if (liveController) liveController.abort(); showLive("signedout"); }
     mount();
   });
   document.getElementById("print").addEventListener("click", () => window.print());

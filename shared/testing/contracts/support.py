@@ -25,11 +25,12 @@ from shared.envelope import Envelope, utcnow
 from shared.eventstore import CommandContext, CommandExecutor, EventStore
 from shared.eventstore.outbox import Outbox
 from shared.eventstore.tables import events
-from shared.eventstore.tables import metadata as core_metadata
 from shared.ids import new_id
 from shared.messaging.connection import nats_servers
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.subjects import event_subject, stream_name
+from shared.migrations import migrate
+from shared.migrations.trees import EVENTSTORE
 
 SERVICE = "contract"
 """The service the contract suite's event store and relay act as."""
@@ -94,9 +95,9 @@ def unique_namespace(run_id: str) -> str:
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """The event store's tables and the contracts' own."""
+    """The event store's tables, by its migrations (as a service makes them), and the contracts' own."""
+    await migrate(engine, (EVENTSTORE,))
     async with engine.begin() as conn:
-        await conn.run_sync(core_metadata.create_all)
         await conn.run_sync(metadata.create_all)
 
 

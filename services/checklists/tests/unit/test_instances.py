@@ -104,7 +104,7 @@ def test_an_instance_reads_each_source_stream_once_and_names_its_checkpoints_aft
                                      nats_url="nats://unused", namespace="qd")
     assert sorted(c.name for c in consumers) == ["checklists-health-from-checklists", "checklists-health-from-registry"]
     assert [projections.checkpoint(p) for p in projections.projections] == [
-        "checklists-health-departments", "checklists-health-replica"]
+        "checklists-health-departments", "checklists-health-replica", "checklists-health-staff_directory"]
     replica = projections.named("replica")
     assert replica.event_types == {"tasklist.issued", "task.issued", "task.deadline_extended", "task.cancelled",
                                    "task.progress_reported", "task.completed", "highlight.submitted",

@@ -111,4 +111,5 @@ def test_one_consumer_per_source_stream_and_a_checkpoint_per_projection() -> Non
                                      nats_url="nats://unused", namespace="qd")
     assert sorted(c.name for c in consumers) == ["inspections-from-checklists", "inspections-from-registry"]
     checkpoints = {PROJECTIONS.checkpoint(p) for p in PROJECTIONS.projections}
-    assert checkpoints == {"inspections-templates", "inspections-directory", "inspections-persons"}
+    assert checkpoints == {"inspections-templates", "inspections-directory", "inspections-persons",
+                           "inspections-staff_directory"}

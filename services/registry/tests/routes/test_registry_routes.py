@@ -172,7 +172,7 @@ async def test_dev_tokens_sign_in_known_staff_only(app: tuple[FastAPI, httpx.Asy
     assert (token["token_type"], token["roles"], token["department"]) == ("bearer", ["department_officer"], "health")
     as_doc = await client.get("/staff", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert as_doc.json() == [{"staff_id": "doc", "display_name": "医生", "department": "health",
-                              "roles": ["department_officer"], "township_code": None}]
+                              "roles": ["department_officer"], "township_code": None, "active": True}]
     assert error_of(await client.post("/auth/dev-token", json={"staff_id": "nobody"}))[:2] == (404, "not_found")
 
 
