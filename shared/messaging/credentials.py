@@ -84,7 +84,10 @@ def service_permissions(
             f"$JS.ACK.{stream}.>",
         ]
     # Flow control of ordered consumers (rebuild, verify) answers on $JS.FC; replies come to inboxes.
-    return (*own, *api, "$JS.FC.>"), ("_INBOX.>",)
+    # A rebuild announces its swap on a plain subject that serving processes hear (no stream keeps
+    # it; a forged notice can only empty a view cache).
+    notices = f"{namespace}._rebuilt.>"
+    return (*own, *api, "$JS.FC.>", notices), ("_INBOX.>", notices)
 
 
 def publishing_departments(service: str, department: str, hosted: Iterable[str] = ()) -> frozenset[str]:

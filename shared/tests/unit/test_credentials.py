@@ -24,14 +24,14 @@ COMPOSE_INSTANCES = [("registry", "federation", ()), ("checklists", "federation"
 
 def test_a_department_instance_publishes_only_its_own_subjects() -> None:
     publish, subscribe = service_permissions("qd", "checklists", publishing_departments("checklists", "health"))
-    events = [p for p in publish if not p.startswith("$")]
-    assert events == ["qd.checklists.health.>"] and subscribe == ("_INBOX.>",)
+    events = [p for p in publish if not p.startswith("$") and p != "qd._rebuilt.>"]
+    assert events == ["qd.checklists.health.>"] and subscribe == ("_INBOX.>", "qd._rebuilt.>")
     assert not any(p.startswith(("$JS.API.STREAM.PURGE", "$JS.API.STREAM.DELETE", "$JS.API.STREAM.MSG.DELETE",
                                  "$JS.API.STREAM.CREATE", "$JS.API.STREAM.UPDATE", "$JS.API.>")) for p in publish)
     registry, _ = service_permissions("qd", "registry", publishing_departments("registry", "federation"))
-    assert [p for p in registry if not p.startswith("$")] == ["qd.registry.>"]
+    assert [p for p in registry if not p.startswith("$")] == ["qd.registry.>", "qd._rebuilt.>"]
     reporting, _ = service_permissions("qd", "reporting", publishing_departments("reporting", "federation"))
-    assert [p for p in reporting if not p.startswith("$")] == []
+    assert [p for p in reporting if not p.startswith("$")] == ["qd._rebuilt.>"]  # rebuild notices only
 
 
 def test_the_deployment_config_is_what_the_code_generates() -> None:
