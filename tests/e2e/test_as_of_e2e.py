@@ -1,6 +1,6 @@
 """Audit views as of a moment, over real NATS: a saved live view equals the view asked ``?as_of=`` later.
 
-Registry, inspections and reporting run as processes; the views are saved when reporting has
+Registry, checklists, inspections and reporting run as processes; the views are saved when reporting has
 applied everything, then the register and the ledger change, and the same views asked for the saved
 moment (replayed from the streams, signed events only) must equal what was saved.
 """
@@ -25,6 +25,9 @@ pytestmark = pytest.mark.e2e
 TODAY = date.today()
 YEAR = TODAY.year
 PERSONS = 12
+TEMPLATE = {"title": "乡镇残疾人工作督导检查清单", "items": [
+    {"item_id": "archive", "text": "残疾人档案齐全、动态更新", "weight": 3},
+    {"item_id": "plans", "text": "一人一策制定到位", "weight": 5}]}
 
 
 def _without_positions(body: dict[str, Any]) -> dict[str, Any]:
@@ -53,8 +56,11 @@ class Views:
 
 async def _stack(stack_factory: Any, nats: NatsServerProcess) -> tuple[Stack, str, list[str]]:
     stack: Stack = stack_factory(nats)
-    for service in ("registry", "inspections", "reporting"):
-        stack.add(service)
+    stack.add("registry")
+    stack.add("checklists", env={"QD_DEPARTMENT": "federation",
+                                 "QD_HOSTED_DEPARTMENTS": "health,civil_affairs,hrss,education,housing"})
+    stack.add("inspections")
+    stack.add("reporting")
     stack.start()
     admin = stack.token("admin", Role.FEDERATION_ADMIN)
     registry = stack.client("registry", admin)
@@ -66,6 +72,7 @@ async def _stack(stack_factory: Any, nats: NatsServerProcess) -> tuple[Stack, st
     async with httpx.AsyncClient(base_url=stack.services["registry"].url, trust_env=False, timeout=60,
                                  headers={"Authorization": f"Bearer {admin}"}) as client:
         await load_registry_demo(client, persons=PERSONS, year=YEAR, today=TODAY)
+    expect(stack.client("checklists", admin).post("/templates/township-check/versions", json=TEMPLATE), 201)
     load_supervision_demo(stack.client("inspections", admin), lambda staff: _as_staff(stack, staff),
                           year=YEAR, today=TODAY, township_codes=[code for code, _ in townships])
     return stack, admin, villages
