@@ -16,6 +16,7 @@ from shared.catalogue import people as ev
 from shared.envelope import Envelope
 from shared.errors import InvalidInput
 from shared.messaging.subjects import event_subject
+from shared.signing import KeyRing, Signer
 from shared.testing.envelopes import envelope_for
 
 pytestmark = pytest.mark.unit
@@ -30,7 +31,7 @@ def _registered(person: str, at: datetime, event_id: str | None = None) -> Envel
         township_code="511403001000", category=4, grade=1, severe=True, hardship=[], sex="female",
         birth_year=1950, registered_on=date(2026, 1, 5))
     return envelope_for(payload, stream_id=person, version=1, time=at, actor="township-001",
-                        source="registry", event_id=event_id)
+                        source="qingdan/registry/federation", event_id=event_id)
 
 
 def _offer(cut: Cut, envelope: Envelope) -> None:
@@ -78,6 +79,20 @@ async def test_an_event_id_counts_once_even_if_republished() -> None:
     _offer(cut, first)
     _offer(cut, first)
     assert cut.events == 1
+
+
+async def test_only_genuine_events_enter_a_moment() -> None:
+    signer, stranger = Signer.generate(), Signer.generate()
+    ring = KeyRing([signer.public("registry", "federation", frozenset())])
+    cut = Cut([COVERAGE], T0, keyring=ring, namespace="qd")
+    before = T0 - timedelta(hours=1)
+    _offer(cut, signer.sign(_registered("p-genuine", before).sealed("")))
+    _offer(cut, stranger.sign(_registered("p-forged", before).sealed("")))  # a key nobody trusts
+    _offer(cut, _registered("p-unsigned", before).sealed(""))
+    genuine = signer.sign(_registered("p-edited", before).sealed(""))
+    _offer(cut, genuine.model_copy(update={"data": {**genuine.data, "village_code": "511403003001"}}))
+    assert cut.events == 1
+    assert await _registered_in_village(cut) == 1
 
 
 def test_a_moment_in_the_future_or_without_an_offset_is_refused() -> None:
