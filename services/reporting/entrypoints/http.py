@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from services.reporting.entrypoints import schemas as s
+from services.reporting.entrypoints.moments import AsOf, moment_connection
 from services.reporting.queries.coverage import coverage
 from shared.auth import CurrentPrincipal
 from shared.http.deps import ReadConnection, Runtime
@@ -18,12 +19,18 @@ router = APIRouter()
 @router.get("/coverage", tags=["coverage"], summary="Coverage (覆盖率) for a year, by org unit",
             response_model_exclude_unset=True)
 async def get_coverage(
+    request: Request,
     _who: CurrentPrincipal,
     runtime: Runtime,
     conn: ReadConnection,
     year: Annotated[int, Query(ge=2000, le=2100)],
     unit: Annotated[str | None, Query(pattern=r"^\d{12}$", description="Org unit code; default the district")] = None,
     depth: Annotated[int, Query(ge=0, le=3, description="Levels of children to include")] = 1,
+    as_of: AsOf = None,
 ) -> s.Coverage:
+    if as_of is not None:  # replayed from the streams; positions: the last sequence read per stream
+        async with moment_connection(request, as_of) as (moment, past):
+            body = await coverage(past, year, unit, depth)
+        return s.Coverage.model_validate({**body, "positions": moment.positions})
     body = await coverage(conn, year, unit, depth)
     return s.Coverage.model_validate({**body, "positions": {c.name: c.position for c in runtime.consumers}})

@@ -10,10 +10,11 @@ from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from services.reporting.entrypoints import schemas as s
+from services.reporting.entrypoints.moments import AsOf, local_day, moment_connection
 from services.reporting.queries import inspection_results as inspection_views
 from services.reporting.queries import rectifications as ledger_views
 from services.reporting.queries.ledger_export import ledger_csv, ledger_workbook
@@ -42,15 +43,23 @@ def _download(body: bytes, media_type: str, day: date, extension: str) -> Respon
 @ledger_router.get("/rectifications", tags=["rectification ledger"],
                    summary="The rectification ledger (整改台账): every entry with its history")
 async def get_ledger(
-    _who: CurrentPrincipal, runtime: Runtime, conn: ReadConnection, today: Today = None,
+    request: Request, _who: CurrentPrincipal, runtime: Runtime, conn: ReadConnection, today: Today = None,
     status: Status | None = None,
     unit: Annotated[str | None, Query(description="Responsible unit (department code)")] = None,
     township: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
     group: Annotated[str | None, Query(description="Inspection group id")] = None,
     overdue: Annotated[bool | None, Query(description="Only overdue (true) or only not overdue (false)")] = None,
+    as_of: AsOf = None,
 ) -> s.Ledger:
+    which = _filter(status, unit, township, group, overdue)
+    if as_of is not None:  # overdue judged on the day of the moment unless ``today`` says otherwise
+        day = today or local_day(as_of)
+        async with moment_connection(request, as_of) as (moment, past):
+            entries = await ledger_views.ledger(past, day, which)
+        return s.Ledger(today=day, count=len(entries), entries=[s.LedgerEntry.model_validate(e) for e in entries],
+                        positions=moment.positions)
     day = today or date.today()
-    entries = await ledger_views.ledger(conn, day, _filter(status, unit, township, group, overdue))
+    entries = await ledger_views.ledger(conn, day, which)
     return s.Ledger(today=day, count=len(entries), entries=[s.LedgerEntry.model_validate(e) for e in entries],
                     positions={c.name: c.position for c in runtime.consumers})
 

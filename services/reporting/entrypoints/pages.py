@@ -23,6 +23,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.reporting.entrypoints.moments import AsOf, local_day, moment_connection
 from services.reporting.live import CLOCK, LiveHub
 from services.reporting.projections.audit import AUDIT
 from services.reporting.projections.coverage import COVERAGE
@@ -129,7 +130,13 @@ async def worklist_view(
 
 @router.get("/views/scoreboards", tags=["dashboards"], summary="Department and township scoreboards with trends")
 async def scoreboards_view(request: Request, _who: CurrentPrincipal, year: Year = None,
-                           today: Today = None) -> Response:
+                           today: Today = None, as_of: AsOf = None) -> Response:
+    if as_of is not None:  # not cached as a view: the moment itself is (services/reporting/as_of.py)
+        day = today or local_day(as_of)
+        async with moment_connection(request, as_of) as (_moment, past):
+            board = await scoreboards(past, year or day.year, day)
+        return Response(json.dumps(board, ensure_ascii=False, default=str).encode(), media_type="application/json",
+                        headers={"Cache-Control": "no-store"})
     day, y = today or date.today(), year or (today or date.today()).year
     return await _cached(request, "scoreboards", {"year": y, "today": day}, SCORE_TOPICS,
                          lambda conn: scoreboards(conn, y, day))
