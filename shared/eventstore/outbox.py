@@ -65,19 +65,26 @@ class Outbox:
         self._commits.clear()
         return committed
 
-    async def pending(self, limit: int) -> Sequence[Row[Any, Any, Any, Any, Any]]:
-        """The oldest ``limit`` unpublished events: position, event id, type, department, envelope JSON."""
+    async def pending(
+        self, limit: int, *, parked: Sequence[str] = ()
+    ) -> Sequence[Row[Any, Any, Any, Any, Any, Any]]:
+        """The oldest ``limit`` unpublished events: position, event id, type, department, envelope, stream id.
+
+        Events of the ``parked`` streams are left out: one of them could not be published, and the
+        rest of each such stream waits behind it so that its order is kept.
+        """
         skip = sorted(self._acknowledged)  # published already, deleted soon
         async with self.engine.connect() as conn:
             return (
                 await conn.execute(
                     select(events.c.position, events.c.event_id, events.c.event_type,
-                           events.c.department, events.c.envelope)
+                           events.c.department, events.c.envelope, events.c.stream_id)
                     .join(outbox, outbox.c.position == events.c.position)
                     # Lets PostgreSQL start the events scan at the oldest unpublished event rather
                     # than at position 1 (without it each batch reads the whole published log).
                     .where(events.c.position >= select(func.min(outbox.c.position)).scalar_subquery())
                     .where(outbox.c.position.not_in(skip) if skip else true())
+                    .where(events.c.stream_id.not_in(parked) if parked else true())
                     .order_by(outbox.c.position)
                     .limit(limit)
                 )
