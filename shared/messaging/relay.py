@@ -16,8 +16,9 @@ An event that can never be published (larger than the server's ``max_payload``: 
 size check normally prevents that) must not hold back the whole service. The relay *parks* its
 stream: that event and the rest of its stream stay in the outbox, in order, while every other
 stream is published; ``/health`` turns ``degraded`` naming the stream, and the gauge
-``qingdan_relay_parked_streams`` counts them. Parking lasts for the life of the relay; once the
-cause is fixed, restarting the service releases the stream (docs/operations.md).
+``qingdan_relay_parked_streams`` counts them. Parking is kept in memory: a stream is released when
+the server's ``max_payload`` grows (the operator raised it; seen on reconnect) or when the service
+restarts (it is parked again at once if the cause remains), see docs/operations.md.
 
 Several processes of one service may share a PostgreSQL database; only the one holding the
 relay's :class:`~shared.leadership.Lease` publishes, the others stand by (connected to NATS, so
@@ -78,6 +79,8 @@ class ParkedStream:
     event_id: str
     position: int
     reason: str
+    max_payload: int
+    """The server's ``max_payload`` when it was parked: a larger one releases the stream."""
 
 
 class PartiallyAcknowledged(Exception):
@@ -214,10 +217,23 @@ class OutboxRelay(NatsWorker):
 
     def _park(self, row: Any, reason: str) -> None:
         """Set the row's stream aside; every other stream goes on being published."""
-        self.parked[row.stream_id] = ParkedStream(row.stream_id, row.event_id, row.position, reason)
+        assert self._nc is not None
+        self.parked[row.stream_id] = ParkedStream(row.stream_id, row.event_id, row.position, reason,
+                                                  self._nc.max_payload)
         RELAY_PARKED_STREAMS.labels(self._service).set(len(self.parked))
         log.error("event cannot be published, its stream is parked", service=self._service,
                   stream_id=row.stream_id, event_id=row.event_id, position=row.position, reason=reason)
+
+    def _release_if_fixed(self, max_payload: int) -> None:
+        """Release the streams parked under a smaller ``max_payload`` than the server's now."""
+        fixed = [p for p in self.parked.values() if p.max_payload < max_payload]
+        for parked in fixed:
+            del self.parked[parked.stream_id]
+            log.info("parked stream released: the server's max_payload grew", service=self._service,
+                     stream_id=parked.stream_id, max_payload=max_payload)
+        if fixed:
+            RELAY_PARKED_STREAMS.labels(self._service).set(len(self.parked))
+            self._check_max_payload(max_payload)
 
     async def _lead(self) -> None:
         """Stand by until this process holds the lease, then listen for other processes' commits.
@@ -252,6 +268,8 @@ class OutboxRelay(NatsWorker):
         assert self._js is not None
         if self.outbox.awaiting_deletion > MAX_ACKNOWLEDGED:  # a long drain with no commands
             await self.outbox.delete_acknowledged()
+        if self.parked and self._nc is not None:
+            self._release_if_fixed(self._nc.max_payload)
         rows = await self.outbox.pending(self._batch_size, parked=sorted(self.parked))
         OUTBOX_BACKLOG.labels(self._service).set(len(rows))
         if not rows:

@@ -68,3 +68,26 @@ async def test_a_maximum_event_size_the_server_cannot_carry_is_named_at_start(
     fitting = build(database_url, nats_url, s.unique_namespace(run_id), tmp_path)
     async with running(fitting) as client:
         await health_is(client, "ok")
+
+
+async def test_a_parked_stream_is_released_once_the_server_takes_larger_messages(
+    database_url: str, nats_url: str, run_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    namespace = s.unique_namespace(run_id)
+    runtime = build(database_url, nats_url, namespace, tmp_path)
+    relay = runtime.relay
+    assert relay is not None
+    unchecked = EventStore(s.SERVICE, s.DEPARTMENT, signer=runtime.store.signer, max_event_bytes=8 * BIG)
+    async with running(runtime) as client:
+        await wait_until(lambda: relay.connected, message="the relay connected")
+        assert relay._nc is not None
+        # What a server with max_payload 512 KiB announces; the event (600 kB) does not fit.
+        monkeypatch.setattr(relay._nc, "_max_payload", 512 * 1024)
+        await runtime.executor.run(lambda conn: unchecked.append(
+            conn, "orgunit-9", [s.unit(9, "x" * 600_000)], s.context()))
+        await health_is(client, "degraded", naming="stream orgunit-9 parked")
+        assert relay.published == 0
+        monkeypatch.setattr(relay._nc, "_max_payload", 1024 * 1024)  # the operator raised it (seen on reconnect)
+        await commit(runtime, 1)
+        await wait_until(lambda: relay.published == 2, message="the released stream's event published")
+        await health_is(client, "ok")
