@@ -161,17 +161,18 @@ class ServiceRuntime:
         report["nats_rtt_ms"] = _ms(rtt)
         report["relay_failure"] = relay.task.failure
         _check_worker(relay, rtt, problems, settings.health_nats_timeout)
-        report["parked_streams"] = [
-            {"stream_id": p.stream_id, "event_id": p.event_id, "position": p.position, "reason": p.reason}
-            for p in relay.parked.values()
-        ]
-        problems += [f"stream {p.stream_id} parked: event {p.event_id} cannot be published ({p.reason})"
-                     for p in relay.parked.values()]
         if relay.payload_problem is not None:
             problems.append(relay.payload_problem)
         if report["database"] != "ok":
             report["outbox_backlog"] = report["outbox_oldest_age_s"] = None
             return
+        parked = await relay.parked()
+        report["parked_streams"] = [
+            {"stream_id": p.stream_id, "event_id": p.event_id, "position": p.position, "reason": p.reason}
+            for p in parked
+        ]
+        problems += [f"stream {p.stream_id} parked: event {p.event_id} cannot be published ({p.reason}); "
+                     f"release it with `release-stream` once fixed" for p in parked]
         report["outbox_backlog"] = await relay.backlog()
         age = await relay.outbox.oldest_age()
         OUTBOX_OLDEST_AGE.labels(settings.service).set(age)

@@ -16,9 +16,11 @@ An event that can never be published (larger than the server's ``max_payload``: 
 size check normally prevents that) must not hold back the whole service. The relay *parks* its
 stream: that event and the rest of its stream stay in the outbox, in order, while every other
 stream is published; ``/health`` turns ``degraded`` naming the stream, and the gauge
-``qingdan_relay_parked_streams`` counts them. Parking is kept in memory: a stream is released when
-the server's ``max_payload`` grows (the operator raised it; seen on reconnect) or when the service
-restarts (it is parked again at once if the cause remains), see docs/operations.md.
+``qingdan_relay_parked_streams`` counts them. Parked streams are kept in the ``parked_streams``
+table, so a restart or another process taking the lease does not retry them blindly; a stream is
+released by the operator (``python -m services.<name> release-stream ID``) or by itself when the
+server's ``max_payload`` grows past the one it was parked under (docs/operations.md). Released, it
+is parked again at once if its event still does not fit.
 
 Several processes of one service may share a PostgreSQL database; only the one holding the
 relay's :class:`~shared.leadership.Lease` publishes, the others stand by (connected to NATS, so
@@ -31,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 from typing import Any
 
 import nats.errors
@@ -39,7 +40,7 @@ import structlog
 from nats.js import JetStreamContext
 from nats.js.errors import NoStreamResponseError, ServiceUnavailableError
 
-from shared.eventstore.outbox import FORGET_DELAY, Outbox
+from shared.eventstore.outbox import FORGET_DELAY, Outbox, ParkedStream
 from shared.leadership import Lease
 from shared.messaging.connection import connect_until_ready
 from shared.messaging.retry import Backoff, retry_until_ready
@@ -69,18 +70,6 @@ MAX_ACKNOWLEDGED = 20_000
 
 HEADER_ALLOWANCE = 512
 """Bytes the headers add to a message (``Nats-Msg-Id``, content type); the server counts them in ``max_payload``."""
-
-
-@dataclass(frozen=True)
-class ParkedStream:
-    """A stream the relay set aside: its first unpublished event cannot be published."""
-
-    stream_id: str
-    event_id: str
-    position: int
-    reason: str
-    max_payload: int
-    """The server's ``max_payload`` when it was parked: a larger one releases the stream."""
 
 
 class PartiallyAcknowledged(Exception):
@@ -124,8 +113,8 @@ class OutboxRelay(NatsWorker):
         self._js: JetStreamContext | None = None
         self.published = 0
         self._max_event_bytes = max_event_bytes
-        self.parked: dict[str, ParkedStream] = {}
-        """Streams set aside, by stream id (see the module's docstring)."""
+        self._max_payload_seen = 0
+        """The server's ``max_payload`` at the last batch: when it grows, parked streams are released."""
         self.payload_problem: str | None = None
         """Set when the configured maximum event size does not fit the server's ``max_payload``."""
         self.lease = Lease(outbox.engine, f"qingdan-outbox-relay:{namespace}:{service}",
@@ -215,25 +204,28 @@ class OutboxRelay(NatsWorker):
             f"{max_payload} bytes (with {HEADER_ALLOWANCE} for headers): lower it or raise max_payload")
         log.error("maximum event size does not fit NATS", service=self._service, problem=self.payload_problem)
 
-    def _park(self, row: Any, reason: str) -> None:
+    async def parked(self) -> list[ParkedStream]:
+        """The streams set aside (what ``/health`` names); also sets the ``qingdan_relay_parked_streams`` gauge."""
+        parked = await self.outbox.parked()
+        RELAY_PARKED_STREAMS.labels(self._service).set(len(parked))
+        return parked
+
+    async def _park(self, row: Any, reason: str, max_payload: int) -> None:
         """Set the row's stream aside; every other stream goes on being published."""
-        assert self._nc is not None
-        self.parked[row.stream_id] = ParkedStream(row.stream_id, row.event_id, row.position, reason,
-                                                  self._nc.max_payload)
-        RELAY_PARKED_STREAMS.labels(self._service).set(len(self.parked))
+        await self.outbox.park(ParkedStream(row.stream_id, row.event_id, row.position, reason, max_payload))
+        RELAY_PARKED_STREAMS.labels(self._service).inc()
         log.error("event cannot be published, its stream is parked", service=self._service,
                   stream_id=row.stream_id, event_id=row.event_id, position=row.position, reason=reason)
 
-    def _release_if_fixed(self, max_payload: int) -> None:
+    async def _release_if_fixed(self, max_payload: int) -> None:
         """Release the streams parked under a smaller ``max_payload`` than the server's now."""
-        fixed = [p for p in self.parked.values() if p.max_payload < max_payload]
-        for parked in fixed:
-            del self.parked[parked.stream_id]
+        if max_payload == self._max_payload_seen:
+            return
+        self._max_payload_seen = max_payload
+        self._check_max_payload(max_payload)
+        for stream_id in await self.outbox.release(below_max_payload=max_payload):
             log.info("parked stream released: the server's max_payload grew", service=self._service,
-                     stream_id=parked.stream_id, max_payload=max_payload)
-        if fixed:
-            RELAY_PARKED_STREAMS.labels(self._service).set(len(self.parked))
-            self._check_max_payload(max_payload)
+                     stream_id=stream_id, max_payload=max_payload)
 
     async def _lead(self) -> None:
         """Stand by until this process holds the lease, then listen for other processes' commits.
@@ -268,9 +260,9 @@ class OutboxRelay(NatsWorker):
         assert self._js is not None
         if self.outbox.awaiting_deletion > MAX_ACKNOWLEDGED:  # a long drain with no commands
             await self.outbox.delete_acknowledged()
-        if self.parked and self._nc is not None:
-            self._release_if_fixed(self._nc.max_payload)
-        rows = await self.outbox.pending(self._batch_size, parked=sorted(self.parked))
+        if self._nc is not None:
+            await self._release_if_fixed(self._nc.max_payload)
+        rows = await self.outbox.pending(self._batch_size)
         OUTBOX_BACKLOG.labels(self._service).set(len(rows))
         if not rows:
             OUTBOX_OLDEST_AGE.labels(self._service).set(0)
@@ -280,15 +272,17 @@ class OutboxRelay(NatsWorker):
             raise ConnectionError("not connected to NATS")
         futures: list[asyncio.Future[Any]] = []
         sent: list[Any] = []  # the rows whose futures these are (a parked stream's are left out)
+        parked: set[str] = set()
         max_payload = self._nc.max_payload
         try:
             for row in rows:
-                if row.stream_id in self.parked:  # parked earlier in this batch: keep its order
+                if row.stream_id in parked:  # parked earlier in this batch: keep its order
                     continue
                 payload = row.envelope.encode()
                 if len(payload) + HEADER_ALLOWANCE > max_payload:
-                    self._park(row, f"event of {len(payload)} bytes exceeds the server's max_payload "
-                                    f"of {max_payload} bytes")
+                    parked.add(row.stream_id)
+                    await self._park(row, f"event of {len(payload)} bytes exceeds the server's max_payload "
+                                          f"of {max_payload} bytes", max_payload)
                     continue
                 subject = event_subject(self._namespace, self._service, row.department, row.event_type)
                 try:
@@ -298,7 +292,8 @@ class OutboxRelay(NatsWorker):
                         headers={"Nats-Msg-Id": row.event_id, "Content-Type": "application/cloudevents+json"},
                     )
                 except nats.errors.MaxPayloadError as exc:  # permanent for this event: never retried
-                    self._park(row, repr(exc))
+                    parked.add(row.stream_id)
+                    await self._park(row, repr(exc), max_payload)
                     continue
                 futures.append(future)
                 sent.append(row)

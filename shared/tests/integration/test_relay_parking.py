@@ -6,12 +6,15 @@ through a store with no such limit, as an older version or a hand edit could hav
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
+import typer
 from prometheus_client import REGISTRY
 
+from shared.cli import release_stream_command
 from shared.eventstore.store import EventStore
 from shared.messaging.subjects import stream_name
 from shared.testing.contracts import support as s
@@ -70,7 +73,7 @@ async def test_a_maximum_event_size_the_server_cannot_carry_is_named_at_start(
         await health_is(client, "ok")
 
 
-async def test_a_parked_stream_is_released_once_the_server_takes_larger_messages(
+async def test_a_parked_stream_is_released_by_the_operator_or_a_larger_max_payload(
     database_url: str, nats_url: str, run_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     namespace = s.unique_namespace(run_id)
@@ -86,8 +89,44 @@ async def test_a_parked_stream_is_released_once_the_server_takes_larger_messages
         await runtime.executor.run(lambda conn: unchecked.append(
             conn, "orgunit-9", [s.unit(9, "x" * 600_000)], s.context()))
         await health_is(client, "degraded", naming="stream orgunit-9 parked")
+        # The operator releases it before fixing anything: it is parked again at once.
+        assert await relay.outbox.release("orgunit-9") == ["orgunit-9"]
+        await health_is(client, "degraded", naming="stream orgunit-9 parked")
         assert relay.published == 0
         monkeypatch.setattr(relay._nc, "_max_payload", 1024 * 1024)  # the operator raised it (seen on reconnect)
         await commit(runtime, 1)
         await wait_until(lambda: relay.published == 2, message="the released stream's event published")
         await health_is(client, "ok")
+        assert await relay.outbox.parked() == []
+
+
+async def test_a_parked_stream_stays_parked_across_a_restart_and_the_cli_releases_it(
+    database_url: str, nats_url: str, run_id: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    namespace = s.unique_namespace(run_id)
+    first = build(database_url, nats_url, namespace, tmp_path)
+    unchecked = EventStore(s.SERVICE, s.DEPARTMENT, signer=first.store.signer, max_event_bytes=8 * BIG)
+    async with running(first) as client:
+        await first.executor.run(lambda conn: unchecked.append(
+            conn, "orgunit-9", [s.unit(9, "x" * BIG)], s.context()))
+        await health_is(client, "degraded", naming="stream orgunit-9 parked")
+    again = build(database_url, nats_url, namespace, tmp_path)
+    relay = again.relay
+    assert relay is not None
+    async with running(again) as client:
+        await commit(again, 1)
+        await wait_until(lambda: relay.published == 1, message="the other stream's event published")
+        report = await health_is(client, "degraded", naming="stream orgunit-9 parked")
+        assert [p["stream_id"] for p in report["parked_streams"]] == ["orgunit-9"]
+    listing = build(database_url, nats_url, namespace, tmp_path)
+    capsys.readouterr()  # the services' log lines so far
+    await asyncio.to_thread(release_stream_command, listing, None)
+    assert capsys.readouterr().out.startswith("orgunit-9: event ")
+    with pytest.raises(typer.Exit):
+        await asyncio.to_thread(release_stream_command, build(database_url, nats_url, namespace, tmp_path),
+                                "orgunit-1")
+    await asyncio.to_thread(release_stream_command, build(database_url, nats_url, namespace, tmp_path),
+                            "orgunit-9")
+    assert "released orgunit-9" in capsys.readouterr().out
+    assert await listing.relay.outbox.parked() == []  # type: ignore[union-attr]
+    await listing.engine.dispose()
