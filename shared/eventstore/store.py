@@ -173,9 +173,10 @@ class EventStore:
                 envelope = self.signer.sign(envelope)
             prev_hash = envelope.hash
             envelopes.append(envelope)
-        encoded = [e.to_json().decode() for e in envelopes]
-        for envelope, text in zip(envelopes, encoded, strict=True):
-            self._check_size(envelope, text)
+        wire = [e.to_json() for e in envelopes]
+        for envelope, raw in zip(envelopes, wire, strict=True):
+            self._check_size(envelope, len(raw))
+        encoded = [raw.decode() for raw in wire]
         rows = [
             {
                 "event_id": e.id,
@@ -205,14 +206,13 @@ class EventStore:
         EVENTS_APPENDED.labels(self.service).inc(len(envelopes))
         return envelopes
 
-    def _check_size(self, envelope: Envelope, text: str) -> None:
+    def _check_size(self, envelope: Envelope, size: int) -> None:
         """422 before anything is written if the encoded envelope exceeds ``max_event_bytes``.
 
         Field limits on every command keep events well below the maximum; this check catches what
         they cannot (many fields near their limits at once), so that no stored event is too large
         for NATS to carry (it would block its stream in the relay).
         """
-        size = len(text.encode())
         if size <= self.max_event_bytes:
             return
         data = envelope.data
