@@ -101,6 +101,31 @@ def verify_command(runtime: ServiceRuntime, *, lookups: Sequence[LookupRows] = (
     typer.secho("intact: " + "; ".join(summary), fg=typer.colors.GREEN)
 
 
+def release_stream_command(runtime: ServiceRuntime, stream_id: str | None) -> None:
+    """List the streams the relay parked (no ``stream_id``), or release one so that it is retried."""
+    assert runtime.relay is not None, "only a service that publishes parks streams"
+    outbox = runtime.relay.outbox
+
+    async def go() -> tuple[list[str], list[str]]:
+        try:
+            parked = [f"{p.stream_id}: event {p.event_id} (position {p.position}): {p.reason}"
+                      for p in await outbox.parked()]
+            return parked, (await outbox.release(stream_id) if stream_id is not None else [])
+        finally:
+            await runtime.engine.dispose()
+
+    parked, released = run(go())
+    if stream_id is None:
+        typer.echo("\n".join(parked) if parked else "no stream is parked")
+    elif released:
+        typer.secho(f"released {stream_id}: the relay publishes its events at its next batch (and parks it "
+                    "again if its event still cannot be published)", fg=typer.colors.GREEN)
+    else:
+        typer.secho(f"error: {stream_id} is not parked; parked: {', '.join(parked) or 'none'}",
+                    fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+
+
 def migrate_command(runtime: ServiceRuntime, *, check: bool = False, new_revision: str | None = None) -> None:
     """Bring the service's database to this version's schema (the ``migrate`` command).
 
@@ -209,7 +234,7 @@ def add_audit_commands(
     cli: typer.Typer, settings: Callable[[], S], runtime: Callable[[S], ServiceRuntime],
     *, lookups: Sequence[LookupRows] = (),
 ) -> None:
-    """Give a writing service's command line ``verify``, ``streams`` and ``signing-key``."""
+    """Give a writing service's command line ``verify``, ``streams``, ``signing-key`` and ``release-stream``."""
 
     @cli.command("verify")
     def verify(offline: bool = typer.Option(
@@ -217,6 +242,12 @@ def add_audit_commands(
         """Check this instance's log: hash chain, signatures, lookup tables, and the JetStream copy.
         Prints the first problem and exits 2 if anything was altered, added or removed."""
         verify_command(runtime(settings()), lookups=lookups, offline=offline)
+
+    @cli.command("release-stream")
+    def release_stream(stream_id: str | None = typer.Argument(
+            None, help="The parked stream to release; without it, list the parked streams")) -> None:
+        """Release a stream the relay parked (an event NATS refused), once the cause is fixed."""
+        release_stream_command(runtime(settings()), stream_id)
 
     @cli.command("streams")
     def streams() -> None:

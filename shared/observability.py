@@ -25,6 +25,10 @@ CONSUMER_LAG = Gauge(
 OUTBOX_OLDEST_AGE = Gauge(
     "qingdan_outbox_oldest_age_seconds", "Age of the oldest committed event not yet published (0 = none)", ["service"]
 )
+RELAY_PARKED_STREAMS = Gauge(
+    "qingdan_relay_parked_streams",
+    "Streams the relay set aside because an event of theirs cannot be published (0 = none)", ["service"],
+)
 NATS_RTT = Gauge(
     "qingdan_nats_rtt_seconds",
     "Round trip to NATS of a service's connection at the last health check (-1 = no answer)",

@@ -61,10 +61,12 @@ class ServiceRuntime:
                 service=settings.service,
                 replicas=settings.stream_replicas,
                 declare_stream=settings.declare_streams,
+                max_event_bytes=settings.max_event_bytes,
             )
         # Only a service that publishes writes events, and needs a key to sign them with.
         signer = settings.load_signer() if publishes else None
-        store = EventStore(settings.service, settings.department, signer=signer)
+        store = EventStore(settings.service, settings.department, signer=signer,
+                           max_event_bytes=settings.max_event_bytes)
         return cls(settings, engine, executor, store, relay, schema=schema)
 
     async def create_schema(self) -> None:
@@ -159,9 +161,18 @@ class ServiceRuntime:
         report["nats_rtt_ms"] = _ms(rtt)
         report["relay_failure"] = relay.task.failure
         _check_worker(relay, rtt, problems, settings.health_nats_timeout)
+        if relay.payload_problem is not None:
+            problems.append(relay.payload_problem)
         if report["database"] != "ok":
             report["outbox_backlog"] = report["outbox_oldest_age_s"] = None
             return
+        parked = await relay.parked()
+        report["parked_streams"] = [
+            {"stream_id": p.stream_id, "event_id": p.event_id, "position": p.position, "reason": p.reason}
+            for p in parked
+        ]
+        problems += [f"stream {p.stream_id} parked: event {p.event_id} cannot be published ({p.reason}); "
+                     f"release it with `release-stream` once fixed" for p in parked]
         report["outbox_backlog"] = await relay.backlog()
         age = await relay.outbox.oldest_age()
         OUTBOX_OLDEST_AGE.labels(settings.service).set(age)

@@ -55,6 +55,10 @@ class ServiceSettings(BaseSettings):
         default=10_000, ge=0, description="/health is degraded when a consumer is more events behind its stream")
     health_nats_timeout: float = Field(
         default=1.0, gt=0, le=10, description="/health is degraded when NATS does not answer a ping within (seconds)")
+    max_event_bytes: int = Field(
+        default=256 * 1024, ge=4096, le=8 * 1024 * 1024,
+        description="Largest encoded event envelope a command may append (bytes); a command whose event "
+        "would be larger gets 422. Must fit the NATS server's max_payload (checked when the relay connects)")
     signing_key: str = Field(default="", description="Base64 Ed25519 seed this instance signs its events with")
     signing_key_file: Path | None = Field(default=None, description="File holding the signing key")
     trust_dir: Path | None = Field(

@@ -14,20 +14,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, true
+from sqlalchemy import Row, delete, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import write_lock, writer
-from shared.eventstore.tables import events, outbox
+from shared.eventstore.tables import events, outbox, parked_streams
 
 FORGET_DELAY = 0.2
 """Seconds an acknowledged row may wait for the writer's next batch before the relay deletes it."""
 
 _CHUNK = 1000
 """Positions per DELETE statement (bound parameters are limited, on SQLite especially)."""
+
+
+@dataclass(frozen=True)
+class ParkedStream:
+    """A stream the relay set aside: its first unpublished event cannot be published."""
+
+    stream_id: str
+    event_id: str
+    position: int
+    reason: str
+    max_payload: int
+    """The server's ``max_payload`` when it was parked: a larger one releases the stream."""
 
 
 class Outbox:
@@ -65,19 +78,24 @@ class Outbox:
         self._commits.clear()
         return committed
 
-    async def pending(self, limit: int) -> Sequence[Row[Any, Any, Any, Any, Any]]:
-        """The oldest ``limit`` unpublished events: position, event id, type, department, envelope JSON."""
+    async def pending(self, limit: int) -> Sequence[Row[Any, Any, Any, Any, Any, Any]]:
+        """The oldest ``limit`` unpublished events: position, event id, type, department, envelope, stream id.
+
+        Events of parked streams are left out: one of them could not be published, and the rest of
+        each such stream waits behind it so that its order is kept.
+        """
         skip = sorted(self._acknowledged)  # published already, deleted soon
         async with self.engine.connect() as conn:
             return (
                 await conn.execute(
                     select(events.c.position, events.c.event_id, events.c.event_type,
-                           events.c.department, events.c.envelope)
+                           events.c.department, events.c.envelope, events.c.stream_id)
                     .join(outbox, outbox.c.position == events.c.position)
                     # Lets PostgreSQL start the events scan at the oldest unpublished event rather
                     # than at position 1 (without it each batch reads the whole published log).
                     .where(events.c.position >= select(func.min(outbox.c.position)).scalar_subquery())
                     .where(outbox.c.position.not_in(skip) if skip else true())
+                    .where(events.c.stream_id.not_in(select(parked_streams.c.stream_id)))
                     .order_by(outbox.c.position)
                     .limit(limit)
                 )
@@ -100,6 +118,37 @@ class Outbox:
             positions = await self.clear_acknowledged(conn)
         self.cleared(positions)
 
+    # --- parked streams ---------------------------------------------------------------------
+
+    async def park(self, parked: ParkedStream) -> None:
+        """Set a stream aside (the relay could not publish its event ``parked.event_id``)."""
+        async with write_lock(self.engine), writer(self.engine).begin() as conn:
+            await conn.execute(delete(parked_streams).where(parked_streams.c.stream_id == parked.stream_id))
+            await conn.execute(insert(parked_streams).values(
+                stream_id=parked.stream_id, event_id=parked.event_id, position=parked.position,
+                reason=parked.reason, max_payload=parked.max_payload, parked_at=datetime.now(UTC)))
+
+    async def parked(self) -> list[ParkedStream]:
+        """The streams set aside, oldest event first."""
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(parked_streams).order_by(parked_streams.c.position))).all()
+        return [ParkedStream(r.stream_id, r.event_id, r.position, r.reason, r.max_payload) for r in rows]
+
+    async def release(self, stream_id: str | None = None, *, below_max_payload: int | None = None) -> list[str]:
+        """Release one parked stream (``stream_id``), or those parked under a smaller ``max_payload``.
+
+        Returns the stream ids released; the relay publishes their events at its next batch (and
+        parks a stream again at once if its event still cannot be published).
+        """
+        condition = (parked_streams.c.stream_id == stream_id if stream_id is not None
+                     else parked_streams.c.max_payload < (below_max_payload or 0))
+        async with write_lock(self.engine), writer(self.engine).begin() as conn:
+            released = (await conn.execute(delete(parked_streams).where(condition)
+                                           .returning(parked_streams.c.stream_id))).scalars().all()
+        if released:
+            self.committed()  # their events are pending again: wake the relay
+        return list(released)
+
     # --- what health reports --------------------------------------------------------------
 
     async def backlog(self) -> int:
@@ -117,6 +166,8 @@ class Outbox:
                     select(events.c.occurred_at)
                     .join(outbox, outbox.c.position == events.c.position)
                     .where(outbox.c.position.not_in(skip) if skip else true())
+                    # a parked stream is reported as such, not as an ever older backlog
+                    .where(events.c.stream_id.not_in(select(parked_streams.c.stream_id)))
                     .order_by(outbox.c.position)
                     .limit(1)
                 )

@@ -6,6 +6,7 @@ whatever else a command writes commit (or roll back) together.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,12 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.catalogue import EventPayload, decode_payload
 from shared.envelope import Envelope, utcnow
-from shared.errors import ConcurrencyConflict
+from shared.errors import ConcurrencyConflict, InvalidInput
 from shared.eventstore.tables import events, outbox
 from shared.eventstore.unit_of_work import UnitOfWork
 from shared.ids import new_id
 from shared.observability import EVENTS_APPENDED
 from shared.signing import Signer
+
+DEFAULT_MAX_EVENT_BYTES = 256 * 1024
+"""Largest encoded envelope appended unless the store is given another (``QD_MAX_EVENT_BYTES``).
+
+Well under NATS's default ``max_payload`` of 1 MiB, so that an event that was stored can always be
+published; the relay checks the configured figure against the server's at start."""
 
 ANY_VERSION = -1
 """Expected version meaning: append whatever the stream's version is (no optimistic check)."""
@@ -75,8 +82,12 @@ class Stream:
 class EventStore:
     """Append-only event streams of one service (``source`` names it in every envelope)."""
 
-    def __init__(self, service: str, department: str, *, signer: Signer | None = None) -> None:
+    def __init__(
+        self, service: str, department: str, *, signer: Signer | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
         self.service = service
+        self.max_event_bytes = max_event_bytes
         self.department = department
         self.source = f"qingdan/{service}/{department}"
         # Signed at append time, so the database copy carries the signature too and the relay
@@ -162,6 +173,10 @@ class EventStore:
                 envelope = self.signer.sign(envelope)
             prev_hash = envelope.hash
             envelopes.append(envelope)
+        wire = [e.to_json() for e in envelopes]
+        for envelope, raw in zip(envelopes, wire, strict=True):
+            self._check_size(envelope, len(raw))
+        encoded = [raw.decode() for raw in wire]
         rows = [
             {
                 "event_id": e.id,
@@ -172,10 +187,10 @@ class EventStore:
                 "schema_version": e.schema_version,
                 "department": e.department,
                 "occurred_at": e.time,
-                "envelope": e.to_json().decode(),
+                "envelope": text,
                 "hash": e.hash,
             }
-            for e in envelopes
+            for e, text in zip(envelopes, encoded, strict=True)
         ]
         if isinstance(conn, UnitOfWork):
             conn.append_events(stream_id, rows, envelopes)
@@ -190,6 +205,23 @@ class EventStore:
             raise ConcurrencyConflict(stream_id, version - len(envelopes), None) from None
         EVENTS_APPENDED.labels(self.service).inc(len(envelopes))
         return envelopes
+
+    def _check_size(self, envelope: Envelope, size: int) -> None:
+        """422 before anything is written if the encoded envelope exceeds ``max_event_bytes``.
+
+        Field limits on every command keep events well below the maximum; this check catches what
+        they cannot (many fields near their limits at once), so that no stored event is too large
+        for NATS to carry (it would block its stream in the relay).
+        """
+        if size <= self.max_event_bytes:
+            return
+        data = envelope.data
+        largest = max(data, key=lambda k: len(json.dumps(data[k], ensure_ascii=False).encode()), default=None)
+        raise InvalidInput(
+            f"{envelope.type} would be {size} bytes, over the limit of {self.max_event_bytes} bytes per event "
+            f"(QD_MAX_EVENT_BYTES); its largest field is {largest!r}: shorten it or split the change",
+            field=largest,
+        )
 
     async def read(
         self, conn: AsyncConnection, stream_id: str, *, after_version: int = 0

@@ -1,5 +1,5 @@
-"""Tables every service keeps in its own database: the event log, the outbox, consumer
-checkpoints and dead letters."""
+"""Tables every service keeps in its own database: the event log, the outbox (and the streams it
+parked), consumer checkpoints and dead letters."""
 
 from __future__ import annotations
 
@@ -45,6 +45,20 @@ outbox = Table(
     "outbox",
     metadata,
     Column("position", Position, primary_key=True, autoincrement=False),
+)
+
+# Streams the relay set aside: their first unpublished event can never be published (larger than
+# NATS's max_payload). Their events stay in the outbox, in order, until an operator releases the
+# stream (`release-stream`) or the server's max_payload grows past the one recorded here.
+parked_streams = Table(
+    "parked_streams",
+    metadata,
+    Column("stream_id", String(200), primary_key=True),
+    Column("event_id", String(36), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("max_payload", BigInteger, nullable=False),
+    Column("parked_at", DateTime(timezone=True), nullable=False),
 )
 
 # What a consumer has applied, per source stream, written with the read-model change.

@@ -12,6 +12,16 @@ connection is what a JetStream leader election or a reconnect looks like: the re
 every ``election_retry`` seconds so that it resumes as soon as a leader exists. Anything else (the
 database, say) backs off exponentially up to 5 s.
 
+An event that can never be published (larger than the server's ``max_payload``: the event store's
+size check normally prevents that) must not hold back the whole service. The relay *parks* its
+stream: that event and the rest of its stream stay in the outbox, in order, while every other
+stream is published; ``/health`` turns ``degraded`` naming the stream, and the gauge
+``qingdan_relay_parked_streams`` counts them. Parked streams are kept in the ``parked_streams``
+table, so a restart or another process taking the lease does not retry them blindly; a stream is
+released by the operator (``python -m services.<name> release-stream ID``) or by itself when the
+server's ``max_payload`` grows past the one it was parked under (docs/operations.md). Released, it
+is parked again at once if its event still does not fit.
+
 Several processes of one service may share a PostgreSQL database; only the one holding the
 relay's :class:`~shared.leadership.Lease` publishes, the others stand by (connected to NATS, so
 that they take over at once) and poll for the lease. Events committed by any process are in the
@@ -30,14 +40,14 @@ import structlog
 from nats.js import JetStreamContext
 from nats.js.errors import NoStreamResponseError, ServiceUnavailableError
 
-from shared.eventstore.outbox import FORGET_DELAY, Outbox
+from shared.eventstore.outbox import FORGET_DELAY, Outbox, ParkedStream
 from shared.leadership import Lease
 from shared.messaging.connection import connect_until_ready
 from shared.messaging.retry import Backoff, retry_until_ready
 from shared.messaging.streams import ensure_service_stream
 from shared.messaging.subjects import event_subject
 from shared.messaging.worker import NatsWorker
-from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
+from shared.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, RELAY_PARKED_STREAMS
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +66,10 @@ TRANSIENT = (
 
 MAX_ACKNOWLEDGED = 20_000
 """Acknowledged rows kept before the relay deletes them itself (a long drain with no commands)."""
+
+
+HEADER_ALLOWANCE = 512
+"""Bytes the headers add to a message (``Nats-Msg-Id``, content type); the server counts them in ``max_payload``."""
 
 
 class PartiallyAcknowledged(Exception):
@@ -83,6 +97,7 @@ class OutboxRelay(NatsWorker):
         poll_interval: float = 1.0,
         election_retry: float = 0.1,
         lease_retry: float = 1.0,
+        max_event_bytes: int | None = None,
     ) -> None:
         super().__init__(f"outbox-relay-{service}")
         self.outbox = outbox
@@ -97,6 +112,11 @@ class OutboxRelay(NatsWorker):
         self._election_retry = election_retry
         self._js: JetStreamContext | None = None
         self.published = 0
+        self._max_event_bytes = max_event_bytes
+        self._max_payload_seen = 0
+        """The server's ``max_payload`` at the last batch: when it grows, parked streams are released."""
+        self.payload_problem: str | None = None
+        """Set when the configured maximum event size does not fit the server's ``max_payload``."""
         self.lease = Lease(outbox.engine, f"qingdan-outbox-relay:{namespace}:{service}",
                            retry_interval=lease_retry, check_interval=lease_retry)
         self._lease_retry = lease_retry
@@ -127,6 +147,7 @@ class OutboxRelay(NatsWorker):
     async def _run(self) -> None:
         self._nc = await connect_until_ready(self._nats_url, name=f"qingdan-{self._service}-relay")
         self._js = self._nc.jetstream(publish_async_max_pending=4000)
+        self._check_max_payload(self._nc.max_payload)
         if self._declare_stream_on_start:  # otherwise the operator step made it (services may not)
             await retry_until_ready(self._declare_stream, what="stream declaration",
                                     retry_on=(*TRANSIENT, nats.js.errors.APIError),
@@ -170,6 +191,42 @@ class OutboxRelay(NatsWorker):
             else:
                 await self.outbox.wait_for_commit(self._poll_interval)
 
+    def _check_max_payload(self, max_payload: int) -> None:
+        """Log (and report to ``/health``) a configured maximum event size the server cannot carry.
+
+        The relay still runs: events that fit are published, and one that does not parks its stream.
+        """
+        if self._max_event_bytes is None or self._max_event_bytes + HEADER_ALLOWANCE <= max_payload:
+            self.payload_problem = None
+            return
+        self.payload_problem = (
+            f"QD_MAX_EVENT_BYTES={self._max_event_bytes} does not fit the NATS server's max_payload of "
+            f"{max_payload} bytes (with {HEADER_ALLOWANCE} for headers): lower it or raise max_payload")
+        log.error("maximum event size does not fit NATS", service=self._service, problem=self.payload_problem)
+
+    async def parked(self) -> list[ParkedStream]:
+        """The streams set aside (what ``/health`` names); also sets the ``qingdan_relay_parked_streams`` gauge."""
+        parked = await self.outbox.parked()
+        RELAY_PARKED_STREAMS.labels(self._service).set(len(parked))
+        return parked
+
+    async def _park(self, row: Any, reason: str, max_payload: int) -> None:
+        """Set the row's stream aside; every other stream goes on being published."""
+        await self.outbox.park(ParkedStream(row.stream_id, row.event_id, row.position, reason, max_payload))
+        RELAY_PARKED_STREAMS.labels(self._service).inc()
+        log.error("event cannot be published, its stream is parked", service=self._service,
+                  stream_id=row.stream_id, event_id=row.event_id, position=row.position, reason=reason)
+
+    async def _release_if_fixed(self, max_payload: int) -> None:
+        """Release the streams parked under a smaller ``max_payload`` than the server's now."""
+        if max_payload == self._max_payload_seen:
+            return
+        self._max_payload_seen = max_payload
+        self._check_max_payload(max_payload)
+        for stream_id in await self.outbox.release(below_max_payload=max_payload):
+            log.info("parked stream released: the server's max_payload grew", service=self._service,
+                     stream_id=stream_id, max_payload=max_payload)
+
     async def _lead(self) -> None:
         """Stand by until this process holds the lease, then listen for other processes' commits.
 
@@ -203,6 +260,8 @@ class OutboxRelay(NatsWorker):
         assert self._js is not None
         if self.outbox.awaiting_deletion > MAX_ACKNOWLEDGED:  # a long drain with no commands
             await self.outbox.delete_acknowledged()
+        if self._nc is not None:
+            await self._release_if_fixed(self._nc.max_payload)
         rows = await self.outbox.pending(self._batch_size)
         OUTBOX_BACKLOG.labels(self._service).set(len(rows))
         if not rows:
@@ -212,16 +271,32 @@ class OutboxRelay(NatsWorker):
             # While nats-py reconnects, publishing would only fill its buffer and strand publish slots.
             raise ConnectionError("not connected to NATS")
         futures: list[asyncio.Future[Any]] = []
+        sent: list[Any] = []  # the rows whose futures these are (a parked stream's are left out)
+        parked: set[str] = set()
+        max_payload = self._nc.max_payload
         try:
             for row in rows:
+                if row.stream_id in parked:  # parked earlier in this batch: keep its order
+                    continue
+                payload = row.envelope.encode()
+                if len(payload) + HEADER_ALLOWANCE > max_payload:
+                    parked.add(row.stream_id)
+                    await self._park(row, f"event of {len(payload)} bytes exceeds the server's max_payload "
+                                          f"of {max_payload} bytes", max_payload)
+                    continue
                 subject = event_subject(self._namespace, self._service, row.department, row.event_type)
-                futures.append(
-                    await self._js.publish_async(
+                try:
+                    future = await self._js.publish_async(
                         subject,
-                        row.envelope.encode(),
+                        payload,
                         headers={"Nats-Msg-Id": row.event_id, "Content-Type": "application/cloudevents+json"},
                     )
-                )
+                except nats.errors.MaxPayloadError as exc:  # permanent for this event: never retried
+                    parked.add(row.stream_id)
+                    await self._park(row, repr(exc), max_payload)
+                    continue
+                futures.append(future)
+                sent.append(row)
         except Exception:
             for future in futures:  # give their publish slots back; the batch is retried whole
                 future.cancel()
@@ -242,9 +317,10 @@ class OutboxRelay(NatsWorker):
         if confirmed:
             # Exactly the rows published, not "up to the last one": on PostgreSQL another writer's
             # transaction may commit a lower position after we read the outbox, still unpublished.
-            self.outbox.acknowledged([row.position for row in rows[:confirmed]])
+            self.outbox.acknowledged([row.position for row in sent[:confirmed]])
             self.published += confirmed
             EVENTS_PUBLISHED.labels(self._service).inc(confirmed)
-        if confirmed < len(rows):
-            raise PartiallyAcknowledged(confirmed, len(rows), cause)
-        return confirmed
+        if confirmed < len(sent):
+            raise PartiallyAcknowledged(confirmed, len(sent), cause)
+        # Parked rows count as handled, so that the loop reads the next batch at once.
+        return confirmed + (len(rows) - len(sent))

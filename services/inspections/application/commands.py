@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from shared.catalogue.supervision import ItemResult, TargetKind
 from shared.commands import Command as Command  # re-exported: routes and use cases name c.Command
@@ -13,29 +14,33 @@ from shared.commands import VersionedCommand as VersionedCommand
 _STAFF = r"^[a-zA-Z0-9_.-]{2,50}$"
 _CODE = r"^\d{12}$"
 _UNIT = r"^[a-z0-9_-]{2,50}$"
+_LINK = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+"""One evidence link: a URL, never the document itself."""
+_ID = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+"""A staff id, division code or unit code in a list (the domain checks what each names)."""
 
 
 def _links() -> list[str]:
-    """A list of evidence links (photos, documents), at most 50."""
-    return Field(default_factory=list, max_length=50, description="Links to photos or documents")
+    """A list of evidence links (photos, documents), at most 20 of at most 2000 characters each."""
+    return Field(default_factory=list, max_length=20, description="Links to photos or documents")
 
 
 class FormGroup(Command):
     name: str = Field(min_length=1, max_length=100, description="e.g. 第一督导组")
     leader: str = Field(pattern=_STAFF, description="Staff id of the leader (made a member)")
-    members: list[str] = Field(default_factory=list, max_length=50)
-    township_codes: list[str] = Field(default_factory=list, max_length=50, description="Townships it covers")
-    unit_codes: list[str] = Field(default_factory=list, max_length=50, description="Lead units it covers")
+    members: list[_ID] = Field(default_factory=list, max_length=50)
+    township_codes: list[_ID] = Field(default_factory=list, max_length=50, description="Townships it covers")
+    unit_codes: list[_ID] = Field(default_factory=list, max_length=50, description="Lead units it covers")
 
 
 class ChangeMembership(VersionedCommand):
     leader: str = Field(pattern=_STAFF)
-    members: list[str] = Field(default_factory=list, max_length=50)
+    members: list[_ID] = Field(default_factory=list, max_length=50)
 
 
 class ChangeCoverage(VersionedCommand):
-    township_codes: list[str] = Field(default_factory=list, max_length=50)
-    unit_codes: list[str] = Field(default_factory=list, max_length=50)
+    township_codes: list[_ID] = Field(default_factory=list, max_length=50)
+    unit_codes: list[_ID] = Field(default_factory=list, max_length=50)
 
 
 class ScheduleInspection(Command):
@@ -59,7 +64,7 @@ class StartInspection(VersionedCommand):
 class RecordItem(VersionedCommand):
     result: ItemResult
     note: str = Field(default="", max_length=2000)
-    evidence: list[str] = _links()
+    evidence: list[_LINK] = _links()
 
 
 class RecordFocusCheck(VersionedCommand):
@@ -94,13 +99,13 @@ class AssignRectification(Command):
 
 class ReportRectification(VersionedCommand):
     measures_taken: str = Field(default="", max_length=2000)
-    evidence: list[str] = _links()
+    evidence: list[_LINK] = _links()
     reported_on: date | None = Field(default=None, description="Default: today")
 
 
 class VerifyRectification(VersionedCommand):
     note: str = Field(default="", max_length=2000, description="What was re-checked (required)")
-    evidence: list[str] = _links()
+    evidence: list[_LINK] = _links()
     verified_on: date | None = Field(default=None, description="Default: today")
 
 

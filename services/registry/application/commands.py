@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from shared.auth import Role
 from shared.catalogue.people import DeregistrationReason, OrgLevel, PlanKind, VisitMode
 from shared.commands import Command as Command  # re-exported: routes and use cases name c.Command
 from shared.commands import VersionedCommand as VersionedCommand
+
+# Every free-text and list field is bounded, so that no command's event nears QD_MAX_EVENT_BYTES
+# (docs/events.md, "Size limits").
+_TAG = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+"""One code from a short list (a hardship, a need)."""
 
 
 class EstablishOrgUnit(Command):
@@ -28,8 +34,8 @@ class RegisterDepartment(Command):
 class EnrolStaff(Command):
     staff_id: str = Field(pattern=r"^[a-zA-Z0-9_.-]{2,50}$")
     display_name: str = Field(min_length=1, max_length=100)
-    department: str
-    roles: list[Role] = Field(min_length=1)
+    department: str = Field(min_length=1, max_length=50)
+    roles: list[Role] = Field(min_length=1, max_length=20)
     township_code: str | None = Field(default=None, pattern=r"^\d{12}$")
 
 
@@ -43,11 +49,12 @@ class DisableStaff(Command):
 
 
 class RegisterPerson(Command):
-    certificate_number: str = Field(description="20-character second-generation disability certificate number")
+    certificate_number: str = Field(
+        max_length=40, description="20-character second-generation disability certificate number")
     name: str = Field(min_length=1, max_length=50)
     address: str = Field(default="", max_length=200)
     village_code: str = Field(pattern=r"^\d{12}$")
-    hardship: list[str] = Field(default_factory=list)
+    hardship: list[_TAG] = Field(default_factory=list, max_length=20)
     registered_on: date | None = None
 
 
@@ -62,11 +69,12 @@ class RelocatePerson(VersionedCommand):
 
 
 class ReassessPerson(VersionedCommand):
-    certificate_number: str = Field(description="The new certificate number: same resident ID, new category/grade")
+    certificate_number: str = Field(
+        max_length=40, description="The new certificate number: same resident ID, new category/grade")
 
 
 class SetHardship(VersionedCommand):
-    hardship: list[str]
+    hardship: list[_TAG] = Field(max_length=20)
 
 
 class DeregisterPerson(VersionedCommand):
@@ -77,7 +85,7 @@ class DeregisterPerson(VersionedCommand):
 class RecordVisit(VersionedCommand):
     visited_on: date
     mode: VisitMode
-    needs: list[str] = Field(default_factory=list)
+    needs: list[_TAG] = Field(default_factory=list, max_length=20)
     what_they_need: str = Field(default="", max_length=2000, description="他们需要什么")
     what_they_can_do: str = Field(default="", max_length=2000, description="他们自己能做什么")
     what_we_can_do: str = Field(default="", max_length=2000, description="我们能为他们做什么")
@@ -85,9 +93,9 @@ class RecordVisit(VersionedCommand):
 
 class AddPlanItem(VersionedCommand):
     kind: PlanKind
-    need: str
+    need: str = Field(min_length=1, max_length=50)
     description: str = Field(min_length=1, max_length=500)
-    responsible_department: str
+    responsible_department: str = Field(min_length=1, max_length=50)
     due_on: date
 
 

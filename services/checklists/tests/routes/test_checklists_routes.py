@@ -172,3 +172,19 @@ async def test_templates_highlights_and_publicity_read_back(app: tuple[FastAPI, 
 async def test_every_route_documents_its_response(app: tuple[FastAPI, httpx.AsyncClient]) -> None:
     application, _ = app
     assert undocumented_responses(application) == []
+
+
+async def test_a_template_draft_too_large_for_one_event_is_422_and_writes_nothing(
+    app: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    _, client = app
+    # 90 items, each field within its own limit, long Chinese guidance: about 0.8 MB as one event,
+    # over QD_MAX_EVENT_BYTES (256 KiB) and near NATS's 1 MiB max_payload.
+    items = [{"item_id": f"i{n}", "text": "台账齐全" * 250, "guidance": "查阅档案并入户核实" * 222,
+              "weight": 1.0, "evidence_required": False} for n in range(90)]
+    refused = await client.put("/templates/tpl-big/draft", json={"title": "检查清单", "items": items})
+    assert error_of(refused) == (422, "invalid", "items")
+    assert "over the limit of 262144 bytes" in refused.json()["message"]
+    assert (await client.get("/templates/tpl-big")).status_code == 404  # nothing was written
+    fits = await client.put("/templates/tpl-big/draft", json={"title": "检查清单", "items": items[:20]})
+    assert fits.status_code == 200, fits.text

@@ -192,3 +192,31 @@ async def test_bad_input_is_422_naming_the_field(app: tuple[FastAPI, httpx.Async
 async def test_every_route_documents_its_response(app: tuple[FastAPI, httpx.AsyncClient]) -> None:
     application, _ = app
     assert undocumented_responses(application) == []
+
+
+async def test_a_report_with_huge_evidence_links_is_422_and_writes_nothing(
+    app: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    application, client = app
+    _, inspection = await _inspection(application, client)
+    url = f"/inspections/{inspection['inspection_id']}"
+    assert (await client.post(f"{url}/start", headers=lead(application),
+                              json={"started_on": "2026-05-12"})).status_code == 200
+    assert (await client.put(f"{url}/items/a", headers=lead(application),
+                             json={"result": "fail", "note": "缺档案"})).status_code == 200
+    finding = (await client.post(f"{url}/findings", headers=lead(application),
+                                 json={"item_id": "a", "description": "档案不全"})).json()
+    entry = (await client.post(f"{url}/findings/{finding['finding_id']}/rectification", headers=lead(application),
+                               json={"responsible_unit": "health", "measures": "补齐档案",
+                                     "deadline": "2026-05-30"})).json()
+    # Two 600 kB links: the event would be 1.2 MB, over NATS's 1 MiB max_payload.
+    huge = "https://example.org/" + "x" * 600_000
+    rectification = f"/rectifications/{entry['rectification_id']}"
+    refused = await client.post(f"{rectification}/report", headers=lead(application),
+                                json={"measures_taken": "已补齐", "evidence": [huge, huge + "2"]})
+    assert invalid_fields(refused) == {"evidence.0", "evidence.1"}
+    too_many = await client.post(f"{rectification}/report", headers=lead(application),
+                                 json={"measures_taken": "已补齐", "evidence": [f"photo://{n}" for n in range(21)]})
+    assert invalid_fields(too_many) == {"evidence"}
+    one = (await client.get(rectification)).json()
+    assert (one["status"], [h["type"] for h in one["history"]]) == ("assigned", ["rectification.assigned"])
