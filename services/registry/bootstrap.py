@@ -16,6 +16,7 @@ from shared.http.app import create_app
 from shared.http.history import history_router
 from shared.messaging.asyncapi import asyncapi_document
 from shared.pii import PersonalDataVault
+from shared.ratelimit import PerMinuteLimit
 from shared.runtime import ServiceRuntime
 
 SYSTEM = Principal(staff_id="system", name="Qingdan system", department="federation",
@@ -32,6 +33,7 @@ def build_deps(settings: RegistrySettings, runtime: ServiceRuntime) -> RegistryD
         vault=PersonalDataVault(settings.load_master_key()),
         severe_rule=settings.severe_rule(),
         today=date.today,
+        lookups=PerMinuteLimit("lookup by certificate number", settings.lookups_per_minute),
     )
 
 

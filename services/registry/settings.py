@@ -17,6 +17,10 @@ class RegistrySettings(ServiceSettings):
     severe_also_categories: str = Field(
         default="", description="Categories counted as severe at any grade (e.g. '5,6' for intellectual, mental)"
     )
+    lookups_per_minute: int = Field(
+        default=20, ge=1, le=10_000,
+        description="Lookups by certificate number allowed per member of staff per minute (then 429)",
+    )
     dev_tokens: bool = Field(default=True, description="Serve POST /auth/dev-token (never in production)")
 
     def severe_rule(self) -> SevereRule:

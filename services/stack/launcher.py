@@ -63,8 +63,15 @@ class EmbeddedStack:
             "QD_NATS_URL": self.nats.url,
             "QD_NAMESPACE": os.environ.get("QD_NAMESPACE", "qd"),
             "QD_LOG_JSON": "true",
+            # Browsers may call a service only from the stack's own pages (the dashboards on
+            # reporting, each service's /docs), not from any local origin.
+            "QD_CORS_ORIGINS": ",".join(self.origins()),
             **instance.env,
         }
+
+    def origins(self) -> list[str]:
+        """The origins the stack serves pages from: every instance, by address and by name."""
+        return [f"http://{host}:{i.port}" for i in self.instances for host in ("127.0.0.1", "localhost")]
 
     def initialise_registry(self) -> bool:
         """On a new data folder, create the federation and its first admin; False if done before."""

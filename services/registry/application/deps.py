@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from services.registry.application.lookup_rows import LOOKUP_ROWS
@@ -12,6 +12,7 @@ from shared.auth import Principal, Role
 from shared.eventstore import CommandContext, EventStore
 from shared.eventstore.repository import Repository
 from shared.pii import PersonalDataVault
+from shared.ratelimit import PerMinuteLimit
 
 WRITERS = (Role.FEDERATION_ADMIN, Role.TOWNSHIP_OFFICER)
 """Who changes persons and their plans (township officers within their township)."""
@@ -19,12 +20,14 @@ WRITERS = (Role.FEDERATION_ADMIN, Role.TOWNSHIP_OFFICER)
 
 @dataclass(frozen=True)
 class RegistryDeps:
-    """The event store, the personal-data vault, configuration and the clock."""
+    """The event store, the personal-data vault, configuration, the clock and the lookup limit."""
 
     store: EventStore
     vault: PersonalDataVault
     severe_rule: SevereRule
     today: Callable[[], date]
+    lookups: PerMinuteLimit = field(default_factory=lambda: PerMinuteLimit("lookup by certificate number", 20))
+    """Lookups by certificate number, per member of staff (``QD_LOOKUPS_PER_MINUTE``)."""
 
     @property
     def repository(self) -> Repository:

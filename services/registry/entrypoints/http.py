@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
+from services.registry.application import access_log, organisation, persons, plans, views
 from services.registry.application import commands as c
-from services.registry.application import organisation, persons, plans, views
 from services.registry.application.deps import RegistryDeps
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, Principal
 from shared.errors import Forbidden, NotFound
+from shared.http.bounds import Offset
 from shared.http.commands import execute
 from shared.runtime import ServiceRuntime
 
 router = APIRouter()
+T = TypeVar("T")
 
 
 def _deps(request: Request) -> RegistryDeps:
@@ -26,6 +29,16 @@ def _deps(request: Request) -> RegistryDeps:
 def _runtime(request: Request) -> ServiceRuntime:
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
+
+
+async def _logged(request: Request, who: Principal, shown: views.Shown[T]) -> T:
+    """Record the read's accesses to personal data in clear, then answer: no data without its record."""
+    answer, accesses = shown
+    if accesses:
+        route = request.scope.get("route")
+        name = f"{request.method} {getattr(route, 'path', request.url.path)}"
+        await execute(request, lambda uow: access_log.record(uow, who, name, accesses), buffered=True)
+    return answer
 
 
 class TokenRequest(BaseModel):
@@ -99,10 +112,10 @@ async def list_persons(
     certificate_number: str | None = Query(default=None, description="Find by certificate number (keyed hash)"),
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     async with _runtime(request).engine.connect() as conn:
-        return await views.list_persons(
+        shown = await views.list_persons(
             conn,
             _deps(request),
             who,
@@ -113,12 +126,14 @@ async def list_persons(
             limit=limit,
             offset=offset,
         )
+    return await _logged(request, who, shown)
 
 
 @router.get("/persons/{person_id}", tags=["persons"])
 async def get_person(person_id: str, request: Request, who: CurrentPrincipal) -> dict[str, Any]:
     async with _runtime(request).engine.connect() as conn:
-        return await views.get_person(conn, _deps(request), who, person_id)
+        shown = await views.get_person(conn, _deps(request), who, person_id)
+    return await _logged(request, who, shown)
 
 
 @router.post("/persons/{person_id}/corrections", tags=["persons"])
@@ -176,9 +191,10 @@ async def draw_plan(person_id: str, year: int, request: Request, who: CurrentPri
 
 
 @router.get("/persons/{person_id}/plans/{year}", tags=["plans"])
-async def get_plan(person_id: str, year: int, request: Request, _who: CurrentPrincipal) -> dict[str, Any]:
+async def get_plan(person_id: str, year: int, request: Request, who: CurrentPrincipal) -> dict[str, Any]:
     async with _runtime(request).engine.connect() as conn:
-        return await views.get_plan(conn, _deps(request), person_id, year)
+        shown = await views.get_plan(conn, _deps(request), who, person_id, year)
+    return await _logged(request, who, shown)
 
 
 @router.post("/persons/{person_id}/plans/{year}/items", status_code=201, tags=["plans"])
@@ -208,3 +224,42 @@ async def cancel_item(
         lambda uow: plans.cancel_item(uow, _deps(request), who, person_id, year, item_id, body),
         buffered=True,
     )
+
+
+def _log_filter(staff_id: str | None, person_id: str | None, route: str | None, since: datetime | None,
+                until: datetime | None) -> access_log.LogFilter:
+    return access_log.LogFilter(staff_id=staff_id, person_id=person_id, route=route, since=since, until=until)
+
+
+LogQuery = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get("/access-log", tags=["audit"],
+            summary="Reads of personal data in clear: who, when, which person, which route")
+async def get_access_log(
+    request: Request, who: CurrentPrincipal, staff_id: LogQuery = None, person_id: LogQuery = None,
+    route: LogQuery = None, since: datetime | None = None, until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000, offset: Offset = 0,
+) -> list[dict[str, Any]]:
+    async with _runtime(request).engine.connect() as conn:
+        return await access_log.query(conn, who, _log_filter(staff_id, person_id, route, since, until),
+                                      limit=limit, offset=offset)
+
+
+_EXPORTS = {
+    "csv": ("text/csv; charset=utf-8", access_log.to_csv),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", access_log.to_xlsx),
+}
+
+
+@router.get("/access-log.{extension}", tags=["audit"], summary="The access log as CSV or Excel")
+async def export_access_log(
+    extension: Literal["csv", "xlsx"], request: Request, who: CurrentPrincipal, staff_id: LogQuery = None,
+    person_id: LogQuery = None, route: LogQuery = None, since: datetime | None = None, until: datetime | None = None,
+) -> Response:
+    async with _runtime(request).engine.connect() as conn:
+        entries = await access_log.query(conn, who, _log_filter(staff_id, person_id, route, since, until),
+                                         limit=1_000_000, offset=0)
+    media_type, render = _EXPORTS[extension]
+    return Response(render(entries), media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="access-log.{extension}"'})
