@@ -35,3 +35,9 @@ def bearer(app: FastAPI, principal: Principal) -> dict[str, str]:
     """The ``Authorization`` header of a token the app accepts for ``principal``."""
     tokens: TokenService = app.state.tokens
     return {"Authorization": f"Bearer {tokens.issue(principal)}"}
+
+
+def openapi_routes(app: FastAPI) -> set[str]:
+    """Every route of the app's OpenAPI document, as ``"METHOD /path"``."""
+    return {f"{method.upper()} {path}" for path, operations in app.openapi()["paths"].items()
+            for method in operations}
