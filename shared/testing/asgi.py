@@ -41,3 +41,35 @@ def openapi_routes(app: FastAPI) -> set[str]:
     """Every route of the app's OpenAPI document, as ``"METHOD /path"``."""
     return {f"{method.upper()} {path}" for path, operations in app.openapi()["paths"].items()
             for method in operations}
+
+
+def bounded_parameters(app: FastAPI) -> list[tuple[str, str, str]]:
+    """``(method, path, parameter)`` of every query parameter named ``offset`` or ``today`` in the
+    app's OpenAPI document: the ones :mod:`shared.http.bounds` must keep inside their range."""
+    found = []
+    for path, operations in app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["name"] in ("offset", "today"):
+                    found.append((method.upper(), path, parameter["name"]))
+    return found
+
+
+OUT_OF_RANGE = {"offset": [str(2**63), "-1"], "today": ["9999-12-28", "0001-01-02"]}
+AT_THE_EDGE = {"offset": "1000000000", "today": "9998-12-31"}
+
+
+async def out_of_range_answers(app: FastAPI, client: httpx.AsyncClient, who: Principal) -> list[str]:
+    """Ask every bounded parameter of the app for values out of range (each must be 422) and at
+    the edge of its range (never 5xx); the answers that were wrong, described."""
+    wrong = []
+    for method, path, name in bounded_parameters(app):
+        url = path.replace("{", "").replace("}", "")  # path parameters: their own names as values
+        for value in OUT_OF_RANGE[name]:
+            response = await client.request(method, url, params={name: value}, headers=bearer(app, who))
+            if response.status_code != 422:
+                wrong.append(f"{method} {path}?{name}={value}: {response.status_code}, expected 422")
+        response = await client.request(method, url, params={name: AT_THE_EDGE[name]}, headers=bearer(app, who))
+        if response.status_code >= 500:
+            wrong.append(f"{method} {path}?{name}={AT_THE_EDGE[name]}: {response.status_code}")
+    return wrong
