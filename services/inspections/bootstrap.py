@@ -10,15 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.inspections.adapters.facts import FACTS
 from services.inspections.adapters.tables import metadata
+from services.inspections.application import person_texts
 from services.inspections.application.deps import InspectionsDeps
 from services.inspections.entrypoints.http import router
 from services.inspections.settings import InspectionsSettings
 from shared.catalogue import EventPayload
+from shared.catalogue.people import PersonalDataErased
 from shared.envelope import Envelope
 from shared.http.app import create_app
 from shared.http.history import history_router
 from shared.messaging.asyncapi import asyncapi_document
 from shared.messaging.consumer import DurableConsumer, Handler
+from shared.pii import PersonalDataVault
 from shared.projection import Projection, apply_sql
 from shared.rebuild import consumer_name
 from shared.runtime import ServiceRuntime
@@ -28,8 +31,9 @@ CONSUMER_PREFIX = "inspections"
 
 
 def build_deps(runtime: ServiceRuntime) -> InspectionsDeps:
-    """The use cases' dependencies."""
-    return InspectionsDeps(store=runtime.store, today=date.today)
+    """The use cases' dependencies (the vault holds the master key: texts about persons are sealed)."""
+    return InspectionsDeps(store=runtime.store, today=date.today,
+                           vault=PersonalDataVault(runtime.settings.load_master_key()))
 
 
 def _handler(projection: Projection) -> Handler:
@@ -38,9 +42,20 @@ def _handler(projection: Projection) -> Handler:
     return handle
 
 
+async def _on_erasure(conn: AsyncConnection, envelope: Envelope, payload: EventPayload) -> None:
+    # Not a read model (nothing to rebuild): the registry erased a person, so their key here goes too.
+    if isinstance(payload, PersonalDataErased):
+        await person_texts.destroy_key(conn, payload.person_id, envelope.time)
+
+
 def attach_consumers(runtime: ServiceRuntime) -> None:
-    """One durable consumer per fact projection: checklists' templates, the registry's directory and persons."""
+    """One durable consumer per fact projection (checklists' templates, the registry's directory and
+    persons), and one that destroys a person's key here when the registry erases them."""
     settings = runtime.settings
+    runtime.consumers.append(DurableConsumer(
+        runtime.engine, nats_url=settings.nats_url, namespace=settings.namespace, source_service="registry",
+        name=f"{CONSUMER_PREFIX}-erasures", handler=_on_erasure, event_types={"person.personal_data_erased"},
+    ))
     for projection in FACTS:
         runtime.consumers.append(DurableConsumer(
             runtime.engine,
