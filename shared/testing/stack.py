@@ -61,8 +61,14 @@ class Stack:
         return process
 
     def start(self, *keys: str) -> None:
-        """Start the named services (all declared ones by default)."""
+        """Start the named services (all declared ones by default).
+
+        Browsers may call each service from the stack's own pages only, as in the embedded
+        launcher: every service's origin is in every service's ``QD_CORS_ORIGINS`` (unless set).
+        """
+        origins = ",".join(p.url.rstrip("/") for p in self.services.values())
         for key in keys or tuple(self.services):
+            self.services[key].env.setdefault("QD_CORS_ORIGINS", origins)
             self.services[key].start()
 
     def stop(self) -> None:
