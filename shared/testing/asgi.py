@@ -73,3 +73,21 @@ async def out_of_range_answers(app: FastAPI, client: httpx.AsyncClient, who: Pri
         if response.status_code >= 500:
             wrong.append(f"{method} {path}?{name}={AT_THE_EDGE[name]}: {response.status_code}")
     return wrong
+
+
+PUBLIC_PATHS = frozenset({"/health", "/metrics", "/asyncapi.json", "/auth/dev-token"})
+"""Routes every service answers without a token."""
+
+
+async def anonymous_answers(app: FastAPI, client: httpx.AsyncClient) -> list[str]:
+    """Call every route of the app's OpenAPI document without a token (path parameters: their own
+    names, no body); every one but :data:`PUBLIC_PATHS` must answer 401. The wrong answers, described."""
+    wrong = []
+    for route in sorted(openapi_routes(app)):
+        method, path = route.split(" ", 1)
+        if path in PUBLIC_PATHS:
+            continue
+        response = await client.request(method, path.replace("{", "").replace("}", ""))
+        if response.status_code != 401:
+            wrong.append(f"{route} without a token: {response.status_code}")
+    return wrong

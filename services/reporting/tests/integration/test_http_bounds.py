@@ -1,5 +1,6 @@
-"""Out-of-range paging and dates answer 422, never 500: every `offset` and `today` parameter of
-the reporting app's OpenAPI document, asked through the real app on a real database (no NATS)."""
+"""Through the real reporting app on a real database (no NATS): every route of its OpenAPI document
+refuses a caller without a token (401), and every ``offset`` and ``today`` parameter answers 422
+out of range (2**63, a day in the last week of 9999), never 500."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from services.reporting.bootstrap import build_app
 from services.reporting.settings import ReportingSettings
-from shared.testing.asgi import bounded_parameters, out_of_range_answers, serving
+from shared.testing.asgi import anonymous_answers, bounded_parameters, out_of_range_answers, serving
 from shared.testing.usecases import principal
 
 pytestmark = pytest.mark.integration
@@ -20,4 +21,5 @@ async def test_out_of_range_offsets_and_days_are_a_422(database_url: str, tmp_pa
                                     nats_url="nats://127.0.0.1:1"))
     async with serving(app) as client:
         assert await out_of_range_answers(app, client, principal("admin")) == []
+        assert await anonymous_answers(app, client) == []  # and no route answers without a token
     assert bounded_parameters(app)  # the app has such parameters: the search does find them
