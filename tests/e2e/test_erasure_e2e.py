@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
@@ -151,6 +152,13 @@ async def test_after_erasure_nothing_anywhere_links_the_person_to_their_id_name_
     _write_about(inspector, inspection, person, secrets)
     assert secrets["focus_note"] in str(expect(inspections.get(inspection), 200))
 
+
+    def coverage() -> dict[str, Any]:
+        found: dict[str, Any] = expect(reporting.get("/coverage", params={"year": YEAR}), 200)["all"]
+        return found
+    await wait_until(lambda: reporting.get("/coverage", params={"year": YEAR}).status_code == 200
+                     and coverage()["planned"] == 1, timeout=30, message="the plan to reach reporting")
+    counts = coverage()
     expect(registry.post(f"/persons/{person}/erasure", json={}), 200)
 
     def reporting_saw_the_erasure() -> bool:
@@ -162,6 +170,7 @@ async def test_after_erasure_nothing_anywhere_links_the_person_to_their_id_name_
         [check] = expect(inspections.get(inspection), 200)["focus_checks"]
         return check["note"] is None
     await wait_until(inspections_forgot, timeout=30, message="inspections to destroy the person's key")
+    assert coverage() == counts and counts["registered"] == 1  # erasure keeps the counts
     # The same resident ID is a new person now, and nothing finds the old one by it.
     assert expect(registry.get("/persons", params={"certificate_number": certificate}), 200) == []
     again = expect(registry.post("/persons", json={"certificate_number": certificate, "name": "另一人",
