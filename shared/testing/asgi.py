@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from shared.auth import Principal, TokenService
+from shared.auth import Principal, Role, TokenService
 from shared.runtime import ServiceRuntime
 
 
@@ -90,4 +90,28 @@ async def anonymous_answers(app: FastAPI, client: httpx.AsyncClient) -> list[str
         response = await client.request(method, path.replace("{", "").replace("}", ""))
         if response.status_code != 401:
             wrong.append(f"{route} without a token: {response.status_code}")
+    return wrong
+
+
+async def read_answers_by_role(
+    app: FastAPI, client: httpx.AsyncClient, staff: dict[Role, Principal], restricted: dict[str, set[Role]],
+    *, streams: frozenset[str] = frozenset(),
+) -> list[str]:
+    """Call every ``GET`` route of the app's OpenAPI document as each member of ``staff``: a route in
+    ``restricted`` must answer 403 to the roles it does not list, and every other answer must be
+    neither 401/403 nor 5xx (404 and 422 are fine: path parameters get their own names as values).
+    ``streams`` (server-sent events, which never end) are left out. The wrong answers, described."""
+    wrong = []
+    routes = sorted(r for r in openapi_routes(app) - streams
+                    if r.startswith("GET ") and r.split(" ", 1)[1] not in PUBLIC_PATHS)
+    unknown = set(restricted) - set(routes)
+    if unknown:
+        wrong.append(f"restricted routes the app does not serve: {sorted(unknown)}")
+    for route in routes:
+        path = route.split(" ", 1)[1].replace("{", "").replace("}", "")
+        for role, who in staff.items():
+            status = (await client.get(path, headers=bearer(app, who))).status_code
+            denied = route in restricted and role not in restricted[route]
+            if (status != 403) if denied else (status in (401, 403) or status >= 500):
+                wrong.append(f"{route} as {role.value}: {status}, expected {'403' if denied else 'an answer'}")
     return wrong

@@ -10,10 +10,21 @@ import pytest
 
 from services.reporting.bootstrap import build_app
 from services.reporting.settings import ReportingSettings
-from shared.testing.asgi import anonymous_answers, bounded_parameters, out_of_range_answers, serving
+from shared.auth import Role
+from shared.testing.asgi import (
+    anonymous_answers,
+    bounded_parameters,
+    out_of_range_answers,
+    read_answers_by_role,
+    serving,
+)
 from shared.testing.usecases import principal
 
 pytestmark = pytest.mark.integration
+
+STAFF = {role: principal(f"{role.value}-1", role, township_code="511403100000") for role in Role}
+RESTRICTED_READS = {"GET /views/history/{entity_id}": {Role.FEDERATION_ADMIN, Role.AUDITOR}}
+"""The reads not open to every role (docs/reporting.md); every other read answers every role."""
 
 
 async def test_out_of_range_offsets_and_days_are_a_422(database_url: str, tmp_path: Path) -> None:
@@ -22,4 +33,5 @@ async def test_out_of_range_offsets_and_days_are_a_422(database_url: str, tmp_pa
     async with serving(app) as client:
         assert await out_of_range_answers(app, client, principal("admin")) == []
         assert await anonymous_answers(app, client) == []  # and no route answers without a token
+        assert await read_answers_by_role(app, client, STAFF, RESTRICTED_READS, streams=frozenset({"GET /live"})) == []
     assert bounded_parameters(app)  # the app has such parameters: the search does find them
