@@ -79,3 +79,14 @@ class Forbidden(QingdanError):
 
     status_code = 403
     code = "forbidden"
+
+
+class TooManyRequests(QingdanError):
+    """The caller used up a rate limit; ``retry_after`` seconds until they may try again (429)."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -244,6 +244,10 @@ def blind_index(secret: bytes, value: str) -> str:
     return hmac.new(secret, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def _context(subject_id: str, scope: str, name: str) -> str:
+    return f"{subject_id}/{scope}/{name}" if scope else f"{subject_id}/{name}"
+
+
 def _check_key(key: bytes, what: str) -> None:
     if len(key) != KEY_BYTES:
         raise ValueError(f"{what} must be {KEY_BYTES} bytes, got {len(key)}")
@@ -271,23 +275,29 @@ class PersonalDataVault:
         self._remember((subject_id, wrapped), data_key)
         return data_key, wrapped
 
-    def seal(self, wrapped_key: bytes, subject_id: str, fields: dict[str, str]) -> dict[str, str]:
-        """Encrypt each field with the subject's key, bound to ``"<subject_id>/<field>"``."""
+    def seal(
+        self, wrapped_key: bytes, subject_id: str, fields: dict[str, str], *, scope: str = ""
+    ) -> dict[str, str]:
+        """Encrypt each field with the subject's key, bound to ``"<subject_id>/<field>"``.
+
+        ``scope`` (e.g. ``"item/<id>"``) binds the fields to one part of the subject's record too
+        (``"<subject_id>/<scope>/<field>"``), so that a token cannot be moved to another part.
+        """
         data_key = self._data_key(wrapped_key, subject_id)
         return {
-            name: encrypt_field(data_key, value, context=f"{subject_id}/{name}")
+            name: encrypt_field(data_key, value, context=_context(subject_id, scope, name))
             for name, value in fields.items()
         }
 
     def open(
-        self, wrapped_key: bytes | None, subject_id: str, sealed: dict[str, str]
+        self, wrapped_key: bytes | None, subject_id: str, sealed: dict[str, str], *, scope: str = ""
     ) -> dict[str, str] | None:
         """Decrypt sealed fields; ``None`` when the wrapped key is gone (the subject was erased)."""
         if wrapped_key is None:
             return None
         data_key = self._data_key(wrapped_key, subject_id)
         return {
-            name: decrypt_field(data_key, token, context=f"{subject_id}/{name}")
+            name: decrypt_field(data_key, token, context=_context(subject_id, scope, name))
             for name, token in sealed.items()
         }
 

@@ -9,6 +9,7 @@ import typer
 from services.registry.adapters.tables import metadata
 from services.registry.application import commands as c
 from services.registry.application import credentials, organisation
+from services.registry.application.access import markdown_table
 from services.registry.application.verification import LOOKUPS
 from services.registry.bootstrap import SYSTEM, build_app, build_deps
 from services.registry.settings import RegistrySettings
@@ -83,6 +84,12 @@ def token_command(
             raise ValueError(f"no active staff {staff_id}")
         return TokenService(settings.effective_auth_secret()).issue(principal, ttl=timedelta(minutes=minutes))
     typer.echo(run(go()))
+
+
+@cli.command("access-table")
+def access_table() -> None:
+    """Print the table of who reads what (docs/registry.md holds it; a test checks they agree)."""
+    typer.echo(markdown_table())
 
 
 add_audit_commands(cli, RegistrySettings, _runtime, lookups=LOOKUPS)

@@ -18,6 +18,7 @@ from shared.http.app import create_app
 from shared.http.history import history_router
 from shared.messaging.asyncapi import asyncapi_document
 from shared.pii import PersonalDataVault
+from shared.ratelimit import PerMinuteLimit
 from shared.runtime import ServiceRuntime
 
 SYSTEM = Principal(staff_id="system", name="Qingdan system", department="federation",
@@ -36,6 +37,7 @@ def build_deps(settings: RegistrySettings, runtime: ServiceRuntime) -> RegistryD
         today=date.today,
         certificate_policy=settings.certificate_policy(),
         import_max_bytes=settings.import_max_bytes,
+        lookups=PerMinuteLimit("lookup by certificate number", settings.lookups_per_minute),
     )
 
 

@@ -29,6 +29,10 @@ class RegistrySettings(ServiceSettings):
     certificate_expiring_days: int = Field(
         default=90, ge=0, description="Default window of the list of certificates about to expire")
     import_max_bytes: int = Field(default=20_000_000, ge=1, description="Largest spreadsheet upload accepted")
+    lookups_per_minute: int = Field(
+        default=20, ge=1, le=10_000,
+        description="Lookups by certificate number allowed per member of staff per minute (then 429)",
+    )
     dev_tokens: bool = Field(default=True, description="Serve POST /auth/dev-token (never in production)")
     dev_token_hours: int = Field(default=12, ge=1, le=24 * 7, description="Lifetime of a development token")
     refresh_token_hours: int = Field(default=12, ge=1, le=24 * 30, description="Lifetime of a refresh token")

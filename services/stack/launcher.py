@@ -84,6 +84,9 @@ class EmbeddedStack:
             **identity,
             "QD_NAMESPACE": self.namespace,
             "QD_LOG_JSON": "true",
+            # Browsers may call a service only from the stack's own pages (the dashboards on
+            # reporting, each service's /docs), not from any local origin.
+            "QD_CORS_ORIGINS": ",".join(self.origins()),
             **instance.env,
         }
 
@@ -108,6 +111,10 @@ class EmbeddedStack:
     def busy_ports(self) -> dict[int, str]:
         """The stack's ports that something else already listens on (checked before starting anything)."""
         return {port: what for port, what in self.ports().items() if port_in_use(port)}
+
+    def origins(self) -> list[str]:
+        """The origins the stack serves pages from: every instance, by address and by name."""
+        return [f"http://{host}:{i.port}" for i in self.instances for host in ("127.0.0.1", "localhost")]
 
     def initialise_registry(self) -> bool:
         """On a new data folder, create the federation and its first admin; False if done before."""

@@ -70,16 +70,19 @@ class StaffDisabled(EventPayload):
     reason: str = ""
 
 
-@event("person.registered", stream_type="person", version=2)
+@event("person.registered", stream_type="person", version=3)
 class PersonRegistered(EventPayload):
     """A person with a disability certificate entered into the register.
 
     Schema v2 added ``hardship`` as a list of flags; v1 had a single ``in_hardship`` boolean
-    (upcast to ``["unspecified"]`` or ``[]``).
+    (upcast to ``["unspecified"]`` or ``[]``). Schema v3 dropped ``resident_index``, the keyed hash
+    of the resident ID: with the master key (kept for everyone else) and the birth year, sex and
+    area in clear beside it, it gave the ID back after an erasure. Duplicate detection keeps it in
+    the registry's ``resident_index`` table, which erasure deletes; the upcaster drops it from
+    older events.
     """
 
     person_id: str
-    resident_index: str = Field(description="Keyed hash (HMAC) of the resident ID: finds duplicates, reveals nothing")
     sealed: Sealed
     village_code: str
     township_code: str
@@ -98,6 +101,16 @@ def _person_registered_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     in_hardship = data.pop("in_hardship", False)
     data["hardship"] = ["unspecified"] if in_hardship else []
     return data
+
+
+@upcaster("person.registered", from_version=2)
+def _person_registered_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    return _without_resident_index(data)
+
+
+def _without_resident_index(data: dict[str, Any]) -> dict[str, Any]:
+    # Readers never see the blind index again, even of events written before it left the payload.
+    return {k: v for k, v in data.items() if k != "resident_index"}
 
 
 @event("person.corrected", stream_type="person")
@@ -120,16 +133,23 @@ class PersonRelocated(EventPayload):
     sealed: Sealed = Field(default_factory=dict)
 
 
-@event("person.reassessed", stream_type="person")
+@event("person.reassessed", stream_type="person", version=2)
 class PersonReassessed(EventPayload):
-    """A new assessment changed the category or grade (and so the certificate's last two digits)."""
+    """A new assessment changed the category or grade (and so the certificate's last two digits).
+
+    Schema v2 dropped ``resident_index`` (see :class:`PersonRegistered` v3).
+    """
 
     person_id: str
     category: int = Field(ge=1, le=7)
     grade: int = Field(ge=1, le=4)
     severe: bool
-    resident_index: str
     sealed: Sealed
+
+
+@upcaster("person.reassessed", from_version=1)
+def _person_reassessed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return _without_resident_index(data)
 
 
 @event("person.hardship_flags_set", stream_type="person")
@@ -183,9 +203,16 @@ class PlanDrawn(EventPayload):
     township_code: str
 
 
-@event("plan.item_added", stream_type="plan")
+LEGACY_TEXT = "Clear text of an event written before the text was sealed (an older schema version); empty since"
+
+
+@event("plan.item_added", stream_type="plan", version=2)
 class PlanItemAdded(EventPayload):
-    """An item added to a personal plan: a protection-service or an income-development measure."""
+    """An item added to a personal plan: a protection-service or an income-development measure.
+
+    Schema v2 seals the free-text ``description`` with the person's key (in ``sealed``), as it
+    often names the person; v1 events keep theirs in clear in ``description``.
+    """
 
     plan_id: str
     person_id: str
@@ -193,29 +220,55 @@ class PlanItemAdded(EventPayload):
     item_id: str
     kind: PlanKind
     need: str
-    description: str
+    sealed: Sealed = Field(default_factory=dict, description="``description``, sealed with the person's key")
+    description: str = Field(default="", description=LEGACY_TEXT)
     responsible_department: str
     due_on: date
 
 
-@event("plan.item_delivered", stream_type="plan")
+@upcaster("plan.item_added", from_version=1)
+def _plan_item_added_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "sealed": {}}
+
+
+@event("plan.item_delivered", stream_type="plan", version=2)
 class PlanItemDelivered(EventPayload):
-    """A plan item delivered to the person."""
+    """A plan item delivered to the person.
+
+    Schema v2 seals the delivery ``note`` with the person's key (in ``sealed``); v1 events keep
+    theirs in clear in ``note``.
+    """
 
     plan_id: str
     person_id: str
     year: int
     item_id: str
     delivered_on: date
-    note: str = ""
+    sealed: Sealed = Field(default_factory=dict, description="``note``, sealed with the person's key")
+    note: str = Field(default="", description=LEGACY_TEXT)
 
 
-@event("plan.item_cancelled", stream_type="plan")
+@upcaster("plan.item_delivered", from_version=1)
+def _plan_item_delivered_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "sealed": {}}
+
+
+@event("plan.item_cancelled", stream_type="plan", version=2)
 class PlanItemCancelled(EventPayload):
-    """A plan item cancelled, with the reason."""
+    """A plan item cancelled, with the reason.
+
+    Schema v2 seals the free-text ``reason`` with the person's key (in ``sealed``); v1 events keep
+    theirs in clear in ``reason``.
+    """
 
     plan_id: str
     person_id: str
     year: int
     item_id: str
-    reason: str
+    sealed: Sealed = Field(default_factory=dict, description="``reason``, sealed with the person's key")
+    reason: str = Field(default="", description=LEGACY_TEXT)
+
+
+@upcaster("plan.item_cancelled", from_version=1)
+def _plan_item_cancelled_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "sealed": {}}

@@ -2,7 +2,10 @@
 
 Published by the inspections service. Three stream types: ``group``, ``inspection`` (which also
 holds the findings an inspection raises) and ``rectification`` (one stream per ledger entry).
-Persons appear only by their opaque ``person_id``, never by name or certificate number.
+Persons appear only by their opaque ``person_id``, never by name or certificate number; a free
+text written about a person (a focus check's note, a finding from a focus check, the problem of its
+ledger entry) travels only sealed with a key the inspections service keeps for that person and
+destroys when the registry erases them.
 
 Events repeat the facts that read models group and filter by (group, inspection, township,
 responsible unit, current deadline), so that reporting never has to ask the inspections service.
@@ -11,11 +14,18 @@ responsible unit, current deadline), so that reporting never has to ask the insp
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from shared.catalogue.base import EventPayload, event
+from shared.catalogue.base import EventPayload, event, upcaster
+
+Sealed = dict[str, str]
+LEGACY_TEXT = "Clear text of an event written before the text was sealed (an older schema version); empty since"
+
+
+def _nothing_sealed(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "sealed": {}}
 
 TargetKind = Literal["township", "lead_unit", "demonstration_site"]
 ItemResult = Literal["pass", "fail", "not_applicable"]
@@ -100,32 +110,43 @@ class ItemChecked(InspectionFacts):
     evidence: list[str] = Field(default_factory=list)
 
 
-@event("inspection.focus_check_recorded", stream_type="inspection")
+@event("inspection.focus_check_recorded", stream_type="inspection", version=2)
 class FocusCheckRecorded(InspectionFacts):
     """A focus check on one severe or hardship person of the township (by opaque id).
 
-    A later check of the same person replaces an earlier one.
+    A later check of the same person replaces an earlier one. Schema v2 seals the ``note`` (in
+    ``sealed``) with the person's key; v1 events keep theirs in clear in ``note``.
     """
 
     person_id: str
     archive_complete: bool
     visited_this_year: bool
     has_plan: bool
-    note: str = ""
+    sealed: Sealed = Field(default_factory=dict, description="``note``, sealed with the person's key")
+    note: str = Field(default="", description=LEGACY_TEXT)
 
 
-@event("finding.recorded", stream_type="inspection")
+upcaster("inspection.focus_check_recorded", from_version=1)(_nothing_sealed)
+
+
+@event("finding.recorded", stream_type="inspection", version=2)
 class FindingRecorded(InspectionFacts):
     """A problem found by the inspection, raised from a failed item or a focus check with a "no".
 
     Exactly one of ``item_id`` (source ``item``) and ``person_id`` (source ``focus_check``) is set.
+    Schema v2: a focus check's finding is about a person, so its ``description`` is sealed with
+    the person's key (in ``sealed``, ``description`` empty); an item's finding stays in clear.
     """
 
     finding_id: str
     source: FindingSource
     item_id: str | None = None
     person_id: str | None = None
-    description: str
+    description: str = ""
+    sealed: Sealed = Field(default_factory=dict, description="``description`` of a focus check's finding, sealed")
+
+
+upcaster("finding.recorded", from_version=1)(_nothing_sealed)
 
 
 @event("inspection.completed", stream_type="inspection")
@@ -175,16 +196,25 @@ class RectificationFacts(EventPayload):
     deadline: date
 
 
-@event("rectification.assigned", stream_type="rectification")
+@event("rectification.assigned", stream_type="rectification", version=2)
 class RectificationAssigned(RectificationFacts):
-    """A finding entered into the rectification ledger (整改台账), assigned to a responsible unit."""
+    """A finding entered into the rectification ledger (整改台账), assigned to a responsible unit.
+
+    Schema v2: the ``problem`` of a focus check's finding (about a person) is its sealed
+    description, copied in ``sealed`` (``problem`` empty); other problems stay in clear.
+    """
 
     target_kind: TargetKind
     target_code: str
     target_name: str
     problem: str
+    sealed: Sealed = Field(default_factory=dict, description="The finding's sealed description, if it had one")
+    person_id: str | None = Field(default=None, description="The person a focus check's finding is about")
     measures: str
     assigned_on: date
+
+
+upcaster("rectification.assigned", from_version=1)(_nothing_sealed)
 
 
 @event("rectification.reported", stream_type="rectification")

@@ -16,7 +16,7 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.auth import TokenService
-from shared.errors import QingdanError
+from shared.errors import QingdanError, TooManyRequests
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 from shared.staff import StaffDirectory
@@ -84,12 +84,14 @@ def create_app(
 
 
 def _install_cors(app: FastAPI, settings: ServiceSettings) -> None:
-    """Let the dashboards (served by reporting on another port) call this service from the browser."""
+    """Let the dashboards (served by reporting on another port) call this service from the browser.
+
+    Only the origins listed in ``QD_CORS_ORIGINS`` may, in development too: the embedded launcher
+    lists its own services' origins, so another page on the same machine cannot call the APIs with
+    a token it has obtained.
+    """
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
-    if settings.mode == "development" and not origins:
-        app.add_middleware(CORSMiddleware, allow_origin_regex=r"http://(127\.0\.0\.1|localhost)(:\d+)?",
-                           allow_methods=["*"], allow_headers=["Authorization", "Content-Type"])
-    elif origins:
+    if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type"])
 
@@ -100,7 +102,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         body: dict[str, Any] = {"error": exc.code, "message": exc.message}
         if exc.field:
             body["field"] = exc.field
-        return JSONResponse(body, status_code=exc.status_code)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -80,11 +80,17 @@ class Stack:
         return process
 
     def start(self, *keys: str) -> None:
-        """Start the named services (all declared ones by default)."""
+        """Start the named services (all declared ones by default).
+
+        Browsers may call each service from the stack's own pages only, as in the embedded
+        launcher: every service's origin is in every service's ``QD_CORS_ORIGINS`` (unless set).
+        """
         # The operator step: the writing services' streams, with deny-delete and deny-purge.
         writing = sorted({p.name for p in self.services.values()} & set(WRITING_SERVICES))
         run_sync(lambda: declare_streams(self.nats.url, self.namespace, writing, replicas=self._replicas))
+        origins = ",".join(p.url.rstrip("/") for p in self.services.values())
         for key in keys or tuple(self.services):
+            self.services[key].env.setdefault("QD_CORS_ORIGINS", origins)
             self.services[key].start()
 
     def stop(self) -> None:

@@ -105,10 +105,13 @@ async def test_coverage_follows_registrations_visits_and_plans(
     with stack.client("registry", township_b_officer) as officer:
         refused = officer.post("/persons", json=person_body(rng, villages[0], 99))
         assert refused.status_code == 403, refused.text
-        masked = expect(officer.get(f"/persons/{ids[0]}"), 200)
-        assert masked["personal_data"] == "masked" and "演示" not in masked["name"]
+        elsewhere = officer.get(f"/persons/{ids[0]}")  # another township's person: need-to-know
+        assert elsewhere.status_code == 403 and "演示" not in elsewhere.text, elsewhere.text
         own = expect(officer.get(f"/persons/{ids[2]}"), 200)
         assert own["personal_data"] == "clear"
+    with stack.client("registry", stack.token("inspector-1", Role.INSPECTOR)) as inspector:
+        masked = expect(inspector.get(f"/persons/{ids[0]}"), 200)
+        assert masked["personal_data"] == "masked" and "演示" not in masked["name"]
 
     check = await asyncio.to_thread(
         subprocess.run,
@@ -190,12 +193,14 @@ def test_the_event_catalogue_is_served_as_asyncapi(stack_factory: Any, nats_serv
     with stack.client("registry") as anonymous:
         document = expect(anonymous.get("/asyncapi.json"), 200)
         openapi = expect(anonymous.get("/openapi.json"), 200)
-        # The dashboards (another port) may call the registry from the browser in development; other sites may not.
+        # The stack's own pages may call the registry from the browser; other sites, even local ones, may not.
         preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
-        local = anonymous.options("/auth/dev-token", headers={"Origin": "http://127.0.0.1:8104", **preflight})
-        foreign = anonymous.options("/auth/dev-token", headers={"Origin": "http://evil.example", **preflight})
-    assert local.headers.get("access-control-allow-origin") == "http://127.0.0.1:8104"
-    assert "access-control-allow-origin" not in foreign.headers
+        own = stack.services["registry"].url
+        local = anonymous.options("/auth/dev-token", headers={"Origin": own, **preflight})
+        foreign = [anonymous.options("/auth/dev-token", headers={"Origin": origin, **preflight})
+                   for origin in ("http://evil.example", "http://127.0.0.1:1")]
+    assert local.headers.get("access-control-allow-origin") == own
+    assert not any("access-control-allow-origin" in r.headers for r in foreign)
     assert document["asyncapi"].startswith("3.")
     channel = document["channels"]["person.registered"]
     assert channel["address"] == f"{stack.namespace}.registry.{{department}}.person.registered"

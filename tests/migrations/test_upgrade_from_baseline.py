@@ -78,7 +78,7 @@ async def test_registry_baseline_with_data_is_upgraded_and_still_works(engine: A
     deps = build_deps(settings, runtime)
     async with offline(runtime):
         async with runtime.engine.connect() as conn:
-            seen = {(await views.get_person(conn, deps, SYSTEM, row["person_id"]))["name"]
+            seen = {(await views.get_person(conn, deps, SYSTEM, row["person_id"]))[0]["name"]
                     for row in rows["persons"]}
         village = rows["persons"][0]["village_code"]
         command = c.RegisterPerson(certificate_number="51140319900303003041", name="升级后登记", village_code=village)

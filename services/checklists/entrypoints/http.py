@@ -13,6 +13,7 @@ from services.checklists.application.deps import ChecklistsDeps
 from services.checklists.entrypoints import schemas as s
 from shared.auth import CurrentPrincipal
 from shared.catalogue.worklists import MONTH_PATTERN
+from shared.http.bounds import DayBounds, Offset
 from shared.http.commands import execute
 from shared.http.deps import ReadConnection, service_deps
 
@@ -21,7 +22,8 @@ router = APIRouter()
 Deps = Annotated[ChecklistsDeps, Depends(service_deps(ChecklistsDeps))]
 Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")]
 TemplateId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,80}$")]
-Today = Annotated[date | None, Query(description="Compute overdue / due soon as of this day (default: today)")]
+Today = Annotated[date | None, Query(description="Compute overdue / due soon as of this day (default: today)"),
+                  DayBounds]
 
 
 @router.get("/instance", tags=["instance"], summary="Which department this instance serves")
@@ -69,7 +71,7 @@ async def list_tasks(
     department: str | None = None,
     status: s.TaskStatus | None = None,
     assignee: str | None = None, overdue: bool | None = None, due_soon: bool | None = None, today: Today = None,
-    limit: Annotated[int, Query(ge=1, le=2000)] = 500, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500, offset: Offset = 0,
 ) -> list[s.Task]:
     f = views.TaskFilter(month=month, department=department, status=status, assignee=assignee,
                          overdue=overdue, due_soon=due_soon)

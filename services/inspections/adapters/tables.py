@@ -16,9 +16,11 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    DateTime,
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -141,4 +143,14 @@ known_person_years = Table(
     Column("year", Integer, primary_key=True),
     Column("visited", Boolean, nullable=False, default=False, server_default=false()),
     Column("planned", Boolean, nullable=False, default=False, server_default=false()),
+)
+
+person_note_keys = Table(
+    # A data key per person that inspections wrote a free text about (wrapped by the master key):
+    # focus-check notes and findings are sealed with it. Not a projection: no event holds it, and
+    # when the registry erases the person, this service destroys it (``wrapped_key`` NULL).
+    "person_note_keys", metadata,
+    Column("person_id", String(36), primary_key=True),
+    Column("wrapped_key", LargeBinary),
+    Column("erased_at", DateTime(timezone=True)),
 )

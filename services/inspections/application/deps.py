@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from services.inspections.application.lookup_rows import LOOKUP_ROWS
 from shared.auth import Principal
 from shared.eventstore import CommandContext, EventStore
 from shared.eventstore.repository import Repository
+from shared.pii import MasterKey, PersonalDataVault
 
 
 @dataclass(frozen=True)
 class InspectionsDeps:
-    """The event store and the clock."""
+    """The event store, the clock and the vault that seals free texts about persons."""
 
     store: EventStore
     today: Callable[[], date]
+    vault: PersonalDataVault = field(default_factory=lambda: PersonalDataVault(MasterKey.generate()))
+    """Production passes the vault of the configured master key (``bootstrap.build_deps``); the
+    default, a random key, suits tests only."""
 
     @property
     def repository(self) -> Repository:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from services.inspections.application import commands as c
-from services.inspections.application import known
+from services.inspections.application import known, person_texts
 from services.inspections.application.deps import InspectionsDeps
 from services.inspections.application.lookup_rows import GROUP, INSPECTION
 from services.inspections.domain import inspection as domain
@@ -102,9 +102,12 @@ async def record_focus_check(
     """Record (or correct) the focus check of a severe or hardship person of the target's township."""
     async def decide(inspection: domain.Inspection) -> list[EventPayload]:
         persons = await known.focus_person_ids(uow.conn, inspection.township_code)
+        seal = await person_texts.sealer(uow, deps.vault, person_id if cmd.note.strip() else None,
+                                         f"inspection/{inspection_id}")
         return domain.record_focus_check(
             inspection, person_id=person_id, archive_complete=cmd.archive_complete,
-            visited_this_year=cmd.visited_this_year, has_plan=cmd.has_plan, note=cmd.note, focus_persons=persons)
+            visited_this_year=cmd.visited_this_year, has_plan=cmd.has_plan, note=cmd.note, focus_persons=persons,
+            seal=seal)
     return await _change(uow, deps, principal, inspection_id, cmd, "recording a focus check", decide)
 
 
@@ -115,7 +118,8 @@ async def raise_finding(
     finding_id = new_id()
 
     async def decide(inspection: domain.Inspection) -> list[EventPayload]:
-        return domain.raise_finding(inspection, finding_id=finding_id, description=cmd.description,
+        seal = await person_texts.sealer(uow, deps.vault, cmd.person_id or None, f"inspection/{inspection_id}")
+        return domain.raise_finding(inspection, finding_id=finding_id, description=cmd.description, seal=seal,
                                     item_id=cmd.item_id or None, person_id=cmd.person_id or None)
     result = await _change(uow, deps, principal, inspection_id, cmd, "raising a finding", decide)
     return {**result, "finding_id": finding_id}

@@ -18,7 +18,7 @@ from services.inspections.adapters.tables import (
     known_templates,
     rectifications,
 )
-from services.inspections.application import known
+from services.inspections.application import known, person_texts
 from services.inspections.application.deps import InspectionsDeps
 from services.inspections.application.lookup_rows import INSPECTION, RECTIFICATION
 from services.inspections.domain.rectification import is_overdue
@@ -64,6 +64,12 @@ async def get_inspection(conn: AsyncConnection, deps: InspectionsDeps, inspectio
     loaded = await deps.repository.load(conn, INSPECTION, inspection_id)
     stream, state = loaded.stream, loaded.state
     template = await known.template(conn, state.template_id, state.template_version)
+    keys = await person_texts.keys_of(conn, {*state.focus_checks, *(f.person_id for f in state.findings.values()
+                                                                   if f.person_id)})
+
+    def text(person_id: str, sealed: dict[str, str], name: str, clear: str) -> str | None:
+        # Texts about a person are sealed with their key here; null once the registry erased them.
+        return person_texts.opened(deps.vault, keys, person_id, f"inspection/{inspection_id}", sealed, name, clear)
     ledger = {r.finding_id: r for r in await conn.execute(
         select(rectifications.c.finding_id, rectifications.c.rectification_id, rectifications.c.number,
                rectifications.c.status).where(rectifications.c.inspection_id == inspection_id))}
@@ -81,10 +87,17 @@ async def get_inspection(conn: AsyncConnection, deps: InspectionsDeps, inspectio
                 if (r := state.results.get(item.item_id)) else {"result": None})}
             for item in template.items
         ],
-        "focus_checks": [vars(check) | {"has_issue": check.has_issue} for check in state.focus_checks.values()],
+        "focus_checks": [
+            {"person_id": check.person_id, "archive_complete": check.archive_complete,
+             "visited_this_year": check.visited_this_year, "has_plan": check.has_plan,
+             "note": text(check.person_id, dict(check.sealed), "note", check.note), "has_issue": check.has_issue}
+            for check in state.focus_checks.values()
+        ],
         "findings": [
-            {**vars(f), "rectification": ({"rectification_id": e.rectification_id, "number": e.number,
-                                           "status": e.status} if (e := ledger.get(f.finding_id)) else None)}
+            {"finding_id": f.finding_id, "source": f.source, "item_id": f.item_id, "person_id": f.person_id,
+             "description": text(f.person_id or "", dict(f.sealed), "description", f.description),
+             "rectification": ({"rectification_id": e.rectification_id, "number": e.number,
+                                "status": e.status} if (e := ledger.get(f.finding_id)) else None)}
             for f in state.findings.values()
         ],
     }
@@ -97,9 +110,16 @@ async def focus_persons(conn: AsyncConnection, deps: InspectionsDeps, inspection
         return {"inspection_id": inspection_id, "township_code": None, "persons": []}
     year = (state.started_on or state.scheduled_on).year
     persons = await known.focus_persons(conn, state.township_code, year)
+    keys = await person_texts.keys_of(conn, set(state.focus_checks))
     for person in persons:
         check = state.focus_checks.get(person["person_id"])
-        person["checked"] = vars(check) if check else None
+        person["checked"] = {
+            "person_id": check.person_id, "archive_complete": check.archive_complete,
+            "visited_this_year": check.visited_this_year, "has_plan": check.has_plan,
+            # Sealed with the person's key here (None once the registry erased them).
+            "note": person_texts.opened(deps.vault, keys, check.person_id, f"inspection/{inspection_id}",
+                                        dict(check.sealed), "note", check.note),
+        } if check else None
     return {"inspection_id": inspection_id, "township_code": state.township_code, "year": year,
             "persons": persons}
 

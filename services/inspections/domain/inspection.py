@@ -8,7 +8,7 @@ from a failed item or a focus check with a "no".
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import singledispatch
@@ -33,6 +33,10 @@ from shared.errors import DomainRuleViolated, InvalidInput
 
 InspectionStatus = Literal["scheduled", "started", "completed", "cancelled"]
 
+Seal = Callable[[str, dict[str, str]], dict[str, str]]
+"""Seals free texts about a person (``person_id``, texts) with that person's key; the caller
+provides it, so that the domain stays pure."""
+
 
 @dataclass(frozen=True)
 class ItemCheck:
@@ -53,6 +57,9 @@ class FocusCheck:
     visited_this_year: bool
     has_plan: bool
     note: str
+    """The note in clear, from an event written before notes were sealed."""
+    sealed: Mapping[str, str] = field(default_factory=dict)
+    """The note, sealed with the person's key (see :data:`Seal`)."""
 
     @property
     def has_issue(self) -> bool:
@@ -69,6 +76,9 @@ class Finding:
     item_id: str | None
     person_id: str | None
     description: str
+    """In clear: an item's finding, or a focus check's from before they were sealed."""
+    sealed: Mapping[str, str] = field(default_factory=dict)
+    """A focus check's finding: the description sealed with the person's key."""
 
 
 @dataclass(frozen=True)
@@ -131,13 +141,14 @@ def _(event: ItemChecked, state: Inspection) -> Inspection:
 @_apply.register
 def _(event: FocusCheckRecorded, state: Inspection) -> Inspection:
     check = FocusCheck(event.person_id, event.archive_complete, event.visited_this_year, event.has_plan,
-                       event.note)
+                       event.note, dict(event.sealed))
     return replace(state, focus_checks={**state.focus_checks, check.person_id: check})
 
 
 @_apply.register
 def _(event: FindingRecorded, state: Inspection) -> Inspection:
-    finding = Finding(event.finding_id, event.source, event.item_id, event.person_id, event.description)
+    finding = Finding(event.finding_id, event.source, event.item_id, event.person_id, event.description,
+                      dict(event.sealed))
     return replace(state, findings={**state.findings, finding.finding_id: finding})
 
 
@@ -242,7 +253,7 @@ def record_item(
 
 def record_focus_check(
     inspection: Inspection, *, person_id: str, archive_complete: bool, visited_this_year: bool,
-    has_plan: bool, note: str, focus_persons: Collection[str],
+    has_plan: bool, note: str, focus_persons: Collection[str], seal: Seal,
 ) -> list[EventPayload]:
     """Record (or correct) a focus check of a severe or hardship person of the target (``focus_persons``)."""
     _require_under_way(inspection, "record a focus check")
@@ -255,11 +266,12 @@ def record_focus_check(
         raise DomainRuleViolated(f"person {person_id}'s check has finding(s) {', '.join(findings)}: "
                                  "it cannot become all \"yes\"")
     return [FocusCheckRecorded(**inspection.facts(), person_id=person_id, archive_complete=archive_complete,
-                               visited_this_year=visited_this_year, has_plan=has_plan, note=note.strip())]
+                               visited_this_year=visited_this_year, has_plan=has_plan,
+                               sealed=seal(person_id, {"note": note.strip()}) if note.strip() else {})]
 
 
 def raise_finding(
-    inspection: Inspection, *, finding_id: str, description: str, item_id: str | None = None,
+    inspection: Inspection, *, finding_id: str, description: str, seal: Seal, item_id: str | None = None,
     person_id: str | None = None,
 ) -> list[EventPayload]:
     """Raise a finding from a failed item or a focus check with a "no" (during or after the visit)."""
@@ -285,8 +297,11 @@ def raise_finding(
             raise DomainRuleViolated(f"person {person_id} {state}: "
                                      "only a focus check with a \"no\" raises a finding")
         source = "focus_check"
+    if person_id is not None:  # about a person: sealed with their key
+        return [FindingRecorded(**inspection.facts(), finding_id=finding_id, source=source, person_id=person_id,
+                                sealed=seal(person_id, {"description": description.strip()}))]
     return [FindingRecorded(**inspection.facts(), finding_id=finding_id, source=source, item_id=item_id,
-                            person_id=person_id, description=description.strip())]
+                            description=description.strip())]
 
 
 def complete(

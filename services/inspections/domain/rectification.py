@@ -172,7 +172,8 @@ def assign(
         inspection_id=inspection.inspection_id, group_id=inspection.group_id,
         township_code=inspection.township_code, responsible_unit=responsible_unit, deadline=deadline,
         target_kind=inspection.target_kind, target_code=inspection.target_code,
-        target_name=inspection.target_name, problem=finding.description, measures=measures.strip(),
+        target_name=inspection.target_name, problem=finding.description, sealed=dict(finding.sealed),
+        person_id=finding.person_id, measures=measures.strip(),
         assigned_on=today)]
 
 

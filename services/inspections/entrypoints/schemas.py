@@ -76,13 +76,13 @@ class InspectionItem(TemplateItem):
 
 
 class FocusCheck(ResponseModel):
-    """The focus check of one severe or hardship person (opaque id)."""
+    """The focus check of one severe or hardship person (opaque id); ``note`` null once the person is erased."""
 
     person_id: str
     archive_complete: bool
     visited_this_year: bool
     has_plan: bool
-    note: str
+    note: str | None
     has_issue: bool
 
 
@@ -95,13 +95,14 @@ class LedgerRef(ResponseModel):
 
 
 class Finding(ResponseModel):
-    """A finding from a failed item or a focus check, with its ledger entry once assigned."""
+    """A finding from a failed item or a focus check, with its ledger entry once assigned;
+    ``description`` null once the person it is about is erased."""
 
     finding_id: str
     source: FindingSource
     item_id: str | None
     person_id: str | None
-    description: str
+    description: str | None
     rectification: LedgerRef | None
 
 
@@ -136,13 +137,13 @@ class RegistrySays(ResponseModel):
 
 
 class FocusCheckRecorded(ResponseModel):
-    """The focus check recorded for a person, without the derived ``has_issue``."""
+    """The focus check recorded for a person, without the derived ``has_issue``; ``note`` null once erased."""
 
     person_id: str
     archive_complete: bool
     visited_this_year: bool
     has_plan: bool
-    note: str
+    note: str | None
 
 
 class FocusPerson(ResponseModel):

@@ -124,3 +124,18 @@ certificates = Table(
     Index("ix_certificates_valid_until", "valid_until"),
 )
 """Each person's certificate dates (``certificate_life``); status is derived from them and the day."""
+access_log = Table(
+    "access_log",
+    metadata,
+    # Every read of personal data in clear: who, when, which person, which route. Not a projection
+    # of events, and erasure leaves it: it names the person only by their opaque id.
+    Column("entry_id", String(36), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("staff_id", String(50), nullable=False),
+    Column("roles", Text, nullable=False),
+    Column("route", String(200), nullable=False),
+    Column("what", String(20), nullable=False),
+    Column("person_id", String(36)),
+    Index("ix_access_log_person", "person_id"),
+    Index("ix_access_log_staff_at", "staff_id", "at"),
+)

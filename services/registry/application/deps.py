@@ -13,6 +13,7 @@ from shared.auth import Principal, Role
 from shared.eventstore import CommandContext, EventStore
 from shared.eventstore.repository import Repository
 from shared.pii import PersonalDataVault
+from shared.ratelimit import PerMinuteLimit
 
 WRITERS = (Role.FEDERATION_ADMIN, Role.TOWNSHIP_OFFICER)
 """Who changes persons and their plans (township officers within their township)."""
@@ -20,7 +21,7 @@ WRITERS = (Role.FEDERATION_ADMIN, Role.TOWNSHIP_OFFICER)
 
 @dataclass(frozen=True)
 class RegistryDeps:
-    """The event store, the personal-data vault, configuration and the clock."""
+    """The event store, the personal-data vault, configuration, the clock and the lookup limit."""
 
     store: EventStore
     vault: PersonalDataVault
@@ -28,6 +29,8 @@ class RegistryDeps:
     today: Callable[[], date]
     certificate_policy: CertificatePolicy = field(default_factory=CertificatePolicy)
     import_max_bytes: int = 20_000_000
+    lookups: PerMinuteLimit = field(default_factory=lambda: PerMinuteLimit("lookup by certificate number", 20))
+    """Lookups by certificate number, per member of staff (``QD_LOOKUPS_PER_MINUTE``)."""
 
     @property
     def repository(self) -> Repository:

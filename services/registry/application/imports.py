@@ -17,7 +17,7 @@ from services.registry.adapters.tables import person_keys, persons
 from services.registry.application.deps import RegistryDeps
 from services.registry.application.extract_analysis import Reader, RowReport, analyse, summary
 from services.registry.application.lookup_rows import CERTIFICATE, PERSON
-from services.registry.application.lookups import registered_person
+from services.registry.application.lookups import claim_resident_index, registered_person
 from services.registry.domain import certificate_life as life
 from services.registry.domain import person as person_domain
 from services.registry.domain.extract_row import ExtractRow, Problem
@@ -41,12 +41,13 @@ async def dry_run(reader: Reader, deps: RegistryDeps, principal: Principal, cont
 
 async def _register(uow: UnitOfWork, deps: RegistryDeps, row: ExtractRow, index: str, ctx: CommandContext) -> str:
     person_id = new_id()
+    await claim_resident_index(uow, index, person_id)
     _key, wrapped = deps.vault.new_subject(person_id)
     sealed = deps.vault.seal(wrapped, person_id, {
         "certificate_number": row.certificate.value, "name": row.name, "address": row.address})
     await uow.insert(person_keys, {"person_id": person_id, "wrapped_key": wrapped, "erased_at": None})
     events = person_domain.register(
-        person_id=person_id, certificate=row.certificate, resident_index=index, sealed=sealed,
+        person_id=person_id, certificate=row.certificate, sealed=sealed,
         village_code=row.village_code, township_code=row.township_code, hardship=[],
         severe_rule=deps.severe_rule, registered_on=deps.today())
     await deps.repository.save(uow, PERSON, Repository.new(PERSON, person_id), events, ctx, expected_version=None)
@@ -59,8 +60,8 @@ async def _register(uow: UnitOfWork, deps: RegistryDeps, row: ExtractRow, index:
     return "registered"
 
 
-async def _person_corrections(uow: UnitOfWork, deps: RegistryDeps, person: person_domain.Person, row: ExtractRow,
-                              index: str) -> list[EventPayload]:
+async def _person_corrections(uow: UnitOfWork, deps: RegistryDeps, person: person_domain.Person, row: ExtractRow
+                              ) -> list[EventPayload]:
     found = await uow.find(person_keys, person_id=person.person_id)
     key = bytes(found["wrapped_key"]) if found and found["wrapped_key"] is not None else None
     if key is None:  # erased: nothing of theirs can be compared or sealed again
@@ -78,7 +79,7 @@ async def _person_corrections(uow: UnitOfWork, deps: RegistryDeps, person: perso
                                          sealed={})
     if (int(row.certificate.category), row.certificate.grade) != (person.category, person.grade):
         events += person_domain.reassess(
-            person, certificate=row.certificate, resident_index=index, severe_rule=deps.severe_rule,
+            person, certificate=row.certificate, severe_rule=deps.severe_rule,
             sealed=deps.vault.seal(key, person.person_id, {"certificate_number": row.certificate.value}))
     return events
 
@@ -120,7 +121,7 @@ async def import_row(uow: UnitOfWork, deps: RegistryDeps, row: ExtractRow, ctx: 
     person = await deps.repository.load(uow, PERSON, person_id)
     if not person.state.active:
         return "deregistered"
-    person_events = await _person_corrections(uow, deps, person.state, row, index)
+    person_events = await _person_corrections(uow, deps, person.state, row)
     certificate = await deps.repository.find(uow, CERTIFICATE, person_id)
     certificate_events = _certificate_corrections(certificate.state, person.state, row, deps)
     if person_events:

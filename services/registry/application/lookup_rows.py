@@ -2,7 +2,8 @@
 
 Declared once here and written by the repository in the transaction that saves the events (see
 :mod:`shared.eventstore.repository`); no use case writes these rows by hand. ``person_keys`` is not
-here: a person's wrapped data key is a secret, in no event, and the use cases keep it themselves.
+here: a person's wrapped data key is a secret, in no event, and the use cases keep it themselves; so is
+``resident_index``, the blind index of resident IDs (no longer in events, so that erasure can remove it).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from services.registry.adapters.tables import certificates, departments, org_units, persons, resident_index, staff
+from services.registry.adapters.tables import certificates, departments, org_units, persons, staff
 from services.registry.domain import certificate_life
 from services.registry.domain import person as person_domain
 from services.registry.domain import plan as plan_domain
@@ -82,8 +83,6 @@ def _person(change: Change) -> Sequence[Operation]:
     return [
         Upsert(persons, key, {"sex": state.sex, "birth_year": state.birth_year,
                               "registered_on": registered.registered_on, **values}),
-        # The resident index is unique: a second registration of one resident is refused before this.
-        Upsert(resident_index, {"resident_index": registered.resident_index}, {"person_id": state.person_id}),
     ]
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.registry.adapters.tables import departments, org_units, persons, resident_index
-from shared.errors import InvalidInput
+from shared.errors import AlreadyExists, InvalidInput
 from shared.eventstore.unit_of_work import UnitOfWork
 
 # Org units never change once established (a new code is a new unit), so a village's township
@@ -42,6 +42,19 @@ async def registered_person(uow: UnitOfWork, index: str) -> str | None:
     """
     row = await uow.find(resident_index, resident_index=index)
     return str(row["person_id"]) if row is not None else None
+
+
+async def claim_resident_index(uow: UnitOfWork, index: str, person_id: str) -> None:
+    """409 if this resident is registered already (earlier in the batch included), else claim it.
+
+    The blind index lives only in the ``resident_index`` table, never in an event: erasure overwrites
+    the row, and the same resident ID can then be registered again as a new person. Registration and
+    the import both claim it here.
+    """
+    owner = await registered_person(uow, index)
+    if owner is not None:
+        raise AlreadyExists(f"this resident ID is already registered (person {owner})", field="certificate_number")
+    await uow.insert(resident_index, {"resident_index": index, "person_id": person_id})
 
 
 async def registered_persons(reader: AsyncConnection | UnitOfWork, indexes: Iterable[str]) -> dict[str, str]:

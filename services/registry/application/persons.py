@@ -7,13 +7,14 @@ from collections.abc import Awaitable, Callable
 from services.registry.adapters.tables import person_keys, resident_index
 from services.registry.application import commands as c
 from services.registry.application.deps import WRITERS, RegistryDeps
+from services.registry.application.keys import wrapped_key
 from services.registry.application.lookup_rows import PERSON
-from services.registry.application.lookups import village_township
+from services.registry.application.lookups import claim_resident_index, village_township
 from services.registry.domain import person as domain
 from services.registry.domain.certificate import Certificate, InvalidCertificate, validate_certificate_number
 from shared.auth import Principal, Role
 from shared.catalogue import EventPayload
-from shared.errors import AlreadyExists, InvalidInput
+from shared.errors import InvalidInput
 from shared.eventstore.repository import Repository
 from shared.eventstore.unit_of_work import UnitOfWork
 from shared.ids import new_id
@@ -26,22 +27,6 @@ def _certificate(value: str, deps: RegistryDeps) -> Certificate:
         raise InvalidInput(exc.message, field="certificate_number") from None
 
 
-async def wrapped_key(uow: UnitOfWork, person_id: str) -> bytes | None:
-    """The person's wrapped data key, or None once erased."""
-    row = await uow.find(person_keys, person_id=person_id)
-    value = row["wrapped_key"] if row else None
-    return bytes(value) if value is not None else None
-
-
-async def _refuse_duplicate(uow: UnitOfWork, index: str) -> None:
-    """409 if this resident is registered already (earlier in the batch included); the index row
-    itself is written with the person's lookup rows (``lookup_rows``)."""
-    row = await uow.find(resident_index, resident_index=index)
-    if row is not None:
-        raise AlreadyExists(f"this resident ID is already registered (person {row['person_id']})",
-                            field="certificate_number")
-
-
 async def register_person(
     uow: UnitOfWork, deps: RegistryDeps, principal: Principal, cmd: c.RegisterPerson
 ) -> dict[str, object]:
@@ -51,15 +36,14 @@ async def register_person(
     township = await village_township(uow, cmd.village_code)
     principal.require_township(township, action="registering a person")
     person_id = new_id()
-    index = deps.vault.blind_index(certificate.resident_id.value)
-    await _refuse_duplicate(uow, index)
+    await claim_resident_index(uow, deps.vault.blind_index(certificate.resident_id.value), person_id)
     _data_key, wrapped = deps.vault.new_subject(person_id)
     sealed = deps.vault.seal(wrapped, person_id, {
         "certificate_number": certificate.value, "name": cmd.name, "address": cmd.address,
     })
     await uow.insert(person_keys, {"person_id": person_id, "wrapped_key": wrapped, "erased_at": None})
     events = domain.register(
-        person_id=person_id, certificate=certificate, resident_index=index, sealed=sealed,
+        person_id=person_id, certificate=certificate, sealed=sealed,
         village_code=cmd.village_code, township_code=township, hardship=cmd.hardship,
         severe_rule=deps.severe_rule, registered_on=cmd.registered_on or deps.today(),
     )
@@ -116,13 +100,13 @@ async def reassess_person(
     """Record a new category/grade from a new certificate number with the same resident ID."""
     async def decide(person: domain.Person) -> list[EventPayload]:
         certificate = _certificate(cmd.certificate_number, deps)
-        index = deps.vault.blind_index(certificate.resident_id.value)
-        if index != person.resident_index:
+        owner = await uow.find(resident_index, resident_index=deps.vault.blind_index(certificate.resident_id.value))
+        if owner is None or owner["person_id"] != person_id:
             raise InvalidInput("the new certificate number belongs to a different resident ID",
                                field="certificate_number")
         key = await wrapped_key(uow, person_id)
         sealed = deps.vault.seal(key, person_id, {"certificate_number": certificate.value}) if key else {}
-        return domain.reassess(person, certificate=certificate, resident_index=index, sealed=sealed,
+        return domain.reassess(person, certificate=certificate, sealed=sealed,
                                severe_rule=deps.severe_rule)
     return await _change(uow, deps, principal, person_id, cmd, "re-assessing a person", decide)
 
@@ -154,6 +138,9 @@ async def erase_person(
     async def decide(person: domain.Person) -> list[EventPayload]:
         await uow.update(person_keys, {"person_id": person_id},
                    {"wrapped_key": None, "erased_at": deps.context(principal).now})
+        # The blind index goes too (overwritten with a value no ID hashes to): nothing finds the
+        # person by their ID any more, and the ID may be registered again as a new person.
+        await uow.update(resident_index, {"person_id": person_id}, {"resident_index": f"erased:{person_id}"})
         deps.vault.forget(person_id)
         return domain.erase_personal_data(person)
     return await _change(uow, deps, principal, person_id, cmd, "erasing personal data", decide)

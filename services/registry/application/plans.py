@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 from services.registry.application import commands as c
 from services.registry.application.deps import WRITERS, RegistryDeps
+from services.registry.application.keys import wrapped_key
 from services.registry.application.lookup_rows import PERSON, PLAN
 from services.registry.application.lookups import department_codes
 from services.registry.domain import plan as domain
 from shared.auth import Principal, Role
 from shared.catalogue import EventPayload
-from shared.errors import NotFound
+from shared.errors import DomainRuleViolated, NotFound
 from shared.eventstore.repository import Loaded
 from shared.eventstore.unit_of_work import UnitOfWork
 from shared.ids import new_id
@@ -20,6 +21,18 @@ from shared.ids import new_id
 async def _existing(uow: UnitOfWork, deps: RegistryDeps, person_id: str, year: int) -> Loaded[domain.Plan]:
     return await deps.repository.load(uow, PLAN, domain.plan_stream_id(person_id, year),
                                       missing=f"person {person_id} has no plan for {year}")
+
+
+async def _sealer(uow: UnitOfWork, deps: RegistryDeps, person_id: str, item_id: str) -> domain.Seal:
+    """Seals an item's free texts with the person's key, bound to the item; once the person's data
+    is erased there is no key, and a text for them is refused (an empty note needs none)."""
+    key = await wrapped_key(uow, person_id)
+
+    def seal(texts: dict[str, str]) -> dict[str, str]:
+        if key is None:
+            raise DomainRuleViolated(f"person {person_id}'s personal data was erased: no new text about them")
+        return deps.vault.seal(key, person_id, texts, scope=f"item/{item_id}")
+    return seal
 
 
 async def _save(
@@ -52,7 +65,8 @@ async def add_item(
     item_id = new_id()
     events = domain.add_item(plan.state, item_id=item_id, kind=cmd.kind, need=cmd.need,
                              description=cmd.description, responsible_department=cmd.responsible_department,
-                             due_on=cmd.due_on, known_departments=await department_codes(uow))
+                             due_on=cmd.due_on, known_departments=await department_codes(uow),
+                             seal=await _sealer(uow, deps, person_id, item_id))
     result = await _save(uow, deps, principal, plan, events, cmd.expected_version)
     return {**result, "item_id": item_id}
 
@@ -70,7 +84,7 @@ async def deliver_item(
         principal.require(*WRITERS, Role.DEPARTMENT_OFFICER, action="delivering a plan item")
         principal.require_township(plan.state.township_code, action="delivering a plan item")
     events = domain.deliver_item(plan.state, item_id, delivered_on=cmd.delivered_on, note=cmd.note,
-                                 today=deps.today())
+                                 today=deps.today(), seal=await _sealer(uow, deps, person_id, item_id))
     return await _save(uow, deps, principal, plan, events, cmd.expected_version)
 
 
@@ -82,5 +96,6 @@ async def cancel_item(
     principal.require(*WRITERS, action="cancelling a plan item")
     plan = await _existing(uow, deps, person_id, year)
     principal.require_township(plan.state.township_code, action="cancelling a plan item")
-    events = domain.cancel_item(plan.state, item_id, reason=cmd.reason)
+    events = domain.cancel_item(plan.state, item_id, reason=cmd.reason,
+                                seal=await _sealer(uow, deps, person_id, item_id))
     return await _save(uow, deps, principal, plan, events, cmd.expected_version)

@@ -283,11 +283,12 @@ def mask_certificate(value: str) -> str:
 
 
 def mask_name(name: str) -> str:
-    """Keep the first character of a name and replace each other character with ``*`` (张三丰 → 张**)."""
+    """Keep the first character of a name and put two ``*`` after it, whatever its length
+    (张三 → 张**, 张三丰 → 张**, 欧阳娜娜 → 欧**): a masked name does not tell how long it is."""
     text = name.strip()
     if not text:
         return ""
-    return text[0] + "*" * (len(text) - 1)
+    return text[0] + "**"
 
 
 def _normalise(value: str) -> str:

@@ -34,7 +34,6 @@ class Person:
     """A person's state as folded from their stream."""
 
     person_id: str
-    resident_index: str
     village_code: str
     township_code: str
     category: int
@@ -63,7 +62,6 @@ def _apply(event: EventPayload, state: Person | None) -> Person:
 def _(event: PersonRegistered, state: Person | None) -> Person:
     return Person(
         person_id=event.person_id,
-        resident_index=event.resident_index,
         village_code=event.village_code,
         township_code=event.township_code,
         category=event.category,
@@ -87,10 +85,7 @@ def _(event: PersonRelocated, state: Person) -> Person:
 
 @_apply.register
 def _(event: PersonReassessed, state: Person) -> Person:
-    return replace(
-        state, category=event.category, grade=event.grade, severe=event.severe,
-        resident_index=event.resident_index,
-    )
+    return replace(state, category=event.category, grade=event.grade, severe=event.severe)
 
 
 @_apply.register
@@ -128,7 +123,6 @@ def register(
     *,
     person_id: str,
     certificate: Certificate,
-    resident_index: str,
     sealed: Sealed,
     village_code: str,
     township_code: str,
@@ -140,7 +134,6 @@ def register(
     return [
         PersonRegistered(
             person_id=person_id,
-            resident_index=resident_index,
             sealed=sealed,
             village_code=village_code,
             township_code=township_code,
@@ -192,7 +185,6 @@ def reassess(
     person: Person,
     *,
     certificate: Certificate,
-    resident_index: str,
     sealed: Sealed,
     severe_rule: SevereRule,
 ) -> list[EventPayload]:
@@ -209,7 +201,6 @@ def reassess(
             category=category,
             grade=grade,
             severe=severe_rule.is_severe(category, grade),
-            resident_index=resident_index,
             sealed=sealed,
         )
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import singledispatch
@@ -10,10 +11,20 @@ from typing import Literal
 from services.registry.domain.person import Person
 from services.registry.domain.vocabulary import NEEDS
 from shared.catalogue import EventPayload
-from shared.catalogue.people import PlanDrawn, PlanItemAdded, PlanItemCancelled, PlanItemDelivered, PlanKind
+from shared.catalogue.people import (
+    PlanDrawn,
+    PlanItemAdded,
+    PlanItemCancelled,
+    PlanItemDelivered,
+    PlanKind,
+    Sealed,
+)
 from shared.errors import DomainRuleViolated, InvalidInput, NotFound
 
 ItemStatus = Literal["planned", "delivered", "cancelled"]
+
+Seal = Callable[[dict[str, str]], Sealed]
+"""Seals an item's free texts with the person's key (given by the caller, bound to the item)."""
 
 
 def plan_stream_id(person_id: str, year: int) -> str:
@@ -28,12 +39,14 @@ class PlanItem:
     item_id: str
     kind: PlanKind
     need: str
-    description: str
     responsible_department: str
     due_on: date
     status: ItemStatus = "planned"
     delivered_on: date | None = None
-    cancel_reason: str | None = None
+    sealed: Mapping[str, str] = field(default_factory=dict)
+    """The free texts (``description``, ``note``, ``cancel_reason``), sealed with the person's key."""
+    legacy: Mapping[str, str] = field(default_factory=dict)
+    """The same texts in clear, from events written before they were sealed."""
 
 
 @dataclass(frozen=True)
@@ -65,20 +78,28 @@ def _(event: PlanDrawn, state: Plan | None) -> Plan:
 
 @_apply.register
 def _(event: PlanItemAdded, state: Plan) -> Plan:
-    item = PlanItem(event.item_id, event.kind, event.need, event.description,
-                    event.responsible_department, event.due_on)
+    item = PlanItem(event.item_id, event.kind, event.need, event.responsible_department, event.due_on,
+                    sealed=dict(event.sealed), legacy=_texts(description=event.description))
     return replace(state, items={**state.items, item.item_id: item})
+
+
+def _texts(**texts: str) -> dict[str, str]:
+    return {name: text for name, text in texts.items() if text}
 
 
 @_apply.register
 def _(event: PlanItemDelivered, state: Plan) -> Plan:
-    item = replace(state.items[event.item_id], status="delivered", delivered_on=event.delivered_on)
+    old = state.items[event.item_id]
+    item = replace(old, status="delivered", delivered_on=event.delivered_on,
+                   sealed={**old.sealed, **event.sealed}, legacy={**old.legacy, **_texts(note=event.note)})
     return replace(state, items={**state.items, item.item_id: item})
 
 
 @_apply.register
 def _(event: PlanItemCancelled, state: Plan) -> Plan:
-    item = replace(state.items[event.item_id], status="cancelled", cancel_reason=event.reason)
+    old = state.items[event.item_id]
+    item = replace(old, status="cancelled", sealed={**old.sealed, **event.sealed},
+                   legacy={**old.legacy, **_texts(cancel_reason=event.reason)})
     return replace(state, items={**state.items, item.item_id: item})
 
 
@@ -104,6 +125,7 @@ def add_item(
     responsible_department: str,
     due_on: date,
     known_departments: set[str],
+    seal: Seal,
 ) -> list[EventPayload]:
     """Add a measure with its responsible department and due date."""
     if need not in NEEDS:
@@ -115,7 +137,7 @@ def add_item(
     if due_on.year < plan.year:
         raise InvalidInput(f"due date {due_on} is before the plan's year {plan.year}", field="due_on")
     return [PlanItemAdded(plan_id=plan.plan_id, person_id=plan.person_id, year=plan.year, item_id=item_id,
-                          kind=kind, need=need, description=description.strip(),
+                          kind=kind, need=need, sealed=seal({"description": description.strip()}),
                           responsible_department=responsible_department, due_on=due_on)]
 
 
@@ -126,7 +148,9 @@ def _item(plan: Plan, item_id: str) -> PlanItem:
         raise NotFound(f"plan {plan.plan_id} has no item {item_id}") from None
 
 
-def deliver_item(plan: Plan, item_id: str, *, delivered_on: date, note: str, today: date) -> list[EventPayload]:
+def deliver_item(
+    plan: Plan, item_id: str, *, delivered_on: date, note: str, today: date, seal: Seal
+) -> list[EventPayload]:
     """Mark an item delivered (once; not a cancelled one; not in the future)."""
     item = _item(plan, item_id)
     if item.status != "planned":
@@ -134,10 +158,10 @@ def deliver_item(plan: Plan, item_id: str, *, delivered_on: date, note: str, tod
     if delivered_on > today:
         raise InvalidInput(f"delivery date {delivered_on} is in the future", field="delivered_on")
     return [PlanItemDelivered(plan_id=plan.plan_id, person_id=plan.person_id, year=plan.year, item_id=item_id,
-                              delivered_on=delivered_on, note=note)]
+                              delivered_on=delivered_on, sealed=seal({"note": note.strip()}) if note.strip() else {})]
 
 
-def cancel_item(plan: Plan, item_id: str, *, reason: str) -> list[EventPayload]:
+def cancel_item(plan: Plan, item_id: str, *, reason: str, seal: Seal) -> list[EventPayload]:
     """Cancel an item that is still planned, with a reason."""
     item = _item(plan, item_id)
     if item.status != "planned":
@@ -145,4 +169,4 @@ def cancel_item(plan: Plan, item_id: str, *, reason: str) -> list[EventPayload]:
     if not reason.strip():
         raise InvalidInput("cancelling an item needs a reason", field="reason")
     return [PlanItemCancelled(plan_id=plan.plan_id, person_id=plan.person_id, year=plan.year, item_id=item_id,
-                              reason=reason.strip())]
+                              sealed=seal({"cancel_reason": reason.strip()}))]

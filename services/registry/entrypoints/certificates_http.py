@@ -11,6 +11,7 @@ from services.registry.application.deps import RegistryDeps
 from services.registry.domain.certificate_life import CertificateStatus
 from services.registry.entrypoints import register_schemas as s
 from shared.auth import CurrentPrincipal
+from shared.http.bounds import Offset
 from shared.http.commands import execute
 from shared.http.deps import ReadConnection, service_deps
 
@@ -75,7 +76,7 @@ async def list_certificates(
     township_code: str | None = None,
     village_code: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[s.Certificate]:
     found = await uc.list_certificates(conn, deps, expiring_within_days=expiring_within_days, status=status,
                                        township_code=township_code, village_code=village_code,
@@ -86,7 +87,7 @@ async def list_certificates(
 @router.get("/certificates/expiring", summary="Persons whose certificate expires within the configured days")
 async def expiring(
     _who: CurrentPrincipal, deps: Deps, conn: ReadConnection, township_code: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Offset = 0,
 ) -> list[s.Certificate]:
     found = await uc.list_certificates(
         conn, deps, expiring_within_days=deps.certificate_policy.expiring_within_days, status=None,

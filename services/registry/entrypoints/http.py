@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
+from services.registry.application import access_log, organisation, persons, plans, views
 from services.registry.application import commands as c
-from services.registry.application import organisation, persons, plans, views
 from services.registry.application.deps import RegistryDeps
 from services.registry.entrypoints import schemas as s
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, Principal
 from shared.errors import Forbidden, NotFound
+from shared.http.bounds import Offset
 from shared.http.commands import execute
 from shared.http.deps import ReadConnection, service_deps
 
 router = APIRouter()
+T = TypeVar("T")
 
 Deps = Annotated[RegistryDeps, Depends(service_deps(RegistryDeps))]
+
+
+async def _logged(request: Request, who: Principal, shown: views.Shown[T]) -> T:
+    """Record the read's accesses to personal data in clear, then answer: no data without its record."""
+    answer, accesses = shown
+    if accesses:
+        route = request.scope.get("route")
+        name = f"{request.method} {getattr(route, 'path', request.url.path)}"
+        await execute(request, lambda uow: access_log.record(uow, who, name, accesses), buffered=True)
+    return answer
 
 
 class TokenRequest(BaseModel):
@@ -87,6 +100,7 @@ async def register_person(
 
 @router.get("/persons", tags=["persons"], summary="List or find persons (personal data masked by role)")
 async def list_persons(
+    request: Request,
     who: CurrentPrincipal,
     deps: Deps,
     conn: ReadConnection,
@@ -95,18 +109,21 @@ async def list_persons(
     certificate_number: str | None = Query(default=None, description="Find by certificate number (keyed hash)"),
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[s.Person]:
-    found = await views.list_persons(
+    shown = await views.list_persons(
         conn, deps, who, township_code=township_code, village_code=village_code,
         certificate_number=certificate_number, active=active, limit=limit, offset=offset,
     )
-    return [s.Person.model_validate(p) for p in found]
+    return [s.Person.model_validate(p) for p in await _logged(request, who, shown)]
 
 
 @router.get("/persons/{person_id}", tags=["persons"])
-async def get_person(person_id: str, who: CurrentPrincipal, deps: Deps, conn: ReadConnection) -> s.Person:
-    return s.Person.model_validate(await views.get_person(conn, deps, who, person_id))
+async def get_person(
+    person_id: str, request: Request, who: CurrentPrincipal, deps: Deps, conn: ReadConnection
+) -> s.Person:
+    shown = await views.get_person(conn, deps, who, person_id)
+    return s.Person.model_validate(await _logged(request, who, shown))
 
 
 @router.post("/persons/{person_id}/corrections", tags=["persons"])
@@ -172,8 +189,11 @@ async def draw_plan(person_id: str, year: int, request: Request, who: CurrentPri
 
 
 @router.get("/persons/{person_id}/plans/{year}", tags=["plans"])
-async def get_plan(person_id: str, year: int, _who: CurrentPrincipal, deps: Deps, conn: ReadConnection) -> s.Plan:
-    return s.Plan.model_validate(await views.get_plan(conn, deps, person_id, year))
+async def get_plan(
+    person_id: str, year: int, request: Request, who: CurrentPrincipal, deps: Deps, conn: ReadConnection
+) -> s.Plan:
+    shown = await views.get_plan(conn, deps, who, person_id, year)
+    return s.Plan.model_validate(await _logged(request, who, shown))
 
 
 @router.post("/persons/{person_id}/plans/{year}/items", status_code=201, tags=["plans"])
@@ -200,3 +220,42 @@ async def cancel_item(
 ) -> s.PlanWritten:
     return s.PlanWritten.model_validate(await execute(
         request, lambda uow: plans.cancel_item(uow, deps, who, person_id, year, item_id, body), buffered=True))
+
+
+def _log_filter(staff_id: str | None, person_id: str | None, route: str | None, since: datetime | None,
+                until: datetime | None) -> access_log.LogFilter:
+    return access_log.LogFilter(staff_id=staff_id, person_id=person_id, route=route, since=since, until=until)
+
+
+LogQuery = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get("/access-log", tags=["audit"],
+            summary="Reads of personal data in clear: who, when, which person, which route")
+async def get_access_log(
+    who: CurrentPrincipal, conn: ReadConnection, staff_id: LogQuery = None, person_id: LogQuery = None,
+    route: LogQuery = None, since: datetime | None = None, until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000, offset: Offset = 0,
+) -> list[s.AccessLogEntry]:
+    entries = await access_log.query(conn, who, _log_filter(staff_id, person_id, route, since, until),
+                                     limit=limit, offset=offset)
+    return [s.AccessLogEntry.model_validate(e) for e in entries]
+
+
+_EXPORTS = {
+    "csv": ("text/csv; charset=utf-8", access_log.to_csv),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", access_log.to_xlsx),
+}
+
+
+@router.get("/access-log.{extension}", tags=["audit"], response_class=Response,
+            summary="The access log as CSV or Excel")
+async def export_access_log(
+    extension: Literal["csv", "xlsx"], who: CurrentPrincipal, conn: ReadConnection, staff_id: LogQuery = None,
+    person_id: LogQuery = None, route: LogQuery = None, since: datetime | None = None, until: datetime | None = None,
+) -> Response:
+    entries = await access_log.query(conn, who, _log_filter(staff_id, person_id, route, since, until),
+                                     limit=1_000_000, offset=0)
+    media_type, render = _EXPORTS[extension]
+    return Response(render(entries), media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="access-log.{extension}"'})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
@@ -103,21 +103,23 @@ class Person(ResponseModel):
 
 
 class PlanItem(ResponseModel):
-    """One item of a personal plan (一人一策)."""
+    """One item of a personal plan (一人一策); its texts (``description``, ``note``, ``cancel_reason``)
+    are ``null`` outside the caller's scope and once the person is erased."""
 
     item_id: str
     kind: PlanKind
     need: str
-    description: str
+    description: str | None
     responsible_department: str
     due_on: date
     status: str
     delivered_on: date | None
+    note: str | None
     cancel_reason: str | None
 
 
 class Plan(ResponseModel):
-    """A person's plan for a year, with its items."""
+    """A person's plan for a year, with its items; ``personal_data`` says whether any text is shown."""
 
     plan_id: str
     person_id: str
@@ -125,4 +127,17 @@ class Plan(ResponseModel):
     version: int
     township_code: str
     village_code: str
+    personal_data: Literal["clear", "masked", "erased"]
     items: list[PlanItem]
+
+
+class AccessLogEntry(ResponseModel):
+    """One read of a person's personal data in clear (``person_id`` null: a lookup that found no one)."""
+
+    entry_id: str
+    at: datetime
+    staff_id: str
+    roles: list[str]
+    route: str
+    what: Literal["details", "list", "lookup", "plan"]
+    person_id: str | None

@@ -12,12 +12,13 @@ from fastapi import APIRouter, Query
 
 from services.reporting.queries import certificates as q
 from shared.auth import CurrentPrincipal
+from shared.http.bounds import DayBounds, Offset
 from shared.http.deps import ReadConnection
 from shared.http.responses import ResponseModel
 
 certificates_router = APIRouter(tags=["certificates"])
 
-Today = Annotated[date | None, Query(description="Judge status as of this day (default: today)")]
+Today = Annotated[date | None, Query(description="Judge status as of this day (default: today)"), DayBounds]
 Within = Annotated[int, Query(ge=0, le=3660, description="Days ahead counted as expiring soon")]
 
 
@@ -54,7 +55,7 @@ async def by_unit(_who: CurrentPrincipal, conn: ReadConnection, today: Today = N
 async def expiring(
     _who: CurrentPrincipal, conn: ReadConnection, today: Today = None, within_days: Within = 90,
     township_code: str | None = None, limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ExpiringCertificate]:
     found = await q.expiring(conn, today=today or date.today(), within_days=within_days,
                              township_code=township_code, limit=limit, offset=offset)

@@ -19,11 +19,12 @@ from services.reporting.queries import inspection_results as inspection_views
 from services.reporting.queries import rectifications as ledger_views
 from services.reporting.queries.ledger_export import ledger_csv, ledger_workbook
 from shared.auth import CurrentPrincipal
+from shared.http.bounds import DayBounds
 from shared.http.deps import ReadConnection, Runtime
 
 ledger_router = APIRouter()
 
-Today = Annotated[date | None, Query(description="Compute overdue as of this day (default: today)")]
+Today = Annotated[date | None, Query(description="Compute overdue as of this day (default: today)"), DayBounds]
 Status = Literal["assigned", "reported", "reopened", "closed"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -41,6 +41,7 @@ from services.reporting.queries.tasks import highlights_wall
 from services.reporting.queries.worklist import WorkFilter, worklist
 from shared.auth import CurrentPrincipal, Role
 from shared.errors import NotFound
+from shared.http.bounds import DayBounds
 from shared.runtime import ServiceRuntime
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -58,7 +59,7 @@ HIGHLIGHT_TOPICS = frozenset({HIGHLIGHTS.name})
 AUDIT_TOPICS = frozenset(p.name for p in AUDIT)
 
 router = APIRouter()
-Today = Annotated[date | None, Query(description="Judge overdue as of this day (default: today)")]
+Today = Annotated[date | None, Query(description="Judge overdue as of this day (default: today)"), DayBounds]
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip (paging); `total` counts them all")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Rows per page")]

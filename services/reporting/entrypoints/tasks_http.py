@@ -22,11 +22,13 @@ from services.reporting.queries.tasks import (
 )
 from shared.auth import CurrentPrincipal
 from shared.catalogue.worklists import MONTH_PATTERN
+from shared.http.bounds import DayBounds, Offset
 from shared.http.deps import ReadConnection
 
 tasks_router = APIRouter(tags=["tasks"])
 
-Today = Annotated[date | None, Query(description="Judge overdue and due soon as of this day (default: today)")]
+Today = Annotated[date | None, Query(description="Judge overdue and due soon as of this day (default: today)"),
+                  DayBounds]
 MonthQ = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
 YearQ = Annotated[int | None, Query(ge=2000, le=2100)]
 Status = Literal["open", "completed", "cancelled"]
@@ -37,7 +39,7 @@ async def get_tasks(
     _who: CurrentPrincipal, conn: ReadConnection, today: Today = None, month: MonthQ = None, year: YearQ = None,
     department: str | None = None, status: Status | None = None, assignee: str | None = None,
     overdue: bool | None = None, due_soon: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500, offset: Offset = 0,
 ) -> s.Tasks:
     f = TaskFilter(month=month, year=year, department=department, status=status, assignee=assignee,
                    overdue=overdue, due_soon=due_soon)

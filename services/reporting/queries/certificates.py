@@ -29,7 +29,9 @@ def status_on(today: date) -> ColumnElement[str]:
 
 
 def _expiring(today: date, within_days: int) -> ColumnElement[bool]:
-    return and_(C.c.active.is_(True), C.c.valid_until >= today, C.c.valid_until <= today + timedelta(days=within_days))
+    # ``today`` is bounded at the edge (shared.http.bounds) but the window may reach past 9999-12-31.
+    until = date.max if (date.max - today).days < within_days else today + timedelta(days=within_days)
+    return and_(C.c.active.is_(True), C.c.valid_until >= today, C.c.valid_until <= until)
 
 
 async def status_by_unit(conn: AsyncConnection, *, today: date, within_days: int,

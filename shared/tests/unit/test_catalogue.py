@@ -58,7 +58,7 @@ def test_every_payload_model_of_the_catalogue_is_registered_and_found_by_its_typ
                     if m not in bases and catalogue.get(getattr(m, "event_type", "")) is not m]
     assert unregistered == [], "payload models without @event (or shadowed by another model's type)"
     assert set(catalogue.values()) == set(models) - bases  # nothing registered from outside the modules
-    assert payload_class("person.registered") is PersonRegistered and PersonRegistered.schema_version == 2
+    assert payload_class("person.registered") is PersonRegistered and PersonRegistered.schema_version == 3
 
 
 def test_every_catalogued_event_is_documented_frozen_and_strict() -> None:
@@ -121,14 +121,21 @@ def test_person_registered_v1_is_upcast_to_v2(v1_fields: dict[str, Any], hardshi
 
 
 def test_the_current_version_is_decoded_as_is() -> None:
-    current = {**V1_REGISTRATION, "hardship": ["living_alone"]}
-    assert upcast("person.registered", 2, current) is current
-    assert decode_payload("person.registered", 2, current) == PersonRegistered.model_validate(current)
+    current = {k: v for k, v in V1_REGISTRATION.items() if k != "resident_index"} | {"hardship": ["living_alone"]}
+    assert upcast("person.registered", 3, current) is current
+    assert decode_payload("person.registered", 3, current) == PersonRegistered.model_validate(current)
+
+
+def test_person_registered_v2_loses_its_blind_index_on_the_way_to_v3() -> None:
+    """Readers never see the resident ID's keyed hash again, even in events written with it."""
+    stored = {**V1_REGISTRATION, "hardship": ["living_alone"]}
+    payload = decode_payload("person.registered", 2, stored)
+    assert "resident_index" not in payload.model_dump() and "resident_index" in stored
 
 
 def test_a_version_newer_than_the_code_is_refused() -> None:
-    with pytest.raises(ValueError, match=re.escape("schema version 3 is newer than this code knows (2)")):
-        decode_payload("person.registered", 3, V1_REGISTRATION)
+    with pytest.raises(ValueError, match=re.escape("schema version 4 is newer than this code knows (3)")):
+        decode_payload("person.registered", 4, V1_REGISTRATION)
 
 
 def test_a_version_without_an_upcaster_is_refused() -> None:

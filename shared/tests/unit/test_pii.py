@@ -239,6 +239,18 @@ def test_corrupt_key_file_names_the_path(tmp_path: Path) -> None:
 # --- vault ------------------------------------------------------------------------------------
 
 
+def test_a_scoped_text_opens_only_in_its_scope(master: MasterKey) -> None:
+    """A plan item's description cannot be moved to another item, nor read as a top-level field."""
+    vault = PersonalDataVault(master)
+    _, wrapped = vault.new_subject("person-1")
+    sealed = vault.seal(wrapped, "person-1", {"description": "张三每周康复两次"}, scope="item/i-1")
+    assert vault.open(wrapped, "person-1", sealed, scope="item/i-1") == {"description": "张三每周康复两次"}
+    for scope in ("item/i-2", ""):
+        with pytest.raises(DecryptionFailed):
+            vault.open(wrapped, "person-1", sealed, scope=scope)
+    assert vault.open(None, "person-1", sealed, scope="item/i-1") is None  # erased
+
+
 def test_vault_seal_and_open(master: MasterKey) -> None:
     vault = PersonalDataVault(master)
     fields = {"name": "张三丰", "address": "凤鸣街道示例一村 3 组", "certificate": "11010519491231002X41"}

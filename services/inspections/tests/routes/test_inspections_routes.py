@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from services.inspections.adapters.tables import (
     known_staff,
     known_templates,
 )
+from services.inspections.application import person_texts
 from services.inspections.bootstrap import build_app
 from services.inspections.settings import InspectionsSettings
 from shared.auth import Role
@@ -140,6 +141,27 @@ async def test_an_inspection_and_its_ledger_entry_read_back_with_iso_dates(
                      "persons": [{"person_id": PERSON, "village_code": "511403001001", "severe": True,
                                   "hardship": False, "checked": None,
                                   "registry_says": {"visited_this_year": False, "has_plan": False}}]}
+
+
+async def test_a_focus_check_note_reads_back_until_the_person_is_erased(app: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    application, client = app
+    _group_id, inspection = await _inspection(application, client)
+    url = f"/inspections/{inspection['inspection_id']}"
+    assert (await client.post(f"{url}/start", json={"started_on": "2026-05-12"}, headers=lead(application))
+            ).status_code == 200
+    recorded = await client.put(f"{url}/focus-checks/{PERSON}", headers=lead(application), json={
+        "archive_complete": False, "visited_this_year": True, "has_plan": True, "note": "档案照片缺失"})
+    assert recorded.status_code == 200, recorded.text
+
+    async def notes() -> tuple[str | None, str | None]:
+        [check] = (await client.get(url)).json()["focus_checks"]
+        [person] = (await client.get(f"{url}/focus-persons")).json()["persons"]
+        return check["note"], person["checked"]["note"]
+    assert await notes() == ("档案照片缺失", "档案照片缺失")
+    runtime: ServiceRuntime = application.state.runtime
+    async with runtime.engine.begin() as conn:  # what the registry's erasure event does here
+        await person_texts.destroy_key(conn, PERSON, datetime.now(UTC))
+    assert await notes() == (None, None)
 
 
 async def test_learned_facts_read_back(app: tuple[FastAPI, httpx.AsyncClient]) -> None:

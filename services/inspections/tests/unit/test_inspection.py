@@ -55,9 +55,16 @@ def focus(person_id: str, *, visited: bool = True) -> FocusCheckRecorded:
                               has_plan=True)
 
 
+def seal(person_id: str, texts: dict[str, str]) -> dict[str, str]:
+    """Stands in for the person's key: what the domain hands it is what the event carries."""
+    return {name: f"sealed({person_id}: {text})" for name, text in texts.items()}
+
+
 def finding(finding_id: str, *, item_id: str | None = None, person_id: str | None = None) -> FindingRecorded:
-    return FindingRecorded(**FACTS, finding_id=finding_id, source="item" if item_id else "focus_check",
-                           item_id=item_id, person_id=person_id, description="problem")
+    if person_id is not None:  # about a person: sealed
+        return FindingRecorded(**FACTS, finding_id=finding_id, source="focus_check", person_id=person_id,
+                               sealed={"description": f"sealed({person_id}: problem)"})
+    return FindingRecorded(**FACTS, finding_id=finding_id, source="item", item_id=item_id, description="problem")
 
 
 ALL_CHECKED = (checked("a", "pass"), checked("b", "fail", "no forms"), checked("c", "not_applicable"))
@@ -211,7 +218,7 @@ def test_results_are_refused_unless_under_way(history: tuple[EventPayload, ...],
         inspections.record_item(given(*history), TEMPLATE, item_id="a", result="pass", note="", evidence=[])
     with pytest.raises(DomainRuleViolated, match=why):
         inspections.record_focus_check(given(*history), person_id="p1", archive_complete=True,
-                                       visited_this_year=True, has_plan=True, note="", focus_persons={"p1"})
+                                       visited_this_year=True, has_plan=True, note="", focus_persons={"p1"}, seal=seal)
 
 
 def test_an_item_must_belong_to_the_template_version() -> None:
@@ -256,15 +263,27 @@ def test_an_item_with_a_finding_stays_failed() -> None:
 def test_a_focus_check_is_recorded_for_a_focus_person() -> None:
     events = inspections.record_focus_check(given(SCHEDULED, STARTED), person_id="p1", archive_complete=True,
                                             visited_this_year=False, has_plan=True, note="",
-                                            focus_persons={"p1", "p2"})
+                                            focus_persons={"p1", "p2"}, seal=seal)
     assert events == [focus("p1", visited=False)]
     assert given(SCHEDULED, STARTED, *events).focus_checks["p1"].has_issue
+
+
+def test_a_focus_check_note_is_sealed_with_the_person_s_key_and_an_empty_one_needs_none() -> None:
+    def no_key(person_id: str, texts: dict[str, str]) -> dict[str, str]:
+        raise AssertionError("an empty note needs no key")
+    state = given(SCHEDULED, STARTED)
+    [noted] = inspections.record_focus_check(state, person_id="p1", archive_complete=True, visited_this_year=True,
+                                             has_plan=True, note=" 张三的档案缺两页 ", focus_persons={"p1"}, seal=seal)
+    assert isinstance(noted, FocusCheckRecorded)
+    assert (noted.note, noted.sealed) == ("", {"note": "sealed(p1: 张三的档案缺两页)"})
+    assert inspections.record_focus_check(state, person_id="p1", archive_complete=True, visited_this_year=True,
+                                          has_plan=True, note=" ", focus_persons={"p1"}, seal=no_key)
 
 
 def test_a_focus_check_is_only_for_severe_or_hardship_persons_of_the_target() -> None:
     with pytest.raises(InvalidInput) as refused:
         inspections.record_focus_check(given(SCHEDULED, STARTED), person_id="p9", archive_complete=True,
-                                       visited_this_year=True, has_plan=True, note="", focus_persons={"p1"})
+                                       visited_this_year=True, has_plan=True, note="", focus_persons={"p1"}, seal=seal)
     assert refused.value.field == "person_id"
 
 
@@ -272,7 +291,7 @@ def test_a_focus_check_with_a_finding_cannot_become_all_yes() -> None:
     state = given(SCHEDULED, STARTED, focus("p1", visited=False), finding("f1", person_id="p1"))
     with pytest.raises(DomainRuleViolated, match="f1"):
         inspections.record_focus_check(state, person_id="p1", archive_complete=True, visited_this_year=True,
-                                       has_plan=True, note="", focus_persons={"p1"})
+                                       has_plan=True, note="", focus_persons={"p1"}, seal=seal)
 
 
 # --- findings ----------------------------------------------------------------------------------
@@ -280,20 +299,20 @@ def test_a_focus_check_with_a_finding_cannot_become_all_yes() -> None:
 
 def test_a_failed_item_raises_a_finding() -> None:
     state = given(SCHEDULED, STARTED, checked("a", "fail", "gaps"))
-    events = inspections.raise_finding(state, finding_id="f1", description=" problem ", item_id="a")
+    events = inspections.raise_finding(state, finding_id="f1", description=" problem ", item_id="a", seal=seal)
     assert events == [finding("f1", item_id="a")]
     assert given(SCHEDULED, STARTED, checked("a", "fail", "gaps"), *events).findings["f1"].item_id == "a"
 
 
 def test_a_focus_check_with_a_no_raises_a_finding() -> None:
     state = given(SCHEDULED, STARTED, focus("p1", visited=False))
-    assert inspections.raise_finding(state, finding_id="f1", description="problem", person_id="p1") == [
+    assert inspections.raise_finding(state, finding_id="f1", description="problem", person_id="p1", seal=seal) == [
         finding("f1", person_id="p1")]
 
 
 def test_findings_can_be_raised_after_completion() -> None:
     state = given(SCHEDULED, STARTED, *ALL_CHECKED, COMPLETED)
-    assert inspections.raise_finding(state, finding_id="f1", description="problem", item_id="b")
+    assert inspections.raise_finding(state, finding_id="f1", description="problem", item_id="b", seal=seal)
 
 
 @pytest.mark.parametrize(
@@ -313,7 +332,7 @@ def test_a_finding_needs_a_failure_to_come_from(
 ) -> None:
     with pytest.raises(DomainRuleViolated, match=message):
         inspections.raise_finding(given(SCHEDULED, STARTED, *history), finding_id="f1", description="x",
-                                  **source)
+                                  seal=seal, **source)
 
 
 @pytest.mark.parametrize(
@@ -328,7 +347,7 @@ def test_a_finding_refuses_bad_input(source: dict[str, str], description: str, f
     state = given(SCHEDULED, STARTED, checked("a", "fail", "x"), focus("p1", visited=False))
     with pytest.raises(InvalidInput) as refused:
         inspections.raise_finding(state, finding_id="f1", description=description,
-                                  **source)
+                                  seal=seal, **source)
     assert refused.value.field == field
 
 
@@ -336,7 +355,7 @@ def test_a_finding_refuses_bad_input(source: dict[str, str], description: str, f
                          ids=["scheduled", "cancelled"])
 def test_no_findings_before_the_visit_or_once_cancelled(history: tuple[EventPayload, ...]) -> None:
     with pytest.raises(DomainRuleViolated, match="no findings"):
-        inspections.raise_finding(given(*history), finding_id="f1", description="x", item_id="a")
+        inspections.raise_finding(given(*history), finding_id="f1", description="x", item_id="a", seal=seal)
 
 
 # --- completion and score ----------------------------------------------------------------------

@@ -39,7 +39,7 @@ def replay(projection: Projection, *events: EventPayload) -> MemoryModel:
 
 
 def registered(person_id: str, *, grade: int = 3, hardship: list[str] | None = None) -> ev.PersonRegistered:
-    return ev.PersonRegistered(person_id=person_id, resident_index="x", sealed={}, village_code=FENGMING[:9] + "001",
+    return ev.PersonRegistered(person_id=person_id, sealed={}, village_code=FENGMING[:9] + "001",
                                township_code=FENGMING, category=4, grade=grade, severe=grade <= 2,
                                hardship=hardship or [], sex="female", birth_year=1960,
                                registered_on=date(2026, 1, 2))
@@ -73,7 +73,7 @@ def test_staff_are_learned_with_their_roles_and_later_changes() -> None:
 def test_persons_follow_registration_relocation_reassessment_hardship_and_deregistration() -> None:
     model = replay(PERSONS, registered("p1"))
     assert only(model, known_persons)["severe"] is False
-    for event in (ev.PersonReassessed(person_id="p1", category=4, grade=1, severe=True, resident_index="x",
+    for event in (ev.PersonReassessed(person_id="p1", category=4, grade=1, severe=True,
                                       sealed={}),
                   ev.HardshipFlagsSet(person_id="p1", hardship=["living_alone"]),
                   ev.PersonRelocated(person_id="p1", from_village_code="x", village_code=QINGLONG[:9] + "002",

@@ -321,7 +321,7 @@ def test_mask_certificate(value: str, masked: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "masked"),
-    [("张三丰", "张**"), ("张三", "张*"), ("张", "张"), (" 李四 ", "李*"), ("", ""), ("欧阳娜娜", "欧***")],
+    [("张三丰", "张**"), ("张三", "张**"), ("张", "张**"), (" 李四 ", "李**"), ("", ""), ("欧阳娜娜", "欧**")],
 )
 def test_mask_name(name: str, masked: str) -> None:
     assert mask_name(name) == masked

@@ -46,7 +46,7 @@ def certificate(category: int = 4, grade: int = 2, *, sequence: int = 123) -> Ce
 def registered(**changes: object) -> PersonRegistered:
     """The registration event of person p-1, with ``changes``."""
     fields: dict[str, object] = {
-        "person_id": "p-1", "resident_index": "idx-1", "sealed": SEALED, "village_code": VILLAGE,
+        "person_id": "p-1", "sealed": SEALED, "village_code": VILLAGE,
         "township_code": TOWNSHIP, "category": 4, "grade": 2, "severe": True, "hardship": [],
         "sex": "male", "birth_year": 1980, "registered_on": date(2025, 1, 10),
     }
@@ -83,7 +83,7 @@ def visit(person: Person, *, on: date = date(2025, 2, 3), mode: str = "home",
 
 def test_register_derives_the_facts_reporting_needs_from_the_certificate() -> None:
     events = domain.register(
-        person_id="p-1", certificate=certificate(4, 2), resident_index="idx-1", sealed=SEALED,
+        person_id="p-1", certificate=certificate(4, 2), sealed=SEALED,
         village_code=VILLAGE, township_code=TOWNSHIP, hardship=["living_alone", "extreme_poverty", "living_alone"],
         severe_rule=NATIONAL, registered_on=date(2025, 1, 10),
     )
@@ -105,7 +105,7 @@ def test_register_derives_the_facts_reporting_needs_from_the_certificate() -> No
 )
 def test_register_applies_the_configured_severe_rule(category: int, grade: int, rule: SevereRule, severe: bool) -> None:
     (event,) = domain.register(
-        person_id="p-1", certificate=certificate(category, grade), resident_index="i", sealed={},
+        person_id="p-1", certificate=certificate(category, grade), sealed={},
         village_code=VILLAGE, township_code=TOWNSHIP, hardship=[], severe_rule=rule, registered_on=TODAY,
     )
     assert isinstance(event, PersonRegistered)
@@ -114,7 +114,7 @@ def test_register_applies_the_configured_severe_rule(category: int, grade: int, 
 
 def test_register_takes_sex_from_the_sequence_parity() -> None:
     (event,) = domain.register(
-        person_id="p-2", certificate=certificate(sequence=124), resident_index="i", sealed={},
+        person_id="p-2", certificate=certificate(sequence=124), sealed={},
         village_code=VILLAGE, township_code=TOWNSHIP, hardship=[], severe_rule=NATIONAL, registered_on=TODAY,
     )
     assert isinstance(event, PersonRegistered) and event.sex == "female"
@@ -123,7 +123,7 @@ def test_register_takes_sex_from_the_sequence_parity() -> None:
 def test_register_refuses_an_unknown_hardship_flag() -> None:
     with pytest.raises(InvalidInput, match=r"unknown hardship flag.*rich") as caught:
         domain.register(
-            person_id="p-1", certificate=certificate(), resident_index="i", sealed={}, village_code=VILLAGE,
+            person_id="p-1", certificate=certificate(), sealed={}, village_code=VILLAGE,
             township_code=TOWNSHIP, hardship=["rich"], severe_rule=NATIONAL, registered_on=TODAY,
         )
     assert caught.value.field == "hardship"
@@ -134,7 +134,7 @@ def test_register_refuses_an_unknown_hardship_flag() -> None:
 COMMANDS: dict[str, Callable[[Person], list[EventPayload]]] = {
     "correct": lambda p: domain.correct(p, sealed=SEALED, fields=["name"]),
     "relocate": lambda p: domain.relocate(p, village_code=OTHER_VILLAGE, township_code=OTHER_TOWNSHIP, sealed={}),
-    "reassess": lambda p: domain.reassess(p, certificate=certificate(4, 3), resident_index="idx-2", sealed={},
+    "reassess": lambda p: domain.reassess(p, certificate=certificate(4, 3), sealed={},
                                           severe_rule=NATIONAL),
     "set_hardship": lambda p: domain.set_hardship(p, ["living_alone"]),
     "deregister": lambda p: domain.deregister(p, reason="moved_away", effective_on=TODAY),
@@ -185,17 +185,17 @@ def test_relocate_refuses_the_village_the_person_lives_in() -> None:
 
 def test_reassess_records_the_new_category_grade_and_severity() -> None:
     person = given()
-    events = domain.reassess(person, certificate=certificate(6, 3), resident_index="idx-2", sealed={"c": "x"},
+    events = domain.reassess(person, certificate=certificate(6, 3), sealed={"c": "x"},
                              severe_rule=NATIONAL)
-    assert events == [PersonReassessed(person_id="p-1", category=6, grade=3, severe=False, resident_index="idx-2",
+    assert events == [PersonReassessed(person_id="p-1", category=6, grade=3, severe=False,
                                        sealed={"c": "x"})]
     after = then(person, events)
-    assert (after.category, after.grade, after.severe, after.resident_index) == (6, 3, False, "idx-2")
+    assert (after.category, after.grade, after.severe) == (6, 3, False)
 
 
 def test_reassess_refuses_an_unchanged_assessment() -> None:
     with pytest.raises(DomainRuleViolated, match="already category 4, grade 2"):
-        domain.reassess(given(), certificate=certificate(4, 2), resident_index="idx-1", sealed={},
+        domain.reassess(given(), certificate=certificate(4, 2), sealed={},
                         severe_rule=NATIONAL)
 
 

@@ -36,7 +36,7 @@ EVENTS: list[tuple[str, EventPayload]] = [
     ("orgunit-t", people.OrgUnitEstablished(code=FENGMING, name="凤鸣街道", level="township", parent_code=DISTRICT)),
     ("orgunit-v", people.OrgUnitEstablished(code=VILLAGE, name="一村", level="village", parent_code=FENGMING)),
     ("person-p1", people.PersonRegistered(
-        person_id="p1", resident_index="idx", sealed={}, village_code=VILLAGE, township_code=FENGMING, category=4,
+        person_id="p1", sealed={}, village_code=VILLAGE, township_code=FENGMING, category=4,
         grade=1, severe=True, sex="male", birth_year=1980, registered_on=date(2026, 1, 5))),
     ("group-g1", supervision.GroupFormed(group_id="g1", name="第一督导组", leader="lead", members=["lead"],
                                          township_codes=[FENGMING], unit_codes=["health"])),

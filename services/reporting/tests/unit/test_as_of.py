@@ -27,7 +27,7 @@ VILLAGE = "511403001001"
 
 def _registered(person: str, at: datetime, event_id: str | None = None) -> Envelope:
     payload = ev.PersonRegistered(
-        person_id=person, resident_index=f"hmac-{person}", sealed={"name": "ciphertext"}, village_code=VILLAGE,
+        person_id=person, sealed={"name": "ciphertext"}, village_code=VILLAGE,
         township_code="511403001000", category=4, grade=1, severe=True, hardship=[], sex="female",
         birth_year=1950, registered_on=date(2026, 1, 5))
     return envelope_for(payload, stream_id=person, version=1, time=at, actor="township-001",
