@@ -121,11 +121,18 @@ CHANGES = (
         ADMIN_ONLY),
     Change("deaths list: proposals, confirmations", ("POST /deaths/proposals", "POST /deaths/confirmations"),
            REGISTERING),
+    Change("staff: a one-time set-up code, other roles, disabling", (
+        "POST /staff/{staff_id}/setup-code", "PUT /staff/{staff_id}/roles", "POST /staff/{staff_id}/disable"),
+        ADMIN_ONLY),
 )
 """Every change the registry accepts."""
 
 PUBLIC = ("POST /auth/dev-token", "GET /health", "GET /metrics", "GET /asyncapi.json")
 """Routes without a token (the development token endpoint is off in production)."""
+
+SIGN_IN = ("POST /auth/login", "POST /auth/refresh", "POST /auth/logout", "POST /auth/password")
+"""Routes without a token whose body carries the credential: a password, a refresh token or a
+one-time code (docs/registry.md, Sign-in)."""
 
 
 def require(read: Read, principal: Principal) -> Scope:

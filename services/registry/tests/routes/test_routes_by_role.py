@@ -21,7 +21,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.registry.application.access import CHANGES, PUBLIC, READS, Scope
+from services.registry.application.access import CHANGES, PUBLIC, READS, SIGN_IN, Scope
 from services.registry.bootstrap import build_app
 from services.registry.domain.certificate import make_resident_id
 from services.registry.settings import RegistrySettings
@@ -173,6 +173,13 @@ async def _death_confirmation(reg: Registry) -> Cell:
     return Cell("/deaths/confirmations", {"deaths": [{"person_id": person, "died_on": _days_ago(1)}]})
 
 
+async def _staff_cell(reg: Registry, suffix: str, body: dict[str, Any] | None, success: int = 200) -> Cell:
+    staff = f"staff-{_n()}"
+    await reg.admin("POST", "/staff", {"staff_id": staff, "display_name": "王五", "department": "health",
+                                       "roles": ["viewer"]})
+    return Cell(f"/staff/{staff}{suffix}", body, success)
+
+
 def _fixed(cell: Cell) -> Callable[[Registry], Awaitable[Cell]]:
     async def make(_reg: Registry) -> Cell:
         return cell
@@ -236,6 +243,9 @@ CELLS: dict[str, Callable[[Registry], Awaitable[Cell]]] = {
     "POST /deaths/proposals": _deaths_list,
     "POST /deaths/confirmations": _death_confirmation,
     "GET /streams/{stream_id}": _stream,
+    "POST /staff/{staff_id}/setup-code": lambda reg: _staff_cell(reg, "/setup-code", None, 201),
+    "PUT /staff/{staff_id}/roles": lambda reg: _staff_cell(reg, "/roles", {"roles": ["auditor"]}),
+    "POST /staff/{staff_id}/disable": lambda reg: _staff_cell(reg, "/disable", {}),
     "GET /access-log": _fixed(Cell("/access-log")),
     "GET /access-log.{extension}": _fixed(Cell("/access-log.csv")),
 }
@@ -252,7 +262,8 @@ def expected(route: str, role: Role) -> int:
 
 
 def documented() -> set[str]:
-    return {r for read in READS for r in read.routes} | {r for c in CHANGES for r in c.routes} | set(PUBLIC)
+    return ({r for read in READS for r in read.routes} | {r for c in CHANGES for r in c.routes} | set(PUBLIC)
+            | set(SIGN_IN))
 
 
 @pytest.fixture
@@ -274,7 +285,7 @@ def test_every_route_of_the_app_is_in_the_access_table_and_every_documented_rout
     app = build_app(RegistrySettings(data_dir=tmp_path, mode="development"))
     served = openapi_routes(app)
     assert served == {r.split("?")[0] for r in documented()}, "add the route to access.py (and regenerate the docs)"
-    assert set(CELLS) | set(PUBLIC) == documented()
+    assert set(CELLS) | set(PUBLIC) | set(SIGN_IN) == documented()
 
 
 async def test_every_route_answers_every_role_as_the_access_table_says(registry: Registry) -> None:
@@ -300,3 +311,12 @@ async def test_public_routes_answer_without_a_token(registry: Registry) -> None:
         body = {"staff_id": "nobody"} if method == "POST" else None
         response = await registry.send(None, method, Cell(path, body))
         assert response.status_code in (200, 404), (route, response.status_code)  # 404: no staff "nobody"
+
+
+async def test_sign_in_routes_need_no_token_but_a_valid_credential(registry: Registry) -> None:
+    for route in SIGN_IN:
+        method, path = route.split()
+        refused = await registry.send(None, method, Cell(path, {"staff_id": "nobody", "password": "wrong-password-1",
+                                                              "refresh_token": "not-a-token", "code": "000000"}))
+        # Without a token the route is reached (never 403) and the bad credential refused (never 5xx).
+        assert refused.status_code in (200, 401, 404, 422), (route, refused.status_code, refused.text[:200])
