@@ -63,8 +63,9 @@ class ServiceRuntime:
                 declare_stream=settings.declare_streams,
                 max_event_bytes=settings.max_event_bytes,
             )
-        # Only a service that publishes writes events, and needs a key to sign them with.
-        signer = settings.load_signer() if publishes else None
+        # A service that writes events signs them, also from a process that does not publish them
+        # (a CLI command such as `init`: its events are published later by the service's relay).
+        signer = settings.load_signer() if publishes or settings.writes_events else None
         store = EventStore(settings.service, settings.department, signer=signer,
                            max_event_bytes=settings.max_event_bytes)
         return cls(settings, engine, executor, store, relay, schema=schema)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
 
     # A refused start must not print the secrets it was given (pydantic echoes inputs in errors).
     model_config = SettingsConfigDict(env_prefix="QD_", extra="ignore", hide_input_in_errors=True)
+
+    writes_events: ClassVar[bool] = False
+    """Whether this service owns a stream: its events are signed with its key wherever they are written."""
 
     service: str = "service"
     mode: Literal["development", "production"] = "development"

@@ -6,6 +6,8 @@ One instance runs per department: ``QD_DEPARTMENT`` names it. The instance deplo
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, model_validator
 
 from shared.settings import ServiceSettings
@@ -15,6 +17,7 @@ class ChecklistsSettings(ServiceSettings):
     """The checklists service's settings on top of the common ones."""
 
     service: str = "checklists"
+    writes_events: ClassVar[bool] = True
     http_port: int = 8102
     issuer_department: str = Field(
         default="federation",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from shared.settings import ServiceSettings
 
 
@@ -9,4 +11,5 @@ class InspectionsSettings(ServiceSettings):
     """The inspections service's settings: the common ones, its name and port."""
 
     service: str = "inspections"
+    writes_events: ClassVar[bool] = True
     http_port: int = 8103

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -16,6 +17,7 @@ class RegistrySettings(ServiceSettings):
     """The registry's settings on top of the common ones."""
 
     service: str = "registry"
+    writes_events: ClassVar[bool] = True
     http_port: int = 8101
     severe_grades: str = Field(default="1,2", description="Grades counted as severe (重度), comma-separated")
     severe_also_categories: str = Field(

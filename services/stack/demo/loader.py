@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,27 @@ def try_token(stack: EmbeddedStack, staff_id: str) -> str | None:
     return token
 
 
+# An authenticated read of each service: 401 until it has learned the staff from the registry's events.
+_STAFF_PROBES = {"checklists": "/instance", "checklists-health": "/instance", "inspections": "/groups",
+                 "reporting": "/views/live-stats"}
+
+
+def _wait_until_staff_known(stack: EmbeddedStack, staff_id: str, timeout: float = 60.0) -> None:
+    """Every service refuses tokens of staff it has not learned of yet (its staff directory, fed by
+    the registry's events): wait until each knows the last member enrolled, so the demo's next
+    steps are not refused."""
+    token = issue_token(stack, staff_id)
+    deadline = time.monotonic() + timeout
+    for key, path in _STAFF_PROBES.items():
+        if key not in stack.processes:
+            continue
+        with _client(stack.url(key), token) as client:
+            while client.get(path).status_code == 401:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{key} did not learn of staff {staff_id} within {timeout:.0f} s")
+                time.sleep(0.1)  # polling a condition: the service applies the registry's events on its own
+
+
 def _client(url: str, token: str) -> httpx.Client:
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60, trust_env=False)
 
@@ -47,6 +69,7 @@ def load_demo(stack: EmbeddedStack, *, persons: int, say: Any) -> None:
         seed_organisation(registry, villages_per_township=4)
         for member in DEMO_STAFF:
             expect(registry.post("/staff", json=member), 201)
+    _wait_until_staff_known(stack, str(DEMO_STAFF[-1]["staff_id"]))
     say(f"{persons} persons with home visits and personal plans")
 
     async def persons_demo() -> dict[str, int]:
