@@ -28,7 +28,7 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
-from sqlalchemy import MetaData, insert
+from sqlalchemy import Connection, MetaData, Table, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -139,6 +139,8 @@ class Cut:
             for metadata in schema:
                 await conn.run_sync(metadata.create_all)
             for projection in self.projections:
+                # A projection's tables may live outside the views' schema (the staff directory).
+                await conn.run_sync(_create_tables, projection.tables)
                 model = self.models[projection.name]
                 for table in projection.tables:
                     table_rows = model.table_rows(table)
@@ -146,6 +148,11 @@ class Cut:
                     for start in range(0, len(table_rows), 1000):
                         await conn.execute(insert(table), table_rows[start:start + 1000])
         return engine, rows
+
+
+def _create_tables(sync: Connection, tables: Iterable[Table]) -> None:
+    for table in tables:
+        table.create(sync, checkfirst=True)
 
 
 async def replay_moment(
