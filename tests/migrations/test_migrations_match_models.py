@@ -17,6 +17,7 @@ from services.registry.settings import RegistrySettings
 from shared.db import create_engine
 from shared.migrations import MigrationError, check_at_head, differences, migrate, trees_for
 from shared.runtime import ServiceRuntime
+from shared.signing import Signer
 from tests.migrations.baseline_db import SCHEMAS
 
 pytestmark = pytest.mark.integration
@@ -47,7 +48,8 @@ async def test_autogenerate_finds_nothing_to_do(engine: AsyncEngine, service: st
 
 async def test_production_refuses_to_start_below_head_and_says_what_to_run(engine: AsyncEngine, tmp_path: Path) -> None:
     settings = RegistrySettings(database_url=engine.url.render_as_string(hide_password=False), data_dir=tmp_path)
-    production = settings.model_copy(update={"mode": "production"})  # the check, without production's secrets
+    # The check, without production's other secrets (a writing service always loads its signing key).
+    production = settings.model_copy(update={"mode": "production", "signing_key": Signer.generate().seed_base64()})
     runtime = ServiceRuntime.build(production, schema=(registry_metadata,), publishes=False)
     try:
         with pytest.raises(MigrationError, match=r"run `python -m services\.registry migrate` first"):
