@@ -117,8 +117,7 @@ async def _append_persons(conn: AsyncConnection, deps: RegistryDeps, bodies: Seq
             "certificate_number": certificate.value, "name": body["name"], "address": body["address"]})
         township = TOWNSHIP_OF[body["village_code"][:9]]
         person_events = person_domain.register(
-            person_id=person_id, certificate=certificate,
-            resident_index=deps.vault.blind_index(certificate.resident_id.value), sealed=sealed,
+            person_id=person_id, certificate=certificate, sealed=sealed,
             village_code=body["village_code"], township_code=township, hardship=body["hardship"],
             severe_rule=deps.severe_rule, registered_on=today)
         person = fold(person_domain.evolve, person_events)
@@ -131,13 +130,16 @@ async def _append_persons(conn: AsyncConnection, deps: RegistryDeps, bodies: Seq
         plan = fold(plan_domain.evolve, plan_events)
         assert plan is not None
         item_id = new_id()
+
+        def seal(texts: dict[str, str], item: str = item_id, key: bytes = wrapped, subject: str = person_id) -> Any:
+            return deps.vault.seal(key, subject, texts, scope=f"item/{item}")  # as the registry seals item texts
         plan_events += plan_domain.add_item(
             plan, item_id=item_id, kind="protection", need="rehabilitation",
             description="每月两次上门康复", responsible_department="health", due_on=today + timedelta(days=90),
-            known_departments={code for code, _ in DEPARTMENTS})
+            known_departments={code for code, _ in DEPARTMENTS}, seal=seal)
         plan = fold(plan_domain.evolve, plan_events)
         assert plan is not None
-        plan_events += plan_domain.deliver_item(plan, item_id, delivered_on=today, note="", today=today)
+        plan_events += plan_domain.deliver_item(plan, item_id, delivered_on=today, note="", today=today, seal=seal)
         await deps.store.append(conn, f"person-{person_id}", person_events, ctx, expected_version=0)
         await deps.store.append(conn, plan_domain.plan_stream_id(person_id, today.year), plan_events, ctx,
                                 expected_version=0)
