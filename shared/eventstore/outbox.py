@@ -86,6 +86,9 @@ class Outbox:
         """
         skip = sorted(self._acknowledged)  # published already, deleted soon
         async with self.engine.connect() as conn:
+            # Read first and filter only when there are any: a NOT IN subquery in the batch query
+            # cost the relay a third of its rate on PostgreSQL (bench: relay ratio 0.51 → 0.32).
+            parked = (await conn.execute(select(parked_streams.c.stream_id))).scalars().all()
             return (
                 await conn.execute(
                     select(events.c.position, events.c.event_id, events.c.event_type,
@@ -95,7 +98,7 @@ class Outbox:
                     # than at position 1 (without it each batch reads the whole published log).
                     .where(events.c.position >= select(func.min(outbox.c.position)).scalar_subquery())
                     .where(outbox.c.position.not_in(skip) if skip else true())
-                    .where(events.c.stream_id.not_in(select(parked_streams.c.stream_id)))
+                    .where(events.c.stream_id.not_in(parked) if parked else true())
                     .order_by(outbox.c.position)
                     .limit(limit)
                 )
