@@ -2,7 +2,8 @@
 and projections promise, written once as abstract test classes.
 
 A backend subclasses each contract and says how to reach its database with ``create_engine()``
-(the eventsourcing library's ``create_recorder()`` pattern, STYLE.md).
+(the pattern of the eventsourcing library, whose `eventsourcing/tests/persistence.py` defines
+abstract recorder tests that each backend binds with its own ``create_recorder()``).
 ``shared/tests/integration/test_contracts.py`` binds them to the run's backend (``QD_TEST_DB``),
 so ``python3 dev.py test`` runs every contract on SQLite and on PostgreSQL. The contracts that
 need NATS use the ``nats_url`` / ``nats_server_fn`` fixtures of the root ``conftest.py``.
