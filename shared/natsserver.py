@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Self
 
 from shared.messaging.credentials import NatsAuth, with_credentials
-from shared.processes import die_with_parent, two_free_ports
+from shared.processes import die_with_parent, free_ports
 from shared.signing import write_private
 
 _NATS_START_TIMEOUT = 15.0
@@ -87,7 +87,7 @@ class NatsServerProcess:
         self.server_name = server_name
         self.start_timeout = start_timeout
         self._auto_ports = port is None and monitor_port is None
-        auto_port, auto_monitor = two_free_ports()
+        auto_port, auto_monitor = free_ports(2)
         self.port = port or auto_port
         self.monitor_port = monitor_port or auto_monitor
         self._process: subprocess.Popen[bytes] | None = None
@@ -149,7 +149,7 @@ class NatsServerProcess:
             if not busy or attempt == _NATS_BIND_ATTEMPTS or time.monotonic() >= deadline:
                 break
             if self._auto_ports and not self._started_once:
-                self.port, self.monitor_port = two_free_ports()
+                self.port, self.monitor_port = free_ports(2)
             time.sleep(0.2 * attempt)  # the port was just freed or taken: give it a moment
         if busy:
             reason = f"its port stayed in use after {attempt} attempts"

@@ -8,6 +8,7 @@ both use it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -37,12 +38,13 @@ def free_port() -> int:
         return port
 
 
-def two_free_ports() -> tuple[int, int]:
-    """Two distinct free ports (both held open while choosing, so they cannot coincide)."""
-    with socket.socket() as first, socket.socket() as second:
-        first.bind(("127.0.0.1", 0))
-        second.bind(("127.0.0.1", 0))
-        return first.getsockname()[1], second.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (all held open while choosing, so none coincide)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 def port_in_use(port: int) -> bool:

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -37,6 +36,7 @@ from shared.natsserver import NatsServerProcess as NatsServerProcess
 from shared.natsserver import nats_server_executable as nats_server_executable
 from shared.processes import die_with_parent as die_with_parent
 from shared.processes import free_port as free_port
+from shared.processes import free_ports
 from shared.signing import write_private
 
 # Health checks go straight to 127.0.0.1, never through an HTTP proxy from the environment.
@@ -103,15 +103,6 @@ class ClusterNode(NatsServerProcess):
             )
 
 
-def _free_ports(count: int) -> list[int]:
-    """``count`` distinct free ports (all held open while choosing, so none coincide)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-
-
 class NatsCluster:
     """A small JetStream cluster on loopback (three nodes by default), each a :class:`NatsServerProcess`.
 
@@ -122,7 +113,7 @@ class NatsCluster:
     def __init__(self, root: Path | str, *, size: int = 3, name: str = "qd-test-cluster",
                  start_timeout: float = 30.0) -> None:
         root = Path(root).resolve()
-        ports = _free_ports(3 * size)
+        ports = free_ports(3 * size)
         clients, monitors, routes = ports[:size], ports[size:2 * size], ports[2 * size:]
         self.name = name
         self.start_timeout = start_timeout
