@@ -211,11 +211,15 @@ class NatsServerProcess:
         write_private(path, "\n".join(lines) + "\n" + self.auth.authorization())
         return path
 
+    def _environment(self) -> dict[str, str] | None:
+        """The server's environment (None: this process's); a config file may read variables."""
+        return None
+
     def _spawn(self) -> None:
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 self._command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent,
+                preexec_fn=die_with_parent, env=self._environment(),
             )
 
     def _wait_healthy(self, deadline: float) -> bool:

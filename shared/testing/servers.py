@@ -93,14 +93,13 @@ class ClusterNode(NatsServerProcess):
         write_private(path, CLUSTER_CONFIG.read_text())
         return path
 
-    def _spawn(self) -> None:
+    def _command(self) -> list[str]:
         assert self.cluster is not None
-        command, env = cluster_node_command(self, self.cluster, self._write_config())
-        with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent, env=env,
-            )
+        return cluster_node_command(self, self.cluster, self._write_config())[0]
+
+    def _environment(self) -> dict[str, str]:
+        assert self.cluster is not None
+        return cluster_node_command(self, self.cluster)[1]
 
 
 class NatsCluster:
