@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from services.checklists.application.access import markdown_table
 from services.checklists.bootstrap import build_app, build_deps, build_runtime
 from services.checklists.projections import NAMES, projection_set
 from services.checklists.settings import ChecklistsSettings
@@ -20,6 +21,12 @@ def serve_command() -> None:
     """Serve HTTP for the department in QD_DEPARTMENT (settings from QD_* environment variables)."""
     settings = ChecklistsSettings()
     serve(lambda: build_app(settings), settings)
+
+
+@cli.command("access-table")
+def access_table() -> None:
+    """Print the table of who may call which route (docs/checklists.md holds it; a test checks they agree)."""
+    typer.echo(markdown_table())
 
 
 add_audit_commands(cli, ChecklistsSettings,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shared.auth import CurrentPrincipal, Role
+from shared.access import AUDIT_HISTORY
+from shared.auth import CurrentPrincipal
 from shared.errors import NotFound
 from shared.eventstore.verify import verify_stream
 from shared.http.deps import ReadConnection, Runtime
@@ -20,7 +21,7 @@ def history_router() -> APIRouter:
     async def stream_history(
         stream_id: str, principal: CurrentPrincipal, runtime: Runtime, conn: ReadConnection
     ) -> StreamHistory:
-        principal.require(Role.FEDERATION_ADMIN, Role.AUDITOR, action="reading an audit history")
+        AUDIT_HISTORY.require(principal, "reading an audit history")
         recorded = await runtime.store.read(conn, stream_id)
         if not recorded:
             raise NotFound(f"no stream {stream_id}")

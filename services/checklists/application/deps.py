@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.checklists.application.streams import ChecklistsRepository
-from shared.auth import Principal, Role
+from shared.access import Rule
+from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.eventstore import CommandContext, EventStore
 
@@ -41,18 +42,19 @@ class ChecklistsDeps:
         """Envelope metadata: the actor is the caller, the department is this instance's (its subject)."""
         return CommandContext(actor=principal.staff_id, department=self.department)
 
-    def require_issuer(self, principal: Principal, action: str) -> None:
-        """Federation admins, on the issuer's instance."""
-        principal.require(Role.FEDERATION_ADMIN, action=action)
+    def require_issuer(self, principal: Principal, rule: Rule, action: str) -> None:
+        """The roles of ``rule`` (federation admins: ``application/access.py``), on the issuer's instance."""
+        rule.require(principal, action)
         if not self.is_issuer:
             raise Forbidden(
                 f"{action}: this checklists instance serves department {self.department}; "
                 f"that is done on the {self.issuer_department} instance"
             )
 
-    def require_worker(self, principal: Principal, department: str, action: str) -> None:
-        """A department's own officers (or its admins), on an instance that serves that department."""
-        principal.require(Role.DEPARTMENT_OFFICER, Role.FEDERATION_ADMIN, action=action)
+    def require_worker(self, principal: Principal, rule: Rule, department: str, action: str) -> None:
+        """The roles of ``rule`` (a department's officers or its admins: ``application/access.py``) of
+        ``department`` itself, on an instance that serves that department."""
+        rule.require(principal, action)
         if principal.department != department:
             raise Forbidden(
                 f"{action}: {principal.staff_id} belongs to department {principal.department}, "

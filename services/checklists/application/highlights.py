@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from services.checklists.application import access
 from services.checklists.application import commands as c
 from services.checklists.application.deps import ChecklistsDeps
 from services.checklists.application.lookup_rows import PUBLICITY
@@ -29,7 +30,7 @@ async def submit(
     uow: UnitOfWork, deps: ChecklistsDeps, principal: Principal, cmd: c.SubmitHighlight
 ) -> dict[str, Any]:
     """A department puts forward one of its practices, with evidence, for the federation's review."""
-    deps.require_worker(principal, principal.department, "submitting a highlight")
+    deps.require_worker(principal, access.PUBLISHING, principal.department, "submitting a highlight")
     highlight_id = new_id()
     today = deps.today()
     events = domain.submit(None, highlight_id=highlight_id, department=principal.department, title=cmd.title,
@@ -44,7 +45,7 @@ async def _review(
     uow: UnitOfWork, deps: ChecklistsDeps, principal: Principal, highlight_id: str,
     expected_version: int | None, action: str, decide: Callable[[domain.Highlight, date], list[EventPayload]],
 ) -> dict[str, Any]:
-    deps.require_issuer(principal, action)
+    deps.require_issuer(principal, access.REVIEWING, action)
     halves = await deps.repository.highlight(uow, highlight_id)
     halves.review.check_version(expected_version)  # a stale caller hears 409 before any rule
     events = decide(halves.state, deps.today())
@@ -82,7 +83,7 @@ async def list_publicity_item(
 ) -> dict[str, Any]:
     """A department lists publicity it has done, perhaps about one of its approved highlights."""
     department = principal.department
-    deps.require_worker(principal, department, "listing publicity")
+    deps.require_worker(principal, access.PUBLISHING, department, "listing publicity")
     highlight = None
     if cmd.highlight_id:
         try:
@@ -106,7 +107,7 @@ async def withdraw_publicity_item(
 ) -> dict[str, Any]:
     """Take a publicity item off the list, with the reason."""
     item = await deps.repository.load(uow, PUBLICITY, item_id, missing=f"no publicity item {item_id} here")
-    deps.require_worker(principal, item.state.department, "withdrawing publicity")
+    deps.require_worker(principal, access.PUBLISHING, item.state.department, "withdrawing publicity")
     item.stream.check_version(cmd.expected_version)
     events = publicity_domain.withdraw(item.state, reason=cmd.reason)
     saved = await deps.repository.save(uow, PUBLICITY, item, events, deps.context(principal),

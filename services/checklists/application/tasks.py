@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal
 
+from services.checklists.application import access
 from services.checklists.application import commands as c
 from services.checklists.application.deps import ChecklistsDeps
 from services.checklists.application.lookup_rows import TASK_ISSUE, TASK_LIST
@@ -28,7 +29,7 @@ async def issue_list(
     uow: UnitOfWork, deps: ChecklistsDeps, principal: Principal, cmd: c.IssueTaskList
 ) -> dict[str, Any]:
     """Open this issuer's responsibility checklist for a month."""
-    deps.require_issuer(principal, "issuing a task list")
+    deps.require_issuer(principal, access.ISSUING, "issuing a task list")
     tasklist = await deps.repository.find(uow, TASK_LIST, domain.tasklist_stream_id(deps.department, cmd.month))
     today = deps.today()
     events = domain.issue_list(tasklist.state, issuer_department=deps.department, month=cmd.month,
@@ -42,7 +43,7 @@ async def issue_task(
     uow: UnitOfWork, deps: ChecklistsDeps, principal: Principal, month: str, cmd: c.IssueTask
 ) -> dict[str, Any]:
     """Add a task to the month's list, for a department the registry knows."""
-    deps.require_issuer(principal, "issuing a task")
+    deps.require_issuer(principal, access.ISSUING, "issuing a task")
     tasklist = (await deps.repository.load(
         uow, TASK_LIST, domain.tasklist_stream_id(deps.department, month),
         missing=f"no task list for {month}: issue the month's list first (POST /task-lists)")).state
@@ -74,10 +75,10 @@ async def _change(
 ) -> dict[str, Any]:
     """Authorise for the half this command writes, refuse a stale version, decide, save that half."""
     if half == "issue":
-        deps.require_issuer(principal, action)
+        deps.require_issuer(principal, access.ISSUING, action)
     halves = await deps.repository.task(uow, task_id)
     if half == "work":
-        deps.require_worker(principal, halves.state.responsible_department, action)
+        deps.require_worker(principal, access.TASK_WORK, halves.state.responsible_department, action)
     stream = halves.issue if half == "issue" else halves.work
     stream.check_version(expected_version)  # a stale caller hears 409 before any rule
     today = deps.today()

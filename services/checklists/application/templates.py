@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.checklists.adapters.tables import templates
+from services.checklists.application import access
 from services.checklists.application import commands as c
 from services.checklists.application.deps import ChecklistsDeps
 from services.checklists.application.lookup_rows import TEMPLATE
@@ -36,7 +37,7 @@ async def _editable(
     action: str,
 ) -> Loaded[domain.Template | None]:
     """The template (perhaps not created yet) for the issuer to change; 409 first if the caller is stale."""
-    deps.require_issuer(principal, action)
+    deps.require_issuer(principal, access.TEMPLATES, action)
     template = await deps.repository.find(uow, TEMPLATE, template_id)
     template.stream.check_version(expected_version)
     return template

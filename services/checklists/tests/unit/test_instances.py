@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.checklists.adapters.tables import replica_events
+from services.checklists.application import access
 from services.checklists.application.deps import ChecklistsDeps
 from services.checklists.projections import NAMES, projection_set
 from services.checklists.projections.departments import DEPARTMENTS
@@ -81,17 +82,17 @@ def test_what_an_event_is_about() -> None:
 
 def test_who_may_work_where() -> None:
     health_officer = Principal(staff_id="doc", department="health", roles=frozenset({Role.DEPARTMENT_OFFICER}))
-    _deps("health").require_worker(health_officer, "health", "reporting progress")
+    _deps("health").require_worker(health_officer, access.TASK_WORK, "health", "reporting progress")
     with pytest.raises(Forbidden, match="own instance"):
-        _deps("federation").require_worker(health_officer, "health", "reporting progress")
+        _deps("federation").require_worker(health_officer, access.TASK_WORK, "health", "reporting progress")
     with pytest.raises(Forbidden, match="may act only on health's own work"):
-        _deps("health").require_worker(health_officer, "civil_affairs", "reporting progress")
+        _deps("health").require_worker(health_officer, access.TASK_WORK, "civil_affairs", "reporting progress")
     admin = Principal(staff_id="admin", department="federation", roles=frozenset({Role.FEDERATION_ADMIN}))
-    _deps("federation").require_issuer(admin, "issuing a task")
+    _deps("federation").require_issuer(admin, access.ISSUING, "issuing a task")
     with pytest.raises(Forbidden, match="done on the federation instance"):
-        _deps("health").require_issuer(admin, "issuing a task")
+        _deps("health").require_issuer(admin, access.ISSUING, "issuing a task")
     with pytest.raises(Forbidden, match="needs the role federation_admin"):
-        _deps("federation").require_issuer(health_officer, "issuing a task")
+        _deps("federation").require_issuer(health_officer, access.ISSUING, "issuing a task")
 
 
 def test_an_instance_reads_each_source_stream_once_and_names_its_checkpoints_after_its_department() -> None:
