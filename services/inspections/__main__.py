@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from services.inspections.adapters.tables import metadata
+from services.inspections.application.access import markdown_table
 from services.inspections.bootstrap import build_app
 from services.inspections.projections import PROJECTIONS
 from services.inspections.settings import InspectionsSettings
@@ -24,6 +25,12 @@ def serve_command() -> None:
     """Serve HTTP and learn templates, staff and persons from NATS (settings from QD_* variables)."""
     settings = InspectionsSettings()
     serve(lambda: build_app(settings), settings)
+
+
+@cli.command("access-table")
+def access_table() -> None:
+    """Print the table of who may call which route (docs/inspections.md holds it; a test checks they agree)."""
+    typer.echo(markdown_table())
 
 
 add_audit_commands(cli, InspectionsSettings, _runtime)

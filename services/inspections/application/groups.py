@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services.inspections.application import access, known
 from services.inspections.application import commands as c
-from services.inspections.application import known
 from services.inspections.application.deps import InspectionsDeps
 from services.inspections.application.lookup_rows import GROUP
 from services.inspections.domain import group as domain
-from shared.auth import Principal, Role
+from shared.auth import Principal
 from shared.catalogue import EventPayload
 from shared.eventstore.repository import Loaded, Repository
 from shared.eventstore.unit_of_work import UnitOfWork
@@ -29,7 +29,7 @@ async def form_group(
     uow: UnitOfWork, deps: InspectionsDeps, principal: Principal, cmd: c.FormGroup
 ) -> dict[str, object]:
     """Form a group with a leader, members, and the townships and lead units it covers."""
-    principal.require(Role.FEDERATION_ADMIN, action="forming an inspection group")
+    access.GROUPS.require(principal, "forming an inspection group")
     group_id = new_id()
     events = domain.form(
         None, group_id=group_id, name=cmd.name, leader=cmd.leader, members=cmd.members,
@@ -44,7 +44,7 @@ async def change_membership(
     uow: UnitOfWork, deps: InspectionsDeps, principal: Principal, group_id: str, cmd: c.ChangeMembership
 ) -> dict[str, object]:
     """Replace a group's leader and members."""
-    principal.require(Role.FEDERATION_ADMIN, action="changing a group's members")
+    access.GROUPS.require(principal, "changing a group's members")
     group = await deps.repository.load(uow, GROUP, group_id)
     events = domain.change_membership(group.state, leader=cmd.leader, members=cmd.members,
                                       known_staff=await known.staff_ids(uow.conn))
@@ -55,7 +55,7 @@ async def change_coverage(
     uow: UnitOfWork, deps: InspectionsDeps, principal: Principal, group_id: str, cmd: c.ChangeCoverage
 ) -> dict[str, object]:
     """Replace the townships and lead units a group covers."""
-    principal.require(Role.FEDERATION_ADMIN, action="changing what a group covers")
+    access.GROUPS.require(principal, "changing what a group covers")
     group = await deps.repository.load(uow, GROUP, group_id)
     events = domain.change_coverage(group.state, township_codes=cmd.township_codes, unit_codes=cmd.unit_codes,
                                     known_townships=await known.township_codes(uow.conn),

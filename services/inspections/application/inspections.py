@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
+from services.inspections.application import access, known, person_texts
 from services.inspections.application import commands as c
-from services.inspections.application import known, person_texts
 from services.inspections.application.deps import InspectionsDeps
 from services.inspections.application.lookup_rows import GROUP, INSPECTION
 from services.inspections.domain import inspection as domain
@@ -52,7 +52,7 @@ async def schedule(
     """A group schedules an inspection of a target it covers, with a published template version."""
     action = "scheduling an inspection"
     group = (await deps.repository.load(uow, GROUP, cmd.group_id)).state
-    group.require_member(principal.staff_id, action)
+    access.require_group_work(principal, group, action)
     template = await known.template(uow.conn, cmd.template_id, cmd.template_version)
     target_name, township = await _target(uow, cmd)
     inspection_id = new_id()
@@ -68,7 +68,7 @@ async def _change(
 ) -> dict[str, object]:
     inspection = await deps.repository.load(uow, INSPECTION, inspection_id)
     group = (await deps.repository.load(uow, GROUP, inspection.state.group_id)).state
-    group.require_member(principal.staff_id, action)
+    access.require_group_work(principal, group, action)
     events = await decide(inspection.state)
     return await _save(uow, deps, principal, inspection, events, cmd.expected_version)
 

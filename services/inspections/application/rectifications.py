@@ -11,12 +11,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
 from services.inspections.adapters.tables import ledger_counters
+from services.inspections.application import access, known
 from services.inspections.application import commands as c
-from services.inspections.application import known
 from services.inspections.application.deps import InspectionsDeps
 from services.inspections.application.lookup_rows import GROUP, INSPECTION, RECTIFICATION
 from services.inspections.domain import rectification as domain
-from shared.auth import Principal, Role
+from shared.auth import Principal
 from shared.catalogue import EventPayload
 from shared.errors import Forbidden, InvalidInput
 from shared.eventstore.repository import Loaded
@@ -63,7 +63,7 @@ async def assign(
     action = "entering a finding into the rectification ledger"
     inspection = (await deps.repository.load(uow, INSPECTION, inspection_id)).state
     group = (await deps.repository.load(uow, GROUP, inspection.group_id)).state
-    group.require_member(principal.staff_id, action)
+    access.require_group_work(principal, group, action)
     assigned_on = _past_or_today(cmd.assigned_on, deps.today(), "assigned_on")
     if inspection.started_on is not None and assigned_on < inspection.started_on:
         raise InvalidInput(f"assigned on {assigned_on}, before the inspection started on {inspection.started_on}",
@@ -82,7 +82,7 @@ async def _by_group(
 ) -> dict[str, object]:
     rect = await deps.repository.load(uow, RECTIFICATION, rectification_id)
     group = (await deps.repository.load(uow, GROUP, rect.state.group_id)).state
-    group.require_member(principal.staff_id, action)
+    access.require_group_work(principal, group, action)
     return await _save(uow, deps, principal, rect, await decide(rect.state), cmd.expected_version)
 
 
@@ -93,7 +93,7 @@ async def report(
     """The responsible unit's department officer reports it rectified, with the measures and evidence."""
     loaded = await deps.repository.load(uow, RECTIFICATION, rectification_id)
     rect = loaded.state
-    if not (principal.has(Role.DEPARTMENT_OFFICER) and principal.department == rect.responsible_unit):
+    if not (access.RECTIFYING.allows(principal) and principal.department == rect.responsible_unit):
         raise Forbidden(
             f"reporting rectification {rect.number or rect.rectification_id}: only department officers of "
             f"{rect.responsible_unit}, the responsible unit, may report it; {principal.staff_id} is "
