@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from services.reporting.access import markdown_table
 from services.reporting.bootstrap import build_app, build_runtime
 from services.reporting.read_models import PROJECTIONS
 from services.reporting.settings import ReportingSettings
@@ -26,6 +27,12 @@ def _projections() -> tuple[ProjectionSet, ServiceRuntime]:
 
 
 add_rebuild_command(cli, _projections, PROJECTIONS.names)
+
+
+@cli.command("access-table")
+def access_table() -> None:
+    """Print the table of who may read what (docs/reporting.md holds it; a test checks they agree)."""
+    typer.echo(markdown_table())
 
 add_migrate_command(cli, lambda: build_runtime(ReportingSettings()))
 

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.reporting.access import HISTORY
 from services.reporting.entrypoints.moments import AsOf, local_day, moment_connection
 from services.reporting.live import CLOCK, LiveHub
 from services.reporting.projections.audit import AUDIT
@@ -39,7 +40,7 @@ from services.reporting.queries.coverage_persons import Missing, persons_to_foll
 from services.reporting.queries.scoreboards import scoreboards
 from services.reporting.queries.tasks import highlights_wall
 from services.reporting.queries.worklist import WorkFilter, worklist
-from shared.auth import CurrentPrincipal, Role
+from shared.auth import CurrentPrincipal
 from shared.errors import NotFound
 from shared.http.bounds import DayBounds
 from shared.runtime import ServiceRuntime
@@ -171,7 +172,7 @@ async def highlights_view(request: Request, _who: CurrentPrincipal) -> Response:
 @router.get("/views/history/{entity_id}", tags=["dashboards"],
             summary="Every event naming an entity, across services (audit; cached)")
 async def history_view(entity_id: str, request: Request, who: CurrentPrincipal) -> Response:
-    who.require(Role.FEDERATION_ADMIN, Role.AUDITOR, action="reading an audit history")
+    HISTORY.require(who, "reading an audit history")
     if not 1 <= len(entity_id) <= 120:
         raise NotFound(f"no entity {entity_id[:120]}")
     return await _cached(request, "history", {"id": entity_id}, AUDIT_TOPICS, lambda conn: history(conn, entity_id))
