@@ -164,6 +164,8 @@ class ServiceRuntime:
         _check_worker(relay, rtt, problems, settings.health_nats_timeout)
         if relay.payload_problem is not None:
             problems.append(relay.payload_problem)
+        if relay.permission_problem is not None:
+            problems.append(relay.permission_problem)
         if report["database"] != "ok":
             report["outbox_backlog"] = report["outbox_oldest_age_s"] = None
             return

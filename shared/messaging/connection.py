@@ -8,7 +8,7 @@ connection the code makes goes through :func:`nats_servers` (and mostly :func:`c
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import nats
 import structlog
@@ -46,8 +46,22 @@ def nats_servers(url: str | Sequence[str]) -> list[str]:
     return servers
 
 
-async def connect(url: str | Sequence[str], *, name: str) -> Client:
-    """One connection attempt to the server(s) of ``url``; once connected, nats-py reconnects by itself."""
+ErrorCallback = Callable[[Exception], Awaitable[None]]
+"""Told of every asynchronous error the server sends (after it is logged), e.g. a permissions violation."""
+
+
+async def connect(url: str | Sequence[str], *, name: str, on_error: ErrorCallback | None = None) -> Client:
+    """One connection attempt to the server(s) of ``url``; once connected, nats-py reconnects by itself.
+
+    ``on_error`` hears the errors nats-py reports through its error callback: a publish the server
+    refuses (``Permissions Violation for Publish to ...``) arrives only there, never as an
+    exception of the publish itself (which only times out waiting for its acknowledgement).
+    """
+    async def error_cb(exc: Exception) -> None:
+        await _log_error(exc)
+        if on_error is not None:
+            await on_error(exc)
+
     return await nats.connect(
         servers=nats_servers(url),
         name=name,
@@ -55,13 +69,15 @@ async def connect(url: str | Sequence[str], *, name: str) -> Client:
         allow_reconnect=True,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
-        error_cb=_log_error,
+        error_cb=error_cb,
         disconnected_cb=_log_disconnected,
         reconnected_cb=_log_reconnected,
     )
 
 
-async def connect_until_ready(url: str | Sequence[str], *, name: str, max_delay: float = 5.0) -> Client:
+async def connect_until_ready(
+    url: str | Sequence[str], *, name: str, max_delay: float = 5.0, on_error: ErrorCallback | None = None
+) -> Client:
     """Connect to NATS, retrying with back-off for as long as it takes.
 
     A service keeps accepting commands while NATS is down (the outbox holds its events), so its
@@ -69,7 +85,7 @@ async def connect_until_ready(url: str | Sequence[str], *, name: str, max_delay:
     """
     servers = nats_servers(url)  # outside the retry: a bad address is a configuration error
     return await retry_until_ready(
-        lambda: connect(servers, name=name),
+        lambda: connect(servers, name=name, on_error=on_error),
         what="nats connection",
         retry_on=(TimeoutError, OSError, nats.errors.NoServersError),
         backoff=Backoff(0.1, max_delay),

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from typing import Any
 
 import nats.errors
@@ -63,6 +64,9 @@ TRANSIENT = (
     nats.errors.OutboundBufferLimitError,
 )
 """Failures that last as long as an election or a reconnect: retried promptly, not backed off."""
+
+PERMISSION_REFUSED = re.compile(r"permissions violation for publish to ['\"]?([^'\"\s]+)", re.IGNORECASE)
+"""What nats-py hands its error callback when the server refuses a publish (nats-py lowercases it)."""
 
 MAX_ACKNOWLEDGED = 20_000
 """Acknowledged rows kept before the relay deletes them itself (a long drain with no commands)."""
@@ -117,6 +121,9 @@ class OutboxRelay(NatsWorker):
         """The server's ``max_payload`` at the last batch: when it grows, parked streams are released."""
         self.payload_problem: str | None = None
         """Set when the configured maximum event size does not fit the server's ``max_payload``."""
+        self.permission_problem: str | None = None
+        """Set when the server refused a publish (permissions violation), naming the subject; cleared
+        once a batch is published in full (the credentials or the server's users were fixed)."""
         self.lease = Lease(outbox.engine, f"qingdan-outbox-relay:{namespace}:{service}",
                            retry_interval=lease_retry, check_interval=lease_retry)
         self._lease_retry = lease_retry
@@ -145,7 +152,8 @@ class OutboxRelay(NatsWorker):
             log.warning("acknowledged outbox rows not deleted at stop", error=repr(exc))
 
     async def _run(self) -> None:
-        self._nc = await connect_until_ready(self._nats_url, name=f"qingdan-{self._service}-relay")
+        self._nc = await connect_until_ready(self._nats_url, name=f"qingdan-{self._service}-relay",
+                                             on_error=self._nats_error)
         self._js = self._nc.jetstream(publish_async_max_pending=4000)
         self._check_max_payload(self._nc.max_payload)
         if self._declare_stream_on_start:  # otherwise the operator step made it (services may not)
@@ -190,6 +198,19 @@ class OutboxRelay(NatsWorker):
                     await self.outbox.delete_acknowledged()
             else:
                 await self.outbox.wait_for_commit(self._poll_interval)
+
+    async def _nats_error(self, exc: Exception) -> None:
+        """A publish the server refuses shows only here (the publish itself just waits for an ack
+        that never comes): say so at ERROR, naming the subject, and tell ``/health``."""
+        refused = PERMISSION_REFUSED.search(str(exc))
+        if refused is None:
+            return
+        subject = refused.group(1)
+        problem = (f"NATS refused publishing to {subject}: permissions violation (the service's NATS identity "
+                   f"may not publish there; check QD_NATS_URL's user and the server's authorization)")
+        if problem != self.permission_problem:  # the relay retries every moment: one ERROR per subject
+            log.error("nats refused a publish: permissions violation", service=self._service, subject=subject)
+        self.permission_problem = problem
 
     def _check_max_payload(self, max_payload: int) -> None:
         """Log (and report to ``/health``) a configured maximum event size the server cannot carry.
@@ -322,5 +343,7 @@ class OutboxRelay(NatsWorker):
             EVENTS_PUBLISHED.labels(self._service).inc(confirmed)
         if confirmed < len(sent):
             raise PartiallyAcknowledged(confirmed, len(sent), cause)
+        if sent:
+            self.permission_problem = None  # every publish of the batch went through
         # Parked rows count as handled, so that the loop reads the next batch at once.
         return confirmed + (len(rows) - len(sent))

@@ -5,16 +5,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import nats
 import pytest
 from nats.aio.client import Client
+from structlog.testing import capture_logs
 
 from shared.messaging.credentials import publishing_departments, with_credentials
 from shared.messaging.streams import declare_streams
 from shared.messaging.subjects import stream_name
+from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
+from shared.testing.contracts import support as s
 from shared.testing.contracts.support import unique_namespace
 from shared.testing.servers import NatsServerProcess, wait_until
+
+from .test_health import commit, health_is, running
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +106,33 @@ async def test_the_streams_refuse_deletion_and_purging_even_to_the_operator(
         with pytest.raises(nats.js.errors.APIError):
             await js.purge_stream(stream)
     assert await _count(nats_server.url, stream) == 1
+
+
+async def test_a_publish_refused_by_the_server_is_logged_naming_the_subject_and_named_by_health(
+    nats_server: NatsServerProcess, run_id: str, database_url: str, tmp_path: Path
+) -> None:
+    """A misconfigured identity: allowed ``<ns>.contract.health.>`` while the service writes for the
+    federation. Without the error callback this looked like acknowledgements timing out."""
+    namespace = unique_namespace(run_id)
+    await declare_streams(nats_server.url, namespace, [s.SERVICE])
+    user = nats_server.auth.service_user(namespace, s.SERVICE, "health", {"health"})
+    nats_server.reload_auth()
+    runtime = ServiceRuntime.build(ServiceSettings(  # the operator declared the stream: the service may not
+        service=s.SERVICE, database_url=database_url, namespace=namespace, data_dir=tmp_path, auth_secret="x" * 40,
+        nats_url=with_credentials(nats_server.plain_url, user.name, user.password)), schema=())
+    relay = runtime.relay
+    assert relay is not None
+    subject = f"{namespace}.{s.SERVICE}.{s.DEPARTMENT}.orgunit.established"
+    with capture_logs() as logs:
+        async with running(runtime) as client:
+            await commit(runtime, 1)
+            await health_is(client, "degraded", naming=f"NATS refused publishing to {subject}")
+            refused = [e for e in logs if e["event"] == "nats refused a publish: permissions violation"]
+            assert refused and refused[0]["log_level"] == "error" and refused[0]["subject"] == subject
+            assert relay.published == 0 and await relay.backlog() == 1
+            # The operator fixes the identity: the event goes out and /health is ok again.
+            nats_server.auth.service_user(namespace, s.SERVICE, "health", {"health", s.DEPARTMENT})
+            nats_server.reload_auth()
+            await wait_until(lambda: relay.published == 1, timeout=15, message="the event published once allowed")
+            await health_is(client, "ok")
+    assert sum(e["event"] == "nats refused a publish: permissions violation" for e in logs) == 1  # not every retry
