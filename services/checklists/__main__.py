@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from services.checklists.application.access import markdown_table
+from services.checklists.application.lookup_rows import VERIFIED
 from services.checklists.bootstrap import build_app, build_deps, build_runtime
 from services.checklists.projections import NAMES, projection_set
 from services.checklists.settings import ChecklistsSettings
@@ -30,7 +31,7 @@ def access_table() -> None:
 
 
 add_audit_commands(cli, ChecklistsSettings,
-                   lambda settings: build_runtime(settings, publishes=False))
+                   lambda settings: build_runtime(settings, publishes=False), lookups=VERIFIED)
 
 
 add_migrate_command(cli, lambda: build_runtime(ChecklistsSettings(), publishes=False))

@@ -6,6 +6,7 @@ import typer
 
 from services.inspections.adapters.tables import metadata
 from services.inspections.application.access import markdown_table
+from services.inspections.application.lookup_rows import VERIFIED
 from services.inspections.bootstrap import build_app
 from services.inspections.projections import PROJECTIONS
 from services.inspections.settings import InspectionsSettings
@@ -33,7 +34,7 @@ def access_table() -> None:
     typer.echo(markdown_table())
 
 
-add_audit_commands(cli, InspectionsSettings, _runtime)
+add_audit_commands(cli, InspectionsSettings, _runtime, lookups=VERIFIED)
 
 
 def _projections() -> tuple[ProjectionSet, ServiceRuntime]:

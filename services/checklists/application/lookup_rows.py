@@ -15,6 +15,7 @@ from services.checklists.adapters.tables import (
     highlight_reviews,
     highlights,
     publicity,
+    replica_events,
     task_lists,
     task_work,
     tasks,
@@ -25,6 +26,7 @@ from services.checklists.domain import task as task_domain
 from services.checklists.domain import template as template_domain
 from shared.aggregate import Kind, fold, prefixed
 from shared.catalogue import worklists as ev
+from shared.eventstore.lookup_check import LookupRows, inline_lookup
 from shared.eventstore.repository import Change, InlineProjection
 from shared.projection import Operation, Upsert
 
@@ -126,3 +128,18 @@ LOOKUP_ROWS = InlineProjection({
     "highlightreview": _review, "template": _template, "publicity": _publicity,
 })
 """Every lookup row a checklists instance keeps, by stream kind (the stream id's prefix)."""
+
+
+def _verified() -> tuple[LookupRows, ...]:
+    """Every lookup table ``verify`` recomputes from the events, through :data:`LOOKUP_ROWS` itself;
+    the replicated halves of other instances from their copies in ``replica_events``."""
+    by_kind = ((task_lists, "tasklist", "tasklist", TASK_LIST.evolve), (tasks, "task", "task", TASK_ISSUE.evolve),
+               (task_work, "task", "taskwork", None), (highlights, "highlight", "highlight", None),
+               (highlight_reviews, "highlight", "highlightreview", None),
+               (templates, "template", "template", TEMPLATE.evolve),
+               (publicity, "publicity", "publicity", PUBLICITY.evolve))
+    return tuple(inline_lookup(LOOKUP_ROWS, table, stream_type, kind, evolve, replicas=replica_events)
+                 for table, stream_type, kind, evolve in by_kind)
+
+
+VERIFIED = _verified()

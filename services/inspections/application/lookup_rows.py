@@ -16,6 +16,7 @@ from services.inspections.domain import group as group_domain
 from services.inspections.domain import inspection as inspection_domain
 from services.inspections.domain import rectification as rectification_domain
 from shared.aggregate import Kind, prefixed
+from shared.eventstore.lookup_check import inline_lookup
 from shared.eventstore.repository import Change, InlineProjection
 from shared.projection import Operation, Patch, Upsert
 
@@ -67,3 +68,12 @@ def _rectification(change: Change) -> Sequence[Operation]:
 
 LOOKUP_ROWS = InlineProjection({"group": _group, "inspection": _inspection, "rect": _rectification})
 """Every lookup row the inspections service keeps of its own streams."""
+
+
+VERIFIED = (
+    inline_lookup(LOOKUP_ROWS, groups, "group", "group", GROUP.evolve),
+    inline_lookup(LOOKUP_ROWS, inspections, "inspection", "inspection", INSPECTION.evolve),
+    inline_lookup(LOOKUP_ROWS, rectifications, "rectification", "rect", RECTIFICATION.evolve),
+)
+"""The lookup tables ``verify`` recomputes from the events, through :data:`LOOKUP_ROWS` itself
+(``inspections.township_code`` and ``groups.members`` decide who may act where)."""

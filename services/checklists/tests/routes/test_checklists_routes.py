@@ -11,13 +11,17 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 
-from services.checklists.adapters.tables import departments
+from services.checklists.adapters.tables import departments, tasks
+from services.checklists.application.lookup_rows import VERIFIED
 from services.checklists.bootstrap import build_app
 from services.checklists.settings import ChecklistsSettings
 from shared.auth import Role
+from shared.eventstore.lookup_check import check_lookup_rows
 from shared.runtime import ServiceRuntime
 from shared.testing.http import app_client, bearer, error_of, invalid_fields, undocumented_responses
+from shared.testing.verify import verify_offline
 
 pytestmark = pytest.mark.integration
 
@@ -188,3 +192,27 @@ async def test_a_template_draft_too_large_for_one_event_is_422_and_writes_nothin
     assert (await client.get("/templates/tpl-big")).status_code == 404  # nothing was written
     fits = await client.put("/templates/tpl-big/draft", json={"title": "检查清单", "items": items[:20]})
     assert fits.status_code == 200, fits.text
+
+
+async def test_verify_names_a_lookup_row_that_differs_from_its_events(app: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    """``tasks.responsible_department`` decides who may report on a task: a moved row is named."""
+    application, client = app
+    task = await _task(client)
+    assert (await client.post(f"/tasks/{task['task_id']}/progress", headers=health(application),
+                              json={"value_reached": 4, "reported_on": "2026-03-10"})).status_code == 200
+    highlight = await client.post("/highlights", headers=health(application), json={
+        "title": "上门签约", "description": "全覆盖", "evidence": ["photo://1"], "submitted_on": "2026-03-05"})
+    assert highlight.status_code == 201, highlight.text
+    assert (await client.put("/templates/tpl-1/draft", json={"title": "清单", "items": [
+        {"item_id": "a", "text": "档案齐全", "weight": 1}]})).status_code == 200
+    runtime: ServiceRuntime = application.state.runtime
+    checked, problems = await check_lookup_rows(runtime.engine, VERIFIED)
+    assert (checked, problems) == (5, [])  # the list, the task, its work, the highlight, the template
+    async with runtime.engine.begin() as conn:
+        await conn.execute(update(tasks).where(tasks.c.task_id == task["task_id"]).values(
+            responsible_department="federation"))
+    settings = runtime.settings
+    result = await verify_offline(settings, QD_HOSTED_DEPARTMENTS="health")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout.splitlines()[0] == (f"first problem: tasks[{task['task_id']}]: responsible_department is "
+                                             "'federation', its events say 'health'")

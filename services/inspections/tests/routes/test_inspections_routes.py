@@ -12,8 +12,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from services.inspections.adapters.tables import (
+    inspections,
     known_departments,
     known_org_units,
     known_persons,
@@ -21,11 +23,14 @@ from services.inspections.adapters.tables import (
     known_templates,
 )
 from services.inspections.application import person_texts
+from services.inspections.application.lookup_rows import VERIFIED
 from services.inspections.bootstrap import build_app
 from services.inspections.settings import InspectionsSettings
 from shared.auth import Role
+from shared.eventstore.lookup_check import check_lookup_rows
 from shared.runtime import ServiceRuntime
 from shared.testing.http import app_client, bearer, error_of, invalid_fields, undocumented_responses
+from shared.testing.verify import verify_offline
 
 pytestmark = pytest.mark.integration
 
@@ -242,3 +247,20 @@ async def test_a_report_with_huge_evidence_links_is_422_and_writes_nothing(
     assert invalid_fields(too_many) == {"evidence"}
     one = (await client.get(rectification)).json()
     assert (one["status"], [h["type"] for h in one["history"]]) == ("assigned", ["rectification.assigned"])
+
+
+async def test_verify_names_a_lookup_row_that_differs_from_its_events(app: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    """``inspections.township_code`` places an inspection: a row moved to another township is named."""
+    application, client = app
+    _group_id, inspection = await _inspection(application, client)
+    assert (await client.post(f"/inspections/{inspection['inspection_id']}/start", headers=lead(application),
+                              json={"started_on": "2026-05-12"})).status_code == 200
+    runtime: ServiceRuntime = application.state.runtime
+    assert await check_lookup_rows(runtime.engine, VERIFIED) == (2, [])  # the group and the inspection
+    async with runtime.engine.begin() as conn:
+        await conn.execute(update(inspections).where(
+            inspections.c.inspection_id == inspection["inspection_id"]).values(township_code="511403002000"))
+    result = await verify_offline(runtime.settings)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout.splitlines()[0] == (f"first problem: inspections[{inspection['inspection_id']}]: "
+                                             f"township_code is '511403002000', its events say '{FENGMING}'")
