@@ -8,6 +8,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import nats
@@ -16,18 +17,22 @@ import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shared.errors import QingdanError
+from shared.eventstore.cutover import last_unsigned_position
 from shared.eventstore.lookup_check import LookupRows, check_lookup_rows
 from shared.eventstore.verify import verify_log
 from shared.messaging.audit import compare_with_stream
 from shared.messaging.connection import nats_servers
 from shared.messaging.feeds import ProjectionSet
+from shared.messaging.replay import stream_last_sequence
 from shared.messaging.streams import declare_streams
+from shared.messaging.subjects import stream_name
 from shared.migrations import migrate, revision_files, schema_status, trees_for
 from shared.observability import configure_logging
 from shared.pii import PersonalDataError
 from shared.rebuild import RebuildReport, rebuild
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
+from shared.signing import CutOver, write_private
 
 T = TypeVar("T")
 S = TypeVar("S", bound=ServiceSettings)
@@ -73,6 +78,9 @@ def verify_command(runtime: ServiceRuntime, *, lookups: Sequence[LookupRows] = (
     async def go() -> tuple[list[str], list[str]]:
         checked, problems = await verify_log(runtime.engine, keyring=keyring)
         summary = [f"{checked} events: hash chain and signatures"]
+        if keyring.unsigned_before_cutover:  # accepted, and said: the auditor signed this history off
+            summary.append(f"{keyring.unsigned_before_cutover} of them unsigned (before cut-over)")
+        before = keyring.unsigned_before_cutover
         if not offline:
             nc = await nats.connect(servers=nats_servers(settings.nats_url), connect_timeout=5, allow_reconnect=False)
             try:
@@ -83,6 +91,8 @@ def verify_command(runtime: ServiceRuntime, *, lookups: Sequence[LookupRows] = (
                 await nc.close()
             problems += stream_problems
             summary.append(f"{read} JetStream messages against the log")
+            if keyring.unsigned_before_cutover > before:
+                summary.append(f"{keyring.unsigned_before_cutover - before} of them unsigned (before cut-over)")
         # Rows last: they are recomputed from the events, which must be trusted first.
         rows, row_problems = await check_lookup_rows(runtime.engine, lookups)
         problems += row_problems
@@ -99,6 +109,25 @@ def verify_command(runtime: ServiceRuntime, *, lookups: Sequence[LookupRows] = (
         typer.secho(f"{len(problems)} problem(s); checked " + "; ".join(summary), fg=typer.colors.RED)
         sys.exit(2)
     typer.secho("intact: " + "; ".join(summary), fg=typer.colors.GREEN)
+
+
+async def record_cutover(runtime: ServiceRuntime, *, offline: bool = False) -> CutOver:
+    """This instance's signing cut-over as things stand: unsigned events up to the last unsigned
+    one of its log, unsigned messages up to the stream's last sequence (none with ``offline``)."""
+    settings, source = runtime.settings, runtime.store.source
+    stream = stream_name(settings.namespace, settings.service)
+    try:
+        position = await last_unsigned_position(runtime.engine, source)
+        sequence = 0
+        if not offline:
+            nc = await nats.connect(servers=nats_servers(settings.nats_url), connect_timeout=5, allow_reconnect=False)
+            try:
+                sequence = await stream_last_sequence(nc, stream)
+            finally:
+                await nc.close()
+    finally:
+        await runtime.engine.dispose()
+    return CutOver(source, stream, sequence, position, datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 def release_stream_command(runtime: ServiceRuntime, stream_id: str | None) -> None:
@@ -257,6 +286,19 @@ def add_audit_commands(
         [name] = run(declare_streams(current.nats_url, current.namespace, [current.service],
                                      replicas=current.stream_replicas))
         typer.echo(f"stream {name} ready (deny-delete, deny-purge, {current.stream_replicas} replica(s))")
+
+    @cli.command("signing-cutover")
+    def signing_cutover(offline: bool = typer.Option(
+            False, "--offline", help="Record no JetStream sequence (unsigned messages in the stream stay refused)"),
+    ) -> None:
+        """Operator step, once, when signing is switched on over a log that holds unsigned events:
+        write this instance's cut-over file (its last unsigned log position and the stream's last
+        sequence) into the trust folder, to be installed in every instance's trust folder."""
+        current = settings()
+        cut = run(record_cutover(runtime(current), offline=offline))
+        path = current.effective_trust_dir() / cut.file_name
+        write_private(path, cut.to_json())
+        typer.echo(f"{path}:\n{cut.to_json()}")
 
     @cli.command("signing-key")
     def signing_key() -> None:

@@ -93,7 +93,7 @@ async def rebuild(
         if event_type is not None and event_type not in event_types:
             return
         admission = admit(msg.subject, msg.data, keyring, namespace=namespace,
-                          service=projection.source_service)
+                          service=projection.source_service, sequence=msg.metadata.sequence.stream)
         envelope = admission.envelope
         if envelope is None or not admission.admitted or envelope.id in applied_ids:
             return  # the live consumer dead-letters (or skips) these; the model never contains them

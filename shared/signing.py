@@ -128,6 +128,50 @@ class PublisherKey:
         return f"{self.service}.{self.department}.{self.key_id}.pub.json"
 
 
+@dataclass(frozen=True)
+class CutOver:
+    """When one publisher (an instance, by its ``source``) switched signing on over a log that
+    already held unsigned events: its unsigned events at or below database ``position`` of its own
+    log, and its unsigned messages at or below ``sequence`` of JetStream ``stream``, are accepted as
+    "unsigned (before cut-over)"; any unsigned event above them is refused like a forgery.
+
+    Recorded once by the operator (``python -m services.<name> signing-cutover``) and distributed
+    like a public key file, through the read-only trust folder: an instance cannot move its own.
+    """
+
+    source: str
+    stream: str
+    sequence: int
+    position: int
+    recorded_at: str
+
+    @property
+    def file_name(self) -> str:
+        """Where it lives in a trust folder: ``<service>.<department>.cutover.json``."""
+        return ".".join(self.source.split("/")[1:]) + ".cutover.json"
+
+    def to_json(self) -> str:
+        """The file the operator installs in every trust folder."""
+        return json.dumps({"source": self.source, "stream": self.stream, "sequence": self.sequence,
+                           "position": self.position, "recorded_at": self.recorded_at}, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> CutOver:
+        """Parse a cut-over file."""
+        data = json.loads(text)
+        return cls(str(data["source"]), str(data["stream"]), int(data["sequence"]), int(data["position"]),
+                   str(data["recorded_at"]))
+
+    def covers(self, envelope: Envelope, *, position: int | None, stream: str | None, sequence: int | None) -> bool:
+        """Whether an unsigned ``envelope`` (at ``position`` of its writer's log, or ``sequence`` of
+        JetStream ``stream``) was written before the cut-over."""
+        if envelope.source != self.source:
+            return False
+        if position is not None:
+            return position <= self.position
+        return stream == self.stream and sequence is not None and sequence <= self.sequence
+
+
 class KeyRing:
     """The publishers' public keys a reader trusts, by key id, read from a trust folder.
 
@@ -138,7 +182,10 @@ class KeyRing:
     def __init__(self, keys: list[PublisherKey] | None = None, folder: Path | None = None) -> None:
         self.folder = folder
         self._keys = {k.key_id: k for k in keys or []}
+        self._cutovers: dict[str, CutOver] = {}
         self._unknown: dict[str, float] = {}
+        self.unsigned_before_cutover = 0
+        """Unsigned events accepted because they precede their publisher's cut-over (``verify`` reports it)."""
         if folder is not None:
             self.reload()
 
@@ -149,6 +196,18 @@ class KeyRing:
         for path in sorted(self.folder.glob("*.pub.json")):
             key = PublisherKey.from_json(path.read_text())
             self._keys[key.key_id] = key
+        for path in sorted(self.folder.glob("*.cutover.json")):
+            cut = CutOver.from_json(path.read_text())
+            self._cutovers[cut.source] = cut
+
+    def cutover(self, source: str) -> CutOver | None:
+        """The signing cut-over recorded for a publisher (re-reading the folder, at most every few
+        seconds, when there is none yet: it may have been installed since)."""
+        if source not in self._cutovers and time.monotonic() >= self._unknown.get(f"cutover {source}", 0.0):
+            self.reload()
+            if source not in self._cutovers:
+                self._unknown[f"cutover {source}"] = time.monotonic() + _UNKNOWN_KEY_RECHECK_SECONDS
+        return self._cutovers.get(source)
 
     def get(self, kid: str) -> PublisherKey | None:
         """The trusted key with this id, re-reading the folder if it is not known yet.
@@ -162,10 +221,22 @@ class KeyRing:
                 self._unknown[kid] = time.monotonic() + _UNKNOWN_KEY_RECHECK_SECONDS
         return self._keys.get(kid)
 
-    def problem(self, envelope: Envelope) -> str | None:
-        """Why this envelope is not a genuine event of its publisher (None if it is)."""
+    def problem(
+        self, envelope: Envelope, *, position: int | None = None, stream: str | None = None,
+        sequence: int | None = None,
+    ) -> str | None:
+        """Why this envelope is not a genuine event of its publisher (None if it is).
+
+        An unsigned event is accepted only below its publisher's :class:`CutOver`, at ``position``
+        of the writer's own log or ``sequence`` of JetStream ``stream`` (and counted in
+        :attr:`unsigned_before_cutover`); above it, or with none recorded, it is "not signed".
+        """
         if not envelope.signature or not envelope.key_id:
-            return "not signed"
+            cut = self.cutover(envelope.source)
+            if cut is not None and cut.covers(envelope, position=position, stream=stream, sequence=sequence):
+                self.unsigned_before_cutover += 1
+                return None
+            return "not signed" if cut is None else "not signed, and not before its signing cut-over"
         key = self.get(envelope.key_id)
         if key is None:
             return f"signed with unknown key {envelope.key_id}"
@@ -181,15 +252,19 @@ class KeyRing:
             return f"department {envelope.department} is not one key {envelope.key_id} may sign for"
         return None
 
-    def check_delivery(self, subject: str, envelope: Envelope, *, namespace: str, service: str) -> str | None:
-        """``problem`` plus: the subject names this service, the envelope's department and type."""
+    def check_delivery(
+        self, subject: str, envelope: Envelope, *, namespace: str, service: str, stream: str | None = None,
+        sequence: int | None = None,
+    ) -> str | None:
+        """``problem`` plus: the subject names this service, the envelope's department and type.
+        ``stream`` and ``sequence`` place the message for the signing cut-over."""
         expected = f"{namespace}.{service}.{envelope.department}.{envelope.type}"
         if subject != expected:
             return f"subject {subject} does not match the envelope (expected {expected})"
         key = self.get(envelope.key_id) if envelope.key_id else None
         if key is not None and key.service != service:
             return f"key {envelope.key_id} signs for {key.service}, not {service}"
-        return self.problem(envelope)
+        return self.problem(envelope, stream=stream, sequence=sequence)
 
 
 def write_private(path: Path, text: str) -> None:

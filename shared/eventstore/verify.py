@@ -20,12 +20,16 @@ from shared.eventstore.tables import events
 from shared.signing import KeyRing
 
 
-def verify_stream(envelopes: Sequence[Envelope], keyring: KeyRing | None = None) -> list[str]:
-    """Problems found in one stream's chain (empty if intact); with ``keyring``, its signatures too."""
-    return [problem for _, problem in _stream_problems(envelopes, keyring)]
+def verify_stream(envelopes: Sequence[Envelope], keyring: KeyRing | None = None,
+                  positions: Sequence[int] | None = None) -> list[str]:
+    """Problems found in one stream's chain (empty if intact); with ``keyring``, its signatures too
+    (``positions`` in the writer's log place unsigned events against the signing cut-over)."""
+    return [problem for _, problem in _stream_problems(envelopes, keyring, positions)]
 
 
-def _stream_problems(envelopes: Sequence[Envelope], keyring: KeyRing | None) -> list[tuple[int, str]]:
+def _stream_problems(
+    envelopes: Sequence[Envelope], keyring: KeyRing | None, positions: Sequence[int] | None = None
+) -> list[tuple[int, str]]:
     """(index of the event in ``envelopes``, problem) for one stream."""
     problems: list[tuple[int, str]] = []
     prev_hash = ""
@@ -37,7 +41,8 @@ def _stream_problems(envelopes: Sequence[Envelope], keyring: KeyRing | None) -> 
             problems.append((index, f"{where}: does not link to the previous event's hash"))
         if envelope.content_hash() != envelope.hash:
             problems.append((index, f"{where}: content does not match its hash (altered)"))
-        elif keyring is not None and (problem := keyring.problem(envelope)) is not None:
+        elif keyring is not None and (problem := keyring.problem(
+                envelope, position=positions[index] if positions is not None else None)) is not None:
             problems.append((index, f"{where}: {problem} (altered, or written without the service's key)"))
         prev_hash = envelope.hash
     return problems
@@ -57,7 +62,7 @@ async def verify_log(
     current_id: str | None = None
 
     def close_stream() -> None:
-        found.extend((positions[i], problem) for i, problem in _stream_problems(current, keyring))
+        found.extend((positions[i], problem) for i, problem in _stream_problems(current, keyring, positions))
 
     async with engine.connect() as conn:
         result = await conn.stream(

@@ -27,7 +27,7 @@ def history_router() -> APIRouter:
             raise NotFound(f"no stream {stream_id}")
         envelopes = [r.envelope for r in recorded]
         # Signatures too: an edit with the plain hash chain recomputed shows here as well.
-        problems = verify_stream(envelopes, runtime.settings.load_keyring())
+        problems = verify_stream(envelopes, runtime.settings.load_keyring(), [r.position for r in recorded])
         return StreamHistory(stream_id=stream_id, version=envelopes[-1].stream_version, chain_intact=not problems,
                              problems=problems, events=envelopes)
 

@@ -45,7 +45,7 @@ async def compare_with_stream(
 
     def on_message(msg: Msg) -> None:
         sequence = msg.metadata.sequence.stream
-        admission = admit(msg.subject, msg.data, keyring, namespace=namespace, service=service)
+        admission = admit(msg.subject, msg.data, keyring, namespace=namespace, service=service, sequence=sequence)
         if not admission.admitted or admission.envelope is None:
             problems.append(f"{stream} #{sequence}: {admission.reason} (published without the service's key)")
             return

@@ -246,7 +246,8 @@ class DurableConsumer(NatsWorker):
         self._keyring = keyring
 
     def _admit(self, msg: Msg) -> Admission:
-        return admit(msg.subject, msg.data, self._keyring, namespace=self._namespace, service=self._source_service)
+        return admit(msg.subject, msg.data, self._keyring, namespace=self._namespace, service=self._source_service,
+                     sequence=msg.metadata.sequence.stream)
 
     async def _apply_one(
         self, conn: AsyncConnection, msg: Msg, sequence: int, feeds: list[Feed], admission: Admission,
