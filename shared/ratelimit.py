@@ -1,8 +1,9 @@
 """Per-caller rate limits over a moving window, with the ``limits`` library.
 
-Used where each answer can reveal a little personal data (a lookup by certificate number): a
-caller over the limit gets 429 with ``Retry-After``. The counts live in the process's memory; a
-service run as several processes would pass a shared ``limits`` storage (e.g. Redis) instead.
+Used where each answer can reveal a little (a lookup by certificate number; a sign-in attempt,
+per client address): a caller over the limit gets 429 with ``Retry-After``. The counts live in
+the process's memory, so with P processes the effective limit is up to P times the configured
+one (docs/registry.md); a shared ``limits`` storage (Redis, …) can be passed as ``storage``.
 """
 
 from __future__ import annotations

@@ -62,4 +62,7 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
     app.state.dev_tokens = settings.dev_tokens and settings.mode == "development"
     app.state.dev_token_ttl = timedelta(hours=settings.dev_token_hours)
     app.state.sign_in = settings.sign_in_policy()
+    # Per address as well as per account: one address trying many accounts locks none of them.
+    app.state.sign_in_attempts = PerMinuteLimit("signing in from one address",
+                                                settings.sign_ins_per_minute_per_address)
     return app

@@ -41,6 +41,9 @@ class RegistrySettings(ServiceSettings):
     setup_code_hours: int = Field(default=72, ge=1, le=24 * 30, description="Lifetime of a one-time set-up code")
     login_max_failures: int = Field(default=5, ge=1, le=100, description="Failed sign-ins in a row that lock")
     login_lock_minutes: int = Field(default=15, ge=1, le=24 * 60, description="How long a locked account waits")
+    sign_ins_per_minute_per_address: int = Field(
+        default=20, ge=1, le=10_000,
+        description="Sign-in and set-password attempts per client address per minute, per process (then 429)")
 
     def sign_in_policy(self) -> SignInPolicy:
         """Lifetimes of codes and refresh tokens, and the lockout, as configured."""

@@ -18,6 +18,7 @@ from shared.auth import CurrentPrincipal, TokenService
 from shared.http.commands import execute
 from shared.http.deps import ReadConnection, service_deps
 from shared.http.responses import ResponseModel
+from shared.ratelimit import PerMinuteLimit
 
 router = APIRouter(tags=["auth"])
 
@@ -31,6 +32,16 @@ def _policy(request: Request) -> SignInPolicy:
 
 
 Policy = Annotated[SignInPolicy, Depends(_policy)]
+
+
+def _attempt(request: Request) -> None:
+    """Count one attempt against the client address's limit (429 once over it). Behind a reverse
+    proxy the address is the proxy's unless uvicorn trusts its ``X-Forwarded-For`` (docs/registry.md)."""
+    limit: PerMinuteLimit = request.app.state.sign_in_attempts
+    limit.hit(request.client.host if request.client else "unknown")
+
+
+Attempt = Depends(_attempt)
 
 
 class Login(BaseModel):
@@ -89,9 +100,10 @@ def _signed_in(request: Request, result: tuple[Outcome, SignedIn | None], until:
     return _pair(request, signed_in)
 
 
-@router.post("/auth/login", summary="Sign in with staff id and password",
+@router.post("/auth/login", summary="Sign in with staff id and password", dependencies=[Attempt],
              responses={401: {"description": "Wrong staff id or password"},
-                        423: {"description": "Locked after repeated failures; try again later"}})
+                        423: {"description": "Locked after repeated failures; try again later"},
+                        429: {"description": "Too many attempts from this address; try again later"}})
 async def login(body: Login, request: Request, policy: Policy, conn: ReadConnection) -> TokenPair:
     row = await credentials.stored_hash(conn, body.staff_id)
     await conn.rollback()  # hold no read transaction while hashing
@@ -116,7 +128,8 @@ async def logout(body: RefreshToken, request: Request) -> Done:
     return Done(done=True)
 
 
-@router.post("/auth/password", summary="Set a password with a one-time set-up code")
+@router.post("/auth/password", summary="Set a password with a one-time set-up code", dependencies=[Attempt],
+             responses={429: {"description": "Too many attempts from this address; try again later"}})
 async def set_password(body: SetPassword, request: Request, policy: Policy) -> Done:
     hashed = await asyncio.to_thread(credentials.hash_password, body.password)
     await execute(request, lambda uow: credentials.set_password(uow, policy, body.staff_id, body.code, hashed))

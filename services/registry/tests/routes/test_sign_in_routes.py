@@ -18,6 +18,7 @@ from services.registry.application.credentials import SignInPolicy
 from services.registry.bootstrap import build_app
 from services.registry.settings import RegistrySettings
 from shared.auth import Role, TokenService
+from shared.ratelimit import PerMinuteLimit
 from shared.staff import StaffDirectory
 from shared.testing.http import app_client, bearer, error_of
 
@@ -173,3 +174,23 @@ async def test_disabled_or_changed_staff_lose_their_tokens(signed: tuple[FastAPI
     assert error_of(dev)[:2] == (404, "not_found")
     made_up = bearer(application, "ghost", Role.FEDERATION_ADMIN)
     assert error_of(await client.get("/staff", headers=made_up))[:2] == (401, "unauthenticated")
+
+
+async def test_sign_in_attempts_are_limited_per_client_address_as_well(
+    signed: tuple[FastAPI, httpx.AsyncClient, Clock],
+) -> None:
+    """One address trying many accounts (each below its own lockout) is stopped: 429 with Retry-After,
+    for sign-in and for set-up codes alike; another address is not."""
+    application, client, _clock = signed
+    application.state.sign_in_attempts = PerMinuteLimit("signing in from one address", 4)
+    for n in range(4):
+        wrong = await client.post("/auth/login", json={"staff_id": f"guess-{n}", "password": PASSWORD})
+        assert error_of(wrong)[0] == 401
+    refused = await client.post("/auth/login", json={"staff_id": "ana", "password": PASSWORD})
+    assert error_of(refused)[:2] == (429, "too_many_requests") and int(refused.headers["retry-after"]) >= 1
+    code_guess = await client.post("/auth/password", json={"staff_id": "ana", "code": "000000", "password": PASSWORD})
+    assert error_of(code_guess)[0] == 429
+    elsewhere = httpx.ASGITransport(app=application, client=("203.0.113.7", 40000))
+    async with httpx.AsyncClient(transport=elsewhere, base_url="http://service.test") as other:
+        answered = await other.post("/auth/login", json={"staff_id": "guess-9", "password": PASSWORD})
+        assert error_of(answered)[0] == 401  # its own count
