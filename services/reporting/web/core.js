@@ -133,7 +133,66 @@ async function passwordSignIn(staff, password, base) {
   }
   if (response.status === 401) throw new SignInError(t("wrong_password"));
   if (response.status === 423) throw new SignInError(t("account_locked", { message: body.message || "" }));
+  if (response.status === 429) throw new SignInError(t("too_many_attempts", { seconds: response.headers.get("Retry-After") || "60" }));
   throw new SignInError(t("registry_refused", { status: response.status, message: body.message || response.statusText }));
+}
+
+/** Set a password with the one-time code an admin handed over; every refusal says what to do. */
+async function setPassword(staff, code, password, base) {
+  let response;
+  try {
+    response = await fetch(`${base}/auth/password`, { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ staff_id: staff, code, password }) });
+  } catch {
+    throw new SignInError(t("registry_unreachable", { url: base }));
+  }
+  if (response.ok) return;
+  let body = {};
+  try { body = await response.json(); } catch { /* judged by the status below */ }
+  if (response.status === 422 && body.field === "code") throw new SignInError(t("setup_code_wrong"));
+  if (response.status === 422 && JSON.stringify(body).includes("password")) throw new SignInError(t("password_too_short"));
+  if (response.status === 429) throw new SignInError(t("too_many_attempts", { seconds: response.headers.get("Retry-After") || "60" }));
+  throw new SignInError(t("registry_refused", { status: response.status, message: body.message || response.statusText }));
+}
+
+/** The "set your password" view: reached from the sign-in, back to it (staff id filled in) when done. */
+function setupSetPassword() {
+  const signin = document.getElementById("signin");
+  const dialog = document.getElementById("setpw");
+  const message = document.getElementById("setpw-message");
+  const submit = document.getElementById("setpw-submit");
+  const field = (id) => document.getElementById(id);
+  field("setpw-open").addEventListener("click", () => {
+    field("setpw-staff").value = field("staff-input").value.trim();
+    message.textContent = "";
+    signin.close();
+    dialog.showModal();
+    field(field("setpw-staff").value ? "setpw-code" : "setpw-staff").focus();
+  });
+  field("setpw-cancel").addEventListener("click", () => { dialog.close(); signIn(); });
+  field("setpw-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const staff = field("setpw-staff").value.trim();
+    const code = field("setpw-code").value.trim();
+    const password = field("setpw-password").value;
+    if (!staff || !code || !password) { message.textContent = t("need_staff_code_password"); return; }
+    if (password.length < 10) { message.textContent = t("password_too_short"); return; }
+    if (password !== field("setpw-repeat").value) { message.textContent = t("passwords_differ"); return; }
+    message.textContent = t("setting_password");
+    submit.disabled = true;
+    try {
+      await setPassword(staff, code, password, field("registry-url").value.trim().replace(/\/$/, ""));
+      for (const id of ["setpw-code", "setpw-password", "setpw-repeat"]) field(id).value = "";
+      dialog.close();
+      field("staff-input").value = staff;
+      signIn(t("password_set"));
+      field("password-input").focus();
+    } catch (error) {
+      message.textContent = error instanceof SignInError ? error.message : `${t("error")}: ${error.message}`;
+    } finally {
+      submit.disabled = false;
+    }
+  });
 }
 
 let tokenTrade = null;
@@ -346,7 +405,10 @@ function renderShell(page) {
   for (const [id, key] of [["signin-title", "sign_in_title"], ["signin-help", "sign_in_help"],
     ["token-label", "token"], ["token-summary", "use_a_token"], ["staff-label", "staff_id"],
     ["password-label", "password"],
-    ["registry-label", "registry_url"], ["use-token", "sign_in"], ["signin-cancel", "cancel"], ["print", "print"]]) {
+    ["registry-label", "registry_url"], ["use-token", "sign_in"], ["signin-cancel", "cancel"], ["print", "print"],
+    ["setpw-open", "set_password_open"], ["setpw-title", "set_password_title"], ["setpw-help", "set_password_help"],
+    ["setpw-staff-label", "staff_id"], ["setpw-code-label", "setup_code"], ["setpw-password-label", "new_password"],
+    ["setpw-repeat-label", "repeat_password"], ["setpw-submit", "set_password"], ["setpw-cancel", "back_to_sign_in"]]) {
     document.getElementById(id).textContent = t(key);
   }
   showLive(liveState);
@@ -375,6 +437,7 @@ export async function mount() {
 function start() {
   setLang(lang);
   setupSignIn();
+  setupSetPassword();
   document.getElementById("lang").addEventListener("click", () => { setLang(lang === "zh" ? "en" : "zh"); mount(); });
   document.getElementById("signout").addEventListener("click", () => {
     if (token()) { signOut(); if (liveController) liveController.abort(); showLive("signedout"); }
