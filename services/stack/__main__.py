@@ -19,6 +19,23 @@ cli = typer.Typer(help="Run Qingdan on this machine (embedded default)", no_args
 console = Console()
 
 
+class Interrupted(BaseException):
+    """Ctrl-C (SIGINT) while the stack starts or loads the demo: raised where the main thread is,
+    even inside ``asyncio.run`` (which installs its own SIGINT handling only over the default one,
+    and would otherwise print a KeyboardInterrupt traceback from the middle of the loop)."""
+
+
+def _interrupt(*_: object) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # once is enough: the stop that follows must finish
+    raise Interrupted
+
+
+def _partly_loaded(data_dir: Path) -> str:
+    return (f"the demo was only partly loaded into {data_dir} (interrupted). It is not loaded again into the "
+            "same data, which would register everything twice; the services run with what is there. For the "
+            f"whole demo, stop, delete {data_dir} (or give --data-dir a new folder) and run `up` again.")
+
+
 @cli.command("up")
 def up(
     ctx: typer.Context,
@@ -51,27 +68,38 @@ def up(
         console.print(f"[yellow]note: the demo was loaded on an earlier run into {stack.data_dir}; "
                       f"--persons {persons} is ignored. For a new demo of that size use a new --data-dir "
                       "(or delete that folder).")
+    loading = stack.data_dir / ".demo-loading"  # there and no marker: an earlier load was interrupted
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, _interrupt)
+    in_load = False
     try:
         with console.status("starting NATS and the services…"):
             first_run = stack.initialise_registry()
             stack.start()
-        if demo and not marker.exists():
+        if demo and loading.exists() and not marker.exists():
+            console.print(f"[yellow]note: {_partly_loaded(stack.data_dir)}")
+        elif demo and not marker.exists():
             console.print("[bold]loading the Pengshan demo (first run only)…")
+            loading.write_text("started\n")
+            in_load = True
             load_demo(stack, persons=persons, say=lambda text: console.print(f"  • {text}"))
             marker.write_text("loaded\n")
+            loading.unlink()
+            in_load = False
         elif first_run and not demo:
             console.print("started without demo data")
         _print_welcome(stack)
         while not stopping.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
+    except (Interrupted, KeyboardInterrupt):
+        if in_load:
+            console.print(f"\n[yellow]Ctrl-C: demo loading stopped; {_partly_loaded(stack.data_dir)}")
     except Exception as exc:
         console.print(f"[red]error: {exc}")
         raise typer.Exit(1) from None
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
         with console.status("stopping…"):
             stack.stop()
         console.print("stopped this stack's NATS and services; data kept in", str(stack.data_dir))

@@ -1,0 +1,78 @@
+"""Ctrl-C while ``python -m services.stack up`` loads the demo: the stack stops cleanly (no
+traceback, exit 0) and says what was left; the next ``up`` on that folder does not load the demo
+again into the same data, and says what to do instead."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from services.stack.launcher import EmbeddedStack
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _ports(data_dir: Path) -> tuple[int, int]:
+    """A NATS port and a base port whose every port (NATS, monitor, services) is free now."""
+    rng = random.Random()
+    for _ in range(50):
+        nats_port, base_port = rng.randrange(20000, 24000), rng.randrange(30000, 40000, 20)
+        if not EmbeddedStack(data_dir, nats_port=nats_port, base_port=base_port).busy_ports():
+            return nats_port, base_port
+    raise AssertionError("no free set of ports for the stack")
+
+
+def _up(data_dir: Path, log: Path, ports: tuple[int, int]) -> subprocess.Popen[bytes]:
+    """``up`` in its own process group with Ctrl-C's default meaning, as a terminal starts it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.stack", "up", "--data-dir", str(data_dir), "--persons", "2000",
+         "--nats-port", str(ports[0]), "--base-port", str(ports[1])],
+        cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "COLUMNS": "200"}, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _wait_for(log: Path, text: str, process: subprocess.Popen[bytes], timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        assert process.poll() is None, f"`up` ended before {text!r}:\n{log.read_text(errors='replace')}"
+        assert time.monotonic() < deadline, f"no {text!r} within {timeout:.0f} s:\n{log.read_text(errors='replace')}"
+        time.sleep(0.2)  # polling a file another process writes
+
+
+def _ctrl_c(process: subprocess.Popen[bytes]) -> int:
+    os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole foreground group
+    try:
+        return process.wait(90)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("`up` did not stop within 90 s of Ctrl-C") from None
+
+
+def test_ctrl_c_while_the_demo_loads_stops_cleanly_and_the_next_up_says_what_to_do(tmp_path: Path) -> None:
+    data_dir, ports = tmp_path / "data", _ports(tmp_path / "probe")
+    first = tmp_path / "first.log"
+    process = _up(data_dir, first, ports)
+    _wait_for(first, "persons with home visits", process)
+    time.sleep(2)  # well into the persons (what is under test is an interruption in the middle)
+    assert _ctrl_c(process) == 0
+    said = first.read_text(errors="replace")
+    assert "Traceback" not in said and "KeyboardInterrupt" not in said, said
+    assert "Ctrl-C: demo loading stopped" in said and "stopped this stack's NATS and services" in said, said
+    assert (data_dir / ".demo-loading").exists() and not (data_dir / ".demo-loaded").exists()
+
+    second = tmp_path / "second.log"
+    process = _up(data_dir, second, ports)
+    _wait_for(second, "Ctrl-C stops everything", process)
+    assert _ctrl_c(process) == 0
+    said = " ".join(second.read_text(errors="replace").split())
+    assert "the demo was only partly loaded" in said and "loading the Pengshan demo" not in said, said
+    assert "Traceback" not in said and "demo loading stopped" not in said, said
