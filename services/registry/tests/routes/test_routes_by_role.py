@@ -9,6 +9,7 @@ responsible for the plan item), so that one cell's change never decides another'
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,7 +27,8 @@ from services.registry.bootstrap import build_app
 from services.registry.domain.certificate import make_resident_id
 from services.registry.settings import RegistrySettings
 from shared.auth import Principal, Role
-from shared.testing.http import app_client, openapi_routes, principal_bearer
+from shared.testing.access import Cell, answers_by_role, send, unlisted_routes
+from shared.testing.http import app_client
 from shared.testing.usecases import principal
 
 pytestmark = pytest.mark.integration
@@ -54,27 +56,12 @@ def certificate(sequence: int, assessment: str = "41") -> str:
 
 
 @dataclass
-class Cell:
-    """One request: path, body, and the status it answers when allowed."""
-
-    path: str
-    body: dict[str, Any] | None = None
-    success: int = 200
-    upload: bytes | None = None
-    """A file sent as the request body (the register extract, a deaths list) instead of JSON."""
-
-
-@dataclass
 class Registry:
     app: FastAPI
     client: httpx.AsyncClient
 
     async def send(self, who: Principal | None, method: str, cell: Cell) -> httpx.Response:
-        headers = principal_bearer(self.app, who) if who else {}
-        if cell.upload is not None:
-            return await self.client.request(method, cell.path, content=cell.upload,
-                                             headers={**headers, "content-type": "text/csv"})
-        return await self.client.request(method, cell.path, json=cell.body, headers=headers)
+        return await send(self.app, self.client, who, method, cell)
 
     async def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         response = await self.send(ADMIN, method, Cell(path, body))
@@ -283,26 +270,14 @@ async def registry(database_url: str, tmp_path: Path) -> AsyncIterator[Registry]
 
 def test_every_route_of_the_app_is_in_the_access_table_and_every_documented_route_exists(tmp_path: Path) -> None:
     app = build_app(RegistrySettings(data_dir=tmp_path, mode="development"))
-    served = openapi_routes(app)
-    assert served == {r.split("?")[0] for r in documented()}, "add the route to access.py (and regenerate the docs)"
-    assert set(CELLS) | set(PUBLIC) | set(SIGN_IN) == documented()
+    assert unlisted_routes(app, documented(), CELLS, public=set(PUBLIC) | set(SIGN_IN)) == [], (
+        "add the route to access.py (and regenerate the docs)")
 
 
 async def test_every_route_answers_every_role_as_the_access_table_says(registry: Registry) -> None:
-    wrong = []
-    for route, make in CELLS.items():
-        method = route.split()[0]
-        cell = await make(registry)
-        anonymous = await registry.send(None, method, cell)
-        if anonymous.status_code != 401:
-            wrong.append(f"{route} without a token: {anonymous.status_code}")
-        for role, who in ROLES.items():
-            cell = await make(registry)  # fresh entities: no cell decides another's answer
-            want = expected(route, role) or cell.success
-            response = await registry.send(who, method, cell)
-            if response.status_code != want:
-                wrong.append(f"{route} as {role.value}: {response.status_code}, expected {want}: {response.text[:200]}")
-    assert not wrong, "\n".join(wrong)
+    cells = {route: functools.partial(make, registry) for route, make in CELLS.items()}
+    assert await answers_by_role(registry.app, registry.client, cells, ROLES,
+                                 lambda route, role: expected(route, role) != 403) == []
 
 
 async def test_public_routes_answer_without_a_token(registry: Registry) -> None:
