@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from services.checklists.application.access import TABLE
 from services.checklists.bootstrap import build_app
 from services.checklists.settings import ChecklistsSettings
+from shared.access import ANY_ROLE
 from shared.auth import Role
 from shared.testing.http import (
     anonymous_answers,
@@ -23,8 +25,9 @@ from shared.testing.usecases import principal
 pytestmark = pytest.mark.integration
 
 STAFF = {role: principal(f"{role.value}-1", role, township_code="511403100000") for role in Role}
-RESTRICTED_READS = {"GET /streams/{stream_id}": {Role.FEDERATION_ADMIN, Role.AUDITOR}}
-"""The reads not open to every role (docs/checklists.md); every other read answers every role."""
+RESTRICTED_READS = {route: set(rule.roles) for rule in TABLE.rules if rule.roles != ANY_ROLE
+                    for route in rule.routes if route.startswith("GET ")}
+"""The reads not open to every role, from the access table; every other read answers every role."""
 
 
 async def test_out_of_range_offsets_and_days_are_a_422(database_url: str, tmp_path: Path) -> None:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from services.inspections.application.access import TABLE
 from services.inspections.bootstrap import build_app
 from services.inspections.settings import InspectionsSettings
+from shared.access import ANY_ROLE
 from shared.auth import Role
 from shared.testing.http import anonymous_answers, app_client, read_answers_by_role
 from shared.testing.usecases import principal
@@ -16,8 +18,9 @@ from shared.testing.usecases import principal
 pytestmark = pytest.mark.integration
 
 STAFF = {role: principal(f"{role.value}-1", role, township_code="511403100000") for role in Role}
-RESTRICTED_READS = {"GET /streams/{stream_id}": {Role.FEDERATION_ADMIN, Role.AUDITOR}}
-"""The reads not open to every role (docs/inspections.md); every other read answers every role."""
+RESTRICTED_READS = {route: set(rule.roles) for rule in TABLE.rules if rule.roles != ANY_ROLE
+                    for route in rule.routes if route.startswith("GET ")}
+"""The reads not open to every role, from the access table; every other read answers every role."""
 
 
 async def test_no_route_answers_without_a_token_and_every_read_answers_every_role(
