@@ -14,8 +14,10 @@ from typing import TypeVar
 import nats
 import typer
 import uvicorn
+from nats.aio.msg import Msg
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from shared.envelope import Envelope
 from shared.errors import QingdanError
 from shared.eventstore.cutover import last_unsigned_position
 from shared.eventstore.lookup_check import LookupRows, check_lookup_rows
@@ -23,9 +25,9 @@ from shared.eventstore.verify import verify_log
 from shared.messaging.audit import compare_with_stream
 from shared.messaging.connection import nats_servers
 from shared.messaging.feeds import ProjectionSet
-from shared.messaging.replay import stream_last_sequence
+from shared.messaging.replay import replay, stream_last_sequence
 from shared.messaging.streams import declare_streams
-from shared.messaging.subjects import stream_name
+from shared.messaging.subjects import service_subjects, stream_name
 from shared.migrations import migrate, revision_files, schema_status, trees_for
 from shared.observability import configure_logging
 from shared.pii import PersonalDataError
@@ -112,17 +114,29 @@ def verify_command(runtime: ServiceRuntime, *, lookups: Sequence[LookupRows] = (
 
 
 async def record_cutover(runtime: ServiceRuntime, *, offline: bool = False) -> CutOver:
-    """This instance's signing cut-over as things stand: unsigned events up to the last unsigned
-    one of its log, unsigned messages up to the stream's last sequence (none with ``offline``)."""
+    """This instance's signing cut-over as things stand: its last unsigned event in its log, and
+    its last unsigned message in the JetStream stream (none with ``offline``)."""
     settings, source = runtime.settings, runtime.store.source
     stream = stream_name(settings.namespace, settings.service)
+    sequence = 0
+
+    def unsigned(msg: Msg) -> None:
+        nonlocal sequence
+        try:
+            envelope = Envelope.from_json(msg.data)
+        except ValueError:
+            return  # not an event at all: never accepted, cut-over or not
+        if envelope.source == source and not (envelope.signature and envelope.key_id):
+            sequence = msg.metadata.sequence.stream
+
     try:
         position = await last_unsigned_position(runtime.engine, source)
-        sequence = 0
         if not offline:
             nc = await nats.connect(servers=nats_servers(settings.nats_url), connect_timeout=5, allow_reconnect=False)
             try:
-                sequence = await stream_last_sequence(nc, stream)
+                end = await stream_last_sequence(nc, stream)
+                await replay(nc, stream, service_subjects(settings.namespace, settings.service), start=1, end=end,
+                             on_message=unsigned)
             finally:
                 await nc.close()
     finally:
@@ -292,7 +306,7 @@ def add_audit_commands(
             False, "--offline", help="Record no JetStream sequence (unsigned messages in the stream stay refused)"),
     ) -> None:
         """Operator step, once, when signing is switched on over a log that holds unsigned events:
-        write this instance's cut-over file (its last unsigned log position and the stream's last
+        write this instance's cut-over file (its last unsigned event's log position and stream
         sequence) into the trust folder, to be installed in every instance's trust folder."""
         current = settings()
         cut = run(record_cutover(runtime(current), offline=offline))

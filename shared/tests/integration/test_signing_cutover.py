@@ -12,6 +12,7 @@ from shared.cli import record_cutover
 from shared.eventstore.store import EventStore
 from shared.eventstore.verify import verify_log
 from shared.messaging.admission import admit
+from shared.messaging.streams import declare_streams
 from shared.messaging.subjects import event_subject, stream_name
 from shared.signing import CutOver, KeyRing, write_private
 from shared.testing.contracts import support as s
@@ -68,3 +69,23 @@ def test_an_unsigned_message_is_admitted_only_at_or_below_its_publishers_cut_ove
     assert admitted(2, source="qingdan/contract/health") == "not a genuine event: not signed"  # no cut-over of its own
     assert admitted(2, space="elsewhere") == "not a genuine event: not signed, and not before its signing cut-over"
     assert keyring.unsigned_before_cutover == 2
+
+
+async def test_the_recorded_stream_sequence_is_the_publishers_last_unsigned_message(
+    database_url: str, nats_url: str, run_id: str, tmp_path: Path
+) -> None:
+    """Not the stream's end: a signed message after it, or another publisher's, does not move it."""
+    namespace = s.unique_namespace(run_id)
+    runtime = build(database_url, nats_url, namespace, tmp_path)
+    await s.create_schema(runtime.engine)
+    await declare_streams(nats_url, namespace, [s.SERVICE])
+    subject = event_subject(namespace, s.SERVICE, s.DEPARTMENT, "orgunit.established")
+    mine = envelope_for(s.unit(1), source=runtime.store.source).sealed("")
+    others = envelope_for(s.unit(2), source="qingdan/contract/health").sealed("")
+    assert runtime.store.signer is not None
+    signed = runtime.store.signer.sign(envelope_for(s.unit(3), source=runtime.store.source).sealed(""))
+    async with s.jetstream(nats_url) as probe:
+        for envelope in (mine, mine.model_copy(update={"id": "again"}), others, signed):
+            await probe.js.publish(subject, envelope.to_json())
+    cut = await record_cutover(runtime)
+    assert (cut.stream, cut.sequence, cut.position) == (stream_name(namespace, s.SERVICE), 2, 0)
