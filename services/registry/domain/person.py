@@ -266,7 +266,7 @@ def record_visit(
 
     A person may have several a year: a 失访 attempt then a reached one, or a follow-up after a
     reached one. Refused: a deregistered or erased person (409), a date in the future, a form
-    version that applies only from a later year, a 失访 without its reason or with answers, a
+    version that applies only from a later year, a 失访 with answers or (on a form) without its reason, a
     reached visit with a 失访 reason, and answers that do not fit the form (422 naming the item).
     ``complete``: the answers are a survey on ``form`` (required items and a respondent are needed);
     otherwise they are the old body's three texts. ``seal`` encrypts the checked answers.
@@ -285,7 +285,7 @@ def record_visit(
         raise InvalidInput(f"unknown need code(s) {', '.join(unknown)}; known: {', '.join(NEEDS)}", field="needs")
     lost = facts.mode == "lost_to_follow_up"
     if lost:
-        _check_lost(facts, answers, needs)
+        _check_lost(facts, answers, needs, reason_required=complete)
         checked: dict[str, Answer] = {}
     else:
         if facts.lost_reason is not None:
@@ -305,8 +305,9 @@ def record_visit(
     ]
 
 
-def _check_lost(facts: VisitFacts, answers: dict[str, Any], needs: list[str]) -> None:
-    if facts.lost_reason is None:
+def _check_lost(facts: VisitFacts, answers: dict[str, Any], needs: list[str], *, reason_required: bool) -> None:
+    # The old body had no reason: its 失访 visits keep being accepted, the reason counted as not recorded.
+    if facts.lost_reason is None and reason_required:
         raise InvalidInput("a visit lost to follow-up (失访) needs its reason", field="lost_reason")
     if needs:
         raise InvalidInput("a visit lost to follow-up (失访) cannot record needs", field="needs")
