@@ -163,8 +163,9 @@ def test_a_lost_attempt_needs_its_reason_and_records_no_answers_needs_or_respond
     refused("needs", **{**base, "lost_reason": "refused", "needs": ["medical"]})
     refused("respondent", **{**base, "lost_reason": "refused", "respondent": "self"})
     # The old body had no reason: still accepted (reporting counts it as not recorded).
-    (event,) = attempt(person(), **base, complete=False)
+    (event,) = attempt(person(), **{**base, "answers": {"what_they_need": "外出务工"}}, complete=False)
     assert isinstance(event, HomeVisitRecorded) and event.lost_reason is None
+    assert event.sealed_answers == {"answers": "sealed:1"}  # its texts, as before, sealed
 
 
 def test_refused_attempts_the_future_a_retry_an_inactive_person_and_a_later_years_form() -> None:
