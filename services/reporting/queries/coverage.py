@@ -97,7 +97,10 @@ async def coverage_tree(conn: AsyncConnection, year: int) -> dict[str, UnitCover
     for row in (await conn.execute(query)).mappings():
         village = _village(units, row["village_code"])
         for group, _ in groups:
-            village.groups[group].add(Figures(**{m: int(row[f"{group}__{m}"] or 0) for m in MEASURES}))
+            figures = Figures()
+            for m in MEASURES:
+                setattr(figures, m, int(row[f"{group}__{m}"] or 0))
+            village.groups[group].add(figures)
     reasons = (
         select(cov_persons.c.village_code, cov_years.c.lost_reason,
                *[_count(condition, None).label(group) for group, condition in groups])

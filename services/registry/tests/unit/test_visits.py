@@ -146,10 +146,10 @@ def test_a_lost_attempt_then_a_reached_one_make_the_year_reached() -> None:
     assert isinstance(event, HomeVisitRecorded)
     assert (event.outcome, event.lost_reason, event.needs, event.sealed_answers) == ("lost", "working_away", [], {})
     state = then(person(), first)
-    assert (state.attempted_years, state.visited_years) == ({2025}, frozenset())
+    assert (state.attempted_years, state.visited_years) == (frozenset({2025}), frozenset())
     state = then(state, lost(state, visit_id="v-lost-2", on=date(2025, 1, 27)))  # another 失访: allowed
     state = then(state, attempt(state))
-    assert (state.attempted_years, state.visited_years) == ({2025}, {2025})
+    assert (state.attempted_years, state.visited_years) == (frozenset({2025}), frozenset({2025}))
     # A follow-up after a reached visit is allowed too, and a 失访 afterwards undoes nothing.
     state = then(state, attempt(state, visit_id="v-2", on=date(2025, 5, 2)))
     state = then(state, lost(state, visit_id="v-lost-3", on=date(2025, 5, 30)))
