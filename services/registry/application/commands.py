@@ -85,8 +85,10 @@ class DeregisterPerson(VersionedCommand):
     effective_on: date | None = None
 
 
-Answer = str | list[Annotated[str, StringConstraints(max_length=50)]] | bool | int | float
-"""One answer: an option code, option codes, yes/no, a number, a date ``YYYY-MM-DD`` or a text."""
+Answer = (Annotated[str, StringConstraints(max_length=10_000)] | list[Annotated[str, StringConstraints(max_length=50)]]
+          | bool | int | float)
+"""One answer: an option code, option codes, yes/no, a number, a date ``YYYY-MM-DD`` or a text
+(``null``, like an empty text or list, is no answer)."""
 
 
 class RecordVisit(VersionedCommand):
@@ -99,7 +101,7 @@ class RecordVisit(VersionedCommand):
     lost_reason: LostReason | None = Field(default=None, description="Why the visit was lost (失访): required then")
     form_id: str | None = Field(default=None, pattern=CODE_PATTERN_ID, max_length=80)
     form_version: int | None = Field(default=None, ge=1)
-    answers: dict[Annotated[str, StringConstraints(max_length=40)], Answer] = Field(
+    answers: dict[Annotated[str, StringConstraints(max_length=40)], Answer | None] = Field(
         default_factory=dict, max_length=200, description="Item code → answer, checked against the form version")
     visit_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$",
                                  description="The device's id for this visit: a retry is refused (409), not doubled")

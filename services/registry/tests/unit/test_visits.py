@@ -115,6 +115,8 @@ def test_skip_rules_hide_items_and_a_hidden_item_may_not_be_answered() -> None:
     employed = {k: v for k, v in COMPLETE.items() if k not in ("wants_job_help", "job_help_kind")}
     (event,) = attempt(person(), answers={**employed, "employment_status": "employed"})
     assert isinstance(event, HomeVisitRecorded)
+    (event,) = attempt(person(), answers={**employed, "employment_status": "employed", "wants_job_help": None})
+    assert isinstance(event, HomeVisitRecorded)  # null is no answer: a hidden item may be sent empty
     error = refused("answers.wants_job_help", answers={**COMPLETE, "employment_status": "employed"})
     assert "asked only when item employment_status is unemployed or flexible" in error.message
     # A chain: wants_job_help "no" hides job_help_kind.
