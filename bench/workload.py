@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import random
 import time
@@ -33,6 +34,7 @@ from services.registry.bootstrap import SYSTEM, build_deps
 from services.registry.domain import person as person_domain
 from services.registry.domain import plan as plan_domain
 from services.registry.domain.certificate import validate_certificate_number
+from services.registry.domain.survey_form import BUILT_IN
 from services.registry.settings import RegistrySettings
 from services.stack.demo.pengshan import DEPARTMENTS, DISTRICT, TOWNSHIPS, person_body, village_code, village_name
 from shared.aggregate import fold
@@ -122,10 +124,13 @@ async def _append_persons(conn: AsyncConnection, deps: RegistryDeps, bodies: Seq
             severe_rule=deps.severe_rule, registered_on=today)
         person = fold(person_domain.evolve, person_events)
         assert person is not None
+
+        def seal_answers(answers: dict[str, Any], key: bytes = wrapped, subject: str = person_id) -> Any:
+            return deps.vault.seal(key, subject, {"answers": json.dumps(answers, ensure_ascii=False)})
         person_events += person_domain.record_visit(
-            person, visit_id=new_id(), visited_on=today, visitor=SYSTEM.staff_id, mode="home",
-            needs=["rehabilitation"], today=today,
-            sealed_answers=deps.vault.seal(wrapped, person_id, {"what_they_need": "康复训练"}))
+            person, person_domain.VisitFacts(new_id(), today, SYSTEM.staff_id, "home"), form=BUILT_IN,
+            answers={"what_they_need": "康复训练"}, needs=["rehabilitation"], complete=False, today=today,
+            seal=seal_answers)
         plan_events = plan_domain.draw(None, person, year=today.year)
         plan = fold(plan_domain.evolve, plan_events)
         assert plan is not None

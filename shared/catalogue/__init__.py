@@ -27,4 +27,5 @@ __all__ = [
 from shared.catalogue import certificates as certificates
 from shared.catalogue import people as people
 from shared.catalogue import supervision as supervision
+from shared.catalogue import surveys as surveys
 from shared.catalogue import worklists as worklists

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from shared.catalogue.base import EventPayload, event, upcaster
+from shared.catalogue.surveys import DEFAULT_SURVEY_FORM_ID, VisitOutcome
 
 OrgLevel = Literal["district", "township", "village"]
 VisitMode = Literal["home", "face_to_face", "phone", "lost_to_follow_up"]
@@ -176,9 +177,18 @@ class PersonalDataErased(EventPayload):
     person_id: str
 
 
-@event("visit.recorded", stream_type="person")
+@event("visit.recorded", stream_type="person", version=2)
 class HomeVisitRecorded(EventPayload):
-    """The annual home-visit survey (入户调研) of one person for one year."""
+    """One attempt at the yearly survey visit (入户调研) of a person: reached, or lost to follow-up (失访).
+
+    A person may have several in a year: a 失访 attempt and a later reached one, or a follow-up
+    visit after a reached one. Schema v2 added ``outcome`` (``reached`` or ``lost``), the
+    ``lost_reason`` of a 失访 attempt, the ``respondent`` of a reached one and the survey form
+    version the answers were given on (``form_id``, ``form_version``); ``sealed_answers`` holds
+    ``answers``, the JSON of item code to answer, sealed with the person's key (v1 events sealed the
+    three texts one by one). ``mode`` and ``needs`` are as before: a reached visit's needs are the
+    services still needed, derived from its answers.
+    """
 
     person_id: str
     visit_id: str
@@ -186,10 +196,23 @@ class HomeVisitRecorded(EventPayload):
     visited_on: date
     visitor: str
     mode: VisitMode
+    outcome: VisitOutcome
+    lost_reason: str | None = None
+    respondent: str | None = None
+    form_id: str = DEFAULT_SURVEY_FORM_ID
+    form_version: int = 1
     needs: list[str]
     sealed_answers: Sealed = Field(default_factory=dict)
     village_code: str
     township_code: str
+
+
+@upcaster("visit.recorded", from_version=1)
+def _visit_recorded_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # v1 had one visit a year; a 失访 one was lost, any other reached. Its reason was not recorded.
+    outcome = "lost" if data.get("mode") == "lost_to_follow_up" else "reached"
+    return {**data, "outcome": outcome, "lost_reason": None, "respondent": None,
+            "form_id": DEFAULT_SURVEY_FORM_ID, "form_version": 1}
 
 
 @event("plan.drawn", stream_type="plan")

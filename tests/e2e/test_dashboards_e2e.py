@@ -191,6 +191,16 @@ async def test_dashboards_follow_the_services_live_in_a_real_browser(
     await see(visited).to_have_text(str(before_visited + 1), timeout=3000)
     print(f"page updated {first_latency:.3f}s and {time.monotonic() - applied:.3f}s after the events were applied")
 
+    # visits are attempts: a 失访 shows as lost, with its reason, until a reached visit
+    other = expect(world.registry.post("/persons", json=person_body(rng, world.villages[0], 901)), 201)
+    lost_before = world.coverage()["all"]["lost"]
+    expect(world.registry.post(f"/persons/{other['person_id']}/visits", json={
+        "visited_on": TODAY.isoformat(), "mode": "lost_to_follow_up", "lost_reason": "refused",
+        "form_id": "yearly-survey", "form_version": 1}), 201)
+    await world.wait(lambda: world.coverage()["all"]["lost"] == lost_before + 1, "the 失访 to reach reporting")
+    await see(page.locator("#figures [data-measure='lost'] .value")).to_have_text(str(lost_before + 1), timeout=3000)
+    await see(page.locator("#lost-reasons tr[data-reason='refused'] th")).to_have_text("拒绝调查")
+
     # English with one switch, remembered across pages; then back to Chinese
     await page.click("#lang")
     await see(page.locator("html")).to_have_attribute("lang", "en")

@@ -91,8 +91,9 @@ async def test_coverage_follows_registrations_visits_and_plans(
         return _coverage(reporting)["all"]["delivered"] == 1
     await wait_until(settled, timeout=15, message="the delivered item to reach coverage")
     district = _coverage(reporting, depth=2)
-    assert district["all"] == {"registered": 5, "visited": 3, "planned": 2, "delivered": 1,
-                               "visited_rate": 0.6, "planned_rate": 0.4, "delivered_rate": 0.2}
+    assert district["all"] == {"registered": 5, "attempted": 4, "visited": 3, "lost": 1, "planned": 2, "delivered": 1,
+                               "attempted_rate": 0.8, "visited_rate": 0.6, "lost_rate": 0.2, "planned_rate": 0.4,
+                               "delivered_rate": 0.2, "lost_reasons": {"not_recorded": 1}}
     assert district["severe"]["registered"] == 2 and district["severe"]["planned"] == 2
     first, second = district["children"]
     assert (first["code"], first["all"]["registered"], second["all"]["registered"]) == (TOWNSHIPS[0][0], 2, 3)
@@ -120,6 +121,68 @@ async def test_coverage_follows_registrations_visits_and_plans(
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "matches" in check.stdout
+
+
+SURVEY = {
+    "housing_status": "own", "dilapidated_housing": False, "schooling": "junior", "school_attendance": "not_school_age",
+    "employment_status": "farming", "basic_pension": "resident", "medical_insurance": "resident",
+    "social_assistance": ["none"], "disability_allowances": ["living"], "care_arrangement": "self_care",
+    "care_service_need": "none", "elderly_care_status": "under_60", "elderly_parents_carers": False,
+    "family_doctor": True, "received_rehabilitation": False, "no_rehabilitation_reason": "distance",
+    "services_received": ["none"], "need_rehabilitation": True, "need_assistive_devices": False,
+    "need_education": False, "need_employment": False, "need_care": False, "need_barrier_free": True,
+    "need_culture_sports": False, "need_living_subsidy": False, "need_housing": False,
+    "what_they_can_do": "能做简单农活",
+}
+"""A complete survey on the built-in form version 1."""
+
+
+async def test_a_lost_visit_then_a_reached_one_counts_as_reached_and_the_lost_are_counted_with_reasons(
+    stack_factory: Any, nats_server: NatsServerProcess
+) -> None:
+    stack = _start(stack_factory, nats_server)
+    admin = stack.token("admin", Role.FEDERATION_ADMIN)
+    registry, reporting = stack.client("registry", admin), stack.client("reporting", admin)
+    villages = seed_organisation(registry, villages_per_township=2, townships=TOWNSHIPS[:1])
+    ids = _register(registry, villages[:1], 4, seed=11)
+    form = expect(registry.get("/survey-forms/current", params={"year": YEAR}), 200)
+    on_form = {"form_id": form["form_id"], "form_version": form["version"]}
+
+    def lost(pid: str, day: int, reason: str) -> None:
+        expect(registry.post(f"/persons/{pid}/visits", json={
+            "visited_on": f"{YEAR}-01-{day:02d}", "mode": "lost_to_follow_up", "lost_reason": reason, **on_form}), 201)
+
+    lost(ids[0], 5, "working_away")  # then reached: counts as reached
+    expect(registry.post(f"/persons/{ids[0]}/visits", json={
+        "visited_on": f"{YEAR}-01-20", "mode": "home", "respondent": "self", "answers": SURVEY, **on_form}), 201)
+    lost(ids[1], 6, "no_contact")  # lost twice: counted once, by the latest reason
+    lost(ids[1], 21, "refused")
+    lost(ids[2], 7, "no_contact")
+    # ids[3]: not attempted at all
+
+    await _wait_for_registered(reporting, 4, stack)
+
+    def settled() -> bool:
+        figures = _coverage(reporting)["all"]
+        return (figures["attempted"], figures["visited"], figures["lost"]) == (3, 1, 2)
+    try:
+        await wait_until(settled, timeout=30, message="the visit attempts to reach coverage")
+    except AssertionError:
+        print(stack.logs())
+        raise
+    district = _coverage(reporting, depth=2)
+    expected = {"registered": 4, "attempted": 3, "visited": 1, "lost": 2, "attempted_rate": 0.75,
+                "visited_rate": 0.25, "lost_rate": 0.5, "lost_reasons": {"no_contact": 1, "refused": 1}}
+    (township,) = district["children"]
+    village = next(v for v in township["children"] if v["code"] == villages[0])
+    for unit in (district, township, village):
+        assert {k: unit["all"][k] for k in expected} == expected, unit["code"]
+    persons = expect(reporting.get("/views/coverage/persons", params={"year": YEAR, "missing": "visit"}), 200)
+    shown = {p["person_id"]: (p["lost_to_follow_up"], p["lost_reason"]) for p in persons["persons"]}
+    assert shown == {ids[1]: (True, "refused"), ids[2]: (True, "no_contact"), ids[3]: (False, None)}
+    (visit,) = [e for e in expect(registry.get(f"/streams/person-{ids[0]}"), 200)["events"]
+                if e["type"] == "visit.recorded" and e["data"]["outcome"] == "reached"]
+    assert visit["data"]["needs"] == ["barrier_free", "rehabilitation"]
 
 
 async def test_restarting_reporting_mid_stream_counts_nothing_twice(

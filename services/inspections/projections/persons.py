@@ -31,9 +31,10 @@ def person_changes(_envelope: Envelope, event: EventPayload) -> Sequence[Operati
             return [Patch(known_persons, {"person_id": event.person_id}, {"hardship": bool(event.hardship)})]
         case ev.PersonDeregistered():
             return [Patch(known_persons, {"person_id": event.person_id}, {"active": False})]
-        case ev.HomeVisitRecorded():
+        case ev.HomeVisitRecorded() if event.outcome == "reached":
+            # A 失访 attempt changes nothing: before a reached visit it is not one, after it it undoes nothing.
             return [Upsert(known_person_years, {"person_id": event.person_id, "year": event.year},
-                           {"visited": event.mode != "lost_to_follow_up"})]
+                           {"visited": True})]
         case ev.PlanDrawn():
             return [Upsert(known_person_years, {"person_id": event.person_id, "year": event.year},
                            {"planned": True})]

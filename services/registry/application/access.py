@@ -80,7 +80,11 @@ CERTIFICATES = Read("certificates: a person's dates and status, by status, expir
                     ("GET /persons/{person_id}/certificate", "GET /certificates", "GET /certificates/expiring"),
                     _all(Scope.DISTRICT))
 
-READS = (ORGANISATION, PERSONS, LOOKUP, PLANS, CERTIFICATES, STREAMS, ACCESS_LOG)
+SURVEY_FORMS = Read("survey forms: the version in force, one version, a form with its draft (no personal data)",
+                    ("GET /survey-forms/current", "GET /survey-forms/{form_id}/versions/{version}",
+                     "GET /survey-forms/{form_id}"), _all(Scope.DISTRICT))
+
+READS = (ORGANISATION, PERSONS, LOOKUP, PLANS, CERTIFICATES, SURVEY_FORMS, STREAMS, ACCESS_LOG)
 """Every read of the registry (each ``GET`` route is in exactly one)."""
 
 
@@ -105,6 +109,8 @@ CHANGES = (
         "POST /persons/{person_id}/reassessment", "PUT /persons/{person_id}/hardship",
         "POST /persons/{person_id}/deregistration"), REGISTERING),
     Change("erase personal data", ("POST /persons/{person_id}/erasure",), ADMIN_ONLY),
+    Change("survey forms: draft and publish the next version", (
+        "PUT /survey-forms/{form_id}/draft", "POST /survey-forms/{form_id}/draft/publication"), ADMIN_ONLY),
     Change("home visits, plans, plan items, cancelling an item", (
         "POST /persons/{person_id}/visits", "POST /persons/{person_id}/plans/{year}",
         "POST /persons/{person_id}/plans/{year}/items",

@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints
 
 from shared.auth import Role
 from shared.catalogue.people import DeregistrationReason, OrgLevel, PlanKind, VisitMode
+from shared.catalogue.surveys import LostReason, Respondent, SurveySection
 from shared.commands import Command as Command  # re-exported: routes and use cases name c.Command
 from shared.commands import VersionedCommand as VersionedCommand
 
@@ -16,6 +17,8 @@ from shared.commands import VersionedCommand as VersionedCommand
 # (docs/events.md, "Size limits").
 _TAG = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 """One code from a short list (a hardship, a need)."""
+CODE_PATTERN_ID = r"^[A-Za-z0-9_-]{1,80}$"
+"""A survey form's id (also in its route)."""
 
 
 class EstablishOrgUnit(Command):
@@ -82,13 +85,39 @@ class DeregisterPerson(VersionedCommand):
     effective_on: date | None = None
 
 
+Answer = (Annotated[str, StringConstraints(max_length=10_000)] | list[Annotated[str, StringConstraints(max_length=50)]]
+          | bool | int | float)
+"""One answer: an option code, option codes, yes/no, a number, a date ``YYYY-MM-DD`` or a text
+(``null``, like an empty text or list, is no answer)."""
+
+
 class RecordVisit(VersionedCommand):
+    """One visit attempt. With ``form_id`` and ``form_version``, ``answers`` are the survey on that form
+    version; without them (the old body), the three texts and ``needs`` on the default form's version 1."""
+
     visited_on: date
     mode: VisitMode
+    respondent: Respondent | None = Field(default=None, description="Who answered (a reached visit on a form)")
+    lost_reason: LostReason | None = Field(default=None, description="Why the visit was lost (失访): required then")
+    form_id: str | None = Field(default=None, pattern=CODE_PATTERN_ID, max_length=80)
+    form_version: int | None = Field(default=None, ge=1)
+    answers: dict[Annotated[str, StringConstraints(max_length=40)], Answer | None] = Field(
+        default_factory=dict, max_length=200, description="Item code → answer, checked against the form version")
+    visit_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$",
+                                 description="The device's id for this visit: a retry is refused (409), not doubled")
     needs: list[_TAG] = Field(default_factory=list, max_length=20)
     what_they_need: str = Field(default="", max_length=2000, description="他们需要什么")
     what_they_can_do: str = Field(default="", max_length=2000, description="他们自己能做什么")
     what_we_can_do: str = Field(default="", max_length=2000, description="我们能为他们做什么")
+
+
+class SaveSurveyDraft(VersionedCommand):
+    """The working copy of a survey form's next version."""
+
+    year: int = Field(ge=2000, le=2100, description="The first year the version applies to")
+    title_zh: str = Field(min_length=1, max_length=200)
+    title_en: str = Field(min_length=1, max_length=200)
+    sections: list[SurveySection] = Field(max_length=30)
 
 
 class AddPlanItem(VersionedCommand):

@@ -15,6 +15,7 @@ from services.registry.adapters.tables import certificates, departments, org_uni
 from services.registry.domain import certificate_life
 from services.registry.domain import person as person_domain
 from services.registry.domain import plan as plan_domain
+from services.registry.domain import survey_form as survey_form_domain
 from shared.aggregate import Kind, prefixed
 from shared.catalogue.people import (
     DepartmentRegistered,
@@ -34,6 +35,9 @@ CERTIFICATE: Kind[certificate_life.CertificateRecord] = Kind(
 """A person's certificate: stream ``certificate-<person id>``."""
 PLAN: Kind[plan_domain.Plan] = Kind("plan", lambda plan_id: plan_id, plan_domain.evolve)
 """A plan's entity id is its stream id (``plan_domain.plan_stream_id``)."""
+SURVEY_FORM: Kind[survey_form_domain.SurveyForm] = Kind(
+    "survey form", prefixed("surveyform"), survey_form_domain.evolve)
+"""A survey form and its versions: stream ``surveyform-<form id>`` (no lookup rows: read by folding it)."""
 
 
 

@@ -1,4 +1,4 @@
-"""Use cases on persons and their home visits."""
+"""Use cases on persons (their visits: ``visits.py``)."""
 
 from __future__ import annotations
 
@@ -144,18 +144,3 @@ async def erase_person(
         deps.vault.forget(person_id)
         return domain.erase_personal_data(person)
     return await _change(uow, deps, principal, person_id, cmd, "erasing personal data", decide)
-
-
-async def record_visit(
-    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, person_id: str, cmd: c.RecordVisit
-) -> dict[str, object]:
-    """Record the annual home visit with its coded needs and the three answers (sealed)."""
-    async def decide(person: domain.Person) -> list[EventPayload]:
-        key = await wrapped_key(uow, person_id)
-        answers = {k: v for k, v in (("what_they_need", cmd.what_they_need),
-                                     ("what_they_can_do", cmd.what_they_can_do),
-                                     ("what_we_can_do", cmd.what_we_can_do)) if v}
-        sealed = deps.vault.seal(key, person_id, answers) if key and answers else {}
-        return domain.record_visit(person, visit_id=new_id(), visited_on=cmd.visited_on, visitor=principal.staff_id,
-                                   mode=cmd.mode, needs=cmd.needs, sealed_answers=sealed, today=deps.today())
-    return await _change(uow, deps, principal, person_id, cmd, "recording a home visit", decide)

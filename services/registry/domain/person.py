@@ -6,11 +6,15 @@ Pure: commands are functions of (current state, validated input) returning new e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import singledispatch
+from typing import Any
 
 from services.registry.domain.certificate import Certificate, SevereRule
+from services.registry.domain.survey_answers import Answer, check_answers, needs_of
+from services.registry.domain.survey_form import FormVersion
 from services.registry.domain.vocabulary import HARDSHIP_FLAGS, NEEDS, unknown_codes
 from shared.catalogue import EventPayload
 from shared.catalogue.people import (
@@ -46,6 +50,10 @@ class Person:
     erased: bool = False
     deregistration_reason: str | None = None
     visited_years: frozenset[int] = frozenset()
+    """Years with a reached visit."""
+    attempted_years: frozenset[int] = frozenset()
+    """Years with any visit, reached or lost to follow-up (失访)."""
+    visit_ids: frozenset[str] = frozenset()
 
 
 def evolve(state: Person | None, event: EventPayload) -> Person:
@@ -105,7 +113,10 @@ def _(event: PersonalDataErased, state: Person) -> Person:
 
 @_apply.register
 def _(event: HomeVisitRecorded, state: Person) -> Person:
-    return replace(state, visited_years=state.visited_years | {event.year})
+    reached = {event.year} if event.outcome == "reached" else set()
+    return replace(state, visited_years=state.visited_years | reached,
+                   attempted_years=state.attempted_years | {event.year},
+                   visit_ids=state.visit_ids | {event.visit_id})
 
 
 def check_hardship(flags: list[str]) -> list[str]:
@@ -228,40 +239,83 @@ def erase_personal_data(person: Person) -> list[EventPayload]:
     return [PersonalDataErased(person_id=person.person_id)]
 
 
+@dataclass(frozen=True)
+class VisitFacts:
+    """What a visit attempt says besides its answers: when, by whom, how, who answered, why lost."""
+
+    visit_id: str
+    visited_on: date
+    visitor: str
+    mode: VisitMode
+    respondent: str | None = None
+    lost_reason: str | None = None
+
+
 def record_visit(
     person: Person,
+    facts: VisitFacts,
     *,
-    visit_id: str,
-    visited_on: date,
-    visitor: str,
-    mode: VisitMode,
+    form: FormVersion,
+    answers: dict[str, Any],
     needs: list[str],
-    sealed_answers: Sealed,
+    complete: bool,
+    seal: Callable[[dict[str, Answer]], Sealed],
     today: date,
 ) -> list[EventPayload]:
-    """Record the year's home visit: one per person per year, not in the future."""
+    """Record one visit attempt: reached, or lost to follow-up (失访) with its reason.
+
+    A person may have several a year: a 失访 attempt then a reached one, or a follow-up after a
+    reached one. Refused: a deregistered or erased person (409), a date in the future, a form
+    version that applies only from a later year, a 失访 with answers or (on a form) without its reason, a
+    reached visit with a 失访 reason, and answers that do not fit the form (422 naming the item).
+    ``complete``: the answers are a survey on ``form`` (required items and a respondent are needed);
+    otherwise they are the old body's three texts. ``seal`` encrypts the checked answers.
+    """
     _require_active(person, "record a home visit")
-    if visited_on > today:
-        raise InvalidInput(f"visit date {visited_on} is in the future", field="visited_on")
-    year = visited_on.year
-    if year in person.visited_years:
-        raise DomainRuleViolated(f"person {person.person_id} already has a home visit for {year}")
+    if facts.visited_on > today:
+        raise InvalidInput(f"visit date {facts.visited_on} is in the future", field="visited_on")
+    if facts.visit_id in person.visit_ids:
+        raise DomainRuleViolated(f"visit {facts.visit_id} of person {person.person_id} is already recorded")
+    year = facts.visited_on.year
+    if form.year > year and form.version != 1:
+        raise InvalidInput(f"survey form {form.form_id} version {form.version} applies from {form.year}, "
+                           f"not to a visit in {year}", field="form_version")
     unknown = unknown_codes(needs, NEEDS)
     if unknown:
         raise InvalidInput(f"unknown need code(s) {', '.join(unknown)}; known: {', '.join(NEEDS)}", field="needs")
-    if mode == "lost_to_follow_up" and needs:
-        raise InvalidInput("a visit lost to follow-up (失访) cannot record needs", field="needs")
+    lost = facts.mode == "lost_to_follow_up"
+    if lost:
+        _check_lost(facts, answers if complete else {}, needs, reason_required=complete)
+        # The old body may carry its three texts on a 失访 visit too (a note on why): kept, sealed.
+        checked: dict[str, Answer] = {} if complete else check_answers(form, answers, complete=False)
+    else:
+        if facts.lost_reason is not None:
+            raise InvalidInput("only a visit lost to follow-up (失访) has a lost_reason", field="lost_reason")
+        if complete and facts.respondent is None:
+            raise InvalidInput("who answered the survey: self, family_member or other", field="respondent")
+        checked = check_answers(form, answers, complete=complete)
     return [
         HomeVisitRecorded(
-            person_id=person.person_id,
-            visit_id=visit_id,
-            year=year,
-            visited_on=visited_on,
-            visitor=visitor,
-            mode=mode,
-            needs=sorted(set(needs)),
-            sealed_answers=sealed_answers,
-            village_code=person.village_code,
-            township_code=person.township_code,
+            person_id=person.person_id, visit_id=facts.visit_id, year=year, visited_on=facts.visited_on,
+            visitor=facts.visitor, mode=facts.mode, outcome="lost" if lost else "reached",
+            lost_reason=facts.lost_reason, respondent=facts.respondent, form_id=form.form_id,
+            form_version=form.version, needs=[] if lost else sorted(set(needs) | set(needs_of(form, checked))),
+            sealed_answers=seal(checked) if checked else {},
+            village_code=person.village_code, township_code=person.township_code,
         )
     ]
+
+
+def _check_lost(facts: VisitFacts, answers: dict[str, Any], needs: list[str], *, reason_required: bool) -> None:
+    # The old body had no reason: its 失访 visits keep being accepted, the reason counted as not recorded.
+    if facts.lost_reason is None and reason_required:
+        raise InvalidInput("a visit lost to follow-up (失访) needs its reason", field="lost_reason")
+    if needs:
+        raise InvalidInput("a visit lost to follow-up (失访) cannot record needs", field="needs")
+    if facts.respondent is not None:
+        raise InvalidInput("nobody answered a visit lost to follow-up (失访): leave respondent out",
+                           field="respondent")
+    given = [code for code, value in answers.items() if value not in (None, "", [])]
+    if given:
+        raise InvalidInput("a visit lost to follow-up (失访) records no survey answers",
+                           field=f"answers.{given[0]}")

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, TypeVar
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
-from services.registry.application import access_log, organisation, persons, plans, views
+from services.registry.application import access_log, organisation, persons, plans, views, visits
 from services.registry.application import commands as c
 from services.registry.application.deps import RegistryDeps
 from services.registry.entrypoints import schemas as s
@@ -174,12 +174,13 @@ async def erase(
         request, lambda uow: persons.erase_person(uow, deps, who, person_id, body), buffered=True))
 
 
-@router.post("/persons/{person_id}/visits", status_code=201, tags=["visits"], summary="Record the annual home visit")
+@router.post("/persons/{person_id}/visits", status_code=201, tags=["visits"],
+             summary="Record a visit attempt: the yearly survey, or 失访 with its reason")
 async def record_visit(
     person_id: str, body: c.RecordVisit, request: Request, who: CurrentPrincipal, deps: Deps
 ) -> s.PersonWritten:
     return s.PersonWritten.model_validate(await execute(
-        request, lambda uow: persons.record_visit(uow, deps, who, person_id, body), buffered=True))
+        request, lambda uow: visits.record_visit(uow, deps, who, person_id, body), buffered=True))
 
 
 @router.post("/persons/{person_id}/plans/{year}", status_code=201, tags=["plans"], summary="Draw up the year's plan")

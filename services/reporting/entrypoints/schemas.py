@@ -18,15 +18,26 @@ Positions = dict[str, int]
 
 
 class Figures(ResponseModel):
-    """Counts of one group of persons in one unit, and the rates as shares of those registered."""
+    """Counts of one group of persons in one unit, and the rates as shares of those registered.
+
+    ``attempted``: persons with a visit attempt this year; ``visited``: reached (a 失访 attempt
+    before or after does not change it); ``lost`` (失访): attempted, never reached, and
+    ``lost_reasons`` counts them by the reason of their latest 失访 attempt (``not_recorded`` when
+    the visit gave none).
+    """
 
     registered: int
+    attempted: int
     visited: int
+    lost: int
     planned: int
     delivered: int
+    attempted_rate: float | None
     visited_rate: float | None
+    lost_rate: float | None
     planned_rate: float | None
     delivered_rate: float | None
+    lost_reasons: dict[str, int]
 
 
 class UnitCoverage(ResponseModel):

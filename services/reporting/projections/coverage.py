@@ -1,5 +1,9 @@
 """Coverage (覆盖率) read model: who is registered, visited, has a plan, has a delivered item.
 
+Visits are attempts: a person's year is ``attempted`` by any visit, ``visited`` (reached) by a
+reached one, whatever came before or after; ``lost_to_follow_up`` says a 失访 attempt was made and
+``lost_reason`` is the reason of the latest one. Lost (失访) persons are those attempted, not reached.
+
 Fed by the registry's events only; every row here can be recomputed from the stream.
 """
 
@@ -15,6 +19,9 @@ from shared.envelope import Envelope
 from shared.projection import Increment, Operation, Patch, Projection, Upsert
 
 metadata = MetaData()
+
+NOT_RECORDED = "not_recorded"
+"""The reason of a 失访 attempt recorded without one (``visit.recorded`` v1, or the old request body)."""
 
 cov_units = Table(
     "cov_units", metadata,
@@ -42,6 +49,8 @@ cov_years = Table(
     Column("year", Integer, primary_key=True),
     Column("visited", Boolean, nullable=False, default=False, server_default=false()),
     Column("lost_to_follow_up", Boolean, nullable=False, default=False, server_default=false()),
+    Column("attempted", Boolean, nullable=False, default=False, server_default=false()),
+    Column("lost_reason", String(30)),
     Column("planned", Boolean, nullable=False, default=False, server_default=false()),
     Column("delivered", Integer, nullable=False, default=0, server_default="0"),
 )
@@ -69,9 +78,11 @@ def changes(envelope: Envelope, event: EventPayload) -> Sequence[Operation]:
         case ev.PersonDeregistered():
             return [Patch(cov_persons, {"person_id": event.person_id}, {"active": False})]
         case ev.HomeVisitRecorded():
-            lost = event.mode == "lost_to_follow_up"
-            return [Upsert(cov_years, {"person_id": event.person_id, "year": event.year},
-                           {"visited": not lost, "lost_to_follow_up": lost})]
+            key = {"person_id": event.person_id, "year": event.year}
+            if event.outcome == "reached":  # reached once is reached for the year, whatever follows
+                return [Upsert(cov_years, key, {"attempted": True, "visited": True})]
+            return [Upsert(cov_years, key, {"attempted": True, "lost_to_follow_up": True,
+                                            "lost_reason": event.lost_reason or NOT_RECORDED})]
         case ev.PlanDrawn():
             return [Upsert(cov_years, {"person_id": event.person_id, "year": event.year}, {"planned": True})]
         case ev.PlanItemDelivered():

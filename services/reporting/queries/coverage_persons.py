@@ -52,7 +52,8 @@ async def persons_to_follow_up(
         if wanted is not None:
             where = and_(where, column.is_(wanted))
     total = (await conn.execute(select(func.count()).select_from(joined).where(where))).scalar_one()
-    query = (select(cov_persons, cov_years.c.visited, cov_years.c.lost_to_follow_up, cov_years.c.planned,
+    query = (select(cov_persons, cov_years.c.visited, cov_years.c.lost_to_follow_up, cov_years.c.lost_reason,
+                    cov_years.c.planned,
                     _village.c.name.label("village_name"), _township.c.name.label("township_name"))
              .select_from(joined).where(where)
              .order_by(cov_persons.c.severe.desc(), cov_persons.c.hardship.desc(), cov_persons.c.village_code,
@@ -62,7 +63,10 @@ async def persons_to_follow_up(
         "person_id": r.person_id, "village_code": r.village_code, "village_name": r.village_name,
         "township_code": r.township_code, "township_name": r.township_name, "category": r.category,
         "grade": r.grade, "severe": bool(r.severe), "hardship": bool(r.hardship),
-        "visited": bool(r.visited), "lost_to_follow_up": bool(r.lost_to_follow_up), "planned": bool(r.planned),
+        # 失访 means every attempt of the year was lost: a reached visit after one is a visit.
+        "visited": bool(r.visited), "lost_to_follow_up": bool(r.lost_to_follow_up) and not r.visited,
+        "lost_reason": r.lost_reason if r.lost_to_follow_up and not r.visited else None,
+        "planned": bool(r.planned),
     } for r in await conn.execute(query)]
     return {"year": year, "unit": unit, "level": level or "district", "missing": missing,
             "total": int(total), "offset": offset, "limit": limit, "shown": len(persons), "persons": persons}

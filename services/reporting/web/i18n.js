@@ -64,6 +64,12 @@ const STRINGS = {
   district: ["全区", "District"],
   registered: ["登记在册", "Registered"],
   visited: ["已入户调研", "Visited"],
+  attempted: ["已走访（含失访）", "Visits attempted"],
+  lost_reasons: ["失访原因", "Why lost to follow-up"],
+  lost_reasons_note: ["失访：本年度所有走访均未访到的人员，按最近一次失访的原因统计；之后访到即计为已入户调研。",
+    "Lost: persons none of whose visits this year reached them, by the reason of the latest; a later reached visit counts as visited."],
+  reason: ["原因", "Reason"],
+  persons_n: ["人数", "Persons"],
   planned: ["已制定方案", "With a plan"],
   delivered: ["已落实服务", "Item delivered"],
   group_all: ["全部", "All"],
@@ -182,6 +188,14 @@ const NEEDS = {
   social_security: ["社会保障", "social security"], housing: ["住房", "housing"], other: ["其他", "other"],
 };
 
+const LOST_REASONS = {
+  working_away: ["外出务工或长期外出", "working or staying away"], moved: ["已搬离，去向不明", "moved, whereabouts unknown"],
+  no_contact: ["联系不上", "no contact"], not_found: ["查无此人或地址不符", "not found at the address"],
+  refused: ["拒绝调查", "refused"], in_institution: ["住院或在机构中", "in hospital or an institution"],
+  deceased: ["已去世（待核实）", "deceased (to be checked)"], other: ["其他", "other"],
+  not_recorded: ["未记录原因", "reason not recorded"],
+};
+
 const STATUSES = {
   open: ["进行中", "open"], planned: ["待落实", "planned"], assigned: ["整改中", "assigned"],
   reported: ["已报送待复查", "reported"], reopened: ["复查退回", "reopened"], closed: ["已销号", "closed"],
@@ -192,7 +206,8 @@ const EVENTS = {
   "staff.roles_changed": "调整角色", "person.registered": "持证残疾人登记", "person.corrected": "更正个人信息",
   "person.relocated": "迁居", "person.reassessed": "重新评定", "person.hardship_flags_set": "设置困境标识",
   "person.deregistered": "注销登记", "person.personal_data_erased": "删除个人信息",
-  "visit.recorded": "入户调研", "plan.drawn": "制定一人一策", "plan.item_added": "新增方案事项",
+  "visit.recorded": "入户调研", "survey_form.draft_saved": "保存调查表草稿",
+  "survey_form.version_published": "发布调查表", "plan.drawn": "制定一人一策", "plan.item_added": "新增方案事项",
   "plan.item_delivered": "方案事项落实", "plan.item_cancelled": "方案事项取消",
   "tasklist.issued": "下发月度清单", "task.issued": "下达任务", "task.progress_reported": "报送进度",
   "task.completed": "任务完成", "task.deadline_extended": "任务延期", "task.cancelled": "任务撤销",
@@ -226,5 +241,6 @@ export function t(key, values = {}) {
 
 export const category = (n) => CATEGORIES[lang][n] || String(n);
 export const need = (code) => (NEEDS[code] ? NEEDS[code][index()] : code);
+export const lostReason = (code) => (LOST_REASONS[code] ? LOST_REASONS[code][index()] : code);
 export const statusLabel = (code) => (STATUSES[code] ? STATUSES[code][index()] : code);
 export const eventLabel = (type) => (lang === "zh" && EVENTS[type] ? EVENTS[type] : type);

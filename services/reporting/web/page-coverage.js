@@ -1,10 +1,11 @@
 // 覆盖率: the district at a glance, a chart per township (or village), drill-down, persons to follow up.
 import { barChart, legend, PALETTE } from "./charts.js";
 import { api, el, offsetParam, pager, pageSize, params, pct, setParams, shortId } from "./core.js";
-import { category, t } from "./i18n.js";
+import { category, lostReason, t } from "./i18n.js";
 
 const GROUPS = ["all", "severe", "hardship"];
-const MEASURES = ["visited", "planned", "delivered"];
+const MEASURES = ["attempted", "visited", "lost", "planned", "delivered"];
+const CHARTED = ["visited", "planned", "delivered"];
 
 function cards(unit) {
   const all = unit.all;
@@ -30,8 +31,8 @@ function groupsTable(unit) {
 function childrenPanel(unit) {
   const children = unit.children || [];
   if (!children.length) return null;
-  const series = MEASURES.map((m, i) => ({ name: t(m), color: PALETTE[i] }));
-  const rows = children.map((c) => ({ label: c.name, values: MEASURES.map((m) => c.all[`${m}_rate`]),
+  const series = CHARTED.map((m, i) => ({ name: t(m), color: PALETTE[i] }));
+  const rows = children.map((c) => ({ label: c.name, values: CHARTED.map((m) => c.all[`${m}_rate`]),
     onSelect: c.level !== "village" ? () => setParams({ unit: c.code, poffset: null }) : null }));
   return el("section", { class: "panel", "aria-labelledby": "chart-title" },
     el("h2", { id: "chart-title" }, `${t("by_unit_chart")} · ${unit.name}`),
@@ -50,6 +51,19 @@ function childrenPanel(unit) {
         el("td", { class: "num" }, c.all.registered),
         ...MEASURES.map((m) => el("td", { class: "num" }, `${c.all[m]} (${pct(c.all[`${m}_rate`])})`)),
         el("td", { class: "num" }, `${c.severe.visited}/${c.severe.registered}`))))));
+}
+
+function reasonsPanel(unit) {
+  const reasons = Object.entries(unit.all.lost_reasons || {});
+  return el("section", { class: "panel", id: "lost-reasons", "aria-labelledby": "lost-reasons-title" },
+    el("h2", { id: "lost-reasons-title" }, `${t("lost_reasons")} · ${unit.all.lost}`),
+    reasons.length ? el("table", {},
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, t("reason")),
+        el("th", { scope: "col", class: "num" }, t("persons_n")))),
+      el("tbody", {}, ...reasons.map(([code, n]) => el("tr", { "data-reason": code },
+        el("th", { scope: "row" }, lostReason(code)), el("td", { class: "num" }, n)))))
+      : el("p", {}, t("none")),
+    el("p", { class: "note" }, t("lost_reasons_note")));
 }
 
 function crumbs(trail) {
@@ -80,7 +94,8 @@ function personsPanel(data, missing) {
         el("td", {}, category(p.category)), el("td", {}, p.grade),
         el("td", {}, p.severe ? el("span", { class: "badge bad" }, t("severe")) : ""),
         el("td", {}, p.hardship ? el("span", { class: "badge warn" }, t("hardship")) : ""),
-        el("td", {}, p.lost_to_follow_up ? t("lost") : yesNo(p.visited)), el("td", {}, yesNo(p.planned))))))
+        el("td", { title: p.lost_reason ? lostReason(p.lost_reason) : "" },
+          p.lost_to_follow_up ? t("lost") : yesNo(p.visited)), el("td", {}, yesNo(p.planned))))))
       : el("p", {}, t("none")),
     el("p", { class: "note" }, t("names_note")));
 }
@@ -110,7 +125,8 @@ export async function mount(main) {
     }
     if (unit) trail.push(view);
     body.replaceChildren(crumbs(trail), el("h2", {}, `${view.name} · ${year}`), cards(view),
-      el("div", { class: "panel" }, groupsTable(view)), childrenPanel(view), personsPanel(persons, missing));
+      el("div", { class: "panel" }, groupsTable(view)), childrenPanel(view), reasonsPanel(view),
+      personsPanel(persons, missing));
   }
   await draw();
   return { refresh: draw };

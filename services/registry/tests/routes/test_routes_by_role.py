@@ -167,6 +167,21 @@ async def _staff_cell(reg: Registry, suffix: str, body: dict[str, Any] | None, s
     return Cell(f"/staff/{staff}{suffix}", body, success)
 
 
+SURVEY_DRAFT = {"year": YEAR + 1, "title_zh": "调查表", "title_en": "Survey", "sections": [
+    {"code": "main", "label_zh": "主要", "label_en": "Main", "items": [
+        {"code": "family_doctor", "label_zh": "签约家庭医生", "label_en": "Family doctor", "answer_type": "yesno"}]}]}
+
+
+async def _survey_draft(_reg: Registry) -> Cell:
+    return Cell(f"/survey-forms/form-{_n()}/draft", SURVEY_DRAFT)
+
+
+async def _survey_publication(reg: Registry) -> Cell:
+    form = f"form-{_n()}"
+    await reg.admin("PUT", f"/survey-forms/{form}/draft", SURVEY_DRAFT)
+    return Cell(f"/survey-forms/{form}/draft/publication", {}, 201)
+
+
 def _fixed(cell: Cell) -> Callable[[Registry], Awaitable[Cell]]:
     async def make(_reg: Registry) -> Cell:
         return cell
@@ -233,6 +248,11 @@ CELLS: dict[str, Callable[[Registry], Awaitable[Cell]]] = {
     "POST /staff/{staff_id}/setup-code": lambda reg: _staff_cell(reg, "/setup-code", None, 201),
     "PUT /staff/{staff_id}/roles": lambda reg: _staff_cell(reg, "/roles", {"roles": ["auditor"]}),
     "POST /staff/{staff_id}/disable": lambda reg: _staff_cell(reg, "/disable", {}),
+    "GET /survey-forms/current": _fixed(Cell(f"/survey-forms/current?year={YEAR}")),
+    "GET /survey-forms/{form_id}/versions/{version}": _fixed(Cell("/survey-forms/yearly-survey/versions/1")),
+    "GET /survey-forms/{form_id}": _fixed(Cell("/survey-forms/yearly-survey")),
+    "PUT /survey-forms/{form_id}/draft": _survey_draft,
+    "POST /survey-forms/{form_id}/draft/publication": _survey_publication,
     "GET /access-log": _fixed(Cell("/access-log")),
     "GET /access-log.{extension}": _fixed(Cell("/access-log.csv")),
 }

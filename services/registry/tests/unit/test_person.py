@@ -13,11 +13,11 @@ from services.registry.domain.certificate import (
     validate_certificate_number,
 )
 from services.registry.domain.person import Person, evolve
+from services.registry.domain.survey_form import BUILT_IN
 from shared.aggregate import fold
 from shared.catalogue import EventPayload
 from shared.catalogue.people import (
     HardshipFlagsSet,
-    HomeVisitRecorded,
     PersonalDataErased,
     PersonCorrected,
     PersonDeregistered,
@@ -72,10 +72,11 @@ def then(state: Person, new_events: list[EventPayload]) -> Person:
     return state
 
 
-def visit(person: Person, *, on: date = date(2025, 2, 3), mode: str = "home",
-          needs: list[str] | None = None) -> list[EventPayload]:
-    return domain.record_visit(person, visit_id="v-1", visited_on=on, visitor="staff-9", mode=mode,  # type: ignore[arg-type]
-                               needs=["rehabilitation"] if needs is None else needs, sealed_answers={}, today=TODAY)
+def visit(person: Person) -> list[EventPayload]:
+    """An old-body visit (more in test_visits.py)."""
+    return domain.record_visit(person, domain.VisitFacts("v-1", date(2025, 2, 3), "staff-9", "home"),
+                               form=BUILT_IN, answers={}, needs=["rehabilitation"], complete=False,
+                               seal=lambda _answers: {}, today=TODAY)
 
 
 # -- register ------------------------------------------------------------------------------------
@@ -237,50 +238,6 @@ def test_erase_personal_data_is_allowed_once(history: tuple[EventPayload, ...]) 
     assert events == [ERASED]
     with pytest.raises(DomainRuleViolated, match="already erased"):
         domain.erase_personal_data(then(person, events))
-
-
-# -- home visits ---------------------------------------------------------------------------------
-
-
-def test_record_visit_records_the_year_needs_and_the_current_village() -> None:
-    person = given(PersonRelocated(person_id="p-1", from_village_code=VILLAGE, village_code=OTHER_VILLAGE,
-                                   township_code=OTHER_TOWNSHIP))
-    events = domain.record_visit(person, visit_id="v-1", visited_on=date(2025, 2, 3), visitor="staff-9",
-                                 mode="home", needs=["medical", "assistive_devices", "medical"],
-                                 sealed_answers={"answers": "sealed"}, today=TODAY)
-    assert events == [HomeVisitRecorded(
-        person_id="p-1", visit_id="v-1", year=2025, visited_on=date(2025, 2, 3), visitor="staff-9", mode="home",
-        needs=["assistive_devices", "medical"], sealed_answers={"answers": "sealed"},
-        village_code=OTHER_VILLAGE, township_code=OTHER_TOWNSHIP)]
-    assert then(person, events).visited_years == {2025}
-
-
-def test_record_visit_allows_today_and_refuses_the_future() -> None:
-    assert visit(given(), on=TODAY)
-    with pytest.raises(InvalidInput, match="2025-06-02 is in the future") as caught:
-        visit(given(), on=date(2025, 6, 2))
-    assert caught.value.field == "visited_on"
-
-
-def test_record_visit_allows_one_visit_per_year() -> None:
-    person = then(given(), visit(given(), on=date(2024, 1, 15)))
-    with pytest.raises(DomainRuleViolated, match="already has a home visit for 2024"):
-        visit(person, on=date(2024, 12, 1))
-    assert then(person, visit(person, on=date(2025, 1, 20))).visited_years == {2024, 2025}
-
-
-def test_record_visit_refuses_unknown_needs() -> None:
-    with pytest.raises(InvalidInput, match=r"unknown need code.*wishes") as caught:
-        visit(given(), needs=["medical", "wishes"])
-    assert caught.value.field == "needs"
-
-
-def test_a_visit_lost_to_follow_up_records_no_needs() -> None:
-    with pytest.raises(InvalidInput, match="lost to follow-up") as caught:
-        visit(given(), mode="lost_to_follow_up", needs=["medical"])
-    assert caught.value.field == "needs"
-    (event,) = visit(given(), mode="lost_to_follow_up", needs=[])
-    assert isinstance(event, HomeVisitRecorded) and event.mode == "lost_to_follow_up"
 
 
 def test_a_person_stream_holds_only_person_events() -> None:
