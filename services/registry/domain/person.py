@@ -105,6 +105,9 @@ def _(event: PersonalDataErased, state: Person) -> Person:
 
 @_apply.register
 def _(event: HomeVisitRecorded, state: Person) -> Person:
+    # A visit lost to follow-up (失访) reached nobody: the officer tries again, so it does not use up the year.
+    if event.mode == "lost_to_follow_up":
+        return state
     return replace(state, visited_years=state.visited_years | {event.year})
 
 
@@ -239,7 +242,7 @@ def record_visit(
     sealed_answers: Sealed,
     today: date,
 ) -> list[EventPayload]:
-    """Record the year's home visit: one per person per year, not in the future."""
+    """Record the year's home visit: one per person per year (a 失访 does not count), not in the future."""
     _require_active(person, "record a home visit")
     if visited_on > today:
         raise InvalidInput(f"visit date {visited_on} is in the future", field="visited_on")

@@ -283,6 +283,13 @@ def test_a_visit_lost_to_follow_up_records_no_needs() -> None:
     assert isinstance(event, HomeVisitRecorded) and event.mode == "lost_to_follow_up"
 
 
+def test_a_visit_lost_to_follow_up_leaves_the_year_open_for_another_try() -> None:
+    (lost,) = visit(given(), mode="lost_to_follow_up", needs=[])
+    (reached,) = visit(given(lost), mode="home")  # the officer tries again the same year
+    with pytest.raises(DomainRuleViolated, match="already has a home visit"):
+        visit(given(lost, reached))
+
+
 def test_a_person_stream_holds_only_person_events() -> None:
     plan = PlanDrawn(plan_id="plan-p-1-2025", person_id="p-1", year=2025, village_code=VILLAGE,
                      township_code=TOWNSHIP)
