@@ -22,6 +22,8 @@ function keepOffline() {
   if (workerAsked || !("serviceWorker" in navigator)) return;
   workerAsked = true;
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => { /* the page still works online */ });
+  // The first visit's list was fetched before the worker took over: fetch it again through it, so it is kept.
+  navigator.serviceWorker.addEventListener("controllerchange", () => shown?.refresh());
 }
 
 function personRow(row, pending, open) {
@@ -76,7 +78,7 @@ function queuePanel(entries, redraw) {
         : e.state === "signin" ? w("q_sign_in") : w("q_pending");
     const buttons = [];
     if (e.state === "conflict" && e.current_version) {
-      buttons.push(el("button", { type: "button", class: "primary resend", onclick: act(() => queue.resend(e)) }, w("resend")));
+      buttons.push(el("button", { type: "button", class: "primary resend", onclick: act(async () => { await queue.resend(e); await queue.flush(); }) }, w("resend")));
     }
     if (e.state !== "pending") {
       buttons.push(el("button", { type: "button", class: "discard", onclick: act(async () => {
@@ -173,7 +175,7 @@ export async function mount(main) {
 
   showNetwork();
   shown = { online: async () => { showNetwork(); await queue.retrySignedOut(); await sync(); await draw(); },
-    offline: showNetwork };
+    offline: showNetwork, refresh: () => draw() };
   await drawQueue();
   await draw();
   if (navigator.onLine) sync();
