@@ -10,7 +10,9 @@ officer re-sends it against the new version.
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +24,18 @@ from shared.testing.stack import expect
 
 pytestmark = pytest.mark.e2e
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboards"
 OFFICER = "township-001"
+# A survey form as the registry's GET /survey-forms/current will serve it (the agreed shape).
+SURVEY = {"form_id": "form-2026", "version": 3, "year": 2026, "title_zh": "入户调研问卷", "title_en": "Home visit survey",
+          "sections": [{"code": "health", "label_zh": "健康", "label_en": "Health", "items": [
+              {"code": "rehab", "label_zh": "是否需要康复", "label_en": "Needs rehabilitation", "answer_type": "yesno",
+               "options": [], "required": True, "max_length": None, "show_if": None, "needs_code": "rehabilitation"},
+              {"code": "rehab_kind", "label_zh": "康复类型", "label_en": "Kind of rehabilitation",
+               "answer_type": "multi", "options": [{"code": "physio", "label_zh": "理疗", "label_en": "physio"},
+                                                   {"code": "speech", "label_zh": "言语", "label_en": "speech"}],
+               "required": True, "max_length": None, "show_if": {"item": "rehab", "any_of": ["yes"]},
+               "needs_code": None}]}]}
 PHONE = {"width": 390, "height": 844}
 
 
@@ -100,6 +113,35 @@ async def test_visits_recorded_offline_reach_the_registry_and_a_conflict_is_reso
     assert expect(admin.get(f"/persons/{changed}"), 200)["version"] == version + 2
     await see(page.locator(f"#section-not_reached [data-person='{changed}']")).to_have_count(0, timeout=30000)
     await see(page.locator(f"#section-not_reached [data-person='{untouched}']")).to_have_count(1)
-    await page.screenshot(path=str(stack.data_dir / "week.png")) if hasattr(stack, "data_dir") else None
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "week-phone.png"), full_page=True)
+
+    # Once the registry serves a survey form, the visit form is drawn from it, with its skip rules.
+    async def serve_survey(route: Any) -> None:
+        await route.fulfill(status=200, content_type="application/json", body=json.dumps(SURVEY),
+                            headers={"Access-Control-Allow-Origin": "*"})
+    await context.route("**/survey-forms/current*", serve_survey)
+    await page.reload()
+    await page.click(f"#section-not_reached [data-person='{untouched}'] button.record")
+    await see(page.locator("#visit-form [data-item='rehab']")).to_be_visible()
+    await see(page.locator("#visit-form [data-item='rehab_kind']")).to_be_hidden()
+    await page.click("#visit-form [data-item='rehab'] input[value='yes']")
+    await see(page.locator("#visit-form [data-item='rehab_kind']")).to_be_visible()
+    await page.click("#visit-save")  # the shown, required multi is unanswered
+    await see(page.locator("#visit-message")).not_to_be_empty()
+    await page.select_option("#visit-mode", "lost_to_follow_up")
+    await see(page.locator("#visit-answers")).to_be_hidden()
+    await page.fill("#visit-lost-reason", "外出务工，家中无人")
+    async with page.expect_request(
+            lambda r: r.method == "POST" and r.url.endswith(f"/persons/{untouched}/visits")) as sent:
+        await page.click("#visit-save")
+    body = json.loads((await sent.value).post_data or "{}")
+    assert {k: body[k] for k in ("mode", "form_id", "form_version", "answers", "lost_reason", "needs")} == {
+        "mode": "lost_to_follow_up", "form_id": "form-2026", "form_version": 3, "answers": {},
+        "lost_reason": "外出务工，家中无人", "needs": []}
+    # Today's registry takes no survey answers yet (422): the page keeps the visit and says so until discarded.
+    await see(page.locator(f"#queue [data-person='{untouched}']")).to_have_attribute("data-state", "rejected")
+    await page.click(f"#queue [data-person='{untouched}'] button.discard")
+    await see(page.locator("#queue [data-person]")).to_have_count(0)
     assert not errors, errors
     await context.close()

@@ -13,6 +13,7 @@ const shortId = (id) => (id.length > 12 ? `…${id.slice(-8)}` : id);
 const time = (iso) => new Date(iso).toLocaleString(lang === "en" ? "en-GB" : "zh-CN");
 
 let workerAsked = false;
+let settling = null; // after visits were sent: looking again until reporting has them
 let shown = null; // the mounted page's handlers: the network listeners are added once, not per mount
 
 window.addEventListener("online", () => shown?.online());
@@ -78,7 +79,7 @@ function queuePanel(entries, redraw) {
         : e.state === "signin" ? w("q_sign_in") : w("q_pending");
     const buttons = [];
     if (e.state === "conflict" && e.current_version) {
-      buttons.push(el("button", { type: "button", class: "primary resend", onclick: act(async () => { await queue.resend(e); await queue.flush(); }) }, w("resend")));
+      buttons.push(el("button", { type: "button", class: "primary resend", onclick: act(async () => { await queue.resend(e); await shown?.sync(); }) }, w("resend")));
     }
     if (e.state !== "pending") {
       buttons.push(el("button", { type: "button", class: "discard", onclick: act(async () => {
@@ -109,6 +110,7 @@ export async function mount(main) {
   const queueBox = el("div", {});
   const body = el("div", {});
   const dialog = el("dialog", { id: "visit-dialog", "aria-label": w("record_visit") });
+  clearInterval(settling); // a re-mount (language switch) starts afresh
   main.replaceChildren(el("h1", { id: "week-title" }, w("week_title")), el("p", {}, network, " "), fetched, queueBox, body, dialog);
   let data = null;
   let survey;
@@ -170,12 +172,18 @@ export async function mount(main) {
   async function sync() {
     const sent = await queue.flush();
     await drawQueue();
-    if (sent) await draw();
+    if (!sent) return;
+    await draw();
+    // Reporting applies the registry's events a moment later; the live stream says so, but it may be
+    // reconnecting after the network came back: look again every 2 s for half a minute.
+    clearInterval(settling);
+    let tries = 15;
+    settling = setInterval(() => { if (--tries <= 0) clearInterval(settling); draw().catch(() => {}); }, 2000);
   }
 
   showNetwork();
   shown = { online: async () => { showNetwork(); await queue.retrySignedOut(); await sync(); await draw(); },
-    offline: showNetwork, refresh: () => draw() };
+    offline: showNetwork, refresh: () => draw(), sync };
   await drawQueue();
   await draw();
   if (navigator.onLine) sync();
