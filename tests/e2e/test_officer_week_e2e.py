@@ -27,7 +27,8 @@ pytestmark = pytest.mark.e2e
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboards"
 OFFICER = "township-001"
 # A survey form as the registry's GET /survey-forms/current will serve it (the agreed shape).
-SURVEY = {"form_id": "form-2026", "version": 3, "year": 2026, "title_zh": "入户调研问卷", "title_en": "Home visit survey",
+SURVEY = {"form_id": "form-2026", "version": 3, "year": 2026, "title_zh": "入户调研问卷",
+          "title_en": "Home visit survey",
           "sections": [{"code": "health", "label_zh": "健康", "label_en": "Health", "items": [
               {"code": "rehab", "label_zh": "是否需要康复", "label_en": "Needs rehabilitation", "answer_type": "yesno",
                "options": [], "required": True, "max_length": None, "show_if": None, "needs_code": "rehabilitation"},

@@ -54,7 +54,8 @@ async def week_view(
     offsets: dict[Section, int] = {
         "not_reached": not_reached_offset, "lost": lost_offset, "plan_items": plan_items_offset,
         "certificates": certificates_offset, "rectifications": rectifications_offset}
-    params = {"unit": found.code, "today": day, "year": y, "limit": limit, **offsets}
+    params: dict[str, object] = {"unit": found.code, "today": day, "year": y, "limit": limit}
+    params.update({f"{name}_offset": offset for name, offset in offsets.items()})
     return await _cached(request, "week", params, WEEK_TOPICS,
                          lambda c: week(c, found, today=day, year=y, offsets=offsets, limit=limit))
 

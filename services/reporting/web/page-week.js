@@ -2,7 +2,7 @@
 // The service worker (/sw.js) keeps this page and the last list fetched; visits recorded offline wait
 // in IndexedDB (week-queue.js) and go to the registry when the network returns.
 import { apiResponse, el, offsetParam, pager, params } from "./core.js";
-import { category, lang, statusLabel } from "./i18n.js";
+import { category, lang, need, statusLabel } from "./i18n.js";
 import * as queue from "./week-queue.js";
 import { loadForm, renderVisitForm } from "./week-form.js";
 import { w } from "./week-text.js";
@@ -34,7 +34,7 @@ function personRow(row, pending, open) {
     pending ? el("span", { class: "badge ok", "data-pending": "yes" }, w("pending_badge")) : null];
   return el("li", { class: "week-row", "data-person": row.person_id },
     el("div", {}, el("span", { class: "id" }, shortId(row.person_id)), " ", row.village_name, " · ",
-      category(row.category), row.grade ? ` ${row.grade}级` : "", " ", ...tags),
+      category(row.category), row.grade ? ` ${w("grade_n", { n: row.grade })}` : "", " ", ...tags),
     el("button", { type: "button", class: "primary record", onclick: () => open(row) }, w("record_visit")));
 }
 
@@ -54,8 +54,8 @@ function rows(name, data, pendingIds, open) {
   const items = list.map((r) => {
     if (name === "not_reached" || name === "lost") return personRow(r, pendingIds.has(r.person_id), open);
     if (name === "plan_items") {
-      return detailRow({ "data-item": r.item_id }, [`${r.need} · `, w("due_on", { date: r.due_on }), " ", when(r.days_overdue)],
-        [w("person"), shortId(r.person_id)], [w("department"), r.department_name], [w("mode"), r.kind],
+      return detailRow({ "data-item": r.item_id }, [`${need(r.need)} · `, w("due_on", { date: r.due_on }), " ", when(r.days_overdue)],
+        [w("person"), shortId(r.person_id)], [w("department"), r.department_name], [w("plan_kind"), w(`kind_${r.kind}`)],
         ["", r.description || ""]);
     }
     if (name === "certificates") {

@@ -41,7 +41,7 @@ def _person(n: int, village: str, township: str = TOWNSHIP) -> ev.PersonRegister
 
 def _visit(n: int, on: date, mode: str, village: str = V1) -> ev.HomeVisitRecorded:
     return ev.HomeVisitRecorded(person_id=f"p{n:02d}", visit_id=f"v{n}{on}", year=on.year, visited_on=on,
-                                visitor="township-001", mode=mode, needs=[],  # type: ignore[arg-type]
+                                visitor="township-001", mode=mode, needs=[],
                                 village_code=village, township_code=TOWNSHIP)
 
 

@@ -26,7 +26,7 @@ REGISTERED = ev.PersonRegistered(
 
 def _visit(on: date, mode: str) -> ev.HomeVisitRecorded:
     return ev.HomeVisitRecorded(person_id=PERSON, visit_id=f"v-{on}-{mode}", year=on.year, visited_on=on,
-                                visitor="township-001", mode=mode, needs=[],  # type: ignore[arg-type]
+                                visitor="township-001", mode=mode, needs=[],
                                 village_code=VILLAGE, township_code=TOWNSHIP)
 
 
