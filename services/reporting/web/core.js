@@ -187,6 +187,7 @@ function signOut() {
   const refresh = sessionStorage.getItem(REFRESH_KEY);
   const base = sessionStorage.getItem(REGISTRY_KEY);
   for (const key of [TOKEN_KEY, REFRESH_KEY]) sessionStorage.removeItem(key);
+  navigator.serviceWorker?.controller?.postMessage("forget-lists"); // the week page's kept lists (sw.js)
   if (refresh && base) {
     fetch(`${base}/auth/logout`, { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ refresh_token: refresh }) }).catch(() => {});
