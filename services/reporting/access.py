@@ -1,7 +1,7 @@
 """Who may call which route of the reporting service: one table, as data.
 
 Reporting holds no names or certificate numbers (persons appear by opaque id only, the registry
-shows who they are to the roles allowed), so every view answers every role but the audit history.
+shows who they are to the roles allowed), so every view answers every role but the audit history and the officer's week.
 The routes enforce it, docs/reporting.md shows it (:func:`markdown_table`, kept equal by a test),
 and the route-by-role test takes its expected statuses from it (``shared.testing.access``).
 """
@@ -21,7 +21,10 @@ VIEWS = Rule("coverage, certificates, the ledger, scores, tasks, highlights and 
 HISTORY = Rule("every event naming an entity, across services (audit)", ("GET /views/history/{entity_id}",),
                frozenset({Role.FEDERATION_ADMIN, Role.AUDITOR}))
 
-TABLE = AccessTable((VIEWS, HISTORY), public=("GET /health", "GET /metrics"))  # it publishes no events
+WEEK = Rule("the officer's week of a township or village (own township only for a township officer)",
+            ("GET /views/week",), frozenset({Role.FEDERATION_ADMIN, Role.TOWNSHIP_OFFICER}))
+
+TABLE = AccessTable((VIEWS, HISTORY, WEEK), public=("GET /health", "GET /metrics"))  # it publishes no events
 """Every route of the reporting service (the dashboards' pages and files, outside the OpenAPI
 document, are static and carry no data: they ask the routes above with the signed-in token)."""
 

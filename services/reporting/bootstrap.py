@@ -9,6 +9,7 @@ from services.reporting.entrypoints.http import router
 from services.reporting.entrypoints.ledger_http import ledger_router
 from services.reporting.entrypoints.pages import router as pages_router
 from services.reporting.entrypoints.tasks_http import tasks_router
+from services.reporting.entrypoints.week_http import week_router
 from services.reporting.live import LiveHub, topics_by_event_type
 from services.reporting.read_models import PROJECTIONS, SCHEMA
 from services.reporting.rebuild_notices import RebuildListener
@@ -45,7 +46,7 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
         runtime,
         title="Qingdan reporting",
         description="Read models over every service's events: coverage, overdue work, scoreboards.",
-        routers=[router, ledger_router, tasks_router, certificates_router, pages_router],
+        routers=[router, ledger_router, tasks_router, certificates_router, week_router, pages_router],
         on_start=start,
         on_stop=stop,
     )

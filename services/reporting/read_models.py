@@ -17,6 +17,7 @@ from services.reporting.projections import inspection_results as inspection_mode
 from services.reporting.projections import plan_items as plan_item_models
 from services.reporting.projections import rectifications as ledger_models
 from services.reporting.projections import tasks as task_models
+from services.reporting.projections import week as week_models
 from shared.messaging.feeds import ProjectionSet
 from shared.staff import STAFF_DIRECTORY
 
@@ -25,7 +26,7 @@ PROJECTIONS = ProjectionSet(prefix="reporting", projections=(
     ledger_models.LEDGER, ledger_models.LEDGER_UNITS,
     inspection_models.INSPECTIONS, inspection_models.INSPECTION_TEMPLATES,
     task_models.TASKS, highlight_models.HIGHLIGHTS,
-    plan_item_models.PLAN_ITEMS, *audit_models.AUDIT, certificate_models.CERTIFICATES,
+    plan_item_models.PLAN_ITEMS, *audit_models.AUDIT, certificate_models.CERTIFICATES, week_models.WEEK,
     STAFF_DIRECTORY,  # who may act: checked on every token (shared.staff)
 ))
 """Every read model, in the order ``rebuild --help`` lists them."""
@@ -33,6 +34,6 @@ PROJECTIONS = ProjectionSet(prefix="reporting", projections=(
 SCHEMA: tuple[MetaData, ...] = (
     coverage.metadata, ledger_models.metadata, inspection_models.metadata,
     task_models.metadata, highlight_models.metadata, plan_item_models.metadata, audit_models.metadata,
-    certificate_models.metadata,
+    certificate_models.metadata, week_models.metadata,
 )
 """The tables of every read model."""

@@ -1,6 +1,6 @@
 """The dashboards: HTML pages, their cached JSON views, and the live stream that tells pages to refresh.
 
-- ``GET /dash/<page>``: a page (coverage, overdue, scores, ledger, highlights, history). Pages are
+- ``GET /dash/<page>``: a page (coverage, overdue, scores, ledger, highlights, history, week). Pages are
   static: they sign in with a bearer token kept in the browser's session storage and call the views.
 - ``GET /views/...``: the JSON each page shows, served from the hub's cache (one computation per
   change, however many pages show it). Lists that grow with the register (work list, persons to
@@ -46,7 +46,7 @@ from shared.http.bounds import DayBounds
 from shared.runtime import ServiceRuntime
 
 WEB = Path(__file__).resolve().parent.parent / "web"
-PAGES = ("coverage", "overdue", "scores", "ledger", "highlights", "history")
+PAGES = ("coverage", "overdue", "scores", "ledger", "highlights", "history", "week")
 HEARTBEAT = 15.0
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
                ".svg": "image/svg+xml", ".html": "text/html; charset=utf-8", ".ico": "image/x-icon"}

@@ -1,7 +1,7 @@
 // The dashboard shell: sign-in, API calls with the bearer token, the live stream, language, navigation.
 import { lang, setLang, t } from "./i18n.js";
 
-const PAGES = ["coverage", "overdue", "scores", "ledger", "highlights", "history"];
+const PAGES = ["coverage", "overdue", "scores", "ledger", "highlights", "history", "week"];
 const TOKEN_KEY = "qd.token";
 const REFRESH_KEY = "qd.refresh"; // a password sign-in's refresh token (spent and replaced on use)
 const REGISTRY_KEY = "qd.registry"; // where that refresh token is traded
@@ -74,6 +74,11 @@ const watched = new Set();
 
 /** GET a JSON view with the bearer token; remembers which read models it depends on. */
 export async function api(path, query = {}) {
+  return (await apiResponse(path, query)).body;
+}
+
+/** The same, with the response's headers (the week page reads whether it is an offline copy). */
+export async function apiResponse(path, query = {}) {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== null && v !== undefined && v !== "") p.set(k, v);
   const today = params().get("today");
@@ -88,7 +93,21 @@ export async function api(path, query = {}) {
   try { body = await response.json(); } catch { body = {}; }
   if (!response.ok) throw new HttpError(response.status, body.message || response.statusText);
   for (const topic of (response.headers.get("X-Live-Topics") || "").split(",")) if (topic) watched.add(topic);
-  return body;
+  return { body, headers: response.headers };
+}
+
+/** Where the registry is: the address signed in at, else this port − 3 (as the sign-in box fills it in). */
+export function registryBase() {
+  return sessionStorage.getItem(REGISTRY_KEY)
+    || `${location.protocol}//${location.hostname}:${Number(location.port || 80) - 3}`;
+}
+
+/** fetch() with the bearer token, trading the refresh token once on a 401 (calls to the registry). */
+export async function authorizedFetch(url, init = {}) {
+  const call = () => fetch(url, { ...init, headers: { ...(init.headers || {}), Authorization: `Bearer ${token()}` } });
+  let response = await call();
+  if (response.status === 401 && await refreshed()) response = await call();
+  return response;
 }
 
 /** Download a file the API serves (the token cannot ride on a plain link). */
@@ -227,6 +246,7 @@ function signOut() {
   const refresh = sessionStorage.getItem(REFRESH_KEY);
   const base = sessionStorage.getItem(REGISTRY_KEY);
   for (const key of [TOKEN_KEY, REFRESH_KEY]) sessionStorage.removeItem(key);
+  navigator.serviceWorker?.controller?.postMessage("forget-lists"); // the week page's kept lists (sw.js)
   if (refresh && base) {
     fetch(`${base}/auth/logout`, { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ refresh_token: refresh }) }).catch(() => {});
@@ -277,6 +297,7 @@ function setupSignIn() {
       document.getElementById("password-input").value = "";
       if (!await tokenAccepted(value)) throw new SignInError(pasted ? t("token_not_accepted") : t("token_refused"));
       sessionStorage.setItem(TOKEN_KEY, value);
+      if (!pasted) sessionStorage.setItem(REGISTRY_KEY, base); // the week page sends visits there
       message.textContent = "";
       dialog.close();
       mount();

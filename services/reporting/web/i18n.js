@@ -8,6 +8,7 @@ const STRINGS = {
   nav_ledger: ["整改台账", "Rectification ledger"],
   nav_highlights: ["特色亮点", "Highlights"],
   nav_history: ["审计历史", "History"],
+  nav_week: ["本周工作", "My week"],
   lang_switch: ["English", "中文"],
   lang_switch_label: ["Switch to English", "切换到中文"],
   live_live: ["实时已连接", "Live"],

@@ -65,6 +65,7 @@ CELLS: dict[str, MakeCell] = {
     "GET /rectifications/ledger.{extension}": fixed("/rectifications/ledger.csv"),
     "GET /rectifications/{rectification_id}": fixed("/rectifications/rect-f1"),
     "GET /views/history/{entity_id}": fixed("/views/history/rect-f1"),
+    "GET /views/week": fixed(f"/views/week?unit={VILLAGE}"),
 }
 """How to exercise each route (the public ones, and the never-ending ``GET /live``, need no cell)."""
 
