@@ -178,7 +178,8 @@ async def test_an_item_is_followed_to_delivery_or_to_a_coded_reason(app: tuple[F
     confirmed = await _ok(await client.post(f"/persons/{person}/plans/{YEAR}/proposal", json={"items": items}), 201)
     rehab_item, job_item = confirmed["item_ids"]
     plan = await _ok(await client.get(f"/persons/{person}/plans/{YEAR}"))
-    assert [i["overdue"] for i in plan["items"]] == [YEAR == (TODAY - timedelta(days=1)).year, False]
+    yesterday_this_year = (TODAY - timedelta(days=1)).year == YEAR
+    assert [i["overdue"] for i in plan["items"]] == [yesterday_this_year, False]
 
     health = bearer(application, "doc", Role.DEPARTMENT_OFFICER, department="health")
     path = f"/persons/{person}/plans/{YEAR}/items"

@@ -172,7 +172,8 @@ def test_one_bad_item_refuses_the_whole_proposal_naming_it() -> None:
          "items.1.service_code"),
         (ConfirmedItem("protection", "rehabilitation", "x", "health", date(2025, 6, 1), "no_such"),
          "items.1.service_code"),
-        (ConfirmedItem("protection", "rehabilitation", "x", "police", date(2025, 6, 1)), "items.1.responsible_department"),
+        (ConfirmedItem("protection", "rehabilitation", "x", "police", date(2025, 6, 1)),
+         "items.1.responsible_department"),
         (ConfirmedItem("protection", "rehabilitation", "x", "health", date(2024, 6, 1)), "items.1.due_on"),
     ]:
         with pytest.raises(InvalidInput) as refused:

@@ -25,8 +25,8 @@ DISTRICT, TOWN_A, TOWN_B = "511403000000", "511403001000", "511403003000"
 VILLAGE_A1, VILLAGE_A2, VILLAGE_B1 = "511403001001", "511403001002", "511403003001"
 
 
-def _unit(code: str, level: str, parent: str | None) -> ev.OrgUnitEstablished:
-    return ev.OrgUnitEstablished(code=code, name=f"u{code[-6:]}", level=level, parent_code=parent)  # type: ignore[arg-type]
+def _unit(code: str, level: ev.OrgLevel, parent: str | None) -> ev.OrgUnitEstablished:
+    return ev.OrgUnitEstablished(code=code, name=f"u{code[-6:]}", level=level, parent_code=parent)
 
 
 def _person(pid: str, village: str) -> ev.PersonRegistered:
