@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from services.registry.adapters.tables import metadata
 from services.registry.application.deps import RegistryDeps
-from services.registry.entrypoints import certificates_http, imports_http, survey_http
+from services.registry.entrypoints import catalogue_http, certificates_http, imports_http, survey_http
 from services.registry.entrypoints.auth import router as auth_router
 from services.registry.entrypoints.http import router
 from services.registry.settings import RegistrySettings
@@ -25,7 +25,7 @@ SYSTEM = Principal(staff_id="system", name="Qingdan system", department="federat
                    roles=frozenset({Role.FEDERATION_ADMIN}))
 """The actor of set-up commands run from the command line (first admin, demo data)."""
 
-STREAM_TYPES = {"orgunit", "department", "staff", "person", "plan", "certificate", "surveyform"}
+STREAM_TYPES = {"orgunit", "department", "staff", "person", "plan", "certificate", "surveyform", "service"}
 
 
 def build_deps(settings: RegistrySettings, runtime: ServiceRuntime) -> RegistryDeps:
@@ -56,6 +56,7 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
         title="Qingdan registry",
         description="Register of persons with disabilities, home visits and personal plans (一人一策).",
         routers=[router, auth_router, certificates_http.router, imports_http.router, survey_http.router,
+                 catalogue_http.router,
                  history_router()],
         asyncapi=asyncapi,
     )

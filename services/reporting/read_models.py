@@ -16,6 +16,7 @@ from services.reporting.projections import highlights as highlight_models
 from services.reporting.projections import inspection_results as inspection_models
 from services.reporting.projections import plan_items as plan_item_models
 from services.reporting.projections import rectifications as ledger_models
+from services.reporting.projections import rehabilitation as rehabilitation_models
 from services.reporting.projections import tasks as task_models
 from services.reporting.projections import week as week_models
 from shared.messaging.feeds import ProjectionSet
@@ -27,6 +28,7 @@ PROJECTIONS = ProjectionSet(prefix="reporting", projections=(
     inspection_models.INSPECTIONS, inspection_models.INSPECTION_TEMPLATES,
     task_models.TASKS, highlight_models.HIGHLIGHTS,
     plan_item_models.PLAN_ITEMS, *audit_models.AUDIT, certificate_models.CERTIFICATES, week_models.WEEK,
+    rehabilitation_models.REHABILITATION,
     STAFF_DIRECTORY,  # who may act: checked on every token (shared.staff)
 ))
 """Every read model, in the order ``rebuild --help`` lists them."""
@@ -34,6 +36,6 @@ PROJECTIONS = ProjectionSet(prefix="reporting", projections=(
 SCHEMA: tuple[MetaData, ...] = (
     coverage.metadata, ledger_models.metadata, inspection_models.metadata,
     task_models.metadata, highlight_models.metadata, plan_item_models.metadata, audit_models.metadata,
-    certificate_models.metadata, week_models.metadata,
+    certificate_models.metadata, week_models.metadata, rehabilitation_models.metadata,
 )
 """The tables of every read model."""

@@ -26,6 +26,7 @@ __all__ = [
 # (reporting above all) can decode any event type.
 from shared.catalogue import certificates as certificates
 from shared.catalogue import people as people
+from shared.catalogue import service_catalogue as service_catalogue
 from shared.catalogue import supervision as supervision
 from shared.catalogue import surveys as surveys
 from shared.catalogue import worklists as worklists

@@ -229,12 +229,14 @@ class PlanDrawn(EventPayload):
 LEGACY_TEXT = "Clear text of an event written before the text was sealed (an older schema version); empty since"
 
 
-@event("plan.item_added", stream_type="plan", version=2)
+@event("plan.item_added", stream_type="plan", version=3)
 class PlanItemAdded(EventPayload):
     """An item added to a personal plan: a protection-service or an income-development measure.
 
     Schema v2 seals the free-text ``description`` with the person's key (in ``sealed``), as it
-    often names the person; v1 events keep theirs in clear in ``description``.
+    often names the person; v1 events keep theirs in clear in ``description``. Schema v3 adds
+    ``service_code``, the catalogue service the item delivers (``service.added``), when it has one
+    (items proposed from a home visit do); older events are upcast with ``null``.
     """
 
     plan_id: str
@@ -247,11 +249,17 @@ class PlanItemAdded(EventPayload):
     description: str = Field(default="", description=LEGACY_TEXT)
     responsible_department: str
     due_on: date
+    service_code: str | None = Field(default=None, description="The catalogue service (``service.added``), if any")
 
 
 @upcaster("plan.item_added", from_version=1)
 def _plan_item_added_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "sealed": {}}
+
+
+@upcaster("plan.item_added", from_version=2)
+def _plan_item_added_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "service_code": None}
 
 
 @event("plan.item_delivered", stream_type="plan", version=2)
@@ -295,3 +303,25 @@ class PlanItemCancelled(EventPayload):
 @upcaster("plan.item_cancelled", from_version=1)
 def _plan_item_cancelled_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "sealed": {}}
+
+
+NotDeliveredReason = Literal["refused", "not_eligible", "moved_away", "died", "service_unavailable", "other"]
+"""Why a plan item was not delivered: the person refused, was not eligible, moved away or died, or the
+service was not available."""
+
+
+@event("plan.item_not_delivered", stream_type="plan")
+class PlanItemNotDelivered(EventPayload):
+    """A plan item closed without delivery, with a coded reason (and an optional note, sealed).
+
+    Unlike ``plan.item_cancelled`` (withdrawn: entered in error or replaced), this is an outcome of
+    the follow-up: the item was pursued and could not be delivered, and the reason is counted.
+    """
+
+    plan_id: str
+    person_id: str
+    year: int
+    item_id: str
+    reason: NotDeliveredReason
+    closed_on: date
+    sealed: Sealed = Field(default_factory=dict, description="``note``, sealed with the person's key")

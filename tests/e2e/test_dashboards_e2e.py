@@ -301,8 +301,9 @@ async def test_many_open_pages_cost_one_query_per_change_and_pages_reconnect_by_
     for page in pages:
         await see(page.locator("#figures [data-measure='registered'] .value")).to_have_text("2", timeout=5000)
     after = expect(world.reporting.get("/views/live-stats"), 200)
-    # each page shows two views; one registration reaches three read models (coverage, plan items,
-    # audit), each announcing it: at most 2 × 3 computations, however many pages watch (8 × 2 = 16)
+    # each page shows three views (two of coverage, one of rehabilitation); one registration reaches
+    # coverage, plan items, audit and rehabilitation, and a view is recomputed only when its own read
+    # model announces: at most 6 computations, however many pages watch (8 × 3 = 24)
     assert after["computations"] - stats["computations"] <= 6, (stats, after)
 
     watched = pages[0]

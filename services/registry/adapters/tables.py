@@ -124,6 +124,21 @@ certificates = Table(
     Index("ix_certificates_valid_until", "valid_until"),
 )
 """Each person's certificate dates (``certificate_life``); status is derived from them and the day."""
+
+service_catalogue = Table(
+    "service_catalogue",
+    metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name_zh", String(100), nullable=False),
+    Column("name_en", String(100), nullable=False),
+    Column("need", String(50), nullable=False),
+    Column("part", String(12), nullable=False),
+    Column("responsible_department", String(50), nullable=False),
+    Column("default_days", Integer, nullable=False),
+    Column("retired", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+"""The federation's service catalogue (``domain/service_catalogue.py``), one row per entry, retired ones kept."""
 access_log = Table(
     "access_log",
     metadata,

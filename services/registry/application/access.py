@@ -67,6 +67,12 @@ PLANS = Read("personal plans and their items", ("GET /persons/{person_id}/plans/
     Role.DEPARTMENT_OFFICER: Scope.OWN_ITEMS, Role.INSPECTOR: Scope.MASKED, Role.AUDITOR: Scope.MASKED,
     Role.VIEWER: Scope.NONE,
 })
+PROPOSALS = Read("a plan proposed from the year's home visit (needs through the service catalogue)",
+                 ("GET /persons/{person_id}/plans/{year}/proposal",), {
+    **_all(Scope.NONE), Role.FEDERATION_ADMIN: Scope.DISTRICT, Role.TOWNSHIP_OFFICER: Scope.TOWNSHIP,
+})
+SERVICE_CATALOGUE = Read("the service catalogue (need → service → part → department → days)",
+                         ("GET /service-catalogue",), _all(Scope.DISTRICT))
 STREAMS = Read("event streams with their hash-chain check (personal data only sealed)",
                ("GET /streams/{stream_id}",), {
     **_all(Scope.NONE), Role.FEDERATION_ADMIN: Scope.DISTRICT, Role.AUDITOR: Scope.DISTRICT,
@@ -84,7 +90,8 @@ SURVEY_FORMS = Read("survey forms: the version in force, one version, a form wit
                     ("GET /survey-forms/current", "GET /survey-forms/{form_id}/versions/{version}",
                      "GET /survey-forms/{form_id}"), _all(Scope.DISTRICT))
 
-READS = (ORGANISATION, PERSONS, LOOKUP, PLANS, CERTIFICATES, SURVEY_FORMS, STREAMS, ACCESS_LOG)
+READS = (ORGANISATION, PERSONS, LOOKUP, PLANS, PROPOSALS, SERVICE_CATALOGUE, CERTIFICATES, SURVEY_FORMS,
+         STREAMS, ACCESS_LOG)
 """Every read of the registry (each ``GET`` route is in exactly one)."""
 
 
@@ -115,8 +122,15 @@ CHANGES = (
         "POST /persons/{person_id}/visits", "POST /persons/{person_id}/plans/{year}",
         "POST /persons/{person_id}/plans/{year}/items",
         "POST /persons/{person_id}/plans/{year}/items/{item_id}/cancellation"), REGISTERING),
-    Change("delivering a plan item", ("POST /persons/{person_id}/plans/{year}/items/{item_id}/delivery",),
-           REGISTERING | {Role.DEPARTMENT_OFFICER}),
+    Change("confirming a plan proposal (draws the plan if needed, adds every item)",
+           ("POST /persons/{person_id}/plans/{year}/proposal",), REGISTERING),
+    Change("delivering a plan item, or closing it undelivered with a reason", (
+        "POST /persons/{person_id}/plans/{year}/items/{item_id}/delivery",
+        "POST /persons/{person_id}/plans/{year}/items/{item_id}/non-delivery"),
+        REGISTERING | {Role.DEPARTMENT_OFFICER}),
+    Change("the service catalogue: add, change, retire, seed the defaults", (
+        "POST /service-catalogue", "PUT /service-catalogue/{code}", "POST /service-catalogue/{code}/retirement",
+        "POST /service-catalogue/defaults"), ADMIN_ONLY),
     Change("a certificate's life cycle", (
         "POST /persons/{person_id}/certificate", "POST /persons/{person_id}/certificate/renewal",
         "POST /persons/{person_id}/certificate/reissue", "POST /persons/{person_id}/certificate/household-move",

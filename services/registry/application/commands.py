@@ -8,7 +8,8 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from shared.auth import Role
-from shared.catalogue.people import DeregistrationReason, OrgLevel, PlanKind, VisitMode
+from shared.catalogue.people import DeregistrationReason, NotDeliveredReason, OrgLevel, PlanKind, VisitMode
+from shared.catalogue.service_catalogue import SERVICE_CODE
 from shared.catalogue.surveys import LostReason, Respondent, SurveySection
 from shared.commands import Command as Command  # re-exported: routes and use cases name c.Command
 from shared.commands import VersionedCommand as VersionedCommand
@@ -120,12 +121,52 @@ class SaveSurveyDraft(VersionedCommand):
     sections: list[SurveySection] = Field(max_length=30)
 
 
-class AddPlanItem(VersionedCommand):
+class PlanItemFields(Command):
     kind: PlanKind
     need: str = Field(min_length=1, max_length=50)
     description: str = Field(min_length=1, max_length=500)
     responsible_department: str = Field(min_length=1, max_length=50)
     due_on: date
+    service_code: str | None = Field(
+        default=None, max_length=50, description="The catalogue service delivered (its need and part must match)")
+
+
+class AddPlanItem(PlanItemFields, VersionedCommand):
+    pass
+
+
+class ConfirmProposal(VersionedCommand):
+    """The proposal as the officer confirmed or changed it: items dropped, added, their texts,
+    departments and dates edited. ``expected_version`` is the plan's (0 when there is none yet)."""
+
+    items: list[PlanItemFields] = Field(min_length=1, max_length=50)
+
+
+class RecordNonDelivery(VersionedCommand):
+    reason: NotDeliveredReason
+    closed_on: date
+    note: str = Field(default="", max_length=1000)
+
+
+class ServiceFields(Command):
+    name_zh: str = Field(min_length=1, max_length=100)
+    name_en: str = Field(min_length=1, max_length=100)
+    need: str = Field(min_length=1, max_length=50)
+    part: PlanKind
+    responsible_department: str = Field(min_length=1, max_length=50)
+    default_days: int = Field(ge=1, le=366, description="Days from the visit to the proposed due date")
+
+
+class AddService(ServiceFields):
+    code: str = Field(pattern=SERVICE_CODE)
+
+
+class ChangeService(ServiceFields, VersionedCommand):
+    pass
+
+
+class RetireService(VersionedCommand):
+    reason: str = Field(default="", max_length=500)
 
 
 class DeliverPlanItem(VersionedCommand):

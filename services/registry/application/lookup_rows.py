@@ -11,10 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from services.registry.adapters.tables import certificates, departments, org_units, persons, staff
+from services.registry.adapters.tables import (
+    certificates,
+    departments,
+    org_units,
+    persons,
+    service_catalogue,
+    staff,
+)
 from services.registry.domain import certificate_life
 from services.registry.domain import person as person_domain
 from services.registry.domain import plan as plan_domain
+from services.registry.domain import service_catalogue as service_domain
 from services.registry.domain import survey_form as survey_form_domain
 from shared.aggregate import Kind, prefixed
 from shared.catalogue.people import (
@@ -39,6 +47,8 @@ SURVEY_FORM: Kind[survey_form_domain.SurveyForm] = Kind(
     "survey form", prefixed("surveyform"), survey_form_domain.evolve)
 """A survey form and its versions: stream ``surveyform-<form id>`` (no lookup rows: read by folding it)."""
 
+SERVICE: Kind[service_domain.Service] = Kind("service", prefixed("service"), service_domain.evolve)
+"""A catalogue entry: stream ``service-<code>``."""
 
 
 def _org_unit(change: Change) -> Sequence[Operation]:
@@ -98,8 +108,16 @@ def _certificate(change: Change) -> Sequence[Operation]:
         "cancelled_on": state.cancelled_on})]
 
 
+def _service(change: Change) -> Sequence[Operation]:
+    state: service_domain.Service = change.state
+    return [Upsert(service_catalogue, {"code": state.code}, {
+        "name_zh": state.name_zh, "name_en": state.name_en, "need": state.need, "part": state.part,
+        "responsible_department": state.responsible_department, "default_days": state.default_days,
+        "retired": state.retired, "version": change.version})]
+
+
 LOOKUP_ROWS = InlineProjection({
     "orgunit": _org_unit, "department": _department, "staff": _staff, "person": _person,
-    "certificate": _certificate,
+    "certificate": _certificate, "service": _service,
 })
 """Every lookup row the registry keeps of its own streams (plans have none)."""

@@ -13,8 +13,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from services.registry.adapters.tables import departments, org_units, persons, staff
+from services.registry.adapters.tables import departments, org_units, persons, service_catalogue, staff
 from services.registry.domain import person as domain
+from services.registry.domain import service_catalogue as service_domain
 from shared.aggregate import fold
 from shared.catalogue.people import (
     DepartmentRegistered,
@@ -75,6 +76,17 @@ def staff_row(recorded: Sequence[RecordedEvent]) -> dict[str, Any] | None:
     return row
 
 
+def service_row(recorded: Sequence[RecordedEvent]) -> dict[str, Any] | None:
+    """The ``service_catalogue`` row of a catalogue entry's stream."""
+    state = fold(service_domain.evolve, [r.payload for r in recorded])
+    if state is None:
+        return None
+    return {"code": state.code, "name_zh": state.name_zh, "name_en": state.name_en, "need": state.need,
+            "part": state.part, "responsible_department": state.responsible_department,
+            "default_days": state.default_days, "retired": state.retired,
+            "version": recorded[-1].envelope.stream_version}
+
+
 def _normalise(column: str, value: Any) -> Any:
     if column in ("sealed", "roles") and isinstance(value, str):
         return json.loads(value)
@@ -86,5 +98,6 @@ LOOKUPS = (
     LookupRows(staff, "staff", staff_row, normalise=_normalise),
     LookupRows(org_units, "orgunit", org_unit_row),
     LookupRows(departments, "department", department_row),
+    LookupRows(service_catalogue, "service", service_row),
 )
 """The registry's lookup tables that ``verify`` recomputes from events."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from services.registry.application.access_log import Access, What
 from services.registry.application.deps import RegistryDeps
 from services.registry.application.lookup_rows import PLAN
 from services.registry.domain.certificate import mask_certificate, mask_name
-from services.registry.domain.plan import PlanItem, plan_stream_id
+from services.registry.domain.plan import PlanItem, is_overdue, plan_stream_id
 from shared.auth import Principal
 from shared.errors import NotFound
 
@@ -113,12 +114,14 @@ async def list_persons(
     return [person for person, _clear in shown], accesses
 
 
-def _item_json(item: PlanItem, texts: dict[str, str] | None) -> dict[str, Any]:
+def _item_json(item: PlanItem, texts: dict[str, str] | None, today: date) -> dict[str, Any]:
     shown = {**item.legacy, **(texts or {})} if texts is not None else {}
     return {"item_id": item.item_id, "kind": item.kind, "need": item.need,
             "description": shown.get("description"), "responsible_department": item.responsible_department,
-            "due_on": item.due_on, "status": item.status, "delivered_on": item.delivered_on,
-            "note": shown.get("note"), "cancel_reason": shown.get("cancel_reason")}
+            "due_on": item.due_on, "status": item.status, "overdue": is_overdue(item, today),
+            "delivered_on": item.delivered_on, "note": shown.get("note"), "cancel_reason": shown.get("cancel_reason"),
+            "service_code": item.service_code, "not_delivered_reason": item.not_delivered_reason,
+            "closed_on": item.closed_on}
 
 
 async def get_plan(
@@ -139,7 +142,7 @@ async def get_plan(
         texts = deps.vault.open(bytes(key), person_id, dict(item.sealed), scope=f"item/{item.item_id}") \
             if clear and key is not None else None
         clear_any = clear_any or clear
-        items.append(_item_json(item, texts))
+        items.append(_item_json(item, texts, deps.today()))
     answer = {
         "plan_id": plan.plan_id, "person_id": plan.person_id, "year": plan.year, "version": stream.version,
         "township_code": plan.township_code, "village_code": plan.village_code,

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from shared.auth import Role
-from shared.catalogue.people import OrgLevel, PlanKind
+from shared.catalogue.people import NotDeliveredReason, OrgLevel, PlanKind
 from shared.http.responses import ResponseModel
 
 
@@ -112,10 +112,14 @@ class PlanItem(ResponseModel):
     description: str | None
     responsible_department: str
     due_on: date
-    status: str
+    status: Literal["planned", "delivered", "not_delivered", "cancelled"]
+    overdue: bool = Field(description="Still planned after its due day")
     delivered_on: date | None
     note: str | None
     cancel_reason: str | None
+    service_code: str | None = Field(description="The catalogue service the item delivers, if any")
+    not_delivered_reason: NotDeliveredReason | None
+    closed_on: date | None = Field(description="The day it was closed without delivery")
 
 
 class Plan(ResponseModel):

@@ -32,11 +32,13 @@ from services.reporting.projections.highlights import HIGHLIGHTS
 from services.reporting.projections.inspection_results import INSPECTIONS
 from services.reporting.projections.plan_items import PLAN_ITEMS
 from services.reporting.projections.rectifications import LEDGER, LEDGER_UNITS
+from services.reporting.projections.rehabilitation import REHABILITATION
 from services.reporting.projections.tasks import TASKS
 from services.reporting.queries import rectifications as ledger_views
 from services.reporting.queries.audit import history
 from services.reporting.queries.coverage import coverage
 from services.reporting.queries.coverage_persons import Missing, persons_to_follow_up
+from services.reporting.queries.rehabilitation import rehabilitation
 from services.reporting.queries.scoreboards import scoreboards
 from services.reporting.queries.tasks import highlights_wall
 from services.reporting.queries.worklist import WorkFilter, worklist
@@ -52,6 +54,7 @@ MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; chars
                ".svg": "image/svg+xml", ".html": "text/html; charset=utf-8", ".ico": "image/x-icon"}
 
 COVERAGE_TOPICS = frozenset({COVERAGE.name})
+REHABILITATION_TOPICS = frozenset({REHABILITATION.name})
 WORK_TOPICS = frozenset({TASKS.name, PLAN_ITEMS.name, LEDGER.name, LEDGER_UNITS.name, CLOCK})
 LEDGER_TOPICS = frozenset({LEDGER.name, LEDGER_UNITS.name, CLOCK})
 SCORE_TOPICS = frozenset({TASKS.name, PLAN_ITEMS.name, LEDGER.name, LEDGER_UNITS.name, COVERAGE.name,
@@ -98,6 +101,17 @@ async def coverage_view(
     y = year or date.today().year
     return await _cached(request, "coverage", {"year": y, "unit": unit, "depth": depth}, COVERAGE_TOPICS,
                          lambda conn: coverage(conn, y, unit, depth))
+
+
+@router.get("/views/rehabilitation", tags=["dashboards"],
+            summary="Basic rehabilitation service among persons in need, units below the target (cached)")
+async def rehabilitation_view(
+    request: Request, _who: CurrentPrincipal, year: Year = None,
+    unit: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None, depth: Annotated[int, Query(ge=0, le=2)] = 1,
+) -> Response:
+    y = year or date.today().year
+    return await _cached(request, "rehabilitation", {"year": y, "unit": unit, "depth": depth}, REHABILITATION_TOPICS,
+                         lambda conn: rehabilitation(conn, y, unit, depth))
 
 
 @router.get("/views/coverage/persons", tags=["dashboards"],

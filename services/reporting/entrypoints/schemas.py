@@ -59,6 +59,37 @@ class Coverage(UnitCoverage):
     positions: Positions
 
 
+# --- rehabilitation ------------------------------------------------------------------------------
+
+
+class RehabilitationFigures(ResponseModel):
+    """Persons of a unit with a rehabilitation need this year, those who received the basic
+    rehabilitation service, the share (null when nobody needs it) and whether it meets the target."""
+
+    code: str
+    name: str
+    level: str
+    with_need: int
+    received: int
+    rate: float | None
+    meets_target: bool | None
+
+
+class RehabilitationUnit(RehabilitationFigures):
+    """A unit's figures with its children, to the depth asked."""
+
+    children: list[RehabilitationUnit] | None = None
+
+
+class Rehabilitation(RehabilitationUnit):
+    """The basic rehabilitation service indicator (基本康复服务覆盖率) of a unit for a year."""
+
+    year: int
+    target: float
+    below_target: list[RehabilitationFigures]
+    positions: Positions
+
+
 # --- the rectification ledger ----------------------------------------------------------------------
 
 

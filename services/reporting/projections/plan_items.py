@@ -31,7 +31,7 @@ pi_items = Table(
     Column("description", Text, nullable=False),
     Column("responsible_department", String(50), nullable=False),
     Column("due_on", Date, nullable=False),
-    Column("status", String(12), nullable=False),  # planned | delivered | cancelled
+    Column("status", String(14), nullable=False),  # planned | delivered | not_delivered | cancelled
     Column("delivered_on", Date),
     Column("cancel_reason", Text),
 )
@@ -68,6 +68,8 @@ def changes(_envelope: Envelope, event: EventPayload) -> Sequence[Operation]:
         case ev.PlanItemCancelled():
             return [Patch(pi_items, {"item_id": event.item_id},
                           {"status": "cancelled", "cancel_reason": event.reason})]
+        case ev.PlanItemNotDelivered():  # closed: it leaves the overdue list
+            return [Patch(pi_items, {"item_id": event.item_id}, {"status": "not_delivered"})]
         case ev.PersonRegistered():
             return [Upsert(pi_persons, {"person_id": event.person_id}, {
                 "village_code": event.village_code, "township_code": event.township_code, "active": True})]
@@ -89,7 +91,8 @@ PLAN_ITEMS = Projection(
     name="plan_items",
     source_service="registry",
     tables=(pi_items, pi_persons, pi_names),
-    reads=(ev.PlanItemAdded, ev.PlanItemDelivered, ev.PlanItemCancelled, ev.PersonRegistered, ev.PersonRelocated,
-           ev.PersonDeregistered, ev.DepartmentRegistered, ev.OrgUnitEstablished),
+    reads=(ev.PlanItemAdded, ev.PlanItemDelivered, ev.PlanItemCancelled, ev.PlanItemNotDelivered,
+           ev.PersonRegistered, ev.PersonRelocated, ev.PersonDeregistered, ev.DepartmentRegistered,
+           ev.OrgUnitEstablished),
     changes=changes,
 )

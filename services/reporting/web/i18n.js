@@ -210,6 +210,8 @@ const EVENTS = {
   "visit.recorded": "入户调研", "survey_form.draft_saved": "保存调查表草稿",
   "survey_form.version_published": "发布调查表", "plan.drawn": "制定一人一策", "plan.item_added": "新增方案事项",
   "plan.item_delivered": "方案事项落实", "plan.item_cancelled": "方案事项取消",
+  "plan.item_not_delivered": "方案事项未能落实", "service.added": "新增服务目录项", "service.changed": "调整服务目录项",
+  "service.retired": "停用服务目录项",
   "tasklist.issued": "下发月度清单", "task.issued": "下达任务", "task.progress_reported": "报送进度",
   "task.completed": "任务完成", "task.deadline_extended": "任务延期", "task.cancelled": "任务撤销",
   "template.draft_saved": "保存检查清单草稿", "template.version_published": "发布检查清单",

@@ -100,6 +100,36 @@ function personsPanel(data, missing) {
     el("p", { class: "note" }, t("names_note")));
 }
 
+function rehabilitationPanel(rehab) {
+  const target = pct(rehab.target);
+  const status = rehab.meets_target === null ? "" : rehab.meets_target ? "ok" : "bad";
+  const below = rehab.below_target;
+  return el("section", { class: "panel", id: "rehabilitation", "aria-labelledby": "rehab-title" },
+    el("h2", { id: "rehab-title" }, t("rehab_title")),
+    el("div", { class: "cards" },
+      el("div", { class: "card", "data-measure": "with_need" },
+        el("div", { class: "label" }, t("rehab_with_need")), el("div", { class: "value" }, rehab.with_need)),
+      el("div", { class: "card", "data-measure": "received" },
+        el("div", { class: "label" }, t("rehab_received")), el("div", { class: "value" }, rehab.received)),
+      el("div", { class: "card", "data-measure": "rehab_rate" },
+        el("div", { class: "label" }, t("rehab_rate")),
+        el("div", { class: "value", id: "rehab-rate" }, pct(rehab.rate)),
+        el("div", { class: "rate" }, status ? el("span", { class: `badge ${status}` }, t("rehab_target", { target }))
+          : t("rehab_target", { target })))),
+    el("h3", {}, t("rehab_below")),
+    below.length ? el("table", { id: "rehab-below" },
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, t("unit")), el("th", { scope: "col" }, t("level")),
+        el("th", { scope: "col", class: "num" }, t("rehab_with_need")),
+        el("th", { scope: "col", class: "num" }, t("rehab_received")),
+        el("th", { scope: "col", class: "num" }, t("rehab_rate")))),
+      el("tbody", {}, ...below.map((u) => el("tr", { "data-code": u.code },
+        el("th", { scope: "row" }, u.name), el("td", {}, t(`level_${u.level}`)),
+        el("td", { class: "num" }, u.with_need), el("td", { class: "num" }, u.received),
+        el("td", { class: "num" }, el("span", { class: "badge bad" }, pct(u.rate)))))))
+      : el("p", {}, t("rehab_none_below")),
+    el("p", { class: "note" }, t("rehab_note")));
+}
+
 /** Draw the coverage page; returns the live refresh. */
 export async function mount(main) {
   const year = params().get("year") || String(new Date().getFullYear());
@@ -112,12 +142,13 @@ export async function mount(main) {
   main.replaceChildren(el("h1", {}, t("nav_coverage")), controls, body);
 
   async function draw() {
-    const [view, district, persons] = await Promise.all([
+    const [view, district, persons, rehab] = await Promise.all([
       api("/views/coverage", { year, unit, depth: 1 }),
       unit ? api("/views/coverage", { year, depth: 0 }) : null,
       api("/views/coverage/persons", { year, unit, missing, severe: params().get("severe"),
         hardship: params().get("hardship"), offset: offsetParam("poffset"),
-        limit: pageSize() })]);
+        limit: pageSize() }),
+      api("/views/rehabilitation", { year, unit, depth: 0 })]);
     const trail = [district || view];
     if (unit && view.level === "village") {
       const township = await api("/views/coverage", { year, unit: `${unit.slice(0, 9)}000`, depth: 0 });
@@ -125,7 +156,7 @@ export async function mount(main) {
     }
     if (unit) trail.push(view);
     body.replaceChildren(crumbs(trail), el("h2", {}, `${view.name} · ${year}`), cards(view),
-      el("div", { class: "panel" }, groupsTable(view)), childrenPanel(view), reasonsPanel(view),
+      el("div", { class: "panel" }, groupsTable(view)), childrenPanel(view), reasonsPanel(view), rehabilitationPanel(rehab),
       personsPanel(persons, missing));
   }
   await draw();

@@ -57,7 +57,8 @@ def village_name(township_code: str, township_name: str, number: int) -> str:
 
 def seed_organisation(client: httpx.Client, *, villages_per_township: int = 4,
                       townships: list[tuple[str, str]] | None = None) -> list[str]:
-    """Create the district, townships, demo villages and departments; returns the village codes."""
+    """Create the district, townships, demo villages, departments and the default service catalogue;
+    returns the village codes."""
     expect(client.post("/org-units", json={"code": DISTRICT[0], "name": DISTRICT[1], "level": "district"}), 201)
     villages: list[str] = []
     for code, name in townships or TOWNSHIPS:
@@ -72,6 +73,7 @@ def seed_organisation(client: httpx.Client, *, villages_per_township: int = 4,
     for code, name in DEPARTMENTS:
         if code not in existing:  # `init` already created the federation on a real installation
             expect(client.post("/departments", json={"code": code, "name": name}), 201)
+    expect(client.post("/service-catalogue/defaults"), 200)
     return villages
 
 

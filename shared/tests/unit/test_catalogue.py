@@ -16,6 +16,7 @@ from shared.catalogue import (
     known_event_types,
     payload_class,
     people,
+    service_catalogue,
     supervision,
     surveys,
     upcast,
@@ -45,7 +46,8 @@ def scratch_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _payload_models() -> list[type[EventPayload]]:
     """Every payload model the catalogue modules define, decorated or not (shared bases included)."""
-    return [obj for module in (people, certificates, surveys, worklists, supervision) for obj in vars(module).values()
+    modules = (people, certificates, service_catalogue, surveys, worklists, supervision)
+    return [obj for module in modules for obj in vars(module).values()
             if isinstance(obj, type) and issubclass(obj, EventPayload) and obj.__module__ == module.__name__
             and not obj.__name__.startswith("_")]
 

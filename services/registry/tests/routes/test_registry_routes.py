@@ -122,7 +122,8 @@ async def test_a_plan_reads_back_with_dates_as_iso_days(app: tuple[FastAPI, http
         "township_code": TOWNSHIP, "village_code": VILLAGE, "personal_data": "clear",
         "items": [{"item_id": item["item_id"], "kind": "protection", "need": "rehabilitation",
                    "description": "每月两次上门康复", "responsible_department": "health", "due_on": "2026-06-30",
-                   "status": "delivered", "delivered_on": "2026-03-01", "note": None, "cancel_reason": None}],
+                   "status": "delivered", "overdue": False, "delivered_on": "2026-03-01", "note": None,
+                   "cancel_reason": None, "service_code": None, "not_delivered_reason": None, "closed_on": None}],
     }
 
 

@@ -28,7 +28,7 @@ from services.registry.domain.certificate import make_resident_id
 from services.registry.settings import RegistrySettings
 from shared.auth import Principal, Role
 from shared.testing.access import Cell, answers_by_role, send, unlisted_routes
-from shared.testing.http import app_client
+from shared.testing.http import app_client, principal_bearer
 from shared.testing.usecases import principal
 
 pytestmark = pytest.mark.integration
@@ -182,6 +182,31 @@ async def _survey_publication(reg: Registry) -> Cell:
     return Cell(f"/survey-forms/{form}/draft/publication", {}, 201)
 
 
+_SERVICE = {"name_zh": "上门康复", "name_en": "Home rehabilitation", "need": "rehabilitation", "part": "protection",
+            "responsible_department": "health", "default_days": 30}
+
+
+async def _service_cell(reg: Registry, suffix: str, body: dict[str, Any]) -> Cell:
+    code = f"service_{_n()}"
+    await reg.admin("POST", "/service-catalogue", {"code": code, **_SERVICE})
+    return Cell(f"/service-catalogue/{code}{suffix}", body)
+
+
+async def _seed_cell(reg: Registry) -> Cell:
+    """Seeding enters defaults of unregistered departments under the federation: register it once."""
+    known = {d["code"] for d in (await reg.client.get("/departments", headers=principal_bearer(reg.app, ADMIN))).json()}
+    if "federation" not in known:
+        await reg.admin("POST", "/departments", {"code": "federation", "name": "区残联"})
+    return Cell("/service-catalogue/defaults")
+
+
+async def _proposal_cell(reg: Registry) -> Cell:
+    person, _ = await reg.person()
+    await reg.admin("POST", f"/persons/{person}/visits", {"visited_on": TODAY, "mode": "home",
+                                                          "needs": ["rehabilitation"]})
+    return Cell(f"/persons/{person}/plans/{YEAR}/proposal")
+
+
 def _fixed(cell: Cell) -> Callable[[Registry], Awaitable[Cell]]:
     async def make(_reg: Registry) -> Cell:
         return cell
@@ -224,6 +249,18 @@ CELLS: dict[str, Callable[[Registry], Awaitable[Cell]]] = {
         reg, "delivery", {"delivered_on": TODAY, "note": "送达"}),
     "POST /persons/{person_id}/plans/{year}/items/{item_id}/cancellation": lambda reg: _item_cell(
         reg, "cancellation", {"reason": "重复"}),
+    "POST /persons/{person_id}/plans/{year}/items/{item_id}/non-delivery": lambda reg: _item_cell(
+        reg, "non-delivery", {"reason": "refused", "closed_on": TODAY}),
+    "GET /persons/{person_id}/plans/{year}/proposal": _proposal_cell,
+    "POST /persons/{person_id}/plans/{year}/proposal": lambda reg: _person_cell(reg, f"/plans/{YEAR}/proposal", {
+        "items": [{"kind": "protection", "need": "rehabilitation", "description": "康复",
+                   "responsible_department": "health", "due_on": f"{YEAR}-12-31"}]}, 201),
+    "GET /service-catalogue": _fixed(Cell("/service-catalogue")),
+    "POST /service-catalogue": lambda reg: _fixed(Cell("/service-catalogue", {"code": f"service_{_n()}", **_SERVICE},
+                                                       201))(reg),
+    "POST /service-catalogue/defaults": _seed_cell,
+    "PUT /service-catalogue/{code}": lambda reg: _service_cell(reg, "", {**_SERVICE, "default_days": 45}),
+    "POST /service-catalogue/{code}/retirement": lambda reg: _service_cell(reg, "/retirement", {"reason": "合并"}),
     "POST /persons/{person_id}/certificate": lambda reg: _person_cell(reg, "/certificate",
                                                                       {"issued_on": _days_ago(730)}, 201),
     "GET /persons/{person_id}/certificate": lambda reg: _certificate_cell(reg, "", {}),
