@@ -17,8 +17,8 @@ from shared.errors import DomainRuleViolated, NotFound
 
 
 def reached(visit: HomeVisitRecorded) -> bool:
-    """Whether the visit reached the person (not lost to follow-up, whichever way the visit says it)."""
-    return visit.mode != "lost_to_follow_up" and getattr(visit, "outcome", "reached") != "lost"
+    """Whether the visit reached the person (not lost to follow-up: 失访)."""
+    return visit.outcome == "reached"
 
 
 def reached_visit(history: Sequence[EventPayload], year: int, visit_id: str | None = None) -> HomeVisitRecorded:

@@ -58,8 +58,7 @@ rh_items = Table(
 
 
 def _reached(event: ev.HomeVisitRecorded) -> bool:
-    # A later visit schema may say "lost" in an outcome of its own; either way the person was not reached.
-    return event.mode != "lost_to_follow_up" and getattr(event, "outcome", "reached") != "lost"
+    return event.outcome == "reached"
 
 
 def changes(_envelope: Envelope, event: EventPayload) -> Sequence[Operation]:
