@@ -63,14 +63,22 @@ class Envelope(BaseModel):
         The signature fields are left out: the signature covers the hash (see ``shared.signing``),
         and hashes of events written before signing existed stay what they were.
         """
-        body = self.model_dump(mode="json", by_alias=True, exclude={"hash", "key_id", "signature"})
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return content_hash_of(self.model_dump(mode="json", by_alias=True, exclude={"hash", "key_id", "signature"}))
 
     def sealed(self, prev_hash: str) -> Envelope:
         """This envelope linked to its predecessor in the stream, with its own hash filled in."""
         linked = self.model_copy(update={"prev_hash": prev_hash, "hash": "", "key_id": "", "signature": ""})
         return linked.model_copy(update={"hash": linked.content_hash()})
+
+
+def content_hash_of(body: dict[str, Any]) -> str:
+    """The hash of an envelope's wire-form attributes (by alias, JSON values), ``hash`` and signature left out.
+
+    :meth:`Envelope.content_hash` and the event store's append (which builds the wire form once,
+    without a model in between) both hash through here, so the two cannot drift apart.
+    """
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def utcnow() -> datetime:

@@ -41,7 +41,12 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
 def signed_message(envelope: Envelope) -> bytes:
     """The bytes a signature covers: a fixed context, the key id and the event's chained hash."""
-    return _CONTEXT + envelope.key_id.encode() + b"|" + envelope.hash.encode()
+    return signed_bytes(envelope.key_id, envelope.hash)
+
+
+def signed_bytes(kid: str, content_hash: str) -> bytes:
+    """:func:`signed_message` from the key id and hash themselves (no envelope needed)."""
+    return _CONTEXT + kid.encode() + b"|" + content_hash.encode()
 
 
 class Signer:
@@ -76,9 +81,11 @@ class Signer:
         """The envelope with ``keyid`` and ``signature`` filled in (its hash must be set)."""
         if not envelope.hash:
             raise ValueError("seal an envelope (hash) before signing it")
-        keyed = envelope.model_copy(update={"key_id": self.key_id, "signature": ""})
-        signature = self._private.sign(signed_message(keyed))
-        return keyed.model_copy(update={"signature": base64.b64encode(signature).decode()})
+        return envelope.model_copy(update={"key_id": self.key_id, "signature": self.signature(envelope.hash)})
+
+    def signature(self, content_hash: str) -> str:
+        """The base64 signature of an event with this hash under this key (what :meth:`sign` fills in)."""
+        return base64.b64encode(self._private.sign(signed_bytes(self.key_id, content_hash))).decode()
 
     def public(self, service: str, department: str, departments: frozenset[str]) -> PublisherKey:
         """This key as others must trust it: bound to its service, instance and departments."""

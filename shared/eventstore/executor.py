@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import write_lock, writer
-from shared.errors import WriteConflict
+from shared.errors import QingdanError, WriteConflict
 from shared.eventstore.outbox import Outbox
 from shared.eventstore.unit_of_work import BatchBuffer, UnitOfWork
 
@@ -128,11 +128,14 @@ class CommandExecutor:
             if len(batch) > 1:
                 # A write of one command clashed with another process (or the database failed):
                 # run them one by one so that only the culprit fails.
-                log.warning("batch failed, retrying its commands one by one", size=len(batch), error=repr(exc))
+                # A key claimed by one of them was taken (UnitOfWork.claim) is expected, not a fault.
+                (log.info if isinstance(exc, QingdanError) else log.warning)(
+                    "batch failed, retrying its commands one by one", size=len(batch), error=repr(exc))
                 for pending in batch:
                     await self._execute([pending])
                 return
-            log.error("command failed to commit", error=repr(exc))
+            if not isinstance(exc, QingdanError):  # a refusal found at flush (a taken claim) is the caller's
+                log.error("command failed to commit", error=repr(exc))
             error = WriteConflict() if isinstance(exc, IntegrityError) else exc
             if not batch[0].future.done():
                 batch[0].future.set_exception(error)

@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pydantic import TypeAdapter
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.catalogue import EventPayload, decode_payload
-from shared.envelope import Envelope, utcnow
+from shared.envelope import Envelope, content_hash_of, utcnow
 from shared.errors import ConcurrencyConflict, InvalidInput
 from shared.eventstore.tables import events, outbox
 from shared.eventstore.unit_of_work import UnitOfWork
@@ -29,6 +30,9 @@ DEFAULT_MAX_EVENT_BYTES = 256 * 1024
 
 Well under NATS's default ``max_payload`` of 1 MiB, so that an event that was stored can always be
 published; the relay checks the configured figure against the server's at start."""
+
+_TIME = TypeAdapter(datetime)
+"""Serialises an envelope's time exactly as the model does in JSON mode."""
 
 ANY_VERSION = -1
 """Expected version meaning: append whatever the stream's version is (no optimistic check)."""
@@ -150,32 +154,37 @@ class EventStore:
                 stream = Stream(stream, head_version, head_hash, [])
         stream_id, version, prev_hash = stream.stream_id, stream.version, stream.last_hash
         stream.check_version(expected_version)
+        # Each envelope is hashed from its wire-form attributes as a dict and made once, signed: the
+        # model_copy/model_dump round trips of ``sealed`` and ``sign`` cost more per event than the
+        # model itself (bench/README.md). ``Envelope.content_hash`` hashes through the same function.
+        time_text = _TIME.dump_python(ctx.now, mode="json")
+        key_id = self.signer.key_id if self.signer is not None else ""
         envelopes: list[Envelope] = []
+        wire: list[bytes] = []
         for payload in payloads:
             version += 1
+            event_id = new_id()
+            data = payload.model_dump(mode="json")
+            content_hash = content_hash_of({
+                "id": event_id, "source": self.source, "type": payload.event_type, "specversion": "1.0",
+                "time": time_text, "subject": stream_id, "datacontenttype": "application/json",
+                "streamid": stream_id, "streamtype": payload.stream_type, "streamversion": version,
+                "schemaversion": payload.schema_version, "actor": ctx.actor, "department": ctx.department,
+                "correlationid": ctx.correlation_id, "causationid": ctx.causation_id, "prevhash": prev_hash,
+                "data": data,
+            })
             envelope = Envelope(
-                id=new_id(),
-                source=self.source,
-                type=payload.event_type,
-                time=ctx.now,
-                subject=stream_id,
-                stream_id=stream_id,
-                stream_type=payload.stream_type,
-                stream_version=version,
-                schema_version=payload.schema_version,
-                actor=ctx.actor,
-                department=ctx.department,
-                correlation_id=ctx.correlation_id,
-                causation_id=ctx.causation_id,
-                data=payload.model_dump(mode="json"),
-            ).sealed(prev_hash)
-            if self.signer is not None:
-                envelope = self.signer.sign(envelope)
-            prev_hash = envelope.hash
-            envelopes.append(envelope)
-        wire = [e.to_json() for e in envelopes]
-        for envelope, raw in zip(envelopes, wire, strict=True):
+                id=event_id, source=self.source, type=payload.event_type, time=ctx.now, subject=stream_id,
+                stream_id=stream_id, stream_type=payload.stream_type, stream_version=version,
+                schema_version=payload.schema_version, actor=ctx.actor, department=ctx.department,
+                correlation_id=ctx.correlation_id, causation_id=ctx.causation_id, prev_hash=prev_hash,
+                hash=content_hash, key_id=key_id,
+                signature=self.signer.signature(content_hash) if self.signer is not None else "", data=data)
+            raw = envelope.to_json()
             self._check_size(envelope, len(raw))
+            prev_hash = content_hash
+            envelopes.append(envelope)
+            wire.append(raw)
         encoded = [raw.decode() for raw in wire]
         rows = [
             {

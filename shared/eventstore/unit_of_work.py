@@ -14,7 +14,7 @@ see what an earlier command of the same batch wrote use ``find`` (rows) — the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,15 +44,50 @@ class Write:
         return (self.kind, self.table.name, tuple(sorted(self.key)), tuple(sorted(self.values)))
 
 
+Taken = Callable[[Row], Exception]
+"""Makes the error for a claimed key that is taken, from the row that holds it."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row inserted under a key that must be new (:meth:`UnitOfWork.claim`), checked at flush."""
+
+    table: Table
+    column: str
+    values: Row
+    taken: Taken
+
+
 @dataclass
 class BatchBuffer:
     """What the commands of one batch have written so far, in order."""
 
     writes: list[Write] = field(default_factory=list)
     appended: dict[str, list[Envelope]] = field(default_factory=dict)
+    claims: dict[tuple[str, Any], Claim] = field(default_factory=dict)
+
+    async def check_claims(self, conn: AsyncConnection) -> None:
+        """One query per claimed table for every key the batch claims; raise the first one's error if
+        any is taken already (the executor then runs the batch's commands one by one, so that only the
+        command whose key was taken fails, with that error)."""
+        by_column: dict[tuple[str, str], list[Claim]] = {}
+        for claim in self.claims.values():
+            by_column.setdefault((claim.table.name, claim.column), []).append(claim)
+        for claims in by_column.values():
+            table, column = claims[0].table, claims[0].column
+            wanted = {c.values[column]: c for c in claims}
+            keys = list(wanted)
+            for start in range(0, len(keys), 500):  # stay under the database's bound-parameter limit
+                found = (await conn.execute(
+                    select(table).where(table.c[column].in_(keys[start:start + 500])).limit(1))).first()
+                if found is not None:
+                    row = dict(found._mapping)
+                    raise wanted[row[column]].taken(row)
+        self.claims.clear()
 
     async def flush(self, conn: AsyncConnection) -> None:
         """Write everything: consecutive writes of one shape become one executemany."""
+        await self.check_claims(conn)
         event_ids: list[str] = []
         for group in _groups(self.writes):
             first = group[0]
@@ -112,6 +147,7 @@ class UnitOfWork:
         self._batch = batch
         self._writes: list[Write] = []
         self._appended: dict[str, list[Envelope]] = {}
+        self._claims: dict[tuple[str, Any], Claim] = {}
 
     @property
     def buffered(self) -> bool:
@@ -128,6 +164,27 @@ class UnitOfWork:
             await self.conn.execute(insert(table).values(**values))
         else:
             self._writes.append(Write("insert", table, dict(values)))
+
+    async def claim(self, table: Table, values: Row, *, column: str, taken: Taken) -> None:
+        """Insert a row whose ``column`` value must not be in ``table`` yet; else raise ``taken(row)``.
+
+        A direct unit reads first. A buffered unit checks the batch at once (a key claimed earlier in
+        the batch is refused here) and leaves the database to the batch's flush, which checks every
+        claimed key of the batch in one query (:meth:`BatchBuffer.check_claims`) instead of one read
+        per command. Rows of a table written through ``claim`` must be inserted only through it.
+        """
+        value = values[column]
+        if self._batch is None:
+            row = await self.find(table, **{column: value})
+            if row is not None:
+                raise taken(row)
+            await self.insert(table, values)
+            return
+        earlier = self._batch.claims.get((table.name, value)) or self._claims.get((table.name, value))
+        if earlier is not None:
+            raise taken(earlier.values)
+        self._claims[(table.name, value)] = Claim(table, column, dict(values), taken)
+        await self.insert(table, values)
 
     async def update(self, table: Table, key: Row, values: Row) -> None:
         """Update the row with ``key`` (buffered, or at once in a direct unit)."""
@@ -195,5 +252,6 @@ class UnitOfWork:
         if self._batch is None:
             return
         self._batch.writes.extend(self._writes)
+        self._batch.claims.update(self._claims)
         for stream_id, envelopes in self._appended.items():
             self._batch.appended.setdefault(stream_id, []).extend(envelopes)

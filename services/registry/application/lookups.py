@@ -49,12 +49,15 @@ async def claim_resident_index(uow: UnitOfWork, index: str, person_id: str) -> N
 
     The blind index lives only in the ``resident_index`` table, never in an event: erasure overwrites
     the row, and the same resident ID can then be registered again as a new person. Registration and
-    the import both claim it here.
+    the import both claim it here; in a buffered batch the table is read once for all the batch's
+    claims (``UnitOfWork.claim``), not once per registration.
     """
-    owner = await registered_person(uow, index)
-    if owner is not None:
-        raise AlreadyExists(f"this resident ID is already registered (person {owner})", field="certificate_number")
-    await uow.insert(resident_index, {"resident_index": index, "person_id": person_id})
+    def taken(row: dict[str, object]) -> AlreadyExists:
+        return AlreadyExists(f"this resident ID is already registered (person {row['person_id']})",
+                             field="certificate_number")
+
+    await uow.claim(resident_index, {"resident_index": index, "person_id": person_id},
+                    column="resident_index", taken=taken)
 
 
 async def registered_persons(reader: AsyncConnection | UnitOfWork, indexes: Iterable[str]) -> dict[str, str]:

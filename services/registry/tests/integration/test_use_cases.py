@@ -132,6 +132,18 @@ async def test_duplicates_in_one_batch_are_refused(bench: UseCaseBench, deps: Re
     assert len(await bench.rows(persons)) == 1
 
 
+async def test_a_registered_resident_in_a_batch_fails_alone(bench: UseCaseBench, deps: RegistryDeps) -> None:
+    # The batch checks its claimed resident IDs against the table in one query at flush; a taken one
+    # sends the batch through one by one, so only its own command fails, with the 409 naming the owner.
+    first = await register(bench, deps, sequence=4)
+    outcomes = await asyncio.gather(register(bench, deps, sequence=5), register(bench, deps, sequence=4),
+                                    register(bench, deps, sequence=6), return_exceptions=True)
+    assert isinstance(outcomes[0], dict) and isinstance(outcomes[2], dict), outcomes
+    assert isinstance(outcomes[1], AlreadyExists) and str(first["person_id"]) in outcomes[1].message
+    assert_error(outcomes[1], AlreadyExists, "certificate_number")
+    assert len(await bench.rows(persons)) == 3
+
+
 async def test_authorisation(bench: UseCaseBench, deps: RegistryDeps) -> None:
     with pytest.raises(Forbidden) as viewer:
         await register(bench, deps, who=VIEWER)
