@@ -245,6 +245,7 @@ CELLS: dict[str, Callable[[Registry], Awaitable[Cell]]] = {
     "GET /streams/{stream_id}": _stream,
     "POST /staff/{staff_id}/setup-code": lambda reg: _staff_cell(reg, "/setup-code", None, 201),
     "PUT /staff/{staff_id}/roles": lambda reg: _staff_cell(reg, "/roles", {"roles": ["auditor"]}),
+    "PUT /staff/{staff_id}/contact": lambda reg: _staff_cell(reg, "/contact", {"email": "a@example.org"}),
     "POST /staff/{staff_id}/disable": lambda reg: _staff_cell(reg, "/disable", {}),
     "GET /access-log": _fixed(Cell("/access-log")),
     "GET /access-log.{extension}": _fixed(Cell("/access-log.csv")),
