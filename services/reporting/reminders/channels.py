@@ -53,6 +53,7 @@ def text_of(planned: Planned, today: date) -> str:
     when = "今天到期 due today" if days <= 0 else f"{days} 天后到期 due in {days} day{'s' if days != 1 else ''}"
     return (f"{KIND_NAMES[item.kind]}: {item.title}\n"
             f"到期 due on {item.due_on.isoformat()} ({when}).\n"
+            f"编号 ref: {item.kind}/{item.item_id}\n"
             f"请登录清单系统处理。Please see to it in Qingdan.")
 
 
