@@ -48,7 +48,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
         message = message_from_bytes(envelope.original_content or b"")
         message["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
         self.messages.append(message)
@@ -67,7 +67,7 @@ class Webhook:
         calls = self.calls
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the standard library's hook name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 calls.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(204)

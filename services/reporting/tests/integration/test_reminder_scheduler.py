@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.reporting.projections.plan_items import PLAN_ITEMS
 from services.reporting.projections.reminder_staff import REMINDER_STAFF
 from services.reporting.projections.reminder_staff import metadata as staff_metadata
+from services.reporting.read_models import SCHEMA
 from services.reporting.reminders import store
 from services.reporting.reminders.channels import ChannelError
 from services.reporting.reminders.scheduler import ReminderPolicy, ReminderScheduler
-from services.reporting.reminders.selection import Channel, Planned
-from services.reporting.read_models import SCHEMA
+from services.reporting.reminders.selection import Channel, Planned, ReminderKey
 from shared.catalogue import EventPayload
 from shared.catalogue import people as ev
 from shared.db import create_engine
@@ -136,7 +136,8 @@ async def test_a_failure_is_recorded_and_retried_with_back_off_until_it_is_sent(
     assert (result.sent, result.failed) == (1, 1)  # the failing gateway did not hold up the e-mail
     assert await _rows(engine) == [("soon", "email", "sent", 1), ("soon", "webhook", "failed", 1)]
     async with engine.connect() as conn:
-        row = (await conn.execute(select(store.reminders_sent).where(store.reminders_sent.c.channel == "webhook"))).one()
+        table = store.reminders_sent
+        row = (await conn.execute(select(table).where(table.c.channel == "webhook"))).one()
     assert row.last_error == "webhook: refused"
     assert row.next_attempt_at.replace(tzinfo=UTC) == NOW + timedelta(minutes=5)
     # not before its time ...
@@ -157,7 +158,7 @@ async def test_after_the_last_attempt_a_reminder_is_abandoned(engine: AsyncEngin
 
 async def test_a_send_abandoned_by_a_dead_process_is_taken_back_when_stale(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        key = store.ReminderKey("plan_item", "soon", TODAY + timedelta(days=2), "health-1", "email")
+        key = ReminderKey("plan_item", "soon", TODAY + timedelta(days=2), "health-1", "email")
         assert await store.claim(conn, key, "t", "dead:1", NOW)
     mail = Recording("email")
     assert (await _scheduler(engine, mail, now=NOW + timedelta(minutes=9)).run_once()).sent == 0

@@ -24,7 +24,8 @@ from shared.testing.usecases import principal
 pytestmark = pytest.mark.integration
 
 STAFF = {role: principal(f"{role.value}-1", role, township_code="511403100000") for role in Role}
-RESTRICTED_READS = {"GET /views/history/{entity_id}": {Role.FEDERATION_ADMIN, Role.AUDITOR}}
+RESTRICTED_READS = {"GET /views/history/{entity_id}": {Role.FEDERATION_ADMIN, Role.AUDITOR},
+                    "GET /reminders/sent": {Role.FEDERATION_ADMIN}}
 """The reads not open to every role (docs/reporting.md); every other read answers every role."""
 
 

@@ -79,7 +79,8 @@ def test_items_outside_the_lead_time_or_overdue_are_not_sent() -> None:
 
 def test_a_recorded_key_is_never_planned_again_but_a_moved_due_date_is_a_new_key() -> None:
     first = reminders_due([item()], [HEALTH_MAIL_ONLY], today=TODAY, lead_days=3, channels=("email",), recorded=set())
-    assert [p.key for p in first] == [ReminderKey("plan_item", "item-1", TODAY + timedelta(days=2), "health-2", "email")]
+    due = TODAY + timedelta(days=2)
+    assert [p.key for p in first] == [ReminderKey("plan_item", "item-1", due, "health-2", "email")]
     recorded = {p.key for p in first}
     assert reminders_due([item()], [HEALTH_MAIL_ONLY], today=TODAY + timedelta(days=1), lead_days=3,
                          channels=("email",), recorded=recorded) == []
