@@ -127,7 +127,8 @@ async def test_two_schedulers_at_once_send_each_key_once(engine: AsyncEngine) ->
     gate.set()
     results = await passes
     assert len(first.sent) + len(second.sent) == 1
-    assert sorted((r.sent, r.skipped) for r in results) == [(0, 1), (1, 0)]
+    # the loser either lost the insert (skipped) or already saw the winner's claim (nothing planned)
+    assert sorted(r.sent for r in results) == [0, 1]
 
 
 async def test_a_failure_is_recorded_and_retried_with_back_off_until_it_is_sent(engine: AsyncEngine) -> None:
