@@ -1,7 +1,8 @@
 """Who may call which route of the reporting service: one table, as data.
 
 Reporting holds no names or certificate numbers (persons appear by opaque id only, the registry
-shows who they are to the roles allowed), so every view answers every role but the audit history and the officer's week.
+shows who they are to the roles allowed), so every view answers every role but the audit history, the
+officer's week and the record of reminders sent.
 The routes enforce it, docs/reporting.md shows it (:func:`markdown_table`, kept equal by a test),
 and the route-by-role test takes its expected statuses from it (``shared.testing.access``).
 """
@@ -24,7 +25,13 @@ HISTORY = Rule("every event naming an entity, across services (audit)", ("GET /v
 WEEK = Rule("the officer's week of a township or village (own township only for a township officer)",
             ("GET /views/week",), frozenset({Role.FEDERATION_ADMIN, Role.TOWNSHIP_OFFICER}))
 
-TABLE = AccessTable((VIEWS, HISTORY, WEEK), public=("GET /health", "GET /metrics"))  # it publishes no events
+MY_REMINDERS = Rule("my own items falling due or overdue, and the reminders sent about them",
+                    ("GET /reminders/mine",), ANY_ROLE)
+REMINDERS_SENT = Rule("every reminder sent (who, which item, channel, outcome)", ("GET /reminders/sent",),
+                      frozenset({Role.FEDERATION_ADMIN}))
+
+TABLE = AccessTable((VIEWS, HISTORY, WEEK, MY_REMINDERS, REMINDERS_SENT),
+                    public=("GET /health", "GET /metrics"))  # it publishes no events
 """Every route of the reporting service (the dashboards' pages and files, outside the OpenAPI
 document, are static and carry no data: they ask the routes above with the signed-in token)."""
 

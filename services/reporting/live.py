@@ -312,6 +312,8 @@ class LiveHub:
         """The day clock's task: supervised, so a failure is logged, restarted and shown in /health."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self.closing = False
+        self.listeners: list[Callable[[set[str]], None]] = []
+        """Called with the changed topics, uncoalesced (the reminder scheduler listens here)."""
 
     # --- changes in -------------------------------------------------------------------------
 
@@ -330,6 +332,8 @@ class LiveHub:
         self.cache.invalidate(topics)
         self._broadcast(self._coalescer.offer(topics, self._clock()))
         self._arm_timer()
+        for listener in self.listeners:
+            listener(topics)
 
     def rebuilt(self, read_model: str) -> None:
         """A rebuild swapped ``read_model``'s tables: drop every cached view and tell the pages.

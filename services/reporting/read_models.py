@@ -11,7 +11,7 @@ from sqlalchemy import MetaData
 
 from services.reporting.projections import audit as audit_models
 from services.reporting.projections import certificates as certificate_models
-from services.reporting.projections import coverage
+from services.reporting.projections import coverage, reminder_staff
 from services.reporting.projections import highlights as highlight_models
 from services.reporting.projections import inspection_results as inspection_models
 from services.reporting.projections import plan_items as plan_item_models
@@ -19,6 +19,7 @@ from services.reporting.projections import rectifications as ledger_models
 from services.reporting.projections import rehabilitation as rehabilitation_models
 from services.reporting.projections import tasks as task_models
 from services.reporting.projections import week as week_models
+from services.reporting.reminders import store as reminder_store
 from shared.messaging.feeds import ProjectionSet
 from shared.staff import STAFF_DIRECTORY
 
@@ -30,12 +31,14 @@ PROJECTIONS = ProjectionSet(prefix="reporting", projections=(
     plan_item_models.PLAN_ITEMS, *audit_models.AUDIT, certificate_models.CERTIFICATES, week_models.WEEK,
     rehabilitation_models.REHABILITATION,
     STAFF_DIRECTORY,  # who may act: checked on every token (shared.staff)
+    reminder_staff.REMINDER_STAFF,  # who is reminded, and where (services.reporting.reminders)
 ))
 """Every read model, in the order ``rebuild --help`` lists them."""
 
 SCHEMA: tuple[MetaData, ...] = (
     coverage.metadata, ledger_models.metadata, inspection_models.metadata,
     task_models.metadata, highlight_models.metadata, plan_item_models.metadata, audit_models.metadata,
-    certificate_models.metadata, week_models.metadata, rehabilitation_models.metadata,
+    certificate_models.metadata, week_models.metadata, rehabilitation_models.metadata, reminder_staff.metadata,
+    reminder_store.metadata,  # not a read model: what was sent survives a rebuild (reminders/store.py)
 )
-"""The tables of every read model."""
+"""The tables of every read model, and the record of reminders sent."""

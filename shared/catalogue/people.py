@@ -71,6 +71,21 @@ class StaffDisabled(EventPayload):
     reason: str = ""
 
 
+@event("staff.contact_set", stream_type="staff")
+class StaffContactSet(EventPayload):
+    """Where a member of staff is sent reminders of work falling due: replaces both addresses.
+
+    ``email`` is a work e-mail address, ``webhook_recipient`` the id an SMS or WeChat gateway
+    knows them by; ``None`` removes that channel. These are the staff member's *work* contact
+    details, in clear (reporting must read them to send, and holds no master key); they are
+    personal data all the same, so no service logs them (docs/reminders.md).
+    """
+
+    staff_id: str
+    email: str | None = None
+    webhook_recipient: str | None = None
+
+
 @event("person.registered", stream_type="person", version=3)
 class PersonRegistered(EventPayload):
     """A person with a disability certificate entered into the register.

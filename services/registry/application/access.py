@@ -141,9 +141,9 @@ CHANGES = (
         ADMIN_ONLY),
     Change("deaths list: proposals, confirmations", ("POST /deaths/proposals", "POST /deaths/confirmations"),
            REGISTERING),
-    Change("staff: a one-time set-up code, other roles, disabling", (
-        "POST /staff/{staff_id}/setup-code", "PUT /staff/{staff_id}/roles", "POST /staff/{staff_id}/disable"),
-        ADMIN_ONLY),
+    Change("staff: a one-time set-up code, other roles, contact for reminders, disabling", (
+        "POST /staff/{staff_id}/setup-code", "PUT /staff/{staff_id}/roles", "PUT /staff/{staff_id}/contact",
+        "POST /staff/{staff_id}/disable"), ADMIN_ONLY),
 )
 """Every change the registry accepts."""
 

@@ -52,6 +52,17 @@ class DisableStaff(Command):
     reason: str = Field(default="", max_length=200)
 
 
+class SetStaffContact(Command):
+    """Where reminders reach a member of staff; ``null`` (or leaving a field out) removes that channel."""
+
+    email: str | None = Field(
+        default=None, max_length=254, pattern=r"^[^@\s<>,;]{1,64}@[^@\s<>,;]+\.[^@\s<>,;]+$",
+        description="Work e-mail address for reminders")
+    webhook_recipient: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.:@+-]{1,100}$",
+        description="The id an SMS or WeChat gateway knows this member of staff by (a phone number, an open id)")
+
+
 class RegisterPerson(Command):
     certificate_number: str = Field(
         max_length=40, description="20-character second-generation disability certificate number")

@@ -15,6 +15,7 @@ from shared.catalogue import EventPayload
 from shared.catalogue.people import (
     DepartmentRegistered,
     OrgUnitEstablished,
+    StaffContactSet,
     StaffDisabled,
     StaffEnrolled,
     StaffRolesChanged,
@@ -126,6 +127,19 @@ async def disable_staff(
     if staff_id == principal.staff_id:
         raise DomainRuleViolated("an admin cannot disable themselves")
     event = StaffDisabled(staff_id=staff_id, reason=cmd.reason)
+    await deps.repository.save_stream(uow, stream, [event], deps.context(principal), expected_version=None)
+    return {"staff_id": staff_id}
+
+
+async def set_staff_contact(
+    uow: UnitOfWork, deps: RegistryDeps, principal: Principal, staff_id: str, cmd: c.SetStaffContact
+) -> dict[str, object]:
+    """Set where reminders reach a member of staff (both channels at once; ``None`` removes one)."""
+    principal.require(Role.FEDERATION_ADMIN, action="setting staff contact details")
+    stream = await _existing_staff(uow, deps, staff_id)
+    if any(isinstance(e, StaffDisabled) for e in stream.payloads):
+        raise DomainRuleViolated(f"staff {staff_id} is disabled: they are sent no reminders")
+    event = StaffContactSet(staff_id=staff_id, email=cmd.email, webhook_recipient=cmd.webhook_recipient)
     await deps.repository.save_stream(uow, stream, [event], deps.context(principal), expected_version=None)
     return {"staff_id": staff_id}
 

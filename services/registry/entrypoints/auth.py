@@ -1,4 +1,4 @@
-"""HTTP routes of sign-in (``/auth/*``) and of staff accounts (set-up codes, roles, disabling)."""
+"""HTTP routes of sign-in (``/auth/*``) and of staff accounts (set-up codes, roles, contact, disabling)."""
 
 from __future__ import annotations
 
@@ -149,6 +149,14 @@ async def change_roles(staff_id: StaffId, body: c.ChangeStaffRoles, request: Req
                        deps: Deps) -> s.StaffWritten:
     return s.StaffWritten.model_validate(await execute(
         request, lambda uow: organisation.change_staff_roles(uow, deps, who, staff_id, body)))
+
+
+@router.put("/staff/{staff_id}/contact", tags=["organisation"],
+            summary="Set where reminders reach a member of staff: e-mail, gateway recipient id (admins)")
+async def set_contact(staff_id: StaffId, body: c.SetStaffContact, request: Request, who: CurrentPrincipal,
+                      deps: Deps) -> s.StaffWritten:
+    return s.StaffWritten.model_validate(await execute(
+        request, lambda uow: organisation.set_staff_contact(uow, deps, who, staff_id, body)))
 
 
 @router.post("/staff/{staff_id}/disable", tags=["organisation"],

@@ -284,6 +284,7 @@ CELLS: dict[str, Callable[[Registry], Awaitable[Cell]]] = {
     "GET /streams/{stream_id}": _stream,
     "POST /staff/{staff_id}/setup-code": lambda reg: _staff_cell(reg, "/setup-code", None, 201),
     "PUT /staff/{staff_id}/roles": lambda reg: _staff_cell(reg, "/roles", {"roles": ["auditor"]}),
+    "PUT /staff/{staff_id}/contact": lambda reg: _staff_cell(reg, "/contact", {"email": "a@example.org"}),
     "POST /staff/{staff_id}/disable": lambda reg: _staff_cell(reg, "/disable", {}),
     "GET /survey-forms/current": _fixed(Cell(f"/survey-forms/current?year={YEAR}")),
     "GET /survey-forms/{form_id}/versions/{version}": _fixed(Cell("/survey-forms/yearly-survey/versions/1")),

@@ -194,3 +194,17 @@ async def test_sign_in_attempts_are_limited_per_client_address_as_well(
     async with httpx.AsyncClient(transport=elsewhere, base_url="http://service.test") as other:
         answered = await other.post("/auth/login", json={"staff_id": "guess-9", "password": PASSWORD})
         assert error_of(answered)[0] == 401  # its own count
+
+
+async def test_an_admin_sets_where_reminders_reach_staff(signed: tuple[FastAPI, httpx.AsyncClient, Clock]) -> None:
+    _application, client, _clock = signed
+    body = {"email": "ana@example.org", "webhook_recipient": "13800000001"}
+    assert (await client.put("/staff/ana/contact", json=body)).status_code == 200
+    stream = (await client.get("/streams/staff-ana")).json()
+    assert stream["events"][-1]["type"] == "staff.contact_set"
+    assert stream["events"][-1]["data"] == {"staff_id": "ana", **body}
+    for bad in ({"email": "not an address"}, {"webhook_recipient": "a b"}, {"phone": "1"}):
+        assert error_of(await client.put("/staff/ana/contact", json=bad))[:2] == (422, "invalid"), bad
+    assert error_of(await client.put("/staff/nobody/contact", json=body))[:2] == (404, "not_found")
+    assert (await client.post("/staff/ana/disable", json={"reason": "left"})).status_code == 200
+    assert error_of(await client.put("/staff/ana/contact", json=body))[:2] == (409, "rule_violated")

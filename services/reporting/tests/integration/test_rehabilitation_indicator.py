@@ -38,7 +38,8 @@ def _person(pid: str, village: str) -> ev.PersonRegistered:
 def _visit(pid: str, needs: list[str], mode: str = "home", year: int = YEAR) -> ev.HomeVisitRecorded:
     return ev.HomeVisitRecorded.model_validate({
         "person_id": pid, "visit_id": f"v-{pid}-{mode}-{year}", "year": year, "visited_on": date(year, 2, 1),
-        "visitor": "t", "mode": mode, "outcome": "lost" if mode == "lost_to_follow_up" else "reached", "needs": needs, "village_code": VILLAGE_A1, "township_code": TOWN_A})
+        "visitor": "t", "mode": mode, "outcome": "lost" if mode == "lost_to_follow_up" else "reached", "needs": needs,
+        "village_code": VILLAGE_A1, "township_code": TOWN_A})
 
 
 def _item(pid: str, item_id: str, need: str = "rehabilitation", year: int = YEAR) -> ev.PlanItemAdded:

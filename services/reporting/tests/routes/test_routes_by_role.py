@@ -66,6 +66,8 @@ CELLS: dict[str, MakeCell] = {
     "GET /rectifications/{rectification_id}": fixed("/rectifications/rect-f1"),
     "GET /views/history/{entity_id}": fixed("/views/history/rect-f1"),
     "GET /views/week": fixed(f"/views/week?unit={VILLAGE}"),
+    "GET /reminders/mine": fixed("/reminders/mine"),
+    "GET /reminders/sent": fixed("/reminders/sent"),
 }
 """How to exercise each route (the public ones, and the never-ending ``GET /live``, need no cell)."""
 

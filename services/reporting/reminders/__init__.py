@@ -1,0 +1,1 @@
+"""Reminders of plan items, tasks and rectifications falling due (docs/reminders.md)."""
