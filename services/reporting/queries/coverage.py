@@ -1,14 +1,18 @@
-"""Coverage for a year, per org unit, rolled up village → township → district."""
+"""Coverage for a year, per org unit, rolled up village → township → district.
+
+The villages' figures come from the counters the coverage projection keeps (``cov_counts``,
+``cov_year_counts``): the cost of a request grows with the number of villages, not of persons.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting.projections.coverage import cov_persons, cov_units, cov_years
+from services.reporting.projections.coverage import cov_counts, cov_units, cov_year_counts
 from shared.errors import NotFound
 
 GROUPS = ("all", "severe", "hardship")
@@ -67,34 +71,39 @@ async def coverage_tree(conn: AsyncConnection, year: int) -> dict[str, UnitCover
     for code, parent in parents.items():
         if parent in units:
             units[parent].children.append(units[code])
-    delivered = cov_years.c.delivered > 0
-    columns = []
-    for group, condition in (("all", None), ("severe", cov_persons.c.severe), ("hardship", cov_persons.c.hardship)):
-        for measure, expr in (("registered", None), ("visited", cov_years.c.visited),
-                              ("planned", cov_years.c.planned), ("delivered", delivered)):
-            parts = [c for c in (condition, expr) if c is not None]
-            when = and_(*parts) if parts else None
-            value = func.count() if when is None else func.sum(case((when, 1), else_=0))
-            columns.append(value.label(f"{group}__{measure}"))
-    query = (
-        select(cov_persons.c.village_code, cov_persons.c.township_code, *columns)
-        .select_from(cov_persons.outerjoin(
-            cov_years, and_(cov_years.c.person_id == cov_persons.c.person_id, cov_years.c.year == year)))
-        .where(cov_persons.c.active)
-        .group_by(cov_persons.c.village_code, cov_persons.c.township_code)
-    )
-    for row in (await conn.execute(query)).mappings():
-        village = units.get(row["village_code"])
-        if village is None:  # a village we have not heard of: count it under its township
-            village = units.setdefault(row["village_code"], UnitCoverage(row["village_code"], "?", "village"))
-        for group in GROUPS:
-            village.groups[group].add(Figures(**{m: int(row[f"{group}__{m}"] or 0) for m in MEASURES}))
+    # From the counters the projection keeps (a few rows per village), never from the persons.
+    for row in await conn.execute(select(cov_counts)):
+        _village(units, row.village_code).add(row, Figures(registered=int(row.registered)))
+    year_rows = select(cov_year_counts).where(cov_year_counts.c.year == year)
+    for row in await conn.execute(year_rows):
+        _village(units, row.village_code).add(row, Figures(
+            visited=int(row.visited), planned=int(row.planned), delivered=int(row.delivered)))
     for unit in _bottom_up(units, parents):
         parent = units.get(parents.get(unit.code) or "")
         if parent is not None:
             for group in GROUPS:
                 parent.groups[group].add(unit.groups[group])
     return units
+
+
+class _Village:
+    """Adds a counter row's figures to the groups it belongs to (all; severe; hardship)."""
+
+    def __init__(self, unit: UnitCoverage) -> None:
+        self.unit = unit
+
+    def add(self, row: Any, figures: Figures) -> None:
+        groups = self.unit.groups
+        groups["all"].add(figures)
+        if row.severe:
+            groups["severe"].add(figures)
+        if row.hardship:
+            groups["hardship"].add(figures)
+
+
+def _village(units: dict[str, UnitCoverage], code: str) -> _Village:
+    # a village we have not heard of (yet): shown on its own, not linked to a township
+    return _Village(units.get(code) or units.setdefault(code, UnitCoverage(code, "?", "village")))
 
 
 def _bottom_up(units: dict[str, UnitCoverage], parents: dict[str, str | None]) -> list[UnitCoverage]:

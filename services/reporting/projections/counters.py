@@ -1,0 +1,53 @@
+"""Fill the counters the projections keep from the rows they count: for the migration that adds them.
+
+The same figures as the tallies (``COVERAGE_TALLY``, ``PLAN_ITEMS_TALLY``) would reach by applying
+every event, computed with one ``GROUP BY`` per counter table, groups that count nothing left out.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.reporting.projections.coverage import cov_counts, cov_persons, cov_year_counts, cov_years
+from services.reporting.projections.plan_items import pi_due_counts, pi_items, pi_persons
+
+
+def _statements() -> list[object]:
+    p, y, i, q = cov_persons.c, cov_years.c, pi_items.c, pi_persons.c
+    person_key = (p.village_code, p.township_code, p.severe, p.hardship)
+
+    def count(condition: object) -> object:
+        return func.sum(case((condition, 1), else_=0))  # type: ignore[arg-type]
+    delivered = y.delivered > 0
+    year_counts = (
+        select(p.village_code, p.township_code, y.year, p.severe, p.hardship, count(y.visited), count(y.planned),
+               count(and_(y.visited, y.planned)), count(delivered))
+        .select_from(cov_years.join(cov_persons, p.person_id == y.person_id))
+        .where(p.active).group_by(p.village_code, p.township_code, y.year, p.severe, p.hardship)
+        .having(or_(count(y.visited) > 0, count(y.planned) > 0, count(delivered) > 0)))  # type: ignore[arg-type]
+    due = (select(i.responsible_department, q.township_code, i.due_on, func.count())
+           .select_from(pi_items.join(pi_persons, q.person_id == i.person_id))
+           .where(q.active, i.status == literal("planned"))
+           .group_by(i.responsible_department, q.township_code, i.due_on))
+    return [
+        delete(cov_counts), delete(cov_year_counts), delete(pi_due_counts),
+        insert(cov_counts).from_select([*(c.name for c in person_key), "registered"],
+                                       select(*person_key, func.count()).where(p.active).group_by(*person_key)),
+        insert(cov_year_counts).from_select(
+            ["village_code", "township_code", "year", "severe", "hardship", "visited", "planned", "visited_planned",
+             "delivered"], year_counts),
+        insert(pi_due_counts).from_select(["responsible_department", "township_code", "due_on", "planned"], due),
+    ]
+
+
+async def fill(conn: AsyncConnection) -> None:
+    """Recompute every counter table from the rows (in the caller's transaction)."""
+    for statement in _statements():
+        await conn.execute(statement)  # type: ignore[call-overload]
+
+
+def fill_sync(conn: Connection) -> None:
+    """:func:`fill` on a synchronous connection (Alembic's)."""
+    for statement in _statements():
+        conn.execute(statement)  # type: ignore[call-overload]
