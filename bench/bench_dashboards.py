@@ -157,40 +157,43 @@ class Dataset:
                         "completed_how": "reported" if done else None, "on_time": True if done else None,
                         "extended": False})
         groups = [{"group_id": f"group-{g}", "name": f"第{g}督查组", "leader": f"staff-{g}"} for g in range(1, 7)]
-        inspections, ledger_inspection_rows, entries, steps = [], [], [], []
+        inspections: list[dict[str, Any]] = []
+        ledger_inspection_rows: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
+        steps: list[dict[str, Any]] = []
         count = max(50, self.persons // 1000)
         for i in range(count):
             township = rng.choice(TOWNSHIPS)[0]
-            done = date(YEAR, 1, 10) + timedelta(days=rng.randint(0, (TODAY - date(YEAR, 1, 10)).days))
+            on = date(YEAR, 1, 10) + timedelta(days=rng.randint(0, (TODAY - date(YEAR, 1, 10)).days))
             inspection_id = f"insp-{i:06d}"
             group = f"group-{rng.randint(1, 6)}"
             inspections.append({
                 "inspection_id": inspection_id, "group_id": group, "target_kind": "township",
                 "target_code": township, "target_name": township, "township_code": township,
-                "template_id": "tpl", "template_version": 1, "status": "completed", "scheduled_on": done,
-                "started_on": done, "completed_on": done, "score": round(rng.uniform(60, 100), 1),
+                "template_id": "tpl", "template_version": 1, "status": "completed", "scheduled_on": on,
+                "started_on": on, "completed_on": on, "score": round(rng.uniform(60, 100), 1),
                 "items_passed": 20, "items_failed": 2, "items_not_applicable": 1, "focus_checks": 3,
                 "focus_checks_with_issues": 1})
             ledger_inspection_rows.append({"inspection_id": inspection_id, "group_id": group, "target_name": township,
-                                           "scheduled_on": done, "started_on": done})
+                                           "scheduled_on": on, "started_on": on})
             for f in range(rng.randint(0, 6)):
                 rid = f"rect-{i:06d}-{f}"
-                deadline = done + timedelta(days=rng.randint(15, 60))
+                deadline = on + timedelta(days=rng.randint(15, 60))
                 status = rng.choices(("assigned", "reported", "reopened", "closed"), (0.3, 0.15, 0.05, 0.5))[0]
                 entries.append({
                     "rectification_id": rid, "number": f"ZG-{YEAR}-{len(entries) + 1:05d}", "finding_id": f"f-{rid}",
                     "inspection_id": inspection_id, "group_id": group, "township_code": township,
                     "responsible_unit": rng.choice(DEPARTMENTS)[0], "target_kind": "township",
                     "target_code": township, "target_name": township, "problem": "问题描述", "measures": "整改措施",
-                    "deadline": deadline, "status": status, "assigned_on": done,
-                    "reported_on": done + timedelta(days=9) if status != "assigned" else None,
-                    "closed_on": done + timedelta(days=20) if status == "closed" else None,
+                    "deadline": deadline, "status": status, "assigned_on": on,
+                    "reported_on": on + timedelta(days=9) if status != "assigned" else None,
+                    "closed_on": on + timedelta(days=20) if status == "closed" else None,
                     "reopen_count": 1 if status == "reopened" else 0, "measures_taken": None})
-                steps.append({"rectification_id": rid, "step": 1, "kind": "opened", "on_date": done, "actor": "s",
+                steps.append({"rectification_id": rid, "step": 1, "kind": "opened", "on_date": on, "actor": "s",
                               "detail": "整改措施", "evidence": "[]", "deadline": deadline})
                 if status != "assigned":
                     steps.append({"rectification_id": rid, "step": 2, "kind": "reported",
-                                  "on_date": done + timedelta(days=9), "actor": "s", "detail": "已整改",
+                                  "on_date": on + timedelta(days=9), "actor": "s", "detail": "已整改",
                                   "evidence": "[]", "deadline": deadline})
         return {rpt_tasks: tasks, insp_groups: groups, ledger_groups: [{"group_id": g["group_id"], "name": g["name"]}
                                                                          for g in groups],
@@ -204,9 +207,10 @@ async def _insert(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]
     if conn.dialect.name == "postgresql":  # COPY: a million rows in seconds rather than minutes
         raw = await conn.get_raw_connection()
         columns = [c.name for c in table.columns]
-        records = [tuple(r.get(c, table.c[c].default.arg if table.c[c].default is not None  # type: ignore[attr-defined]
-                                else None) for c in columns) for r in rows]
-        await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=columns)
+        defaults: dict[str, Any] = {c.name: getattr(c.default, "arg", None) for c in table.columns}
+        records = [tuple(r.get(c, defaults[c]) for c in columns) for r in rows]
+        driver: Any = raw.driver_connection
+        await driver.copy_records_to_table(table.name, records=records, columns=columns)
         return
     for start in range(0, len(rows), 5000):
         await conn.execute(insert(table), rows[start:start + 5000])

@@ -54,9 +54,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('responsible_department', 'township_code', 'due_on')
     )
     with op.batch_alter_table('cov_persons', schema=None) as batch_op:
-        batch_op.create_index('ix_cov_persons_follow_up', ['severe', 'hardship', 'village_code', 'person_id'], unique=False)
-        batch_op.create_index('ix_cov_persons_township_follow_up', ['township_code', 'severe', 'hardship', 'village_code', 'person_id'], unique=False)
-        batch_op.create_index('ix_cov_persons_village_follow_up', ['village_code', 'severe', 'hardship', 'person_id'], unique=False)
+        batch_op.create_index('ix_cov_persons_follow_up', ['severe', 'hardship', 'village_code', 'person_id'],
+                              unique=False)
+        batch_op.create_index('ix_cov_persons_township_follow_up',
+                              ['township_code', 'severe', 'hardship', 'village_code', 'person_id'], unique=False)
+        batch_op.create_index('ix_cov_persons_village_follow_up', ['village_code', 'severe', 'hardship', 'person_id'],
+                              unique=False)
 
     with op.batch_alter_table('pi_items', schema=None) as batch_op:
         batch_op.create_index('ix_pi_items_due', ['status', 'due_on', 'item_id'], unique=False)

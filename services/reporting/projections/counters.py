@@ -6,6 +6,8 @@ every event, computed with one ``GROUP BY`` per counter table, groups that count
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, and_, case, delete, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -13,19 +15,19 @@ from services.reporting.projections.coverage import cov_counts, cov_persons, cov
 from services.reporting.projections.plan_items import pi_due_counts, pi_items, pi_persons
 
 
-def _statements() -> list[object]:
+def _statements() -> list[Any]:
     p, y, i, q = cov_persons.c, cov_years.c, pi_items.c, pi_persons.c
     person_key = (p.village_code, p.township_code, p.severe, p.hardship)
 
-    def count(condition: object) -> object:
-        return func.sum(case((condition, 1), else_=0))  # type: ignore[arg-type]
+    def count(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
     delivered = y.delivered > 0
     year_counts = (
         select(p.village_code, p.township_code, y.year, p.severe, p.hardship, count(y.visited), count(y.planned),
                count(and_(y.visited, y.planned)), count(delivered))
         .select_from(cov_years.join(cov_persons, p.person_id == y.person_id))
         .where(p.active).group_by(p.village_code, p.township_code, y.year, p.severe, p.hardship)
-        .having(or_(count(y.visited) > 0, count(y.planned) > 0, count(delivered) > 0)))  # type: ignore[arg-type]
+        .having(or_(count(y.visited) > 0, count(y.planned) > 0, count(delivered) > 0)))
     due = (select(i.responsible_department, q.township_code, i.due_on, func.count())
            .select_from(pi_items.join(pi_persons, q.person_id == i.person_id))
            .where(q.active, i.status == literal("planned"))
@@ -44,10 +46,10 @@ def _statements() -> list[object]:
 async def fill(conn: AsyncConnection) -> None:
     """Recompute every counter table from the rows (in the caller's transaction)."""
     for statement in _statements():
-        await conn.execute(statement)  # type: ignore[call-overload]
+        await conn.execute(statement)
 
 
 def fill_sync(conn: Connection) -> None:
     """:func:`fill` on a synchronous connection (Alembic's)."""
     for statement in _statements():
-        conn.execute(statement)  # type: ignore[call-overload]
+        conn.execute(statement)
