@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.projections.plan_items import pi_due_counts, pi_items, pi_names, pi_persons
@@ -62,11 +62,17 @@ def _plan_item_row(r: Any) -> dict[str, Any]:
             "deadline": r.due_on, "status": "planned", "person_id": r.person_id, "progress": None}
 
 
-async def _plan_item_counts(conn: AsyncConnection, horizon: date) -> list[Any]:
-    """Planned items of active persons per department, township and due day: from the counters."""
+async def _plan_item_counts(conn: AsyncConnection, today: date, horizon: date) -> list[Any]:
+    """Planned items of active persons per department, township, overdue or not: from the counters.
+
+    ``due_on`` is the latest due day of the group, which says whether it is overdue on ``today``.
+    """
     c = pi_due_counts.c
-    query = select(c.responsible_department, c.township_code, c.due_on, c.planned).where(
-        c.due_on <= horizon, c.planned > 0)
+    late = case((c.due_on < today, 1), else_=0)
+    query = (select(c.responsible_department, c.township_code, func.max(c.due_on).label("due_on"),
+                    func.sum(c.planned).label("planned"))
+             .where(c.due_on <= horizon).group_by(c.responsible_department, c.township_code, late)
+             .having(func.sum(c.planned) > 0))
     return list(await conn.execute(query))
 
 
@@ -134,7 +140,7 @@ async def worklist(conn: AsyncConnection, today: date, f: WorkFilter, *, offset:
     horizon = due_soon_until(today)
     rows = await _tasks(conn, horizon) + await _rectifications(conn, horizon)  # tens of rows, not persons
     names = await _names(conn)
-    counted = await _plan_item_counts(conn, horizon)
+    counted = await _plan_item_counts(conn, today, horizon)
     rows += await _plan_item_page(conn, today, horizon, f, offset + limit)
     for row in rows:
         _describe(row, today, names)
