@@ -8,11 +8,12 @@ afterwards), and removes everything when done. Progress goes to stderr, the tabl
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Callable, Sequence
 
-from bench import bench_commands, bench_latency, bench_rebuild, bench_relay
+from bench import bench_commands, bench_dashboards, bench_latency, bench_rebuild, bench_relay
 from bench.harness import FULL, QUICK, CpuMeter, Environment, Figure, Sizes, load_average, machine_lines, table
 from bench.workload import Workloads
 from shared.observability import configure_logging
@@ -24,6 +25,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     bench_relay.NAME: lambda env, backends, sizes, w: bench_relay.run(env, backends, sizes, w),
     bench_rebuild.NAME: lambda env, backends, sizes, w: bench_rebuild.run(env, backends, sizes, w),
     bench_latency.NAME: lambda env, backends, sizes, _w: bench_latency.run(env, backends, sizes),
+    bench_dashboards.NAME: lambda env, backends, sizes, _w: bench_dashboards.run(env, backends, sizes.persons),
 }
 
 
@@ -35,10 +37,13 @@ def main(argv: Sequence[str]) -> int:
                         help="database backend(s) (default: both)")
     parser.add_argument("--only", action="append", choices=tuple(BENCHMARKS), metavar="NAME",
                         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}")
+    parser.add_argument("--persons", type=int, help="registered persons (dashboards: default 10,000; quick 1,000)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (service logs)")
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     sizes = QUICK if args.quick else FULL
+    if args.persons:
+        sizes = dataclasses.replace(sizes, persons=args.persons)
     chosen = args.only or list(BENCHMARKS)
     command = "python -m bench " + " ".join(argv)
     configure_logging("WARNING", json=False)  # the library's connection notices would clutter the output

@@ -5,18 +5,25 @@ A projection never touches the database itself; it says what should change (:cla
 the live consumer (in the consumer's transaction, with its checkpoint) and to plain dicts by a
 rebuild, which then writes the whole model at once. One logic, two speeds, same answer.
 
+Counters over a read model's rows (how many persons of a village were visited this year) are a
+:class:`Tally`: a pure function from one subject's rows (a person's) to the counters they add to.
+A projection wraps the operations about a subject in :class:`Tallied`; either applier reads the
+subject's rows before and after them and moves the counters by the difference, so the counters
+always equal the tally of the rows, live or rebuilt, without a query counting the rows.
+
 A projection declares the payload classes it reads (``reads``); the event types its consumer
 fetches and its rebuild replays are derived from them, never kept by hand next to its ``match``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, update
+from sqlalchemy import Table, and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -64,8 +71,70 @@ class Delete:
     key: Row
 
 
-Operation = Upsert | Patch | Increment | Delete
+RowOperation = Upsert | Patch | Increment | Delete
+CounterKey = tuple[Table, tuple[tuple[str, Any], ...], str]
+"""One counter: its table, its row's key (column, value) pairs in key order, and its column."""
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counters kept over the rows of a subject (a person) in ``sources``, which all have its ``subject`` column.
+
+    ``count`` is pure: given the subject's rows by table name, the counters they add one to (a
+    counter named twice counts two). ``counters`` are the tables it names; their non-key columns
+    are integers defaulting to 0. A counter row whose counts all fall to 0 is deleted, so the
+    table holds what a ``GROUP BY`` over the rows would (a migration can fill it that way).
+    """
+
+    name: str
+    subject: str
+    sources: tuple[Table, ...]
+    counters: tuple[Table, ...]
+    count: Callable[[Mapping[str, Sequence[Row]]], Iterable[CounterKey]]
+
+    def counts(self, rows: Mapping[str, Sequence[Row]]) -> Counter[CounterKey]:
+        """The subject's counters."""
+        return Counter(self.count(rows))
+
+    def moves(self, before: Mapping[str, Sequence[Row]], after: Mapping[str, Sequence[Row]]) -> list[Increment]:
+        """The increments that take the counters from the rows ``before`` to the rows ``after``."""
+        delta = self.counts(after)
+        delta.subtract(self.counts(before))
+        return [Increment(table, dict(key), column, by=by)
+                for (table, key, column), by in sorted(delta.items(), key=lambda kv: repr(kv[0][1:]))
+                if by]
+
+
+@dataclass(frozen=True)
+class Tallied:
+    """Apply ``operations`` (all about ``subject``) and move ``tally``'s counters by what they changed."""
+
+    tally: Tally
+    subject: Any
+    operations: tuple[RowOperation, ...]
+
+
+Operation = Upsert | Patch | Increment | Delete | Tallied
 Changes = Callable[[Envelope, EventPayload], Sequence[Operation]]
+
+
+def tallied(tally: Tally, changes: Changes) -> Changes:
+    """``changes`` with the operations of each event about a subject wrapped in one :class:`Tallied`.
+
+    The subject is the event's field named like the tally's subject column (``person_id``);
+    events without it (an org unit established) pass through unwrapped.
+    """
+
+    def wrapped(envelope: Envelope, event: EventPayload) -> Sequence[Operation]:
+        operations = changes(envelope, event)
+        subject = getattr(event, tally.subject, None)
+        if not operations or subject is None:
+            return operations
+        plain = tuple(op for op in operations if not isinstance(op, Tallied))
+        if len(plain) != len(operations):
+            raise ValueError(f"tally {tally.name}: the operations are already tallied")
+        return [Tallied(tally, subject, plain)]
+    return wrapped
 
 
 @dataclass(frozen=True)
@@ -103,7 +172,9 @@ async def apply_sql(conn: AsyncConnection, operations: Iterable[Operation]) -> N
     """Apply operations to the database in the caller's transaction."""
     dialect = conn.dialect.name
     for op in operations:
-        if isinstance(op, Upsert):
+        if isinstance(op, Tallied):
+            await _apply_tallied_sql(conn, op)
+        elif isinstance(op, Upsert):
             stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(op.table).values(**op.key, **op.values)
             if op.values:
                 stmt = stmt.on_conflict_do_update(index_elements=list(op.key), set_=op.values)
@@ -123,6 +194,34 @@ async def apply_sql(conn: AsyncConnection, operations: Iterable[Operation]) -> N
             await conn.execute(delete(op.table).where(_where(op.table, op.key)))
 
 
+async def _apply_tallied_sql(conn: AsyncConnection, op: Tallied) -> None:
+    tally = op.tally
+    before: dict[str, list[Row]] = {}
+    for table in tally.sources:
+        found = await conn.execute(select(table).where(table.c[tally.subject] == op.subject))
+        before[table.name] = [dict(r._mapping) for r in found]
+    # The rows after: the same operations on a scratch copy of the subject's rows (the memory
+    # applier, which agrees with SQL), so that no second read is needed.
+    scratch = MemoryModel(tally.sources)
+    scratch.load(before)
+    scratch.apply(op.operations)
+    await apply_sql(conn, op.operations)
+    moves = tally.moves(before, scratch.subject_rows(tally, op.subject))
+    await apply_sql(conn, moves)
+    for table, key in _emptied_candidates(moves):
+        counts = [table.c[c.name] == 0 for c in table.columns if not c.primary_key]
+        await conn.execute(delete(table).where(_where(table, key), *counts))
+
+
+def _emptied_candidates(moves: Sequence[Increment]) -> list[tuple[Table, Row]]:
+    """Counter rows that went down: they may now count nothing and are then removed."""
+    seen: dict[tuple[str, tuple[Any, ...]], tuple[Table, Row]] = {}
+    for move in moves:
+        if move.by < 0:
+            seen.setdefault((move.table.name, tuple(move.key.items())), (move.table, move.key))
+    return list(seen.values())
+
+
 class MemoryModel:
     """The same operations applied to dicts, for rebuilding a read model quickly.
 
@@ -133,7 +232,11 @@ class MemoryModel:
     def __init__(self, tables: Iterable[Table]) -> None:
         self.rows: dict[str, dict[tuple[Any, ...], Row]] = {}
         self._defaults: dict[str, Row] = {}
+        self._keys: dict[str, list[str]] = {}
+        # (table, column) -> value -> keys of the rows with that value: the rows of a tally's subject
+        self._indexes: dict[tuple[str, str], dict[Any, set[tuple[Any, ...]]]] = {}
         for table in tables:
+            self._keys[table.name] = [c.name for c in table.primary_key.columns]
             self.rows[table.name] = {}
             self._defaults[table.name] = {
                 c.name: c.default.arg if c.default is not None else None  # type: ignore[attr-defined]
@@ -150,19 +253,69 @@ class MemoryModel:
     def apply(self, operations: Iterable[Operation]) -> None:
         """Apply operations in memory, as :func:`apply_sql` would to the tables."""
         for op in operations:
+            if isinstance(op, Tallied):
+                self._apply_tallied(op)
+                continue
             name = op.table.name
             rows = self.rows[name]
             k = self._key(op.key)
+            old = rows.get(k)
             if isinstance(op, Upsert):
-                rows[k] = {**(rows.get(k) or self._defaults[name]), **op.key, **op.values}
+                rows[k] = {**(old or self._defaults[name]), **op.key, **op.values}
             elif isinstance(op, Patch):
-                if k in rows:
-                    rows[k] = {**rows[k], **op.values}
+                if old is not None:
+                    rows[k] = {**old, **op.values}
             elif isinstance(op, Increment):
-                row = rows.get(k) or {**self._defaults[name], **op.defaults, **op.key, op.column: 0}
+                row = old or {**self._defaults[name], **op.defaults, **op.key, op.column: 0}
                 rows[k] = {**row, op.column: (row.get(op.column) or 0) + op.by}
             else:
                 rows.pop(k, None)
+            self._reindex(name, k, old, rows.get(k))
+
+    def _apply_tallied(self, op: Tallied) -> None:
+        tally = op.tally
+        before = self.subject_rows(tally, op.subject)
+        self.apply(op.operations)
+        moves = tally.moves(before, self.subject_rows(tally, op.subject))
+        self.apply(moves)
+        for table, key in _emptied_candidates(moves):
+            row = self.rows[table.name].get(self._key(key))
+            if row is not None and all(row[c.name] == 0 for c in table.columns if not c.primary_key):
+                self.apply([Delete(table, key)])
+
+    def _reindex(self, name: str, k: tuple[Any, ...], old: Row | None, new: Row | None) -> None:
+        for (table, column), index in self._indexes.items():
+            if table != name:
+                continue
+            if old is not None and (new is None or new.get(column) != old.get(column)):
+                index.get(old.get(column), set()).discard(k)
+            if new is not None:
+                index.setdefault(new.get(column), set()).add(k)
+
+    def subject_rows(self, tally: Tally, subject: Any) -> dict[str, list[Row]]:
+        """The rows of ``tally``'s sources whose subject column is ``subject``, by table name."""
+        found: dict[str, list[Row]] = {}
+        for table in tally.sources:
+            rows = self.rows[table.name]
+            found[table.name] = [rows[k] for k in self._index(table.name, tally.subject).get(subject, ())]
+        return found
+
+    def _index(self, name: str, column: str) -> dict[Any, set[tuple[Any, ...]]]:
+        index = self._indexes.get((name, column))
+        if index is None:  # built once from the rows so far, then kept up to date by every operation
+            index = {}
+            for k, row in self.rows[name].items():
+                index.setdefault(row.get(column), set()).add(k)
+            self._indexes[(name, column)] = index
+        return index
+
+    def load(self, rows: Mapping[str, Sequence[Row]]) -> None:
+        """Put rows read from the tables into the model, as they are (a scratch copy of a few rows)."""
+        for name, table_rows in rows.items():
+            for row in table_rows:
+                k = self._key({c: row[c] for c in self._keys[name]})
+                self.rows[name][k] = dict(row)
+                self._reindex(name, k, None, self.rows[name][k])
 
     def table_rows(self, table: Table) -> list[Row]:
         """Every row of a table."""

@@ -12,11 +12,13 @@ from __future__ import annotations
 from shared.access import ANY_ROLE, AccessTable, Rule
 from shared.auth import Role
 
-VIEWS = Rule("coverage, certificates, the ledger, scores, tasks, highlights and their dashboards (opaque ids only)", (
-    "GET /coverage", "GET /certificates", "GET /certificates/expiring", "GET /rectifications",
+VIEWS = Rule("coverage, the rehabilitation indicator, certificates, the ledger, scores, tasks, highlights and "
+             "their dashboards (opaque ids only)", (
+    "GET /coverage", "GET /rehabilitation", "GET /certificates", "GET /certificates/expiring", "GET /rectifications",
     "GET /rectifications/ledger.{extension}", "GET /rectifications/overdue", "GET /rectifications/{rectification_id}",
     "GET /inspections/scores", "GET /inspections/open-findings", "GET /tasks", "GET /tasks/summary",
     "GET /tasks/scoreboard", "GET /highlights", "GET /publicity", "GET /views/coverage", "GET /views/coverage/persons",
+    "GET /views/rehabilitation",
     "GET /views/worklist", "GET /views/scoreboards", "GET /views/ledger", "GET /views/highlights",
     "GET /views/live-stats", "GET /live"), ANY_ROLE)
 HISTORY = Rule("every event naming an entity, across services (audit)", ("GET /views/history/{entity_id}",),

@@ -5,18 +5,22 @@ is read, so it is computed by the query (:mod:`services.reporting.queries.workli
 Persons are kept by opaque id with where they live now (a relocation moves their items to the new
 township) and whether they are still registered (a deregistered person's items leave the list).
 ``pi_names`` holds department and org-unit names, so that lists say 区卫健局 and 凤鸣街道.
+
+``pi_due_counts`` counts the items still planned of active persons per responsible department,
+township and due day (the :data:`PLAN_ITEMS_TALLY` of each person's rows, moved with them): the
+work list and the scoreboards count overdue items from it, not from the items.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import Boolean, Column, Date, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
 from shared.catalogue import EventPayload
 from shared.catalogue import people as ev
 from shared.envelope import Envelope
-from shared.projection import Operation, Patch, Projection, Upsert
+from shared.projection import CounterKey, Operation, Patch, Projection, Row, Tally, Upsert, tallied
 
 metadata = MetaData()
 
@@ -34,6 +38,8 @@ pi_items = Table(
     Column("status", String(14), nullable=False),  # planned | delivered | not_delivered | cancelled
     Column("delivered_on", Date),
     Column("cancel_reason", Text),
+    Index("ix_pi_items_person", "person_id"),  # a person's items, for the tally
+    Index("ix_pi_items_due", "status", "due_on", "item_id"),  # the work list's pages, by due day
 )
 
 pi_persons = Table(
@@ -51,6 +57,31 @@ pi_names = Table(
     Column("kind", String(12), nullable=False),  # department | district | township | village
     Column("parent_code", String(12)),
 )
+
+
+pi_due_counts = Table(
+    "pi_due_counts", metadata,
+    Column("responsible_department", String(50), primary_key=True),
+    Column("township_code", String(12), primary_key=True),
+    Column("due_on", Date, primary_key=True),
+    Column("planned", Integer, nullable=False, default=0, server_default="0"),
+)
+"""Items still planned, of persons still registered, per department, township and due day."""
+
+
+def due_counts(rows: Mapping[str, Sequence[Row]]) -> Iterable[CounterKey]:
+    """The counters one person's rows add to: each planned item, if the person is registered and active."""
+    person = rows["pi_persons"][0] if rows["pi_persons"] else None
+    if person is None or not person["active"]:
+        return
+    for item in rows["pi_items"]:
+        if item["status"] == "planned":
+            yield pi_due_counts, (("responsible_department", item["responsible_department"]),
+                                  ("township_code", person["township_code"]), ("due_on", item["due_on"])), "planned"
+
+
+PLAN_ITEMS_TALLY = Tally("plan_items", subject="person_id", sources=(pi_persons, pi_items),
+                         counters=(pi_due_counts,), count=due_counts)
 
 
 def changes(_envelope: Envelope, event: EventPayload) -> Sequence[Operation]:
@@ -90,9 +121,9 @@ def changes(_envelope: Envelope, event: EventPayload) -> Sequence[Operation]:
 PLAN_ITEMS = Projection(
     name="plan_items",
     source_service="registry",
-    tables=(pi_items, pi_persons, pi_names),
+    tables=(pi_items, pi_persons, pi_names, pi_due_counts),
     reads=(ev.PlanItemAdded, ev.PlanItemDelivered, ev.PlanItemCancelled, ev.PlanItemNotDelivered,
            ev.PersonRegistered, ev.PersonRelocated, ev.PersonDeregistered, ev.DepartmentRegistered,
            ev.OrgUnitEstablished),
-    changes=changes,
+    changes=tallied(PLAN_ITEMS_TALLY, changes),
 )

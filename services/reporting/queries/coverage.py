@@ -2,6 +2,9 @@
 
 ``visited`` counts persons reached this year; ``attempted`` those with any visit attempt; ``lost``
 (失访) those attempted but never reached, with ``lost_reasons`` counting each one's latest reason.
+
+The villages' figures come from the counters the coverage projection keeps (``cov_counts``,
+``cov_year_counts``, ``cov_lost_reasons``): the cost of a request grows with the number of villages, not of persons.
 """
 
 from __future__ import annotations
@@ -9,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting.projections.coverage import NOT_RECORDED, cov_persons, cov_units, cov_years
+from services.reporting.projections.coverage import cov_counts, cov_lost_reasons, cov_units, cov_year_counts
 from shared.errors import NotFound
 
 GROUPS = ("all", "severe", "hardship")
@@ -78,41 +81,17 @@ async def coverage_tree(conn: AsyncConnection, year: int) -> dict[str, UnitCover
     for code, parent in parents.items():
         if parent in units:
             units[parent].children.append(units[code])
-    delivered = cov_years.c.delivered > 0
-    lost = and_(cov_years.c.attempted, cov_years.c.visited.is_(False))
-    groups = (("all", None), ("severe", cov_persons.c.severe), ("hardship", cov_persons.c.hardship))
-    columns = []
-    for group, condition in groups:
-        for measure, expr in (("registered", None), ("attempted", cov_years.c.attempted),
-                              ("visited", cov_years.c.visited), ("lost", lost),
-                              ("planned", cov_years.c.planned), ("delivered", delivered)):
-            columns.append(_count(condition, expr).label(f"{group}__{measure}"))
-    joined = cov_persons.outerjoin(
-        cov_years, and_(cov_years.c.person_id == cov_persons.c.person_id, cov_years.c.year == year))
-    query = (
-        select(cov_persons.c.village_code, cov_persons.c.township_code, *columns)
-        .select_from(joined).where(cov_persons.c.active)
-        .group_by(cov_persons.c.village_code, cov_persons.c.township_code)
-    )
-    for row in (await conn.execute(query)).mappings():
-        village = _village(units, row["village_code"])
-        for group, _ in groups:
-            figures = Figures()
-            for m in MEASURES:
-                setattr(figures, m, int(row[f"{group}__{m}"] or 0))
-            village.groups[group].add(figures)
-    reasons = (
-        select(cov_persons.c.village_code, cov_years.c.lost_reason,
-               *[_count(condition, None).label(group) for group, condition in groups])
-        .select_from(joined).where(cov_persons.c.active, lost)
-        .group_by(cov_persons.c.village_code, cov_years.c.lost_reason)
-    )
-    for row in (await conn.execute(reasons)).mappings():
-        village = _village(units, row["village_code"])
-        for group, _ in groups:
-            if row[group]:
-                reason = row["lost_reason"] or NOT_RECORDED
-                village.groups[group].add(Figures(lost_reasons={reason: int(row[group])}))
+    # From the counters the projection keeps (a few rows per village), never from the persons.
+    for row in await conn.execute(select(cov_counts)):
+        _village(units, row.village_code).add(row, Figures(registered=int(row.registered)))
+    year_rows = select(cov_year_counts).where(cov_year_counts.c.year == year)
+    for row in await conn.execute(year_rows):
+        _village(units, row.village_code).add(row, Figures(
+            attempted=int(row.attempted), visited=int(row.visited), lost=int(row.lost), planned=int(row.planned),
+            delivered=int(row.delivered)))
+    reasons = select(cov_lost_reasons).where(cov_lost_reasons.c.year == year)
+    for row in await conn.execute(reasons):
+        _village(units, row.village_code).add(row, Figures(lost_reasons={row.lost_reason: int(row.lost)}))
     for unit in _bottom_up(units, parents):
         parent = units.get(parents.get(unit.code) or "")
         if parent is not None:
@@ -121,14 +100,24 @@ async def coverage_tree(conn: AsyncConnection, year: int) -> dict[str, UnitCover
     return units
 
 
-def _count(condition: Any, expr: Any) -> Any:
-    parts = [c for c in (condition, expr) if c is not None]
-    return func.count() if not parts else func.sum(case((and_(*parts), 1), else_=0))
+class _Village:
+    """Adds a counter row's figures to the groups it belongs to (all; severe; hardship)."""
+
+    def __init__(self, unit: UnitCoverage) -> None:
+        self.unit = unit
+
+    def add(self, row: Any, figures: Figures) -> None:
+        groups = self.unit.groups
+        groups["all"].add(figures)
+        if row.severe:
+            groups["severe"].add(figures)
+        if row.hardship:
+            groups["hardship"].add(figures)
 
 
-def _village(units: dict[str, UnitCoverage], code: str) -> UnitCoverage:
-    # A village we have not heard of (yet): count it under a placeholder.
-    return units.setdefault(code, UnitCoverage(code, "?", "village"))
+def _village(units: dict[str, UnitCoverage], code: str) -> _Village:
+    # a village we have not heard of (yet): shown on its own, not linked to a township
+    return _Village(units.get(code) or units.setdefault(code, UnitCoverage(code, "?", "village")))
 
 
 def _bottom_up(units: dict[str, UnitCoverage], parents: dict[str, str | None]) -> list[UnitCoverage]:

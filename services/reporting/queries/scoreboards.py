@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting.projections.plan_items import pi_items, pi_names, pi_persons
+from services.reporting.projections.plan_items import pi_due_counts, pi_names
 from services.reporting.queries import inspection_results as inspection_views
 from services.reporting.queries import rectifications as ledger_views
 from services.reporting.queries import tasks as task_views
@@ -30,10 +30,9 @@ def _blank_department(code: str, names: dict[str, str]) -> dict[str, Any]:
 
 
 async def _overdue_plan_items(conn: AsyncConnection, today: date, column: Any) -> dict[str, int]:
-    query = (select(column, func.count())
-             .select_from(pi_items.join(pi_persons, pi_persons.c.person_id == pi_items.c.person_id))
-             .where(pi_items.c.status == "planned", pi_items.c.due_on < today, pi_persons.c.active)
-             .group_by(column))
+    # From the counters of planned items of active persons (projections/plan_items.py), not the items.
+    query = (select(column, func.sum(pi_due_counts.c.planned))
+             .where(pi_due_counts.c.due_on < today).group_by(column).having(func.sum(pi_due_counts.c.planned) > 0))
     return {str(code): int(n) for code, n in await conn.execute(query)}
 
 
@@ -57,7 +56,7 @@ async def departments_board(conn: AsyncConnection, year: int, today: date, names
     for u in ledger["by_unit"]:
         row = rows.setdefault(u["code"], _blank_department(u["code"], names))
         row.update(open_rectifications=u["open"], overdue_rectifications=u["overdue"])
-    for code, n in (await _overdue_plan_items(conn, today, pi_items.c.responsible_department)).items():
+    for code, n in (await _overdue_plan_items(conn, today, pi_due_counts.c.responsible_department)).items():
         rows.setdefault(code, _blank_department(code, names))["overdue_plan_items"] = n
     for row in rows.values():
         row["overdue_total"] = row["overdue_tasks"] + row["overdue_rectifications"] + row["overdue_plan_items"]
@@ -86,7 +85,7 @@ async def townships_board(conn: AsyncConnection, year: int, today: date, names: 
     for t in (await ledger_views.overdue(conn, today))["by_township"]:
         if t["code"]:
             row(t["code"]).update(open_rectifications=t["open"], overdue_rectifications=t["overdue"])
-    for code, n in (await _overdue_plan_items(conn, today, pi_persons.c.township_code)).items():
+    for code, n in (await _overdue_plan_items(conn, today, pi_due_counts.c.township_code)).items():
         row(code)["overdue_plan_items"] = n
     scores = await inspection_views.township_scores(conn, template_id=None, since=None, until=None)
     for s in scores:

@@ -4,6 +4,9 @@ Each kind keeps its own rule for "still to do": a task neither completed nor can
 still planned, of a person still registered; a rectification the responsible unit still has to act
 on (assigned, or reopened after a re-check). Overdue means the deadline day has passed; due soon
 means the deadline is today or within the next seven days. Rows say how many days overdue.
+
+Plan items grow with the register: they are counted from the plan-item counters
+(``pi_due_counts``) and only the page's first ``offset + limit`` are read, in the order of an index.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting.projections.plan_items import pi_items, pi_names, pi_persons
+from services.reporting.projections.plan_items import pi_due_counts, pi_items, pi_names, pi_persons
 from services.reporting.projections.rectifications import ledger_entries, ledger_names
 from services.reporting.projections.tasks import rpt_tasks
 from services.reporting.queries.rectifications import AWAITING_UNIT
@@ -53,15 +56,45 @@ async def _tasks(conn: AsyncConnection, horizon: date) -> list[dict[str, Any]]:
             for r in await conn.execute(query)]
 
 
-async def _plan_items(conn: AsyncConnection, horizon: date) -> list[dict[str, Any]]:
+def _plan_item_row(r: Any) -> dict[str, Any]:
+    return {"kind": "plan_item", "id": r.item_id, "ref": r.need, "title": r.description,
+            "department": r.responsible_department, "township_code": r.township_code, "assignee": None,
+            "deadline": r.due_on, "status": "planned", "person_id": r.person_id, "progress": None}
+
+
+async def _plan_item_counts(conn: AsyncConnection, today: date, horizon: date) -> list[Any]:
+    """Planned items of active persons per department, township, overdue or not: from the counters.
+
+    ``due_on`` is the latest due day of the group, which says whether it is overdue on ``today``.
+    """
+    c = pi_due_counts.c
+    late = case((c.due_on < today, 1), else_=0)
+    query = (select(c.responsible_department, c.township_code, func.max(c.due_on).label("due_on"),
+                    func.sum(c.planned).label("planned"))
+             .where(c.due_on <= horizon).group_by(c.responsible_department, c.township_code, late)
+             .having(func.sum(c.planned) > 0))
+    return list(await conn.execute(query))
+
+
+async def _plan_item_page(conn: AsyncConnection, today: date, horizon: date, f: WorkFilter,
+                          first: int) -> list[dict[str, Any]]:
+    """The ``first`` plan items ``f`` keeps, by due day then id: an index walk (ix_pi_items_due)."""
+    if first <= 0 or f.kind not in (None, "plan_item") or f.assignee is not None:
+        return []
     i = pi_items.c
     query = (select(pi_items, pi_persons.c.township_code)
              .select_from(pi_items.join(pi_persons, pi_persons.c.person_id == i.person_id))
-             .where(i.status == "planned", i.due_on <= horizon, pi_persons.c.active))
-    return [{"kind": "plan_item", "id": r.item_id, "ref": r.need, "title": r.description,
-             "department": r.responsible_department, "township_code": r.township_code, "assignee": None,
-             "deadline": r.due_on, "status": "planned", "person_id": r.person_id, "progress": None}
-            for r in await conn.execute(query)]
+             .where(i.status == "planned", i.due_on <= horizon, pi_persons.c.active)
+             .order_by(i.due_on, i.item_id).limit(first))
+    if f.window == "overdue":
+        query = query.where(i.due_on < today)
+    elif f.window == "due_soon":
+        query = query.where(i.due_on >= today)
+    if f.department is not None:
+        query = query.where(i.responsible_department == f.department)
+    if f.township is not None:
+        query = query.where(pi_persons.c.township_code == f.township)
+    return [_plan_item_row(r) for r in await conn.execute(query)]
 
 
 async def _rectifications(conn: AsyncConnection, horizon: date) -> list[dict[str, Any]]:
@@ -77,6 +110,14 @@ async def _names(conn: AsyncConnection) -> dict[str, str]:
     names = {r.code: r.name for r in await conn.execute(select(ledger_names.c.code, ledger_names.c.name))}
     names.update({r.code: r.name for r in await conn.execute(select(pi_names.c.code, pi_names.c.name))})
     return names
+
+
+def _describe(row: dict[str, Any], today: date, names: dict[str, str]) -> dict[str, Any]:
+    row["days_overdue"] = (today - row["deadline"]).days
+    row["deadline"] = row["deadline"].isoformat()
+    row["department_name"] = names.get(row["department"], row["department"])
+    row["township_name"] = names.get(row["township_code"] or "", row["township_code"])
+    return row
 
 
 def _keep(row: dict[str, Any], f: WorkFilter) -> bool:
@@ -97,26 +138,36 @@ async def worklist(conn: AsyncConnection, today: date, f: WorkFilter, *, offset:
     townships and assignees present (before filtering), for the page's filter controls.
     """
     horizon = due_soon_until(today)
-    rows = await _tasks(conn, horizon) + await _plan_items(conn, horizon) + await _rectifications(conn, horizon)
+    rows = await _tasks(conn, horizon) + await _rectifications(conn, horizon)  # tens of rows, not persons
     names = await _names(conn)
+    counted = await _plan_item_counts(conn, today, horizon)
+    rows += await _plan_item_page(conn, today, horizon, f, offset + limit)
     for row in rows:
-        row["days_overdue"] = (today - row["deadline"]).days
-        row["deadline"] = row["deadline"].isoformat()
-        row["department_name"] = names.get(row["department"], row["department"])
-        row["township_name"] = names.get(row["township_code"] or "", row["township_code"])
-    options = {
-        "departments": sorted({(r["department"], r["department_name"]) for r in rows}),
-        "townships": sorted({(r["township_code"], r["township_name"]) for r in rows if r["township_code"]}),
-        "assignees": sorted({r["assignee"] for r in rows if r["assignee"]}),
-    }
-    kept = sorted((r for r in rows if _keep(r, f)),
-                  key=lambda r: (-r["days_overdue"], r["kind"], r["id"]))
+        _describe(row, today, names)
+    departments = {(r["department"], r["department_name"]) for r in rows if r["kind"] != "plan_item"}
+    townships = {(r["township_code"], r["township_name"]) for r in rows
+                 if r["kind"] != "plan_item" and r["township_code"]}
+    kept = [r for r in rows if r["kind"] != "plan_item" and _keep(r, f)]
     late = sum(r["days_overdue"] > 0 for r in kept)
-    counts = {"overdue": late, "due_soon": len(kept) - late}
     by_kind = {k: sum(r["kind"] == k for r in kept) for k in ("task", "plan_item", "rectification")}
+    for group in counted:  # the plan items, counted by department, township and due day
+        group_row = _describe({"kind": "plan_item", "department": group.responsible_department,
+                               "township_code": group.township_code, "assignee": None,
+                               "deadline": group.due_on}, today, names)
+        departments.add((group_row["department"], group_row["department_name"]))
+        if group.township_code:
+            townships.add((group_row["township_code"], group_row["township_name"]))
+        if _keep(group_row, f):
+            by_kind["plan_item"] += int(group.planned)
+            late += int(group.planned) * (group_row["days_overdue"] > 0)
+    total = sum(by_kind.values())
+    counts = {"overdue": late, "due_soon": total - late}
+    options = {"departments": sorted(departments), "townships": sorted(townships),
+               "assignees": sorted({r["assignee"] for r in rows if r["assignee"]})}
+    page = sorted((r for r in rows if _keep(r, f)), key=lambda r: (-r["days_overdue"], r["kind"], r["id"]))
     return {
-        "today": today.isoformat(), "due_soon_days": DUE_SOON_DAYS, "total": len(kept), "counts": counts,
-        "by_kind": by_kind, "offset": offset, "limit": limit, "rows": kept[offset:offset + limit],
+        "today": today.isoformat(), "due_soon_days": DUE_SOON_DAYS, "total": total, "counts": counts,
+        "by_kind": by_kind, "offset": offset, "limit": limit, "rows": page[offset:offset + limit],
         "options": {"departments": [{"code": c, "name": n} for c, n in options["departments"]],
                     "townships": [{"code": c, "name": n} for c, n in options["townships"]],
                     "assignees": options["assignees"]},

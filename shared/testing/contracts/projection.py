@@ -10,7 +10,17 @@ from shared.catalogue.people import OrgUnitEstablished
 from shared.envelope import Envelope
 from shared.messaging.feeds import ProjectionSet, projection_consumers
 from shared.messaging.streams import ensure_service_stream
-from shared.projection import Delete, Increment, MemoryModel, Operation, Patch, Projection, Upsert, apply_sql
+from shared.projection import (
+    Delete,
+    Increment,
+    MemoryModel,
+    Operation,
+    Patch,
+    Projection,
+    RowOperation,
+    Upsert,
+    apply_sql,
+)
 from shared.rebuild import rebuild
 from shared.testing.contracts import support as s
 from shared.testing.contracts.base import BackendContract
@@ -26,7 +36,7 @@ def _unit_changes(envelope: Envelope, event: EventPayload) -> list[Operation]:
 class ProjectionContract(BackendContract):
     """The SQL and in-memory appliers of a projection agree, so a rebuild finds what the live model holds."""
 
-    OPERATIONS: tuple[Operation, ...] = (
+    OPERATIONS: tuple[RowOperation, ...] = (
         Upsert(s.rows, {"grp": "a", "item": 1}, {"label": "one"}),  # omits hits, flag and total
         Increment(s.rows, {"grp": "a", "item": 1}, "hits"),  # a column the upsert left to its default
         Increment(s.rows, {"grp": "a", "item": 1}, "total", by=5),  # a column the upsert left NULL

@@ -35,7 +35,8 @@ def service(code: str, need: str, part: str = "protection", days: int = 30, reti
 def visit(visit_id: str, visited_on: date, needs: list[str], mode: str = "home") -> HomeVisitRecorded:
     return HomeVisitRecorded.model_validate({
         "person_id": "p-1", "visit_id": visit_id, "year": visited_on.year, "visited_on": visited_on,
-        "visitor": "t-1", "mode": mode, "needs": needs, "village_code": VILLAGE, "township_code": TOWNSHIP})
+        "visitor": "t-1", "mode": mode, "outcome": "lost" if mode == "lost_to_follow_up" else "reached",
+        "needs": needs, "village_code": VILLAGE, "township_code": TOWNSHIP})
 
 
 # --- the catalogue ---------------------------------------------------------------------------------

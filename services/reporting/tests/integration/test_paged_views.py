@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.reporting.projections import counters
 from services.reporting.projections.coverage import cov_persons, cov_units
 from services.reporting.projections.rectifications import ledger_entries
 from services.reporting.projections.tasks import rpt_tasks
@@ -50,6 +51,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
             "measures": "m", "deadline": TODAY + timedelta(days=n - 5), "status": "assigned",
             "assigned_on": date(2026, 5, n),
         } for n in range(1, 10)])
+        await counters.fill(conn)  # rows written directly: count them as the projections' tallies would
     try:
         yield engine
     finally:

@@ -62,6 +62,8 @@ CELLS: dict[str, MakeCell] = {
         "/highlights", "/publicity", "/views/coverage", "/views/coverage/persons", "/views/worklist",
         "/views/scoreboards", "/views/ledger", "/views/highlights", "/views/live-stats")},
     "GET /coverage": fixed("/coverage?year=2026"),
+    "GET /rehabilitation": fixed("/rehabilitation?year=2026"),
+    "GET /views/rehabilitation": fixed("/views/rehabilitation?year=2026"),
     "GET /rectifications/ledger.{extension}": fixed("/rectifications/ledger.csv"),
     "GET /rectifications/{rectification_id}": fixed("/rectifications/rect-f1"),
     "GET /views/history/{entity_id}": fixed("/views/history/rect-f1"),

@@ -1,0 +1,125 @@
+"""The dashboards' counters on the run's database backend: applied live (SQL, event by event) they
+equal a rebuild's (in memory), and both equal a count of the rows (the migration's fill)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.reporting.projections import counters
+from services.reporting.projections.coverage import COVERAGE, cov_counts, cov_lost_reasons, cov_year_counts
+from services.reporting.projections.plan_items import PLAN_ITEMS, pi_due_counts
+from services.reporting.read_models import SCHEMA
+from shared.catalogue import EventPayload
+from shared.catalogue import people as ev
+from shared.db import create_engine
+from shared.migrations import migrate, trees_for
+from shared.projection import MemoryModel, apply_sql
+from shared.testing.envelopes import envelope_for
+
+pytestmark = pytest.mark.integration
+
+COUNTERS = (cov_counts, cov_year_counts, cov_lost_reasons, pi_due_counts)
+VILLAGES = [("511403001001", "511403001000"), ("511403001002", "511403001000"), ("511403003001", "511403003000")]
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    await migrate(engine, trees_for("reporting", SCHEMA))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def _history(seed: int, persons: int = 12, steps: int = 260) -> list[EventPayload]:
+    """Registrations, then visits, plans, items, deliveries, relocations, reassessments, deregistrations."""
+    rng = random.Random(seed)
+    events: list[EventPayload] = []
+    items: list[tuple[str, str, int]] = []
+    for n in range(persons):
+        village, township = rng.choice(VILLAGES)
+        events.append(ev.PersonRegistered(
+            person_id=f"p{n}", sealed={}, village_code=village, township_code=township, category=4,
+            grade=rng.randint(1, 4), severe=rng.random() < 0.4, hardship=["alone"] if rng.random() < 0.3 else [],
+            sex="female", birth_year=1950, registered_on=date(2026, 1, 5)))
+    for step in range(steps):
+        person = f"p{rng.randrange(persons + 1)}"  # p{persons} was never registered
+        year = rng.choice((2025, 2026))
+        village, township = rng.choice(VILLAGES)
+        kind = rng.randrange(9)
+        if kind in (0, 1):
+            mode = rng.choice(("home", "phone", "lost_to_follow_up"))
+            lost = mode == "lost_to_follow_up"
+            events.append(ev.HomeVisitRecorded(person_id=person, visit_id=f"v{step}", year=year,
+                                               visited_on=date(year, 3, 1), visitor="s", mode=mode, needs=[],
+                                               outcome="lost" if lost else "reached",
+                                               lost_reason=rng.choice(("refused", None)) if lost else None,
+                                               village_code=village, township_code=township))
+        elif kind == 2:
+            events.append(ev.PlanDrawn(plan_id=f"plan-{person}-{year}", person_id=person, year=year,
+                                       village_code=village, township_code=township))
+        elif kind == 3:
+            item = f"i{step}"
+            items.append((item, person, year))
+            events.append(ev.PlanItemAdded(plan_id=f"plan-{person}-{year}", person_id=person, year=year, item_id=item,
+                                           kind="protection", need="medical", responsible_department=rng.choice(
+                                               ("health", "civil_affairs")), due_on=date(year, rng.randint(1, 12), 1)))
+        elif kind in (4, 5) and items:
+            item, owner, item_year = rng.choice(items)
+            if kind == 4:
+                events.append(ev.PlanItemDelivered(plan_id=f"plan-{owner}-{item_year}", person_id=owner,
+                                                   year=item_year, item_id=item, delivered_on=date(2026, 5, 1)))
+            else:
+                events.append(ev.PlanItemCancelled(plan_id=f"plan-{owner}-{item_year}", person_id=owner,
+                                                   year=item_year, item_id=item))
+        elif kind == 6:
+            events.append(ev.PersonRelocated(person_id=person, from_village_code="?", village_code=village,
+                                             township_code=township))
+        elif kind == 7:
+            grade = rng.randint(1, 4)
+            events.append(ev.PersonReassessed(person_id=person, category=3, grade=grade, severe=grade <= 2, sealed={}))
+            events.append(ev.HardshipFlagsSet(person_id=person, hardship=["alone"] if rng.random() < 0.5 else []))
+        elif rng.random() < 0.3:
+            events.append(ev.PersonDeregistered(person_id=person, reason="moved_away", effective_on=date(2026, 6, 1)))
+    return events
+
+
+async def _rows(conn: AsyncConnection, table: Table) -> list[dict[str, Any]]:
+    keys = [c.name for c in table.primary_key.columns]
+    found = [dict(r._mapping) for r in await conn.execute(select(table))]
+    return sorted(found, key=lambda r: tuple(str(r[k]) for k in keys))
+
+
+def _sorted(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keys = [c.name for c in table.primary_key.columns]
+    return sorted(rows, key=lambda r: tuple(str(r[k]) for k in keys))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_counters_applied_live_equal_the_rebuild_and_a_count_of_the_rows(engine: AsyncEngine,
+                                                                               seed: int) -> None:
+    models = {p.name: MemoryModel(p.tables) for p in (COVERAGE, PLAN_ITEMS)}
+    async with engine.begin() as conn:
+        for version, payload in enumerate(_history(seed), start=1):
+            envelope = envelope_for(payload, stream_id="s", version=version, time=datetime.now(UTC))
+            for projection in (COVERAGE, PLAN_ITEMS):
+                if type(payload) in projection.reads:
+                    await apply_sql(conn, projection.changes(envelope, payload))
+                    models[projection.name].apply(projection.changes(envelope, payload))
+        for projection in (COVERAGE, PLAN_ITEMS):  # live == rebuild, every table
+            for table in projection.tables:
+                live = await _rows(conn, table)
+                assert live == _sorted(table, models[projection.name].table_rows(table)), table.name
+        live_counters = {t.name: await _rows(conn, t) for t in COUNTERS}
+        assert any(live_counters.values())
+        await counters.fill(conn)  # the rows counted from scratch, as the migration does
+        for table in COUNTERS:
+            assert await _rows(conn, table) == live_counters[table.name], table.name
