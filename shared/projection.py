@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, update
+from sqlalchemy import Table, and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -121,6 +121,68 @@ async def apply_sql(conn: AsyncConnection, operations: Iterable[Operation]) -> N
                 await conn.execute(insert(op.table).values(**op.defaults, **op.key, **{op.column: op.by}))
         else:
             await conn.execute(delete(op.table).where(_where(op.table, op.key)))
+
+
+_CHUNK = 500  # keys per IN list: well under SQLite's and asyncpg's parameter limits
+
+
+async def apply_folded(conn: AsyncConnection, operations: Sequence[Operation]) -> None:
+    """Apply a batch's operations as :func:`apply_sql` would, with a few statements per table.
+
+    The rows the batch touches are read once (by primary key, in chunks), the operations are
+    folded onto them in memory in order (:class:`MemoryModel`, the rebuild's own logic), and the
+    rows that changed are written back: one multi-row upsert per table (per column set) and one
+    delete. A table with an operation keyed by anything but its primary key is left to
+    :func:`apply_sql`, in order. Tables are independent read-model tables, so each can be
+    folded on its own. The caller's transaction must be the only writer of these tables (a
+    consumer holds its lease and its checkpoint row), since the rows are read, then written.
+    """
+    by_table: dict[str, list[Operation]] = {}
+    tables: dict[str, Table] = {}
+    for op in operations:
+        by_table.setdefault(op.table.name, []).append(op)
+        tables[op.table.name] = op.table
+    for name, ops in by_table.items():
+        table = tables[name]
+        primary = [c.name for c in table.primary_key.columns]
+        if not primary or any(set(op.key) != set(primary) for op in ops):
+            await apply_sql(conn, ops)
+            continue
+        await _fold_table(conn, table, primary, ops)
+
+
+async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], ops: list[Operation]) -> None:
+    model = MemoryModel([table])
+    rows = model.rows[table.name]
+    keys = {MemoryModel._key(op.key): tuple(op.key[c] for c in primary) for op in ops}
+    wanted = list(keys.values())
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        where = (table.c[primary[0]].in_([k[0] for k in chunk]) if len(primary) == 1
+                 else tuple_(*(table.c[c] for c in primary)).in_(chunk))
+        for record in await conn.execute(select(table).where(where)):
+            found = dict(record._mapping)
+            rows[MemoryModel._key({c: found[c] for c in primary})] = found
+    before = {k: rows[k] for k in keys if k in rows}
+    model.apply(ops)
+    changed = [rows[k] for k in keys if k in rows and rows[k] is not before.get(k)]
+    gone = [keys[k] for k in before if k not in rows]
+    shapes: dict[tuple[str, ...], list[Row]] = {}
+    for row in changed:
+        shapes.setdefault(tuple(sorted(row)), []).append(row)
+    insert_of = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    for columns, same in shapes.items():
+        stmt = insert_of(table)
+        updated = {c: stmt.excluded[c] for c in columns if c not in primary}
+        stmt = (stmt.on_conflict_do_update(index_elements=primary, set_=updated) if updated
+                else stmt.on_conflict_do_nothing(index_elements=primary))
+        for start in range(0, len(same), 1000):
+            await conn.execute(stmt, same[start:start + 1000])
+    for start in range(0, len(gone), _CHUNK):
+        chunk = gone[start:start + _CHUNK]
+        where = (table.c[primary[0]].in_([k[0] for k in chunk]) if len(primary) == 1
+                 else tuple_(*(table.c[c] for c in primary)).in_(chunk))
+        await conn.execute(delete(table).where(where))
 
 
 class MemoryModel:

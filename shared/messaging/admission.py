@@ -1,14 +1,19 @@
 """What a reader checks before an event may touch a read model: that it parses, and that it is
-signed by a key trusted for the service, department and subject it arrived on."""
+signed by a key trusted for the service, department and subject it arrived on.
+
+Each message is parsed once and its content hash computed once (``Envelope.parse_checked``);
+a batch verifies one signature per chained run of an aggregate stream (``KeyRing.check_deliveries``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from shared.envelope import Envelope
-from shared.signing import KeyRing
+from shared.signing import Delivery, KeyRing
 
 
 @dataclass(frozen=True)
@@ -30,12 +35,30 @@ def admit(subject: str, data: bytes, keyring: KeyRing | None, *, namespace: str,
     Without a key ring (library tests that sign nothing) only parsing is checked; every service
     process reads with one (``ServiceRuntime.start``).
     """
-    try:
-        envelope = Envelope.from_json(data)
-    except ValidationError as exc:
-        return Admission(None, f"not a valid envelope: {exc}")
-    if keyring is not None:
-        problem = keyring.check_delivery(subject, envelope, namespace=namespace, service=service)
-        if problem is not None:
-            return Admission(envelope, f"not a genuine event: {problem}")
-    return Admission(envelope)
+    return admit_batch([(subject, data)], keyring, namespace=namespace, service=service)[0]
+
+
+def admit_batch(messages: Sequence[tuple[str, bytes]], keyring: KeyRing | None, *, namespace: str,
+                service: str) -> list[Admission]:
+    """``admit`` for each of a batch of (subject, body), in order, verifying one signature per chained run."""
+    admissions: list[Admission | None] = []
+    deliveries: list[Delivery] = []
+    for subject, data in messages:
+        try:
+            envelope, content_hash = Envelope.parse_checked(data)
+        except (ValidationError, ValueError) as exc:
+            admissions.append(Admission(None, f"not a valid envelope: {exc}"))
+            continue
+        admissions.append(None)
+        deliveries.append(Delivery(subject, envelope, content_hash))
+    problems = (keyring.check_deliveries(deliveries, namespace=namespace, service=service)
+                if keyring is not None else [None] * len(deliveries))
+    results = iter(zip(deliveries, problems, strict=True))
+    admitted: list[Admission] = []
+    for admission in admissions:
+        if admission is not None:
+            admitted.append(admission)
+            continue
+        delivery, problem = next(results)
+        admitted.append(Admission(delivery.envelope, f"not a genuine event: {problem}" if problem else None))
+    return admitted
