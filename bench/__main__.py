@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--db sqlite|postgres|both] [--only NAME]``: run the benchmarks, print a table.
+"""``python -m bench [--quick] [--db sqlite|postgres|both] [--only NAME] [--persons N]``: run benchmarks, print a table.
 
 Starts its own nats-server (from the wheel, free ports, temporary data folder) and its own
 databases (SQLite files in a temporary folder; PostgreSQL databases on 127.0.0.1:5432, dropped
@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from bench import bench_commands, bench_latency, bench_rebuild, bench_relay
+from bench import bench_commands, bench_latency, bench_rebuild, bench_relay, bench_scale
 from bench.harness import FULL, QUICK, CpuMeter, Environment, Figure, Sizes, load_average, machine_lines, table
 from bench.workload import Workloads
 from shared.observability import configure_logging
@@ -35,11 +35,15 @@ def main(argv: Sequence[str]) -> int:
                         help="database backend(s) (default: both)")
     parser.add_argument("--only", action="append", choices=tuple(BENCHMARKS), metavar="NAME",
                         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}")
+    parser.add_argument("--persons", type=int, metavar="N",
+                        help="instead: the scale benchmark with N persons' events (consumers' catch-up, rebuild)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (service logs)")
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     sizes = QUICK if args.quick else FULL
     chosen = args.only or list(BENCHMARKS)
+    if args.persons:
+        chosen = [bench_scale.NAME]
     command = "python -m bench " + " ".join(argv)
     configure_logging("WARNING", json=False)  # the library's connection notices would clutter the output
     env = Environment(keep=args.keep)
@@ -54,7 +58,10 @@ def main(argv: Sequence[str]) -> int:
         workloads = Workloads(env, sizes)
         for name in chosen:
             meter = CpuMeter()
-            figures += BENCHMARKS[name](env, backends, sizes, workloads)
+            if name == bench_scale.NAME:
+                figures += bench_scale.run(env, backends, args.persons)
+            else:
+                figures += BENCHMARKS[name](env, backends, sizes, workloads)
             cpu_lines.append(f"{name}: {meter.summary()}")
             print(f"  [{name}] {cpu_lines[-1]}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:

@@ -155,34 +155,49 @@ async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], o
     model = MemoryModel([table])
     rows = model.rows[table.name]
     keys = {MemoryModel._key(op.key): tuple(op.key[c] for c in primary) for op in ops}
-    wanted = list(keys.values())
+    # A row only ever upserted in this batch needs no read: inserted with the batch's values, or
+    # those columns updated (catching up, most rows are new and written so).
+    blind: dict[tuple[Any, ...], Row] = {k: {} for k in keys}
+    for op in ops:
+        k = MemoryModel._key(op.key)
+        if k in blind:
+            if isinstance(op, Upsert):
+                blind[k].update(op.values)
+            else:
+                del blind[k]
+    wanted = [keys[k] for k in keys if k not in blind]
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start:start + _CHUNK]
-        where = (table.c[primary[0]].in_([k[0] for k in chunk]) if len(primary) == 1
-                 else tuple_(*(table.c[c] for c in primary)).in_(chunk))
-        for record in await conn.execute(select(table).where(where)):
+        for record in await conn.execute(select(table).where(_among(table, primary, chunk))):
             found = dict(record._mapping)
             rows[MemoryModel._key({c: found[c] for c in primary})] = found
     before = {k: rows[k] for k in keys if k in rows}
-    model.apply(ops)
-    changed = [rows[k] for k in keys if k in rows and rows[k] is not before.get(k)]
-    gone = [keys[k] for k in before if k not in rows]
-    shapes: dict[tuple[str, ...], list[Row]] = {}
-    for row in changed:
-        shapes.setdefault(tuple(sorted(row)), []).append(row)
+    model.apply(op for op in ops if MemoryModel._key(op.key) not in blind)
+    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Row]] = {}
+    for k, values in blind.items():
+        row = {**model.defaults(table), **dict(zip(primary, keys[k], strict=True)), **values}
+        shapes.setdefault((tuple(sorted(row)), tuple(sorted(values))), []).append(row)
+    for k in keys:
+        if k in rows and rows[k] is not before.get(k):
+            row = rows[k]
+            shapes.setdefault((tuple(sorted(row)), tuple(c for c in sorted(row) if c not in primary)), []).append(row)
     insert_of = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    for columns, same in shapes.items():
+    for (_columns, updates), same in shapes.items():
         stmt = insert_of(table)
-        updated = {c: stmt.excluded[c] for c in columns if c not in primary}
+        updated = {c: stmt.excluded[c] for c in updates}
         stmt = (stmt.on_conflict_do_update(index_elements=primary, set_=updated) if updated
                 else stmt.on_conflict_do_nothing(index_elements=primary))
         for start in range(0, len(same), 1000):
             await conn.execute(stmt, same[start:start + 1000])
+    gone = [keys[k] for k in before if k not in rows]
     for start in range(0, len(gone), _CHUNK):
-        chunk = gone[start:start + _CHUNK]
-        where = (table.c[primary[0]].in_([k[0] for k in chunk]) if len(primary) == 1
-                 else tuple_(*(table.c[c] for c in primary)).in_(chunk))
-        await conn.execute(delete(table).where(where))
+        await conn.execute(delete(table).where(_among(table, primary, gone[start:start + _CHUNK])))
+
+
+def _among(table: Table, primary: list[str], keys: list[tuple[Any, ...]]) -> Any:
+    if len(primary) == 1:
+        return table.c[primary[0]].in_([k[0] for k in keys])
+    return tuple_(*(table.c[c] for c in primary)).in_(keys)
 
 
 class MemoryModel:
@@ -203,6 +218,10 @@ class MemoryModel:
                 if (c.default is not None and not callable(c.default.arg))  # type: ignore[attr-defined]
                 or (c.default is None and c.server_default is None and not c.primary_key)
             }
+
+    def defaults(self, table: Table) -> Row:
+        """The values a new row of ``table`` starts with (before its key and values)."""
+        return self._defaults[table.name]
 
     @staticmethod
     def _key(key: Row) -> tuple[Any, ...]:

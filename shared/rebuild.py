@@ -25,7 +25,7 @@ from shared.catalogue import decode_payload
 from shared.db import write_lock, writer
 from shared.eventstore.applied import replace_applied
 from shared.eventstore.tracking import applied_position, record_position
-from shared.messaging.admission import admit
+from shared.messaging.admission import admit_batch
 from shared.messaging.connection import connect_until_ready
 from shared.messaging.feeds import FollowUp, consumer_name
 from shared.messaging.replay import replay, stream_last_sequence
@@ -34,6 +34,7 @@ from shared.projection import MemoryModel, Projection
 from shared.signing import KeyRing
 
 Progress = Callable[[int, int], None]
+_CHECK_BATCH = 2000  # messages checked together
 
 
 @dataclass
@@ -85,38 +86,50 @@ async def rebuild(
     last_relevant = 0
     event_types = projection.event_types
 
+    pending: list[Msg] = []
+
     def on_message(msg: Msg) -> None:
-        nonlocal events, last_relevant
         if progress is not None:
             progress(msg.metadata.sequence.stream, end)
         event_type = subject_event_type(msg.subject)  # skip other types unparsed
         if event_type is not None and event_type not in event_types:
             return
-        admission = admit(msg.subject, msg.data, keyring, namespace=namespace,
-                          service=projection.source_service)
-        envelope = admission.envelope
-        if envelope is None or not admission.admitted or envelope.id in applied_ids:
-            return  # the live consumer dead-letters (or skips) these; the model never contains them
-        if envelope.type not in projection.event_types:
-            return
-        try:
-            payload = decode_payload(envelope.type, envelope.schema_version, dict(envelope.data))
-        except (ValidationError, ValueError):
-            return
-        model.apply(projection.changes(envelope, payload))
-        applied_ids.add(envelope.id)
-        events += 1
-        last_relevant = msg.metadata.sequence.stream
+        pending.append(msg)
+        if len(pending) >= _CHECK_BATCH:
+            apply_pending()
+
+    def apply_pending() -> None:
+        # Checked in batches: one signature per chained run of a stream (shared.messaging.admission).
+        nonlocal events, last_relevant
+        admissions = admit_batch([(m.subject, m.data) for m in pending], keyring, namespace=namespace,
+                                 service=projection.source_service)
+        for msg, admission in zip(pending, admissions, strict=True):
+            envelope = admission.envelope
+            if envelope is None or not admission.admitted or envelope.id in applied_ids:
+                continue  # the live consumer dead-letters (or skips) these; the model never contains them
+            if envelope.type not in event_types:
+                continue
+            try:
+                payload = decode_payload(envelope.type, envelope.schema_version, dict(envelope.data))
+            except (ValidationError, ValueError):
+                continue
+            model.apply(projection.changes(envelope, payload))
+            applied_ids.add(envelope.id)
+            events += 1
+            last_relevant = msg.metadata.sequence.stream
+        pending.clear()
 
     nc = await connect_until_ready(nats_url, name=f"rebuild-{projection.name}")
     try:
         end = await stream_last_sequence(nc, stream)
         await replay(nc, stream, subjects, start=1, end=end, on_message=on_message)
+        apply_pending()
         position = end
         async with write_lock(engine), writer(engine).begin() as conn:
             live = await applied_position(conn, name, stream, lock=True)
             if live > position:
                 await replay(nc, stream, subjects, start=position + 1, end=live, on_message=on_message)
+                apply_pending()
                 position = live
             report = RebuildReport(projection.name, position, events,
                                    {t.name: len(model.rows[t.name]) for t in projection.tables})
