@@ -18,7 +18,8 @@ people = Table("fold_people", metadata, Column("pid", String(8), primary_key=Tru
                Column("name", String(20), nullable=False), Column("active", Boolean, nullable=False, default=True),
                Column("visits", Integer, nullable=False, default=0), Column("note", String(20)))
 years = Table("fold_years", metadata, Column("pid", String(8), primary_key=True),
-              Column("year", Integer, primary_key=True), Column("done", Integer), Column("flag", Boolean, default=False))
+              Column("year", Integer, primary_key=True), Column("done", Integer),
+              Column("flag", Boolean, default=False))
 by_name = Table("fold_by_name", metadata, Column("pid", String(8), primary_key=True),
                 Column("name", String(20), nullable=False))
 
