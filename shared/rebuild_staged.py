@@ -1,13 +1,14 @@
 """A replacing rebuild that streams: the new model is written to staging tables as the stream is read.
 
 A rebuild that held the whole model in memory grew with the province (a million persons' coverage
-and their event ids: gigabytes). Here the replay is applied in chunks of ``CHUNK`` messages, each
-in a short transaction of its own, to ``<table>__rebuild`` copies of the projection's tables
-(folded and written per table, as the live consumer does: ``shared.projection.apply_folded``),
-with the ids applied recorded under ``<checkpoint>#rebuild``. Memory stays at one chunk.
-Then one transaction that holds the checkpoint applies what the live consumer got beyond the
-replayed end, copies the staging tables over the live ones (``INSERT … SELECT``, in the
-database), hands the ids over and sets the checkpoint: readers see the old model until it commits.
+and their event ids: gigabytes). Here the stream is read ``WINDOW`` messages at a time and applied
+in chunks of ``CHUNK`` messages, each in a short transaction of its own, to ``<table>__rebuild``
+copies of the projection's tables (folded and written per table, as the live consumer does:
+``shared.projection.apply_folded``), with the ids applied recorded under ``<checkpoint>#rebuild``.
+Memory stays at one window. Then one transaction that holds the checkpoint applies what the live
+consumer got beyond the replayed end, copies the staging tables over the live ones
+(``INSERT … SELECT``, in the database), hands the ids over and sets the checkpoint: readers see
+the old model until it commits.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from shared.projection import Operation, Projection, apply_folded
 from shared.signing import KeyRing
 
 CHUNK = 2000  # messages applied (and signature-checked) per staging transaction
+WINDOW = 20_000  # messages read per ordered consumer (~30 MB held at most)
 Progress = Callable[[int, int], None]
 
 
@@ -93,15 +95,12 @@ async def replace_staged(
         await record_applied(conn, fresh)
         pending.clear()
 
-    async def chunked(msg: Msg) -> None:
+    def collect(msg: Msg) -> None:
         if progress is not None:
             progress(msg.metadata.sequence.stream, end)
         event_type = subject_event_type(msg.subject)  # skip other types unparsed
         if event_type is None or event_type in event_types:
             pending.append(msg)
-        if len(pending) >= CHUNK:
-            async with write_lock(engine), writer(engine).begin() as conn:
-                await apply_chunk(conn)
 
     async with write_lock(engine), writer(engine).begin() as conn:
         await _drop(conn, staging.values())
@@ -109,18 +108,23 @@ async def replace_staged(
             await conn.run_sync(table.create)
         await conn.execute(delete(applied_events).where(applied_events.c.consumer == staged_name))
     try:
-        await replay(nc, stream, subjects, start=1, end=end, on_message=chunked)
-        position = end
+        # Read a window at a time with a callback that only collects (a slow callback would make
+        # the client drop messages), then apply it in chunks: memory stays at one window.
+        position = 0
+        while position < end:
+            upto = min(position + WINDOW, end)
+            await replay(nc, stream, subjects, start=position + 1, end=upto, on_message=collect)
+            window = pending[:]
+            for start in range(0, len(window), CHUNK):
+                pending[:] = window[start:start + CHUNK]
+                async with write_lock(engine), writer(engine).begin() as conn:
+                    await apply_chunk(conn)
+            pending.clear()
+            position = upto
         async with write_lock(engine), writer(engine).begin() as conn:
-            await apply_chunk(conn)
             live = await applied_position(conn, name, stream, lock=True)
-            if live > position:
-                last: list[Msg] = []
-                await replay(nc, stream, subjects, start=position + 1, end=live, on_message=last.append)
-                for msg in last:
-                    event_type = subject_event_type(msg.subject)
-                    if event_type is None or event_type in event_types:
-                        pending.append(msg)
+            if live > position:  # what the live consumer applied meanwhile (little: it waits for us now)
+                await replay(nc, stream, subjects, start=position + 1, end=live, on_message=collect)
                 await apply_chunk(conn)
                 position = live
             for table in projection.tables:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -23,14 +23,10 @@ async def replay(
     *,
     start: int,
     end: int,
-    on_message: Callable[[Msg], Awaitable[None] | None],
+    on_message: Callable[[Msg], None],
     idle_timeout: float = 10.0,
 ) -> int:
-    """Call ``on_message`` for every message of ``stream`` with sequence in [start, end]; return the count.
-
-    An ``on_message`` that returns an awaitable is awaited before the next message is handed over
-    (the ordered consumer's flow control then holds the server back: memory stays bounded).
-    """
+    """Call ``on_message`` for every message of ``stream`` with sequence in [start, end]; return the count."""
     if end < start:
         return 0
     done = asyncio.get_running_loop().create_future()
@@ -45,9 +41,7 @@ async def replay(
                 done.set_result(None)
             return
         try:
-            result = on_message(msg)
-            if result is not None:
-                await result
+            on_message(msg)
         except Exception as exc:  # surface it to the caller instead of nats-py's error callback
             if not done.done():
                 done.set_exception(exc)
