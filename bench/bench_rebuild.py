@@ -4,7 +4,8 @@ The stream is the workload's (``persons × 5`` events published by the relay: re
 visit, plan drawn, item added, item delivered, plus the org units and departments). *Rebuild*:
 :func:`shared.rebuild.rebuild` with reporting's ``COVERAGE`` projection into a fresh reporting
 database (schema created beforehand, not timed): replay into memory, then write the tables and the
-checkpoint in one transaction. *Raw*: :func:`shared.messaging.replay.replay` over the same stream
+checkpoint in one transaction. Signatures are checked with the registry's public key, as a
+service's rebuild does. *Raw*: :func:`shared.messaging.replay.replay` over the same stream
 with a callback that only counts. Both rates are stream messages per second (the projection reads
 all of them, even the types it skips); rounds alternate and the medians are printed. The replay
 part of the rebuild is timed too (until the last message was applied in memory), to show where
@@ -31,6 +32,7 @@ from shared.messaging.connection import nats_servers
 from shared.messaging.replay import replay, stream_last_sequence
 from shared.messaging.subjects import service_subjects, stream_name
 from shared.rebuild import rebuild
+from shared.signing import KeyRing
 
 NAME = "rebuild"
 AIM = 0.5
@@ -46,7 +48,7 @@ class Rebuilt:
     persons: int
 
 
-async def timed_rebuild(database_url: str, nats_url: str, namespace: str) -> Rebuilt:
+async def timed_rebuild(database_url: str, nats_url: str, namespace: str, keyring: KeyRing) -> Rebuilt:
     """Create the reporting schema in a fresh database, then time a full rebuild of coverage into it."""
     engine = create_engine(database_url)
     try:
@@ -62,7 +64,7 @@ async def timed_rebuild(database_url: str, nats_url: str, namespace: str) -> Reb
 
         started, cpu = loop.time(), time.process_time()
         report = await rebuild(engine, COVERAGE, prefix=PROJECTIONS.prefix, nats_url=nats_url, namespace=namespace,
-                               progress=progress)
+                               progress=progress, keyring=keyring)
         seconds, cpu = loop.time() - started, time.process_time() - cpu
         if not report.replaced:
             raise RuntimeError(f"the rebuild did not replace the model: {report}")
@@ -98,6 +100,8 @@ def run(env: Environment, backends: Sequence[str], sizes: Sizes, workloads: Work
     figures: list[Figure] = []
     for backend in backends:
         namespace = workloads.stream(backend)
+        # Signatures checked, as every service's rebuild does: the registry's public key
+        keyring = KeyRing(folder=workloads.registry(backend).data_dir / "trust")
         raw_rates: list[float] = []
         rebuild_rates: list[float] = []
         replay_rates: list[float] = []
@@ -107,7 +111,7 @@ def run(env: Environment, backends: Sequence[str], sizes: Sizes, workloads: Work
             seconds, cpu, messages = asyncio.run(raw_read(env.nats.url, namespace))
             raw_rates.append(messages / seconds)
             raw_cpu.append(cpu / messages * 1e6)
-            result = asyncio.run(timed_rebuild(env.database_url(backend, "rep"), env.nats.url, namespace))
+            result = asyncio.run(timed_rebuild(env.database_url(backend, "rep"), env.nats.url, namespace, keyring))
             if result.persons != sizes.persons:
                 raise RuntimeError(f"the rebuilt model has {result.persons} persons, expected {sizes.persons}")
             rebuild_rates.append(messages / result.seconds)

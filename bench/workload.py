@@ -75,6 +75,7 @@ class FilledRegistry:
     persons: int
     events: int
     seconds: float  # how long the fill took (not a benchmark figure; printed for orientation)
+    data_dir: Path  # the registry's data folder: its signing key, and the trust folder with its public key
 
 
 async def fill_registry(database_url: str, data_dir: Path, persons_count: int, *, seed: int = 7) -> FilledRegistry:
@@ -105,7 +106,7 @@ async def fill_registry(database_url: str, data_dir: Path, persons_count: int, *
     finally:
         await runtime.executor.stop()
         await runtime.engine.dispose()
-    return FilledRegistry(database_url, persons_count, total, loop.time() - started)
+    return FilledRegistry(database_url, persons_count, total, loop.time() - started, data_dir)
 
 
 async def _append_persons(conn: AsyncConnection, deps: RegistryDeps, bodies: Sequence[dict[str, Any]]) -> None:

@@ -13,6 +13,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -65,10 +66,40 @@ class Envelope(BaseModel):
         """
         return content_hash_of(self.model_dump(mode="json", by_alias=True, exclude={"hash", "key_id", "signature"}))
 
+    @classmethod
+    def parse_checked(cls, raw: bytes | str) -> tuple[Envelope, str]:
+        """Parse the wire form once; the envelope and its content hash (what ``content_hash`` gives).
+
+        The wire form (``to_json``) already is the envelope's JSON dump, so the hash is computed
+        from the parsed document itself and the model is validated from that same document,
+        instead of dumping the model again. Only if that hash is not the one the envelope claims
+        (a sender that spells a value differently, a field left to its default) is it recomputed
+        from the model, so the answer is always ``content_hash``'s.
+        """
+        document = orjson.loads(raw)
+        if not isinstance(document, dict):
+            raise ValueError("an envelope is a JSON object")
+        envelope = cls.model_validate(document)
+        try:
+            # orjson's sorted compact UTF-8 output is json.dumps's canonical form for what
+            # to_json writes; any difference (a float spelled otherwise) only costs the slow path
+            canonical = orjson.dumps({k: v for k, v in document.items() if k not in _UNHASHED},
+                                     option=orjson.OPT_SORT_KEYS)
+            computed = hashlib.sha256(canonical).hexdigest()
+        except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
+            computed = ""
+        if computed != envelope.hash:
+            computed = envelope.content_hash()
+        return envelope, computed
+
     def sealed(self, prev_hash: str) -> Envelope:
         """This envelope linked to its predecessor in the stream, with its own hash filled in."""
         linked = self.model_copy(update={"prev_hash": prev_hash, "hash": "", "key_id": "", "signature": ""})
         return linked.model_copy(update={"hash": linked.content_hash()})
+
+
+_UNHASHED = frozenset({"hash", "key_id", "keyid", "signature"})
+"""Left out of the content hash: the field names (a model dump) and their wire aliases (a parsed document)."""
 
 
 def content_hash_of(body: dict[str, Any]) -> str:

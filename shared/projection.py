@@ -17,13 +17,14 @@ fetches and its rebuild replays are derived from them, never kept by hand next t
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, select, update
+from sqlalchemy import Table, and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -95,6 +96,19 @@ class Tally:
     def counts(self, rows: Mapping[str, Sequence[Row]]) -> Counter[CounterKey]:
         """The subject's counters."""
         return Counter(self.count(rows))
+
+    def retarget(self, tables: Mapping[str, Table]) -> Tally:
+        """This tally over the tables of ``tables`` named like its own (a staged rebuild's copies):
+        ``count`` still sees the rows under the original names and names the copies' counters."""
+        original = self.count
+
+        def count(rows: Mapping[str, Sequence[Row]]) -> Iterable[CounterKey]:
+            renamed = {t.name: rows[tables[t.name].name] for t in self.sources}
+            for table, key, column in original(renamed):
+                yield tables[table.name], key, column
+
+        return Tally(self.name, self.subject, tuple(tables[t.name] for t in self.sources),
+                     tuple(tables[t.name] for t in self.counters), count)
 
     def moves(self, before: Mapping[str, Sequence[Row]], after: Mapping[str, Sequence[Row]]) -> list[Increment]:
         """The increments that take the counters from the rows ``before`` to the rows ``after``."""
@@ -222,6 +236,103 @@ def _emptied_candidates(moves: Sequence[Increment]) -> list[tuple[Table, Row]]:
     return list(seen.values())
 
 
+_CHUNK = 500  # keys per IN list: well under SQLite's and asyncpg's parameter limits
+
+
+async def apply_folded(conn: AsyncConnection, operations: Sequence[Operation]) -> None:
+    """Apply a batch's operations as :func:`apply_sql` would, with a few statements per table.
+
+    The rows the batch touches are read once (by primary key, in chunks), the operations are
+    folded onto them in memory in order (:class:`MemoryModel`, the rebuild's own logic), and the
+    rows that changed are written back: one multi-row upsert per table (per column set) and one
+    delete. A table with an operation keyed by anything but its primary key is left to
+    :func:`apply_sql`, in order. Tables are independent read-model tables, so each can be
+    folded on its own. The caller's transaction must be the only writer of these tables (a
+    consumer holds its lease and its checkpoint row), since the rows are read, then written.
+    """
+    # Counters move with the rows of their subject (Tallied): those tables are applied in order,
+    # as apply_sql does, and every other table is folded.
+    counted = {t.name for op in operations if isinstance(op, Tallied) for t in (*op.tally.sources, *op.tally.counters)}
+    in_order = [op for op in operations if isinstance(op, Tallied) or op.table.name in counted]
+    if in_order:
+        await apply_sql(conn, in_order)
+    by_table: dict[str, list[RowOperation]] = {}
+    tables: dict[str, Table] = {}
+    for op in operations:
+        if isinstance(op, Tallied) or op.table.name in counted:
+            continue
+        by_table.setdefault(op.table.name, []).append(op)
+        tables[op.table.name] = op.table
+    for name, ops in by_table.items():
+        table = tables[name]
+        primary = [c.name for c in table.primary_key.columns]
+        if not primary or any(set(op.key) != set(primary) for op in ops):
+            await apply_sql(conn, ops)
+            continue
+        await _fold_table(conn, table, primary, ops)
+
+
+async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], ops: list[RowOperation]) -> None:
+    model = MemoryModel([table])
+    rows = model.rows[table.name]
+    keys = {MemoryModel._key(op.key): tuple(op.key[c] for c in primary) for op in ops}
+    # A row only ever upserted in this batch needs no read: inserted with the batch's values, or
+    # those columns updated (catching up, most rows are new and written so).
+    blind: dict[tuple[Any, ...], Row] = {k: {} for k in keys}
+    for op in ops:
+        k = MemoryModel._key(op.key)
+        if k in blind:
+            if isinstance(op, Upsert):
+                blind[k].update(op.values)
+            else:
+                del blind[k]
+    wanted = [keys[k] for k in keys if k not in blind]
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        for record in await conn.execute(select(table).where(_among(table, primary, chunk))):
+            found = dict(record._mapping)
+            rows[MemoryModel._key({c: found[c] for c in primary})] = found
+    before = {k: rows[k] for k in keys if k in rows}
+    model.apply(op for op in ops if MemoryModel._key(op.key) not in blind)
+    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Row]] = {}
+    for k, values in blind.items():
+        row = {**model.defaults(table), **dict(zip(primary, keys[k], strict=True)), **values}
+        shapes.setdefault((tuple(sorted(row)), tuple(sorted(values))), []).append(row)
+    for k in keys:
+        if k in rows and rows[k] is not before.get(k):
+            row = rows[k]
+            shapes.setdefault((tuple(sorted(row)), tuple(c for c in sorted(row) if c not in primary)), []).append(row)
+    insert_of = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    for (_columns, updates), same in shapes.items():
+        stmt = insert_of(table)
+        updated = {c: stmt.excluded[c] for c in updates}
+        stmt = (stmt.on_conflict_do_update(index_elements=primary, set_=updated) if updated
+                else stmt.on_conflict_do_nothing(index_elements=primary))
+        for start in range(0, len(same), 1000):
+            await conn.execute(stmt, same[start:start + 1000])
+    gone = [keys[k] for k in before if k not in rows]
+    for start in range(0, len(gone), _CHUNK):
+        await conn.execute(delete(table).where(_among(table, primary, gone[start:start + _CHUNK])))
+
+
+def _among(table: Table, primary: list[str], keys: list[tuple[Any, ...]]) -> Any:
+    if len(primary) == 1:
+        return table.c[primary[0]].in_([k[0] for k in keys])
+    return tuple_(*(table.c[c] for c in primary)).in_(keys)
+
+
+def retarget(op: Operation, tables: Mapping[str, Table]) -> Operation:
+    """``op`` on the tables of ``tables`` named like its own (a staged rebuild's copies), tallies included."""
+    if isinstance(op, Tallied):
+        return Tallied(op.tally.retarget(tables), op.subject, tuple(retarget_row(o, tables) for o in op.operations))
+    return retarget_row(op, tables)
+
+
+def retarget_row(op: RowOperation, tables: Mapping[str, Table]) -> RowOperation:
+    """A row operation on the table of ``tables`` named like its own."""
+    return dataclasses.replace(op, table=tables[op.table.name])
+
+
 class MemoryModel:
     """The same operations applied to dicts, for rebuilding a read model quickly.
 
@@ -244,6 +355,10 @@ class MemoryModel:
                 if (c.default is not None and not callable(c.default.arg))  # type: ignore[attr-defined]
                 or (c.default is None and c.server_default is None and not c.primary_key)
             }
+
+    def defaults(self, table: Table) -> Row:
+        """The values a new row of ``table`` starts with (before its key and values)."""
+        return self._defaults[table.name]
 
     @staticmethod
     def _key(key: Row) -> tuple[Any, ...]:

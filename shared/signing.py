@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -238,6 +239,13 @@ class KeyRing:
         of the writer's own log or ``sequence`` of JetStream ``stream`` (and counted in
         :attr:`unsigned_before_cutover`); above it, or with none recorded, it is "not signed".
         """
+        return self._problem(envelope, envelope.content_hash(), position=position, stream=stream, sequence=sequence)
+
+    def _problem(
+        self, envelope: Envelope, content_hash: str, *, verify: bool = True, position: int | None = None,
+        stream: str | None = None, sequence: int | None = None,
+    ) -> str | None:
+        """``problem`` with the content hash already computed; ``verify=False`` leaves out the signature."""
         if not envelope.signature or not envelope.key_id:
             cut = self.cutover(envelope.source)
             if cut is not None and cut.covers(envelope, position=position, stream=stream, sequence=sequence):
@@ -247,12 +255,12 @@ class KeyRing:
         key = self.get(envelope.key_id)
         if key is None:
             return f"signed with unknown key {envelope.key_id}"
-        if envelope.content_hash() != envelope.hash:
+        if content_hash != envelope.hash:
             return "content does not match its hash"
-        try:
-            key.public_key.verify(base64.b64decode(envelope.signature, validate=True), signed_message(envelope))
-        except (InvalidSignature, ValueError):
-            return f"signature does not verify with key {envelope.key_id}"
+        if verify:
+            problem = _signature_problem(envelope, key)
+            if problem is not None:
+                return problem
         if envelope.source != key.source:
             return f"source {envelope.source} is not {key.source}, which key {envelope.key_id} signs for"
         if envelope.department not in key.departments and ANY_DEPARTMENT not in key.departments:
@@ -261,17 +269,90 @@ class KeyRing:
 
     def check_delivery(
         self, subject: str, envelope: Envelope, *, namespace: str, service: str, stream: str | None = None,
-        sequence: int | None = None,
+        sequence: int | None = None, content_hash: str | None = None,
     ) -> str | None:
         """``problem`` plus: the subject names this service, the envelope's department and type.
-        ``stream`` and ``sequence`` place the message for the signing cut-over."""
+
+        ``stream`` and ``sequence`` place the message for the signing cut-over; ``content_hash`` is
+        the envelope's content hash if the caller has computed it already.
+        """
+        return self._delivery_problem(subject, envelope, namespace=namespace, service=service,
+                                      content_hash=content_hash or envelope.content_hash(), stream=stream,
+                                      sequence=sequence)
+
+    def _delivery_problem(
+        self, subject: str, envelope: Envelope, *, namespace: str, service: str, content_hash: str,
+        verify: bool = True, stream: str | None = None, sequence: int | None = None,
+    ) -> str | None:
         expected = f"{namespace}.{service}.{envelope.department}.{envelope.type}"
         if subject != expected:
             return f"subject {subject} does not match the envelope (expected {expected})"
         key = self.get(envelope.key_id) if envelope.key_id else None
         if key is not None and key.service != service:
             return f"key {envelope.key_id} signs for {key.service}, not {service}"
-        return self.problem(envelope, stream=stream, sequence=sequence)
+        return self._problem(envelope, content_hash, verify=verify, stream=stream, sequence=sequence)
+
+    def check_deliveries(self, deliveries: Sequence[Delivery], *, namespace: str, service: str) -> list[str | None]:
+        """``check_delivery`` for each of a batch, verifying one signature per chained run.
+
+        Every event is checked as on its own (subject, key, its recomputed content hash, source,
+        department), except that within a run of events of one aggregate stream signed by one
+        key, each linked to the one before (version + 1, ``prev_hash`` = the previous ``hash``),
+        only the last signature is verified: it covers that event's hash, which covers the
+        previous hash, and so on back to the run's first event, so it seals the whole run just
+        as the key's holder sealed each event when it appended them (see the module's docstring).
+        A run whose last signature fails has each of its events verified on its own. Catching up,
+        this verifies one signature per stream per batch instead of one per event.
+        """
+        problems = [self._delivery_problem(d.subject, d.envelope, namespace=namespace, service=service,
+                                           content_hash=d.content_hash, verify=False, stream=d.stream,
+                                           sequence=d.sequence) for d in deliveries]
+        runs: dict[tuple[str, str], list[int]] = {}
+        for index, delivery in enumerate(deliveries):
+            if problems[index] is None and delivery.envelope.signature:  # unsigned: before a cut-over
+                runs.setdefault((delivery.envelope.stream_id, delivery.envelope.key_id), []).append(index)
+        for indices in runs.values():
+            indices.sort(key=lambda i: deliveries[i].envelope.stream_version)
+            run = [indices[0]]
+            for index in indices[1:]:
+                before, this = deliveries[run[-1]].envelope, deliveries[index].envelope
+                if this.stream_version == before.stream_version + 1 and this.prev_hash == before.hash:
+                    run.append(index)
+                else:
+                    self._settle(run, deliveries, problems)
+                    run = [index]
+            self._settle(run, deliveries, problems)
+        return problems
+
+    def _settle(self, run: list[int], deliveries: Sequence[Delivery], problems: list[str | None]) -> None:
+        """Verify the last signature of a chained run; if it fails, every event's own."""
+        last = deliveries[run[-1]].envelope
+        key = self._keys[last.key_id]  # known: the run passed the key check
+        if _signature_problem(last, key) is None:
+            return
+        for index in run:
+            envelope = deliveries[index].envelope
+            problems[index] = _signature_problem(envelope, self._keys[envelope.key_id])
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivered event to check: the subject it came on, its envelope and its recomputed content hash
+    (and where it sits in JetStream, for the signing cut-over)."""
+
+    subject: str
+    envelope: Envelope
+    content_hash: str
+    stream: str | None = None
+    sequence: int | None = None
+
+
+def _signature_problem(envelope: Envelope, key: PublisherKey) -> str | None:
+    try:
+        key.public_key.verify(base64.b64decode(envelope.signature, validate=True), signed_message(envelope))
+    except (InvalidSignature, ValueError):
+        return f"signature does not verify with key {envelope.key_id}"
+    return None
 
 
 def write_private(path: Path, text: str) -> None:

@@ -1,15 +1,20 @@
 """What a reader checks before an event may touch a read model: that it parses, and that it is
-signed by a key trusted for the service, department and subject it arrived on."""
+signed by a key trusted for the service, department and subject it arrived on.
+
+Each message is parsed once and its content hash computed once (``Envelope.parse_checked``);
+a batch verifies one signature per chained run of an aggregate stream (``KeyRing.check_deliveries``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from shared.envelope import Envelope
 from shared.messaging.subjects import stream_name
-from shared.signing import KeyRing
+from shared.signing import Delivery, KeyRing
 
 
 @dataclass(frozen=True)
@@ -34,13 +39,32 @@ def admit(
     process reads with one (``ServiceRuntime.start``). ``sequence`` (of the service's stream) lets
     an unsigned event written before its publisher's signing cut-over in.
     """
-    try:
-        envelope = Envelope.from_json(data)
-    except ValidationError as exc:
-        return Admission(None, f"not a valid envelope: {exc}")
-    if keyring is not None:
-        problem = keyring.check_delivery(subject, envelope, namespace=namespace, service=service,
-                                         stream=stream_name(namespace, service), sequence=sequence)
-        if problem is not None:
-            return Admission(envelope, f"not a genuine event: {problem}")
-    return Admission(envelope)
+    return admit_batch([(subject, data, sequence)], keyring, namespace=namespace, service=service)[0]
+
+
+def admit_batch(messages: Sequence[tuple[str, bytes, int | None]], keyring: KeyRing | None, *, namespace: str,
+                service: str) -> list[Admission]:
+    """``admit`` for each of a batch of (subject, body, stream sequence), in order, verifying one
+    signature per chained run."""
+    admissions: list[Admission | None] = []
+    deliveries: list[Delivery] = []
+    stream = stream_name(namespace, service)
+    for subject, data, sequence in messages:
+        try:
+            envelope, content_hash = Envelope.parse_checked(data)
+        except (ValidationError, ValueError) as exc:
+            admissions.append(Admission(None, f"not a valid envelope: {exc}"))
+            continue
+        admissions.append(None)
+        deliveries.append(Delivery(subject, envelope, content_hash, stream=stream, sequence=sequence))
+    problems = (keyring.check_deliveries(deliveries, namespace=namespace, service=service)
+                if keyring is not None else [None] * len(deliveries))
+    results = iter(zip(deliveries, problems, strict=True))
+    admitted: list[Admission] = []
+    for admission in admissions:
+        if admission is not None:
+            admitted.append(admission)
+            continue
+        delivery, problem = next(results)
+        admitted.append(Admission(delivery.envelope, f"not a genuine event: {problem}" if problem else None))
+    return admitted

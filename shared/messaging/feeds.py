@@ -102,9 +102,12 @@ def projection_consumers(
     """One durable consumer per source stream, feeding all that stream's projections."""
     by_source: dict[str, list[Feed]] = {}
     for projection in projections.projections:
-        handler = projection_handler(projection, projections.follow_ups.get(projection.name))
+        follow_up = projections.follow_ups.get(projection.name)
+        handler = projection_handler(projection, follow_up)
+        # A follow-up reads what the projection just wrote: such a feed is applied event by event.
         by_source.setdefault(projection.source_service, []).append(
-            Feed(projections.checkpoint(projection), handler, projection.event_types))
+            Feed(projections.checkpoint(projection), handler, projection.event_types,
+                 changes=projection.changes if follow_up is None else None))
     return [
         DurableConsumer(engine, nats_url=nats_url, namespace=namespace, source_service=source,
                         name=source_consumer(projections.prefix, source), feeds=feeds, after_commit=after_commit)

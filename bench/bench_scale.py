@@ -1,0 +1,228 @@
+"""``python -m bench --persons N``: consumers and rebuilds at a province's scale.
+
+1. ``N`` persons' registry events (5 a person, plus the organisation: ``bench/scale_workload.py``),
+   signed, are published straight into a registry stream of the run's nats-server.
+2. *Raw*: the whole stream read by an ordered consumer that only counts (as benchmark 3).
+3. *Catch-up*, for each service that reads the registry stream (reporting, inspections, a
+   checklists instance): its real durable consumers (``shared.messaging.feeds``, the key ring
+   trusting the registry's key, as ``ServiceRuntime.start`` sets it) start on an empty database
+   and are timed until their checkpoint reaches the stream's end. Rate in stream messages per
+   second, the ratio to the raw read, CPU per message (this process: on SQLite the driver's
+   thread included, PostgreSQL's own processes not), peak RSS.
+4. *Rebuild*: reporting's coverage rebuilt (``shared.rebuild``, signatures checked) into the
+   caught-up database: rate, ratio, CPU per message, peak RSS.
+
+Every measurement runs in a fresh process (``spawn``), so its peak RSS is its own.
+:func:`populated_reporting` leaves a caught-up reporting database behind for other benchmarks
+(the dashboards' queries at scale).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import resource
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import MetaData
+
+from bench.bench_rebuild import raw_read
+from bench.harness import Environment, Figure, say
+from bench.scale_workload import DEPARTMENT, Keys, publish_province
+from shared.db import create_engine
+from shared.eventstore.tables import metadata as core_metadata
+from shared.messaging.feeds import ProjectionSet, projection_consumers
+from shared.messaging.replay import stream_last_sequence
+
+NAME = "scale"
+AIM = 0.5
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One timed run in a child process."""
+
+    seconds: float
+    cpu: float
+    peak_rss_mb: float
+    detail: str = ""
+
+
+def _checklists_instance() -> ProjectionSet:
+    from services.checklists.projections.departments import DEPARTMENTS
+    from shared.staff import STAFF_DIRECTORY
+
+    # An instance's registry-fed projections (its replica reads the checklists streams, empty here).
+    return ProjectionSet(prefix=f"checklists-{DEPARTMENT}", projections=(DEPARTMENTS, STAFF_DIRECTORY))
+
+
+def _projections(service: str) -> ProjectionSet:
+    if service == "reporting":
+        from services.reporting.read_models import PROJECTIONS as reporting
+
+        return reporting
+    if service == "inspections":
+        from services.inspections.projections import PROJECTIONS as inspections
+
+        return inspections
+    return _checklists_instance()
+
+
+SERVICES = ("reporting", "inspections", "checklists")
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def _create_schema(database_url: str, projections: ProjectionSet) -> None:
+    """The checkpoint tables and every table the projections write (as the service's migrations would)."""
+    schema: list[MetaData] = [core_metadata]
+    for projection in projections.projections:
+        for table in projection.tables:
+            if table.metadata not in schema:
+                schema.append(table.metadata)
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            for metadata in schema:
+                await conn.run_sync(metadata.create_all)
+    finally:
+        await engine.dispose()
+
+
+async def _catch_up(service: str, database_url: str, nats_url: str, namespace: str, keys: Keys) -> Measured:
+    projections = _projections(service)
+    await _create_schema(database_url, projections)
+    import nats
+
+    from shared.messaging.connection import nats_servers
+    from shared.messaging.subjects import stream_name
+
+    nc = await nats.connect(servers=nats_servers(nats_url))
+    try:
+        end = await stream_last_sequence(nc, stream_name(namespace, "registry"))
+    finally:
+        await nc.close()
+    engine = create_engine(database_url)
+    consumers = [c for c in projection_consumers(engine, projections, nats_url=nats_url, namespace=namespace)
+                 if c.stream == stream_name(namespace, "registry")]
+    loop = asyncio.get_running_loop()
+    started, cpu = loop.time(), time.process_time()
+    try:
+        for consumer in consumers:
+            consumer.trust(keys.keyring())
+            await consumer.start()
+        while any(c.position < end for c in consumers):
+            if loop.time() - started > 3600:
+                raise TimeoutError(f"{service} caught up to {[c.position for c in consumers]} of {end} in an hour")
+            await asyncio.sleep(0.05)  # polling a counter; the consumers work meanwhile
+        seconds, cpu = loop.time() - started, time.process_time() - cpu
+    finally:
+        for consumer in consumers:
+            await consumer.stop()
+        await engine.dispose()
+    return Measured(seconds, cpu, _peak_rss_mb(), f"{len(consumers)} consumer(s), {len(projections.projections)} "
+                                                  "projections")
+
+
+async def _rebuild(database_url: str, nats_url: str, namespace: str, keys: Keys) -> Measured:
+    from services.reporting.projections.coverage import COVERAGE
+    from services.reporting.read_models import PROJECTIONS
+    from shared.rebuild import rebuild
+
+    engine = create_engine(database_url)
+    loop = asyncio.get_running_loop()
+    try:
+        started, cpu = loop.time(), time.process_time()
+        report = await rebuild(engine, COVERAGE, prefix=PROJECTIONS.prefix, nats_url=nats_url, namespace=namespace,
+                               keyring=keys.keyring())
+        seconds, cpu = loop.time() - started, time.process_time() - cpu
+    finally:
+        await engine.dispose()
+    if not report.replaced:
+        raise RuntimeError(f"the rebuild did not replace the model: {report}")
+    return Measured(seconds, cpu, _peak_rss_mb(), f"{report.events:,} events applied, rows {report.rows}")
+
+
+async def _raw(nats_url: str, namespace: str) -> Measured:
+    seconds, cpu, _count = await raw_read(nats_url, namespace)
+    return Measured(seconds, cpu, _peak_rss_mb())
+
+
+def _child(what: str, *args: Any) -> Measured:
+    """Run one measurement in this (fresh) process."""
+    from shared.observability import configure_logging
+
+    configure_logging("WARNING", json=False)
+    runs: dict[str, Callable[..., Any]] = {"catch_up": _catch_up, "rebuild": _rebuild, "raw": _raw}
+    result: Measured = asyncio.run(runs[what](*args))
+    return result
+
+
+def in_child(what: str, *args: Any) -> Measured:
+    """One measurement in a fresh spawned process (its own peak RSS)."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_child, what, *args).result()
+
+
+def publish(env: Environment, persons: int) -> tuple[str, Keys, int]:
+    """A new namespace whose registry stream holds ``persons`` persons' signed events; its keys; the count."""
+    namespace, keys = env.unique("scale"), Keys.generate()
+    say(f"[{NAME}] publishing {persons:,} persons' events (about {persons * 5:,}) into {namespace}")
+    started = time.monotonic()
+    count = asyncio.run(publish_province(env.nats.url, namespace, keys, persons))
+    say(f"[{NAME}] {count:,} messages published in {time.monotonic() - started:.0f} s")
+    return namespace, keys, count
+
+
+def populated_reporting(env: Environment, backend: str, persons: int) -> str:
+    """A reporting database (its URL) caught up on ``persons`` persons' registry events.
+
+    For benchmarks that query reporting at scale: the database lives as long as ``env``.
+    """
+    namespace, keys, _count = publish(env, persons)
+    url = env.database_url(backend, "srep")
+    in_child("catch_up", "reporting", url, env.nats.url, namespace, keys)
+    return url
+
+
+def run(env: Environment, backends: Sequence[str], persons: int) -> list[Figure]:
+    """The scale benchmark on each backend (one stream for all)."""
+    namespace, keys, messages = publish(env, persons)
+    raw = in_child("raw", env.nats.url, namespace)
+    raw_rate = messages / raw.seconds
+    say(f"[{NAME}] raw read {raw_rate:,.0f} msg/s ({raw.cpu / messages * 1e6:.1f} µs CPU each)")
+    figures: list[Figure] = []
+    for backend in backends:
+        reporting_url = ""
+        for service in SERVICES:
+            url = env.database_url(backend, service[:4])
+            reporting_url = reporting_url or url
+            result = in_child("catch_up", service, url, env.nats.url, namespace, keys)
+            rate = messages / result.seconds
+            say(f"[{NAME}] {backend} {service} caught up: {rate:,.0f} msg/s, {result.cpu / messages * 1e6:.0f} µs "
+                f"CPU each, peak RSS {result.peak_rss_mb:.0f} MB ({result.detail})")
+            figures += [
+                Figure(NAME, backend, f"{service} catch-up from empty, stream msg/s ({messages:,} msgs)", rate, "/s",
+                       reference=raw_rate, aim=f"ratio >= {AIM}", met=rate / raw_rate >= AIM,
+                       note=f"{result.detail}; peak RSS {result.peak_rss_mb:.0f} MB"),
+                Figure(NAME, backend, f"{service} catch-up: CPU per message", result.cpu / messages * 1e6, "µs",
+                       reference=raw.cpu / messages * 1e6, note="this process vs raw read"),
+            ]
+        result = in_child("rebuild", reporting_url, env.nats.url, namespace, keys)
+        rate = messages / result.seconds
+        say(f"[{NAME}] {backend} coverage rebuild: {rate:,.0f} msg/s, peak RSS {result.peak_rss_mb:.0f} MB "
+            f"({result.detail})")
+        figures += [
+            Figure(NAME, backend, "coverage rebuild, signatures checked, stream msg/s", rate, "/s",
+                   reference=raw_rate, aim=f"ratio >= {AIM}", met=rate / raw_rate >= AIM,
+                   note=f"peak RSS {result.peak_rss_mb:.0f} MB"),
+            Figure(NAME, backend, "coverage rebuild: CPU per message", result.cpu / messages * 1e6, "µs",
+                   reference=raw.cpu / messages * 1e6, note="rebuild vs raw read"),
+        ]
+    return figures

@@ -1,0 +1,197 @@
+"""A province's registry log, made fast: signed envelopes published straight into a stream.
+
+The persons' events are decided by the registry's own domain functions, exactly as
+``bench/workload.py`` does (register, home visit, plan drawn, one item added, the item
+delivered: 5 events a person, personal data sealed by the vault), but instead of going through a
+database and the relay, each envelope is sealed (hash chained per aggregate stream) and signed
+here, as ``EventStore.append`` would, and published with ``publish_async``. The org units, the
+departments and a few staff come first, so every consumer of the registry stream has something
+to learn. Generation runs in worker processes (one per core), publishing in this one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import random
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import nats
+
+from bench.workload import TOWNSHIP_OF, registration_bodies
+from services.registry.domain import person as person_domain
+from services.registry.domain import plan as plan_domain
+from services.registry.domain.certificate import SevereRule, validate_certificate_number
+from services.stack.demo.pengshan import DEPARTMENTS, DISTRICT, TOWNSHIPS, village_code, village_name
+from shared.aggregate import fold
+from shared.catalogue import EventPayload
+from shared.catalogue import people as ev
+from shared.envelope import Envelope
+from shared.ids import new_id
+from shared.messaging.connection import nats_servers
+from shared.messaging.streams import ensure_service_stream
+from shared.messaging.subjects import event_subject, stream_name
+from shared.pii import MasterKey, PersonalDataVault
+from shared.signing import ANY_DEPARTMENT, KeyRing, Signer
+
+DEPARTMENT = "federation"
+CHUNK = 2_000  # persons per generating task
+Message = tuple[str, bytes, str]  # subject, body, event id
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The registry's signing key (as a seed, to hand to worker processes) and the vault's master key."""
+
+    signing_seed: str
+    master_key: str
+
+    @classmethod
+    def generate(cls) -> Keys:
+        """Fresh keys for one run."""
+        return cls(Signer.generate().seed_base64(), base64.b64encode(os.urandom(32)).decode())
+
+    def keyring(self) -> KeyRing:
+        """What a reader trusts: the registry's key, for every department (as a registry instance signs)."""
+        signer = Signer.from_base64(self.signing_seed)
+        return KeyRing([signer.public("registry", DEPARTMENT, frozenset({ANY_DEPARTMENT}))])
+
+
+class _Writer:
+    """Seals and signs one aggregate stream's events as ``EventStore.append`` does."""
+
+    def __init__(self, signer: Signer, namespace: str, now: datetime) -> None:
+        self.signer = signer
+        self.namespace = namespace
+        self.now = now
+        self.messages: list[Message] = []
+
+    def append(self, stream_id: str, payloads: Sequence[EventPayload]) -> None:
+        prev_hash = ""
+        for version, payload in enumerate(payloads, start=1):
+            envelope = self.signer.sign(Envelope(
+                id=new_id(), source=f"qingdan/registry/{DEPARTMENT}", type=payload.event_type, time=self.now,
+                subject=stream_id, stream_id=stream_id, stream_type=payload.stream_type, stream_version=version,
+                schema_version=payload.schema_version, actor="system", department=DEPARTMENT,
+                correlation_id=new_id(), data=payload.model_dump(mode="json"),
+            ).sealed(prev_hash))
+            prev_hash = envelope.hash
+            subject = event_subject(self.namespace, "registry", DEPARTMENT, envelope.type)
+            self.messages.append((subject, envelope.to_json(), envelope.id))
+
+
+def organisation_messages(keys: Keys, namespace: str) -> tuple[list[Message], list[str]]:
+    """The district, its townships and villages, the departments and two staff; the village codes."""
+    writer = _Writer(Signer.from_base64(keys.signing_seed), namespace, datetime.now(UTC))
+    villages: list[str] = []
+    writer.append(f"orgunit-{DISTRICT[0]}", [ev.OrgUnitEstablished(code=DISTRICT[0], name=DISTRICT[1],
+                                                                    level="district")])
+    for code, name in TOWNSHIPS:
+        writer.append(f"orgunit-{code}", [ev.OrgUnitEstablished(code=code, name=name, level="township",
+                                                                 parent_code=DISTRICT[0])])
+        for n in range(1, 5):
+            villages.append(village_code(code, n))
+            writer.append(f"orgunit-{villages[-1]}", [ev.OrgUnitEstablished(
+                code=villages[-1], name=village_name(code, name, n), level="village", parent_code=code)])
+    for code, name in DEPARTMENTS:
+        writer.append(f"department-{code}", [ev.DepartmentRegistered(code=code, name=name)])
+    for n, (code, _name) in enumerate(DEPARTMENTS[:2]):
+        staff_id = f"scale-staff-{n}"
+        writer.append(f"staff-{staff_id}", [ev.StaffEnrolled(staff_id=staff_id, display_name=f"员工{n}",
+                                                             department=code, roles=["department_staff"])])
+    return writer.messages, villages
+
+
+def person_messages(args: tuple[Keys, str, Sequence[str], int, int, int]) -> list[Message]:
+    """The 5 events of each person ``first`` … ``first + count - 1`` (a worker process's task)."""
+    keys, namespace, villages, seed, first, count = args
+    vault = PersonalDataVault(MasterKey.from_base64(keys.master_key))
+    writer = _Writer(Signer.from_base64(keys.signing_seed), namespace, datetime.now(UTC))
+    today = date.today()
+    rule = SevereRule()
+    departments = {code for code, _ in DEPARTMENTS}
+    rng = random.Random(seed * 1_000_003 + first)
+    # registration_bodies guarantees distinct resident ids within a chunk; chunks differ by seed
+    for body in registration_bodies(rng.randrange(1 << 30), villages, count):
+        certificate = validate_certificate_number(body["certificate_number"], today=today)
+        person_id = new_id()
+        _key, wrapped = vault.new_subject(person_id)
+        sealed = vault.seal(wrapped, person_id, {
+            "certificate_number": certificate.value, "name": body["name"], "address": body["address"]})
+        events = person_domain.register(
+            person_id=person_id, certificate=certificate, sealed=sealed, village_code=body["village_code"],
+            township_code=TOWNSHIP_OF[body["village_code"][:9]], hardship=body["hardship"], severe_rule=rule,
+            registered_on=today)
+        person = fold(person_domain.evolve, events)
+        assert person is not None
+        events += person_domain.record_visit(
+            person, visit_id=new_id(), visited_on=today, visitor="system", mode="home", needs=["rehabilitation"],
+            today=today, sealed_answers=vault.seal(wrapped, person_id, {"what_they_need": "康复训练"}))
+        plan_events = plan_domain.draw(None, person, year=today.year)
+        plan = fold(plan_domain.evolve, plan_events)
+        assert plan is not None
+        item_id = new_id()
+
+        def seal(texts: dict[str, str], item: str = item_id, key: bytes = wrapped, subject: str = person_id) -> Any:
+            return vault.seal(key, subject, texts, scope=f"item/{item}")
+        plan_events += plan_domain.add_item(
+            plan, item_id=item_id, kind="protection", need="rehabilitation", description="每月两次上门康复",
+            responsible_department="health", due_on=today + timedelta(days=90), known_departments=departments,
+            seal=seal)
+        plan = fold(plan_domain.evolve, plan_events)
+        assert plan is not None
+        plan_events += plan_domain.deliver_item(plan, item_id, delivered_on=today, note="", today=today, seal=seal)
+        writer.append(f"person-{person_id}", events)
+        writer.append(plan_domain.plan_stream_id(person_id, today.year), plan_events)
+    return writer.messages
+
+
+def _tasks(keys: Keys, namespace: str, villages: Sequence[str], persons: int,
+           seed: int) -> Iterator[tuple[Keys, str, Sequence[str], int, int, int]]:
+    for first in range(0, persons, CHUNK):
+        yield keys, namespace, villages, seed, first, min(CHUNK, persons - first)
+
+
+async def publish_province(nats_url: str, namespace: str, keys: Keys, persons: int, *, seed: int = 11,
+                           workers: int | None = None) -> int:
+    """Generate ``persons`` persons' events in worker processes and publish them into ``namespace``'s
+    registry stream (``Nats-Msg-Id`` set, every acknowledgement checked); the number of messages."""
+    organisation, villages = organisation_messages(keys, namespace)
+    nc = await nats.connect(servers=nats_servers(nats_url))
+    published = 0
+    try:
+        js = nc.jetstream(publish_async_max_pending=4000)
+        await ensure_service_stream(js, namespace, "registry")
+        loop = asyncio.get_running_loop()
+
+        async def send(messages: Sequence[Message]) -> None:
+            nonlocal published
+            for subject, body, event_id in messages:
+                await js.publish_async(subject, body, headers={"Nats-Msg-Id": event_id})
+            published += len(messages)
+
+        await send(organisation)
+        processes = workers or os.cpu_count() or 1
+        with ProcessPoolExecutor(max_workers=processes) as pool:
+            # A bounded window of chunks in flight: a million persons' messages would not fit in memory.
+            window: deque[asyncio.Future[list[Message]]] = deque()
+            for task in _tasks(keys, namespace, villages, persons, seed):
+                window.append(loop.run_in_executor(pool, person_messages, task))
+                if len(window) > 2 * processes:
+                    await send(await window.popleft())  # in order: the stream is the persons' order
+            while window:
+                await send(await window.popleft())
+        await js.publish_async_completed()
+        stored = int((await js.stream_info(stream_name(namespace, "registry"))).state.messages)
+        if stored != published:
+            raise RuntimeError(f"the registry stream holds {stored} messages, {published} were published")
+    finally:
+        await nc.close()
+    return published
+

@@ -1,0 +1,155 @@
+"""A replacing rebuild that streams: the new model is written to staging tables as the stream is read.
+
+A rebuild that held the whole model in memory grew with the province (a million persons' coverage
+and their event ids: gigabytes). Here the stream is read ``WINDOW`` messages at a time and applied
+in chunks of ``CHUNK`` messages, each in a short transaction of its own, to ``<table>__rebuild``
+copies of the projection's tables (folded and written per table, as the live consumer does:
+``shared.projection.apply_folded``), with the ids applied recorded under ``<checkpoint>#rebuild``.
+Memory stays at one window. Then one transaction that holds the checkpoint applies what the live
+consumer got beyond the replayed end, copies the staging tables over the live ones
+(``INSERT … SELECT``, in the database), hands the ids over and sets the checkpoint: readers see
+the old model until it commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from pydantic import ValidationError
+from sqlalchemy import Column, Index, MetaData, Table, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.catalogue import decode_payload
+from shared.db import write_lock, writer
+from shared.eventstore.applied import already_applied, record_applied
+from shared.eventstore.tables import applied_events
+from shared.eventstore.tracking import applied_position, record_position
+from shared.messaging.admission import admit_batch
+from shared.messaging.feeds import FollowUp
+from shared.messaging.replay import replay
+from shared.messaging.subjects import subject_event_type
+from shared.projection import Operation, Projection, apply_folded, retarget
+from shared.signing import KeyRing
+
+CHUNK = 2000  # messages applied (and signature-checked) per staging transaction
+WINDOW = 20_000  # messages read per ordered consumer (~30 MB held at most)
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Staged:
+    """What a staged rebuild did: its position, the events applied, the rows per table."""
+
+    position: int
+    events: int
+    rows: dict[str, int]
+
+
+def staging_table(table: Table) -> Table:
+    """A copy of ``table`` (columns, key, defaults, indexes) named ``<name>__rebuild``."""
+    columns = []
+    for column in table.columns:
+        default = column.default.arg if column.default is not None else None  # type: ignore[attr-defined]
+        server_default = column.server_default.arg if column.server_default is not None else None  # type: ignore[attr-defined]
+        columns.append(Column(column.name, column.type, primary_key=column.primary_key, nullable=column.nullable,
+                              default=default, server_default=server_default))
+    copy = Table(f"{table.name}__rebuild", MetaData(), *columns)
+    for index in table.indexes:  # a tally reads a subject's rows by its column: keep the indexes
+        Index(f"{index.name}__rebuild", *(copy.c[c.name] for c in index.columns), unique=bool(index.unique))
+    return copy
+
+
+async def replace_staged(
+    engine: AsyncEngine, projection: Projection, nc: Client, *, stream: str, subjects: str, name: str,
+    namespace: str, end: int, keyring: KeyRing | None, follow_up: FollowUp | None, progress: Progress | None,
+) -> Staged:
+    """Rebuild ``projection`` into staging tables chunk by chunk, then swap it in (see the module)."""
+    staging = {t.name: staging_table(t) for t in projection.tables}
+    staged_name = f"{name}#rebuild"
+    event_types = projection.event_types
+    done = Staged(0, 0, {})
+    pending: list[Msg] = []
+
+    async def apply_chunk(conn: AsyncConnection) -> None:
+        admissions = admit_batch([(m.subject, m.data, m.metadata.sequence.stream) for m in pending], keyring,
+                                 namespace=namespace, service=projection.source_service)
+        admitted = [a.envelope for a in admissions if a.admitted and a.envelope is not None]
+        seen = {e for _c, e in await already_applied(conn, [staged_name], [e.id for e in admitted])}
+        operations: list[Operation] = []
+        fresh: list[tuple[str, str]] = []
+        for envelope in admitted:
+            if envelope.id in seen or envelope.type not in event_types:
+                continue  # the live consumer dead-letters (or skips) these; the model never contains them
+            try:
+                payload = decode_payload(envelope.type, envelope.schema_version, dict(envelope.data))
+            except (ValidationError, ValueError):
+                continue
+            operations += [retarget(op, staging) for op in projection.changes(envelope, payload)]
+            seen.add(envelope.id)
+            fresh.append((staged_name, envelope.id))
+            done.events += 1
+        await apply_folded(conn, operations)
+        await record_applied(conn, fresh)
+        pending.clear()
+
+    def collect(msg: Msg) -> None:
+        if progress is not None:
+            progress(msg.metadata.sequence.stream, end)
+        event_type = subject_event_type(msg.subject)  # skip other types unparsed
+        if event_type is None or event_type in event_types:
+            pending.append(msg)
+
+    async with write_lock(engine), writer(engine).begin() as conn:
+        await _drop(conn, staging.values())
+        for table in staging.values():
+            await conn.run_sync(table.create)
+        await conn.execute(delete(applied_events).where(applied_events.c.consumer == staged_name))
+    try:
+        # Read a window at a time with a callback that only collects (a slow callback would make
+        # the client drop messages), then apply it in chunks: memory stays at one window.
+        position = 0
+        while position < end:
+            upto = min(position + WINDOW, end)
+            await replay(nc, stream, subjects, start=position + 1, end=upto, on_message=collect)
+            window = pending[:]
+            for start in range(0, len(window), CHUNK):
+                pending[:] = window[start:start + CHUNK]
+                async with write_lock(engine), writer(engine).begin() as conn:
+                    await apply_chunk(conn)
+            pending.clear()
+            position = upto
+        async with write_lock(engine), writer(engine).begin() as conn:
+            live = await applied_position(conn, name, stream, lock=True)
+            if live > position:  # what the live consumer applied meanwhile (little: it waits for us now)
+                await replay(nc, stream, subjects, start=position + 1, end=live, on_message=collect)
+                await apply_chunk(conn)
+                position = live
+            for table in projection.tables:
+                copy = staging[table.name]
+                await conn.execute(delete(table))
+                await conn.execute(insert(table).from_select([c.name for c in table.columns],
+                                                             select(*(copy.c[c.name] for c in table.columns))))
+                done.rows[table.name] = int((await conn.execute(select(func.count()).select_from(copy))).scalar_one())
+            await _drop(conn, staging.values())
+            if follow_up is not None:
+                await follow_up.after_replace(conn)
+            await record_position(conn, name, stream, position)
+            await conn.execute(delete(applied_events).where(applied_events.c.consumer == name))
+            await conn.execute(update(applied_events).where(applied_events.c.consumer == staged_name)
+                               .values(consumer=name))
+            done.position = position
+    except BaseException:
+        async with write_lock(engine), writer(engine).begin() as conn:  # leave nothing behind
+            await _drop(conn, staging.values())
+            await conn.execute(delete(applied_events).where(applied_events.c.consumer == staged_name))
+        raise
+    return done
+
+
+async def _drop(conn: AsyncConnection, tables: Iterable[Table]) -> None:
+    for table in tables:
+        await conn.run_sync(partial(table.drop, checkfirst=True))
