@@ -76,9 +76,7 @@ class Supervised:
         """Cancel the task and wait for it; never raises (shutdown must be quiet)."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _cancel(task, self.name)
         TASK_UP.labels(self.name).set(0)
 
     async def _supervise(self) -> None:
@@ -103,3 +101,25 @@ class Supervised:
                 except Exception as exc:  # cleaning up a broken run must not stop the restart
                     log.warning("cleanup after failure failed", task=self.name, error=repr(exc))
             await self._backoff.sleep()
+
+
+_STOP_TRIES = 20
+
+
+async def _cancel(task: asyncio.Task[None], name: str) -> None:
+    """Cancel ``task`` and wait for it to end, cancelling again while it does not.
+
+    On Python 3.11, ``asyncio.wait_for`` swallows a cancellation that arrives as its inner awaitable
+    completes (CPython gh-86296); nats-py's connect uses it, so a task cancelled at that moment
+    carries on, and a plain ``await task`` after one ``cancel()`` waited forever (a test's shutdown
+    hung so under load). Each try waits half a second; after ten seconds the task is left behind.
+    """
+    for _ in range(_STOP_TRIES):
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+        if task.done():
+            if not task.cancelled():
+                with contextlib.suppress(Exception):
+                    task.exception()  # retrieved, so asyncio does not log it as never retrieved
+            return
+    log.error("background task did not stop when cancelled; left behind", task=name)
