@@ -217,9 +217,12 @@ class NatsServerProcess:
 
     def _spawn(self) -> None:
         with self.log_path.open("ab") as log:
+            # Its own session: a terminal's Ctrl-C reaches the whole foreground group, and the server
+            # must not quit before the services using it are stopped (they would hang on it while
+            # stopping); whoever started it stops it, last. die_with_parent still ends it with us.
             self._process = subprocess.Popen(
                 self._command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent, env=self._environment(),
+                preexec_fn=die_with_parent, env=self._environment(), start_new_session=True,
             )
 
     def _wait_healthy(self, deadline: float) -> bool:

@@ -66,6 +66,7 @@ class ServiceProcess:
         self.module = module or f"services.{name}"
         self.cwd = cwd
         self._proc: subprocess.Popen[bytes] | None = None
+        self._asked_to_stop = False
 
     @property
     def url(self) -> str:
@@ -96,6 +97,7 @@ class ServiceProcess:
             cwd=self.cwd, start_new_session=True, preexec_fn=die_with_parent,
         )
         log.close()
+        self._asked_to_stop = False
         if wait:
             self.wait_healthy(timeout)
 
@@ -112,11 +114,20 @@ class ServiceProcess:
                 time.sleep(0.05)  # polling a process that is starting: there is no event to wait on
         raise TimeoutError(f"{self.name} did not answer on {self.url} within {timeout}s:\n{self.log_tail()}")
 
+    def ask_to_stop(self) -> None:
+        """Send the stop request (SIGINT, like Ctrl-C) without waiting, once: a launcher asks every
+        process first and then waits for each, so their shutdowns overlap. A second SIGINT would
+        make the server quit without finishing its requests."""
+        if self._proc is None or self._proc.poll() is not None or self._asked_to_stop:
+            return
+        self._asked_to_stop = True
+        self._proc.send_signal(signal.SIGINT)
+
     def stop(self, timeout: float = 15.0) -> None:
         """Ask the process to stop (SIGINT, like Ctrl-C), then kill it if it does not."""
         if self._proc is None or self._proc.poll() is not None:
             return
-        self._proc.send_signal(signal.SIGINT)
+        self.ask_to_stop()
         try:
             self._proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import threading
 from pathlib import Path
 
 import typer
@@ -12,22 +10,12 @@ from rich.console import Console
 
 from services.stack.demo.loader import load_demo, write_tokens
 from services.stack.launcher import EmbeddedStack
+from shared.interruption import Interruption
 from shared.messaging.credentials import masked
 
 cli = typer.Typer(help="Run Qingdan on this machine (embedded default)", no_args_is_help=True,
                   add_completion=False)
 console = Console()
-
-
-class Interrupted(BaseException):
-    """Ctrl-C (SIGINT) while the stack starts or loads the demo: raised where the main thread is,
-    even inside ``asyncio.run`` (which installs its own SIGINT handling only over the default one,
-    and would otherwise print a KeyboardInterrupt traceback from the middle of the loop)."""
-
-
-def _interrupt(*_: object) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # once is enough: the stop that follows must finish
-    raise Interrupted
 
 
 def _partly_loaded(data_dir: Path) -> str:
@@ -69,37 +57,41 @@ def up(
                       f"--persons {persons} is ignored. For a new demo of that size use a new --data-dir "
                       "(or delete that folder).")
     loading = stack.data_dir / ".demo-loading"  # there and no marker: an earlier load was interrupted
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    signal.signal(signal.SIGINT, _interrupt)
+    interruption = Interruption()  # Ctrl-C or SIGTERM at any moment: stop what runs, then everything
+    interruption.install()
     in_load = False
     try:
         with console.status("starting NATS and the services…"):
             first_run = stack.initialise_registry()
+            interruption.check()
             stack.start()
+        interruption.check()
         if demo and loading.exists() and not marker.exists():
             console.print(f"[yellow]note: {_partly_loaded(stack.data_dir)}")
         elif demo and not marker.exists():
             console.print("[bold]loading the Pengshan demo (first run only)…")
-            loading.write_text("started\n")
             in_load = True
+            loading.write_text("started\n")
             load_demo(stack, persons=persons, say=lambda text: console.print(f"  • {text}"))
-            marker.write_text("loaded\n")
-            loading.unlink()
+            interruption.check()
+            marker.write_text("loaded\n")  # first: with both files there, the marker wins
             in_load = False
+            loading.unlink()
         elif first_run and not demo:
             console.print("started without demo data")
         _print_welcome(stack)
-        while not stopping.wait(0.5):
+        while not interruption.pressed.wait(0.5):
             pass
-    except (Interrupted, KeyboardInterrupt):
-        if in_load:
+    except BaseException as exc:
+        if not interruption.caused(exc):
+            if not isinstance(exc, Exception):
+                raise
+            console.print(f"[red]error: {exc}")
+            raise typer.Exit(1) from None
+        if in_load and loading.exists() and not marker.exists():
             console.print(f"\n[yellow]Ctrl-C: demo loading stopped; {_partly_loaded(stack.data_dir)}")
-    except Exception as exc:
-        console.print(f"[red]error: {exc}")
-        raise typer.Exit(1) from None
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
+        interruption.ignore_further()  # a second Ctrl-C must not cut the stop short
         with console.status("stopping…"):
             stack.stop()
         console.print("stopped this stack's NATS and services; data kept in", str(stack.data_dir))

@@ -61,7 +61,8 @@ def _client(url: str, token: str) -> httpx.Client:
 
 
 def load_demo(stack: EmbeddedStack, *, persons: int, say: Any) -> None:
-    """Organisation, staff, persons with visits and plans; then worklists and inspections if present."""
+    """Organisation, staff, persons with visits and plans; then worklists and inspections if present.
+    ``say`` is told each step and, during the persons, each quarter done."""
     today = date.today()
     admin = issue_token(stack, "admin")
     with _client(stack.url("registry"), admin) as registry:
@@ -75,7 +76,12 @@ def load_demo(stack: EmbeddedStack, *, persons: int, say: Any) -> None:
     async def persons_demo() -> dict[str, int]:
         async with httpx.AsyncClient(base_url=stack.url("registry"), headers={"Authorization": f"Bearer {admin}"},
                                      timeout=60, trust_env=False) as client:
-            return await load_registry_demo(client, persons=persons, year=today.year, today=today)
+            return await load_registry_demo(client, persons=persons, year=today.year, today=today,
+                                            progress=progress)
+
+    def progress(done: int) -> None:
+        if done < persons and done % max(1, persons // 4) == 0:
+            say(f"{done} of {persons} persons loaded")
 
     counts = asyncio.run(persons_demo())
     say(", ".join(f"{v} {k}" for k, v in counts.items()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -117,8 +118,10 @@ DEMO_STAFF: list[dict[str, Any]] = [
 
 
 async def load_registry_demo(client: httpx.AsyncClient, *, persons: int, year: int, today: date,
-                             seed: int = 2026, concurrency: int = 16) -> dict[str, int]:
+                             seed: int = 2026, concurrency: int = 16,
+                             progress: Callable[[int], None] | None = None) -> dict[str, int]:
     """Register invented persons with visits, plans and items over HTTP; returns what was created.
+    ``progress`` is told how many persons are done, after each one.
 
     Visits happen at the start of the year (Pengshan's practice); most visited persons get a plan;
     items fall due through the year, and those due before ``today`` are mostly, not all, delivered,
@@ -141,43 +144,52 @@ async def load_registry_demo(client: httpx.AsyncClient, *, persons: int, year: i
         result: dict[str, Any] = response.json()
         return result
 
+    done = 0
+
     async def one(number: int, r: random.Random) -> None:
+        nonlocal done
         async with gate:
-            pid = (await post("/persons", person_body(r, r.choice(villages), number)))["person_id"]
-            counts["persons registered"] += 1
-            if r.random() > 0.87:
-                return
-            visited_on = date(year, 1, 5) + timedelta(days=r.randrange(0, 80))
-            lost = r.random() < 0.03
-            person_needs = [] if lost else r.sample(needs, r.randrange(1, 4))
-            await post(f"/persons/{pid}/visits", {
-                "visited_on": min(visited_on, today).isoformat(),
-                "mode": "lost_to_follow_up" if lost else r.choice(["home", "home", "home", "phone", "face_to_face"]),
-                "needs": person_needs,
-                "what_they_need": "" if lost else "演示:康复与生活补贴",
-            })
-            counts["persons lost to follow-up (失访, not visited)" if lost else "persons visited"] += 1
-            if lost or r.random() > 0.8:
-                return
-            await post(f"/persons/{pid}/plans/{year}")
-            counts["persons with a plan"] += 1
-            delivered_any = False
-            for _ in range(r.randrange(1, 4)):
-                due = date(year, 2, 1) + timedelta(days=r.randrange(0, 320))
-                need = r.choice(person_needs)
-                department, measures = MEASURES[need]
-                item = await post(f"/persons/{pid}/plans/{year}/items", {
-                    "kind": r.choice(["protection", "protection", "income"]), "need": need,
-                    "description": "演示措施:" + r.choice(measures),
-                    "responsible_department": department, "due_on": due.isoformat()})
-                counts["plan items"] += 1
-                if due <= today and r.random() < 0.8:
-                    delivered_on = min(due - timedelta(days=r.randrange(0, 20)), today)
-                    await post(f"/persons/{pid}/plans/{year}/items/{item['item_id']}/delivery",
-                               {"delivered_on": max(delivered_on, date(year, 1, 1)).isoformat()})
-                    counts["items delivered"] += 1
-                    delivered_any = True
-            counts["persons with an item delivered"] += delivered_any
+            await person(number, r)
+        done += 1
+        if progress is not None:
+            progress(done)
+
+    async def person(number: int, r: random.Random) -> None:
+        pid = (await post("/persons", person_body(r, r.choice(villages), number)))["person_id"]
+        counts["persons registered"] += 1
+        if r.random() > 0.87:
+            return
+        visited_on = date(year, 1, 5) + timedelta(days=r.randrange(0, 80))
+        lost = r.random() < 0.03
+        person_needs = [] if lost else r.sample(needs, r.randrange(1, 4))
+        await post(f"/persons/{pid}/visits", {
+            "visited_on": min(visited_on, today).isoformat(),
+            "mode": "lost_to_follow_up" if lost else r.choice(["home", "home", "home", "phone", "face_to_face"]),
+            "needs": person_needs,
+            "what_they_need": "" if lost else "演示:康复与生活补贴",
+        })
+        counts["persons lost to follow-up (失访, not visited)" if lost else "persons visited"] += 1
+        if lost or r.random() > 0.8:
+            return
+        await post(f"/persons/{pid}/plans/{year}")
+        counts["persons with a plan"] += 1
+        delivered_any = False
+        for _ in range(r.randrange(1, 4)):
+            due = date(year, 2, 1) + timedelta(days=r.randrange(0, 320))
+            need = r.choice(person_needs)
+            department, measures = MEASURES[need]
+            item = await post(f"/persons/{pid}/plans/{year}/items", {
+                "kind": r.choice(["protection", "protection", "income"]), "need": need,
+                "description": "演示措施:" + r.choice(measures),
+                "responsible_department": department, "due_on": due.isoformat()})
+            counts["plan items"] += 1
+            if due <= today and r.random() < 0.8:
+                delivered_on = min(due - timedelta(days=r.randrange(0, 20)), today)
+                await post(f"/persons/{pid}/plans/{year}/items/{item['item_id']}/delivery",
+                           {"delivered_on": max(delivered_on, date(year, 1, 1)).isoformat()})
+                counts["items delivered"] += 1
+                delivered_any = True
+        counts["persons with an item delivered"] += delivered_any
 
     await asyncio.gather(*(one(n, random.Random(rng.random())) for n in range(1, persons + 1)))
     return counts
