@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.messaging.connection import nats_servers
-from shared.messaging.credentials import WRITING_SERVICES, publishing_departments
-from shared.messaging.streams import declare_streams
+from shared.messaging.credentials import instance_user
+from shared.messaging.streams import declare_stack_streams
 from shared.natsserver import NatsServerProcess
 from shared.processes import ServiceProcess, port_in_use
 
@@ -69,12 +69,9 @@ class EmbeddedStack:
     def env(self, instance: Instance) -> dict[str, str]:
         """The environment of one instance: shared secrets in the data folder, its own database,
         its own NATS identity (generated into ``<data>/nats-auth``, 0600, with the server's config)."""
-        department = instance.env.get("QD_DEPARTMENT", "federation")
-        hosted = [d for d in instance.env.get("QD_HOSTED_DEPARTMENTS", "").split(",") if d]
         identity: dict[str, str] = {}
         if self.external_nats is None:  # an external server's users are its operator's business
-            user = self.nats.auth.service_user(self.namespace, instance.service, department,
-                                               publishing_departments(instance.service, department, hosted))
+            user = instance_user(self.nats.auth, self.namespace, instance.service, instance.env)
             identity = {"QD_NATS_USER": user.name, "QD_NATS_PASSWORD": user.password}
         return {
             "QD_MODE": "development",
@@ -154,8 +151,7 @@ class EmbeddedStack:
                 self.env(instance)
             self.nats.start()
         # The operator step: streams with deny-delete and deny-purge (services may not make them).
-        writing = sorted({i.service for i in self.instances} & set(WRITING_SERVICES))
-        asyncio.run(declare_streams(self.operator_url, self.namespace, writing))
+        asyncio.run(declare_stack_streams(self.operator_url, self.namespace, [i.service for i in self.instances]))
         for instance in self.instances:
             process = ServiceProcess(instance.service, port=instance.port, env=self.env(instance),
                                      log_path=self.data_dir / "logs" / f"{instance.key}.log")

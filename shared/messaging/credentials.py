@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -98,6 +98,15 @@ def publishing_departments(service: str, department: str, hosted: Iterable[str] 
     if service == "checklists":
         return frozenset({department, *hosted})
     return frozenset({ANY_DEPARTMENT})
+
+
+def instance_user(auth: NatsAuth, namespace: str, service: str, env: Mapping[str, str]) -> NatsUser:
+    """The NATS user of one service instance, from the environment it is started with (its
+    ``QD_DEPARTMENT``, federation if unset, and ``QD_HOSTED_DEPARTMENTS``): allowed to publish only
+    its own subjects. The embedded launcher and the test stacks start instances this way."""
+    department = env.get("QD_DEPARTMENT", "federation")
+    hosted = [d for d in env.get("QD_HOSTED_DEPARTMENTS", "").split(",") if d]
+    return auth.service_user(namespace, service, department, publishing_departments(service, department, hosted))
 
 
 class NatsAuth:

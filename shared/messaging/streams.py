@@ -10,6 +10,7 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from nats.js.errors import NotFoundError
 
 from shared.messaging.connection import nats_servers
+from shared.messaging.credentials import WRITING_SERVICES
 from shared.messaging.subjects import service_subjects, stream_name
 
 DUPLICATE_WINDOW_SECONDS = 600.0
@@ -60,3 +61,9 @@ async def declare_streams(url: str, namespace: str, services: Iterable[str], *, 
         return [await ensure_service_stream(js, namespace, service, replicas=replicas) for service in services]
     finally:
         await nc.close()
+
+
+async def declare_stack_streams(url: str, namespace: str, services: Iterable[str], *, replicas: int = 1) -> list[str]:
+    """The operator step of a stack running ``services`` (the embedded launcher's, a test's): the
+    streams of those among them that write (reporting only reads)."""
+    return await declare_streams(url, namespace, sorted(set(services) & set(WRITING_SERVICES)), replicas=replicas)

@@ -15,8 +15,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from shared.access import ANY_ROLE, AccessTable
 from shared.auth import Principal, Role, TokenService
 from shared.runtime import ServiceRuntime
+from shared.testing.usecases import principal
 
 
 @asynccontextmanager
@@ -181,3 +183,20 @@ async def read_answers_by_role(
             if (status != 403) if denied else (status in (401, 403) or status >= 500):
                 wrong.append(f"{route} as {role.value}: {status}, expected {'403' if denied else 'an answer'}")
     return wrong
+
+
+async def assert_route_bounds(app: FastAPI, table: AccessTable, *, streams: frozenset[str] = frozenset()) -> None:
+    """A service's HTTP bounds, through its real app: every ``offset`` and ``today`` parameter answers
+    422 out of range (never 500), no route answers without a token, every ``GET`` answers each role
+    as ``table`` says (403 to the roles a rule leaves out; an answer to every other role), and the
+    app does have such parameters (so the search finds them). ``streams`` as for
+    :func:`read_answers_by_role`."""
+    staff = {role: principal(f"{role.value}-1", role, township_code="511403100000") for role in Role}
+    # The reads not open to every role, from the access table; every other read answers every role.
+    restricted = {route: set(rule.roles) for rule in table.rules if rule.roles != ANY_ROLE
+                  for route in rule.routes if route.startswith("GET ")}
+    async with app_client(app) as client:
+        assert await out_of_range_answers(app, client, principal("admin")) == []
+        assert await anonymous_answers(app, client) == []
+        assert await read_answers_by_role(app, client, staff, restricted, streams=streams) == []
+    assert bounded_parameters(app)

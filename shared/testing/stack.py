@@ -15,8 +15,8 @@ import httpx
 
 from shared.auth import Principal, Role, TokenService
 from shared.http.client import expect as expect
-from shared.messaging.credentials import WRITING_SERVICES, publishing_departments
-from shared.messaging.streams import declare_streams
+from shared.messaging.credentials import instance_user
+from shared.messaging.streams import declare_stack_streams
 from shared.natsserver import NatsServerProcess
 from shared.processes import ServiceProcess, free_port
 from shared.testing.servers import NatsCluster, PostgresDatabase, run_sync
@@ -50,11 +50,7 @@ class Stack:
         """Declare a service process (``instance`` names a second copy, e.g. another department's)."""
         key = instance or name
         given = {**self._extra_env, **(env or {})}
-        department = given.get("QD_DEPARTMENT", "federation")
-        hosted = [d for d in given.get("QD_HOSTED_DEPARTMENTS", "").split(",") if d]
-        # Its own NATS identity, allowed to publish only its own subjects.
-        user = self.nats.auth.service_user(self.namespace, name, department,
-                                           publishing_departments(name, department, hosted))
+        user = instance_user(self.nats.auth, self.namespace, name, given)  # publishes only its own subjects
         self.nats.reload_auth()
         env = {
             "QD_NATS_URL": self.nats.plain_url,
@@ -86,8 +82,8 @@ class Stack:
         launcher: every service's origin is in every service's ``QD_CORS_ORIGINS`` (unless set).
         """
         # The operator step: the writing services' streams, with deny-delete and deny-purge.
-        writing = sorted({p.name for p in self.services.values()} & set(WRITING_SERVICES))
-        run_sync(lambda: declare_streams(self.nats.url, self.namespace, writing, replicas=self._replicas))
+        services = [p.name for p in self.services.values()]
+        run_sync(lambda: declare_stack_streams(self.nats.url, self.namespace, services, replicas=self._replicas))
         origins = ",".join(p.url.rstrip("/") for p in self.services.values())
         for key in keys or tuple(self.services):
             self.services[key].env.setdefault("QD_CORS_ORIGINS", origins)

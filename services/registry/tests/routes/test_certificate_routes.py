@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,10 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.registry.bootstrap import build_app
 from services.registry.settings import RegistrySettings
 from shared.auth import Role
-from shared.testing.http import app_client, bearer, error_of, invalid_fields
+from shared.testing.http import bearer, error_of, invalid_fields
 
 pytestmark = pytest.mark.integration
 
@@ -31,19 +29,11 @@ def certificate_number(sequence: int = 123, category: int = 4, grade: int = 2) -
 
 
 @pytest.fixture
-async def app(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    settings = RegistrySettings(data_dir=tmp_path, database_url=database_url, auth_secret="s" * 40,
-                                nats_url="nats://127.0.0.1:1", certificate_freeze_after_months=3,
-                                certificate_cancel_after_months=9)
-    application = build_app(settings)
-    async with app_client(application) as client:
-        client.headers.update(bearer(application, "admin", Role.FEDERATION_ADMIN))
-        for unit in ({"code": DISTRICT, "name": "彭山区", "level": "district"},
-                     {"code": TOWNSHIP, "name": "凤鸣街道", "level": "township", "parent_code": DISTRICT},
-                     {"code": OTHER_TOWNSHIP, "name": "青龙街道", "level": "township", "parent_code": DISTRICT},
-                     {"code": VILLAGE, "name": "一村", "level": "village", "parent_code": TOWNSHIP}):
-            assert (await client.post("/org-units", json=unit)).status_code == 201
-        yield application, client
+def registry_settings(database_url: str, tmp_path: Path) -> RegistrySettings:
+    """Certificates freeze 3 months and are cancelled 9 months after their expiry."""
+    return RegistrySettings(data_dir=tmp_path, database_url=database_url, auth_secret="s" * 40,
+                            nats_url="nats://127.0.0.1:1", certificate_freeze_after_months=3,
+                            certificate_cancel_after_months=9)
 
 
 async def _person(client: httpx.AsyncClient, sequence: int, issued_on: date) -> str:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.registry.bootstrap import build_app
-from services.registry.settings import RegistrySettings
 from shared.auth import Role
-from shared.testing.http import app_client, bearer, error_of
+from shared.testing.http import bearer, error_of
 
 pytestmark = pytest.mark.integration
 
@@ -42,20 +38,6 @@ def certificate_number(sequence: int) -> str:
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
     check = "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
     return f"{first17}{check}42"
-
-
-@pytest.fixture
-async def app(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    settings = RegistrySettings(data_dir=tmp_path, database_url=database_url, auth_secret="s" * 40,
-                                nats_url="nats://127.0.0.1:1")
-    application = build_app(settings)
-    async with app_client(application) as client:
-        client.headers.update(bearer(application, "admin", Role.FEDERATION_ADMIN))
-        for unit in ({"code": DISTRICT, "name": "彭山区", "level": "district"},
-                     {"code": TOWNSHIP, "name": "凤鸣街道", "level": "township", "parent_code": DISTRICT},
-                     {"code": VILLAGE, "name": "一村", "level": "village", "parent_code": TOWNSHIP}):
-            assert (await client.post("/org-units", json=unit)).status_code == 201
-        yield application, client
 
 
 async def _person(client: httpx.AsyncClient, sequence: int) -> str:
