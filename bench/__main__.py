@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from bench import bench_commands, bench_dashboards, bench_latency, bench_rebuild, bench_relay, bench_scale
 from bench.harness import FULL, QUICK, CpuMeter, Environment, Figure, Sizes, load_average, machine_lines, table
 from bench.workload import Workloads
+from shared.interruption import Interruption
 from shared.observability import configure_logging
 
 Benchmark = Callable[[Environment, Sequence[str], Sizes, Workloads], list[Figure]]
@@ -52,6 +53,8 @@ def main(argv: Sequence[str]) -> int:
     chosen = args.only or ([bench_scale.NAME] if args.persons else [n for n in BENCHMARKS if n not in ON_DEMAND])
     command = "python -m bench " + " ".join(argv)
     configure_logging("WARNING", json=False)  # the library's connection notices would clutter the output
+    interruption = Interruption()  # Ctrl-C at any moment: the running benchmark stops, then env.close()
+    interruption.install()
     env = Environment(keep=args.keep)
     figures: list[Figure] = []
     started = time.monotonic()
@@ -65,12 +68,17 @@ def main(argv: Sequence[str]) -> int:
         for name in chosen:
             meter = CpuMeter()
             figures += BENCHMARKS[name](env, backends, sizes, workloads)
+            interruption.check()  # a Ctrl-C as the benchmark's last loop ended
             cpu_lines.append(f"{name}: {meter.summary()}")
             print(f"  [{name}] {cpu_lines[-1]}", file=sys.stderr, flush=True)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except BaseException as exc:
+        if not interruption.caused(exc):
+            raise
+        print("interrupted: stopping the servers and services of this run"
+              + ("" if args.keep else " and removing its temporary folder"), file=sys.stderr, flush=True)
         return 130
     finally:
+        interruption.ignore_further()  # a second Ctrl-C must not leave servers behind
         env.close()
     print(f"\n`{command.strip()}` — {time.monotonic() - started:,.0f} s in all")
     for line in machine_lines(backends, load_at_start):

@@ -35,6 +35,7 @@ from bench.harness import Environment, Figure, say
 from bench.scale_workload import DEPARTMENT, Keys, publish_province
 from shared.db import create_engine
 from shared.eventstore.tables import metadata as core_metadata
+from shared.interruption import end_on_interrupt
 from shared.messaging.feeds import ProjectionSet, projection_consumers
 from shared.messaging.replay import stream_last_sequence
 
@@ -166,7 +167,8 @@ def _child(what: str, *args: Any) -> Measured:
 
 def in_child(what: str, *args: Any) -> Measured:
     """One measurement in a fresh spawned process (its own peak RSS)."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=end_on_interrupt) as pool:
         return pool.submit(_child, what, *args).result()
 
 

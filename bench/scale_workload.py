@@ -34,6 +34,7 @@ from shared.catalogue import EventPayload
 from shared.catalogue import people as ev
 from shared.envelope import Envelope
 from shared.ids import new_id
+from shared.interruption import end_on_interrupt
 from shared.messaging.connection import nats_servers
 from shared.messaging.streams import ensure_service_stream
 from shared.messaging.subjects import event_subject, stream_name
@@ -178,7 +179,7 @@ async def publish_province(nats_url: str, namespace: str, keys: Keys, persons: i
 
         await send(organisation)
         processes = workers or os.cpu_count() or 1
-        with ProcessPoolExecutor(max_workers=processes) as pool:
+        with ProcessPoolExecutor(max_workers=processes, initializer=end_on_interrupt) as pool:
             # A bounded window of chunks in flight: a million persons' messages would not fit in memory.
             window: deque[asyncio.Future[list[Message]]] = deque()
             for task in _tasks(keys, namespace, villages, persons, seed):
