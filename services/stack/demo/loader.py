@@ -62,7 +62,7 @@ def _client(url: str, token: str) -> httpx.Client:
 
 def load_demo(stack: EmbeddedStack, *, persons: int, say: Any) -> None:
     """Organisation, staff, persons with visits and plans; then worklists and inspections if present.
-    ``say`` is told each step and, during the persons, each quarter done."""
+    ``say`` is told each step and, during the persons, each tenth done."""
     today = date.today()
     admin = issue_token(stack, "admin")
     with _client(stack.url("registry"), admin) as registry:
@@ -80,7 +80,7 @@ def load_demo(stack: EmbeddedStack, *, persons: int, say: Any) -> None:
                                             progress=progress)
 
     def progress(done: int) -> None:
-        if done < persons and done % max(1, persons // 4) == 0:
+        if done < persons and done % max(1, persons // 10) == 0:
             say(f"{done} of {persons} persons loaded")
 
     counts = asyncio.run(persons_demo())
