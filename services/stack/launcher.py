@@ -119,14 +119,24 @@ class EmbeddedStack:
         marker = self.data_dir / ".initialised"
         if marker.exists():
             return False
-        result = subprocess.run(
+        # Its own session, and waited for even when Ctrl-C interrupts us: cut in half (the department
+        # without its admin) the folder could not be initialised again.
+        process = subprocess.Popen(
             [sys.executable, "-m", "services.registry", "init",
              "--admin-id", "admin", "--admin-name", "区残联管理员(演示)"],
-            env={**os.environ, **self.env(registry)}, capture_output=True, text=True,
+            env={**os.environ, **self.env(registry)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
         )
-        if result.returncode != 0:
-            raise RuntimeError(f"initialising the registry failed:\n{result.stdout}{result.stderr}")
-        marker.write_text("initialised\n")
+        output = ""
+        try:
+            output, _ = process.communicate()
+        finally:
+            if process.returncode is None:
+                output, _ = process.communicate()
+            if process.returncode == 0:
+                marker.write_text("initialised\n")
+        if process.returncode != 0:
+            raise RuntimeError(f"initialising the registry failed:\n{output}")
         return True
 
     def migrate(self) -> None:
