@@ -57,3 +57,5 @@ class MyReminders(ResponseModel):
     lead_days: int
     channels: list[str] = Field(description="Channels this service sends reminders by (none: only shown here)")
     items: list[MyItem]
+    next_after: str | None = Field(default=None, description="Pass as `after` for the next page; none: this was "
+                                   "the last page")

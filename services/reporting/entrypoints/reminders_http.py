@@ -19,6 +19,7 @@ from services.reporting.reminders.items import open_items
 from services.reporting.reminders.scheduler import ReminderScheduler
 from services.reporting.reminders.selection import StaffMember, items_of, overdue
 from shared.auth import CurrentPrincipal
+from shared.errors import InvalidInput
 from shared.http.bounds import DayBounds, Offset
 from shared.http.deps import ReadConnection
 
@@ -33,10 +34,31 @@ def _scheduler(request: Request) -> ReminderScheduler:
     return scheduler
 
 
+AFTER = ("The previous page's `next_after`: the items after that one (keyset paging: items delivered "
+         "meanwhile make none skipped or repeated)")
+
+
+def cursor_of(due_on: date, kind: str, item_id: str) -> str:
+    """The position of an item in the list (its sort key), as ``after`` takes it back."""
+    return f"{due_on.isoformat()}/{kind}/{item_id}"
+
+
+def _position(after: str) -> tuple[date, str, str]:
+    due_on, _, rest = after.partition("/")
+    kind, _, item_id = rest.partition("/")
+    try:
+        return date.fromisoformat(due_on), kind, item_id
+    except ValueError:
+        raise InvalidInput("after: not a position in this list (pass the previous page's next_after)",
+                           field="after") from None
+
+
 @reminders_router.get("/reminders/mine", summary="My items falling due within the lead time or overdue, "
-                      "with the reminders sent about them")
+                      "with the reminders sent about them, a page at a time")
 async def my_reminders(
-    request: Request, who: CurrentPrincipal, conn: ReadConnection, today: Today = None
+    request: Request, who: CurrentPrincipal, conn: ReadConnection, today: Today = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 100,
+    after: Annotated[str | None, Query(max_length=200, description=AFTER)] = None,
 ) -> s.MyReminders:
     scheduler = _scheduler(request)
     day = today or date.today()
@@ -45,6 +67,11 @@ async def my_reminders(
     me = StaffMember(staff_id=who.staff_id, department=who.department, roles=frozenset(r.value for r in who.roles),
                      township_code=who.township_code)
     mine = items_of(me, await open_items(conn, until=day + timedelta(days=lead)), today=day, lead_days=lead)
+    if after is not None:  # the list is sorted by this same key (due day, kind, item)
+        start = _position(after)
+        mine = [i for i in mine if (i.due_on, i.kind, i.item_id) > start]
+    more = len(mine) > limit
+    mine = mine[:limit]
     sent = await store.sent_for(conn, who.staff_id, {i.item_id for i in mine})
     rows = []
     for item in mine:
@@ -55,7 +82,8 @@ async def my_reminders(
                      "reminders": sorted(records, key=lambda r: (r["due_on"], r["channel"]))})
     return s.MyReminders.model_validate({
         "staff_id": who.staff_id, "today": day, "lead_days": lead,
-        "channels": [c.name for c in scheduler.channels], "items": rows})
+        "channels": [c.name for c in scheduler.channels], "items": rows,
+        "next_after": cursor_of(mine[-1].due_on, mine[-1].kind, mine[-1].item_id) if more else None})
 
 
 @reminders_router.get("/reminders/sent", summary="Every reminder recorded, newest first (admins)")
