@@ -76,6 +76,8 @@ async def test_visits_recorded_offline_reach_the_registry_and_a_conflict_is_reso
     await page.press("#staff-input", "Enter")
     rows = page.locator("#section-not_reached [data-person]")
     await see(rows).to_have_count(3)
+    # The officer's own next reminders (from /reminders/mine): none yet, no plan item falls due.
+    await see(page.locator("#section-reminders")).to_have_attribute("data-shown", "0")
     # the service worker takes over and fetches the list again through itself, which keeps it
     await page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30000)
     await see(page.locator("#fetched")).to_have_attribute("data-offline", "no")

@@ -9,6 +9,7 @@ import { w } from "./week-text.js";
 
 const SECTIONS = ["not_reached", "lost", "plan_items", "certificates", "rectifications"];
 const LIMIT = 20;
+const REMINDERS = 5; // the next ones: the whole list is /reminders/mine
 const shortId = (id) => (id.length > 12 ? `…${id.slice(-8)}` : id);
 const time = (iso) => new Date(iso).toLocaleString(lang === "en" ? "en-GB" : "zh-CN");
 
@@ -70,6 +71,23 @@ function rows(name, data, pendingIds, open) {
   return el("ul", { class: "week-list" }, ...items);
 }
 
+function reminderRow(r) {
+  const due = r.overdue ? el("span", { class: "badge bad" }, w("overdue_days", { n: -r.days_left }))
+    : el("span", { class: "badge" }, r.days_left ? w("days_left", { n: r.days_left }) : w("due_today"));
+  const channels = [...new Set(r.reminders.map((x) => x.channel))];
+  return el("li", { class: "week-row", "data-reminder": r.item_id, "data-kind": r.kind },
+    el("div", {}, r.title, " · ", w("due_on", { date: r.due_on }), " ", due,
+      channels.length ? el("span", { class: "muted" }, " ", w("reminded_by", { channels: channels.join(", ") })) : null));
+}
+
+/** The signed-in officer's own next reminders (their items, whatever unit the page shows). */
+function remindersPanel(mine) {
+  return el("section", { class: "panel week-section", id: "section-reminders", "data-shown": mine.items.length },
+    el("h2", {}, w("s_reminders"), " ", el("span", { class: "badge" }, `${mine.items.length}${mine.next_after ? "+" : ""}`)),
+    mine.items.length ? el("ul", { class: "week-list" }, ...mine.items.map(reminderRow)) : el("p", { class: "muted" }, w("none_here")),
+    mine.next_after ? el("p", { class: "muted" }, w("more_reminders")) : null);
+}
+
 function queuePanel(entries, redraw) {
   const act = (work) => async () => { await work(); await redraw(); };
   const items = entries.map((e) => {
@@ -108,10 +126,11 @@ export async function mount(main) {
   const network = el("span", { id: "network", class: "badge", role: "status" });
   const fetched = el("p", { id: "fetched", class: "muted" });
   const queueBox = el("div", {});
+  const remindersBox = el("div", {});
   const body = el("div", {});
   const dialog = el("dialog", { id: "visit-dialog", "aria-label": w("record_visit") });
   clearInterval(settling); // a re-mount (language switch) starts afresh
-  main.replaceChildren(el("h1", { id: "week-title" }, w("week_title")), el("p", {}, network, " "), fetched, queueBox, body, dialog);
+  main.replaceChildren(el("h1", { id: "week-title" }, w("week_title")), el("p", {}, network, " "), fetched, queueBox, remindersBox, body, dialog);
   let data = null;
   let survey;
 
@@ -169,6 +188,15 @@ export async function mount(main) {
     }));
   }
 
+  async function drawReminders() {
+    try {
+      remindersBox.replaceChildren(remindersPanel((await apiResponse("/reminders/mine", { limit: REMINDERS })).body));
+    } catch (error) {
+      if (!(error instanceof TypeError)) remindersBox.replaceChildren(); // refused: no panel
+      // offline: keep what is shown
+    }
+  }
+
   async function sync() {
     const sent = await queue.flush();
     await drawQueue();
@@ -186,7 +214,8 @@ export async function mount(main) {
     offline: showNetwork, refresh: () => draw(), sync };
   await drawQueue();
   await draw();
+  await drawReminders();
   if (navigator.onLine) sync();
-  return { refresh: async () => { await drawQueue(); await draw(); } };
+  return { refresh: async () => { await drawQueue(); await draw(); await drawReminders(); } };
 }
 
