@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,20 @@ async def test_visits_recorded_offline_reach_the_registry_and_a_conflict_is_reso
         body = reporting.get("/views/week", params={"unit": village}).json()
         return {r["person_id"] for r in body.get("sections", {}).get("not_reached", {}).get("rows", [])}
     await wait_until(lambda: not_reached() == set(persons), timeout=60, message="reporting to list the three persons")
+    # A fourth person, visited, with a plan item falling due tomorrow: the officer is reminded of it.
+    planned = expect(admin.post("/persons", json=person_body(rng, village, 3)), 201)["person_id"]
+    year = date.today().year
+    expect(admin.post(f"/persons/{planned}/visits", json={
+        "visited_on": date.today().isoformat(), "mode": "home", "needs": ["rehabilitation"]}), 201)
+    expect(admin.post(f"/persons/{planned}/plans/{year}"), 201)
+    due = min(date.today() + timedelta(days=1), date(year, 12, 31))
+    item = expect(admin.post(f"/persons/{planned}/plans/{year}/items", json={
+        "kind": "protection", "need": "rehabilitation", "description": "康复训练",
+        "responsible_department": "health", "due_on": due.isoformat()}), 201)["item_id"]
+
+    def reminded() -> list[str]:
+        return [i["item_id"] for i in reporting.get("/reminders/mine").json().get("items", [])]
+    await wait_until(lambda: reminded() == [item], timeout=60, message="reporting to remind the officer of the item")
 
     context = await browser.new_context(viewport=PHONE, is_mobile=True)
     page = await context.new_page()
@@ -76,8 +91,9 @@ async def test_visits_recorded_offline_reach_the_registry_and_a_conflict_is_reso
     await page.press("#staff-input", "Enter")
     rows = page.locator("#section-not_reached [data-person]")
     await see(rows).to_have_count(3)
-    # The officer's own next reminders (from /reminders/mine): none yet, no plan item falls due.
-    await see(page.locator("#section-reminders")).to_have_attribute("data-shown", "0")
+    # The officer's own next reminders (from /reminders/mine): the item falling due tomorrow.
+    await see(page.locator("#section-reminders")).to_have_attribute("data-shown", "1")
+    await see(page.locator(f"#section-reminders [data-reminder='{item}']")).to_have_count(1)
     # the service worker takes over and fetches the list again through itself, which keeps it
     await page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30000)
     await see(page.locator("#fetched")).to_have_attribute("data-offline", "no")
