@@ -13,9 +13,11 @@ import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
+from xml.etree.ElementTree import ParseError
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 
+from services.registry.adapters.xlsx_reader import sheet_values
 from shared.errors import InvalidInput
 
 HEADINGS: dict[str, tuple[str, ...]] = {
@@ -70,14 +72,11 @@ def _cell(value: object) -> str:
 def _raw_rows(content: bytes, filename: str) -> list[list[object]]:
     if content.startswith(b"PK"):  # an xlsx is a zip archive
         try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                return sheet_values(archive)
+        except (zipfile.BadZipFile, KeyError, ValueError, StopIteration, OSError, ParseError) as exc:
             raise InvalidInput(f"{filename} is not a readable xlsx workbook ({type(exc).__name__})",
                                field="file") from None
-        sheet = book.worksheets[0]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-        book.close()
-        return rows
     for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves csv as GBK unless told otherwise
         try:
             text = content.decode(encoding)
