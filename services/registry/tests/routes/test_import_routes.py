@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from openpyxl import Workbook, load_workbook
 
-from services.registry.application import imports
+from services.registry.application import extract_analysis, imports
 from services.registry.bootstrap import build_app
 from services.registry.domain import certificate_life
 from services.registry.settings import RegistrySettings
@@ -204,10 +204,10 @@ async def test_a_chunk_that_fails_is_written_again_row_by_row(app: tuple[FastAPI
     monkeypatch.setattr(imports, "CHUNK_ROWS", 100)
     refused_on = "2019-09-09"
     rows = [row(n, issued_on=refused_on if n == 250 else "2020-03-15") for n in range(1, 301)]
-    analyse, registered_once = imports.analyse, []
+    registered_once: list[bool] = []
 
     async def analyse_then_register_one(*args: Any) -> Any:
-        reports = await analyse(*args)  # the dry run sees line 151 (sequence 150) as new ...
+        reports = await extract_analysis.analyse(*args)  # the dry run sees line 151 (sequence 150) as new ...
         if registered_once:
             return reports
         registered_once.append(True)
