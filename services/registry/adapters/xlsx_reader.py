@@ -59,8 +59,11 @@ def _part(archive: zipfile.ZipFile, base: str, target: str) -> str:
 def _workbook_parts(archive: zipfile.ZipFile) -> tuple[str, str | None, str | None, bool]:
     """The first sheet's, the shared strings' and the styles' paths, and whether dates count from 1904."""
     workbook = fromstring(archive.read("xl/workbook.xml"))
-    sheet = next(e for e in workbook.iter() if e.tag in _tags("sheet"))
-    sheet_id = next(v for k, v in sheet.attrib.items() if k in {f"{{{ns}}}id" for ns in _RELATIONSHIPS})
+    sheet = next((e for e in workbook.iter() if e.tag in _tags("sheet")), None)
+    sheet_id = next((v for k, v in (sheet.attrib if sheet is not None else {}).items()
+                     if k in {f"{{{ns}}}id" for ns in _RELATIONSHIPS}), None)
+    if sheet_id is None:
+        raise KeyError("the workbook names no sheet")
     date1904 = any(e.get("date1904") in ("1", "true") for e in workbook.iter() if e.tag in _tags("workbookPr"))
     relations = fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     by_id = {r.get("Id"): r for r in relations.iter(f"{_PACKAGE}Relationship")}
@@ -144,7 +147,9 @@ def _rows(source: IO[bytes], strings: list[str], dates: set[int], epoch: datetim
           ) -> Iterator[tuple[int, list[object]]]:
     previous = 0
     for block in _blocks(source):
-        sheet_data = next(e for e in fromstring(block) if e.tag in _SHEET_DATA_TAGS)
+        sheet_data = next((e for e in fromstring(block) if e.tag in _SHEET_DATA_TAGS), None)
+        if sheet_data is None:
+            raise ValueError("the sheet's rows are not where its sheetData said")
         for row in sheet_data:
             if row.tag not in _ROW:
                 continue
@@ -187,19 +192,21 @@ def _value(cell: Element, strings: list[str], dates: set[int], epoch: datetime) 
     return number
 
 
-def sheet_values(archive: zipfile.ZipFile) -> list[list[object]]:
-    """Every row of the first sheet as a list of values (``None`` for a blank cell or row).
+def sheet_values(archive: zipfile.ZipFile) -> Iterator[list[object]]:
+    """Every row of the first sheet as a list of values (``None`` for a blank cell, ``[]`` for a blank row),
+    one at a time.
 
-    Raises ``KeyError``/``StopIteration``/``ValueError`` for a zip that is not a workbook; the caller
-    turns them into a clear 422.
+    Raises ``KeyError``/``ValueError``/``ParseError`` for a zip that is not a workbook; the caller turns
+    them into a clear 422.
     """
     sheet, strings_path, styles_path, date1904 = _workbook_parts(archive)
     strings = _shared_strings(archive, strings_path)
     dates = _date_styles(archive, styles_path)
     epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
-    rows: list[list[object]] = []
+    read = 0
     with archive.open(sheet) as source:
         for number, values in _rows(source, strings, dates, epoch):
-            rows.extend([] for _ in range(number - 1 - len(rows)))  # rows the sheet leaves out are blank
-            rows.append(values)
-    return rows
+            for _ in range(number - 1 - read):  # rows the sheet leaves out are blank
+                yield []
+            read = number
+            yield values
