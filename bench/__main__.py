@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--db sqlite|postgres|both] [--only NAME] [--persons N]``: run benchmarks, print a table.
+"""``python -m bench [--quick] [--db sqlite|postgres|both] [--only NAME] [--persons N] [--rows N]``: run, print a table.
 
 Starts its own nats-server (from the wheel, free ports, temporary data folder) and its own
 databases (SQLite files in a temporary folder; PostgreSQL databases on 127.0.0.1:5432, dropped
@@ -13,7 +13,15 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from bench import bench_commands, bench_dashboards, bench_latency, bench_rebuild, bench_relay, bench_scale
+from bench import (
+    bench_commands,
+    bench_dashboards,
+    bench_import,
+    bench_latency,
+    bench_rebuild,
+    bench_relay,
+    bench_scale,
+)
 from bench.harness import FULL, QUICK, CpuMeter, Environment, Figure, Sizes, load_average, machine_lines, table
 from bench.workload import Workloads
 from shared.interruption import Interruption
@@ -28,8 +36,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     bench_latency.NAME: lambda env, backends, sizes, _w: bench_latency.run(env, backends, sizes),
     bench_dashboards.NAME: lambda env, backends, sizes, _w: bench_dashboards.run(env, backends, sizes.persons),
     bench_scale.NAME: lambda env, backends, sizes, _w: bench_scale.run(env, backends, sizes.persons),
+    bench_import.NAME: lambda env, backends, sizes, _w: bench_import.run(env, backends, sizes.rows),
 }
-ON_DEMAND = {bench_scale.NAME}
+ON_DEMAND = {bench_scale.NAME, bench_import.NAME}
 """Run only when asked for (``--only``, or ``--persons`` alone): they take minutes to hours."""
 
 
@@ -44,12 +53,16 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--persons", type=int, metavar="N",
                         help="registered persons: alone, the scale benchmark with N persons' events (consumers' "
                              "catch-up, rebuild); with --only dashboards, the dashboards' register (default 10,000)")
+    parser.add_argument("--rows", type=int, metavar="N",
+                        help="with --only import: rows of the imported extract (default 100,000; --quick 2,000)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (service logs)")
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     sizes = QUICK if args.quick else FULL
     if args.persons:
         sizes = dataclasses.replace(sizes, persons=args.persons)
+    if args.rows:
+        sizes = dataclasses.replace(sizes, rows=args.rows)
     chosen = args.only or ([bench_scale.NAME] if args.persons else [n for n in BENCHMARKS if n not in ON_DEMAND])
     command = "python -m bench " + " ".join(argv)
     configure_logging("WARNING", json=False)  # the library's connection notices would clutter the output

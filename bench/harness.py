@@ -40,9 +40,11 @@ class Sizes:
     rounds: int  # 2, 3: repetitions of each timed path (the median is reported)
     latency_seconds: float  # 4: how long the steady load runs
     latency_rate: float  # 4: commands per second
+    rows: int = 100_000  # 7: rows of the imported extract
 
 
-QUICK = Sizes(commands=1_000, warmup=100, clients=48, persons=1_000, rounds=1, latency_seconds=5, latency_rate=200)
+QUICK = Sizes(commands=1_000, warmup=100, clients=48, persons=1_000, rounds=1, latency_seconds=5, latency_rate=200,
+              rows=2_000)
 FULL = Sizes(commands=10_000, warmup=500, clients=48, persons=10_000, rounds=3, latency_seconds=20,
              latency_rate=200)
 

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from xml.etree.ElementTree import ParseError
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 
+from services.registry.adapters.xlsx_reader import sheet_values
 from shared.errors import InvalidInput
 
 HEADINGS: dict[str, tuple[str, ...]] = {
@@ -67,17 +71,19 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
-def _raw_rows(content: bytes, filename: str) -> list[list[object]]:
+def _xlsx_rows(content: bytes, filename: str) -> Iterator[list[object]]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            yield from sheet_values(archive)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, ParseError) as exc:
+        raise InvalidInput(f"{filename} is not a readable xlsx workbook ({type(exc).__name__})",
+                           field="file") from None
+
+
+def _raw_rows(content: bytes, filename: str) -> Iterator[list[object]]:
+    """The rows one at a time: a whole district's extract is never held twice (as values and as rows)."""
     if content.startswith(b"PK"):  # an xlsx is a zip archive
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise InvalidInput(f"{filename} is not a readable xlsx workbook ({type(exc).__name__})",
-                               field="file") from None
-        sheet = book.worksheets[0]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-        book.close()
-        return rows
+        return _xlsx_rows(content, filename)
     for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves csv as GBK unless told otherwise
         try:
             text = content.decode(encoding)
@@ -86,7 +92,7 @@ def _raw_rows(content: bytes, filename: str) -> list[list[object]]:
             continue
     else:
         raise InvalidInput(f"{filename} is neither an xlsx workbook nor a UTF-8 or GBK csv", field="file")
-    return [list(r) for r in csv.reader(io.StringIO(text))]
+    return (list(r) for r in csv.reader(io.StringIO(text)))
 
 
 def read_sheet(content: bytes, *, required: tuple[str, ...], filename: str = "the file") -> Sheet:
@@ -94,13 +100,14 @@ def read_sheet(content: bytes, *, required: tuple[str, ...], filename: str = "th
     if not content.strip():
         raise InvalidInput(f"{filename} is empty", field="file")
     raw = _raw_rows(content, filename)
-    header_at = next((i for i, r in enumerate(raw[:10]) if any(_cell(c) in _BY_HEADING or
+    first = list(itertools.islice(raw, 10))
+    header_at = next((i for i, r in enumerate(first) if any(_cell(c) in _BY_HEADING or
                       _heading_key(_cell(c)) in _BY_HEADING for c in r)), None)
     if header_at is None:
         raise InvalidInput(f"no known column headings in the first rows of {filename} "
                            f"(expected e.g. {', '.join(h[0] for h in HEADINGS.values())})", field="file")
     columns: dict[int, str] = {}
-    for index, heading in enumerate(raw[header_at]):
+    for index, heading in enumerate(first[header_at]):
         field = _BY_HEADING.get(_heading_key(_cell(heading)))
         if field is not None and field not in columns.values():
             columns[index] = field
@@ -109,7 +116,7 @@ def read_sheet(content: bytes, *, required: tuple[str, ...], filename: str = "th
         raise InvalidInput(f"{filename} has no column for {', '.join(HEADINGS[f][0] for f in missing)}",
                            field="file")
     rows: list[tuple[int, dict[str, str]]] = []
-    for offset, values in enumerate(raw[header_at + 1:], start=header_at + 2):
+    for offset, values in enumerate(itertools.chain(first[header_at + 1:], raw), start=header_at + 2):
         row = {field: _cell(values[i]) if i < len(values) else "" for i, field in columns.items()}
         if any(row.values()):
             rows.append((offset, row))

@@ -42,6 +42,8 @@ class RowReport:
     problems: list[Problem] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
     checked: ExtractRow | None = None
+    resident_index: str = ""
+    """The resident ID's keyed hash (valid rows only), so that the import need not compute it again."""
 
     def as_json(self) -> dict[str, Any]:
         """The row as reported (no checked row: it holds personal data in clear)."""
@@ -129,7 +131,7 @@ async def analyse(uow: Reader, deps: RegistryDeps, content: bytes) -> list[RowRe
             continue
         seen[index] = line
         indexes[line] = index
-        reports.append(RowReport(line, "new", *shown, checked=checked))
+        reports.append(RowReport(line, "new", *shown, checked=checked, resident_index=index))
     owners = await registered_persons(uow, indexes.values())
     current = await current_persons(uow, deps, sorted(set(owners.values())))
     for report in reports:

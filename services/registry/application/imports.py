@@ -2,8 +2,16 @@
 
 The import is idempotent: a row already registered with the same facts changes nothing; a row
 that differs becomes the correction events the register has for it (name/address corrected,
-relocated, re-assessed, certificate issued, renewed or reissued). Each row is one buffered
-command of the group-commit executor, so a large file goes through in batches of hundreds.
+relocated, re-assessed, certificate issued, renewed or reissued).
+
+The rows to write go through the group-commit executor in chunks of :data:`CHUNK_ROWS`, one
+buffered command (so one transaction) per chunk, one after the other. A chunk reuses what the dry
+run found (the resident ID's keyed hash, the person a changed row belongs to): a new row is
+registered without another lookup, and its resident index is claimed with the batch's single
+duplicate check (``UnitOfWork.claim``). If a chunk fails — a rule refuses a row, or a resident was
+registered by someone else since the dry run — the chunk is written again row by row (one buffered
+command each, the rows looking themselves up again), so that only the bad row is reported and the
+outcome counts are those of a row-by-row import.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from services.registry.adapters.tables import person_keys, persons
@@ -31,6 +40,11 @@ from shared.ids import new_id
 
 T = TypeVar("T")
 RunBuffered = Callable[[Callable[[UnitOfWork], Awaitable[T]]], Awaitable[T]]
+
+CHUNK_ROWS = 500
+"""Rows per command (and transaction) of an import: enough to pay a command's fixed cost once for
+many rows, few enough that a chunk's buffered writes stay small and a failed chunk's row-by-row
+retry stays short."""
 
 
 async def dry_run(reader: Reader, deps: RegistryDeps, principal: Principal, content: bytes) -> list[RowReport]:
@@ -118,6 +132,11 @@ async def import_row(uow: UnitOfWork, deps: RegistryDeps, row: ExtractRow, ctx: 
     person_id = await registered_person(uow, index)
     if person_id is None:
         return await _register(uow, deps, row, index, ctx)
+    return await _bring_in_line(uow, deps, person_id, row, ctx)
+
+
+async def _bring_in_line(uow: UnitOfWork, deps: RegistryDeps, person_id: str, row: ExtractRow,
+                         ctx: CommandContext) -> str:
     person = await deps.repository.load(uow, PERSON, person_id)
     if not person.state.active:
         return "deregistered"
@@ -131,10 +150,31 @@ async def import_row(uow: UnitOfWork, deps: RegistryDeps, row: ExtractRow, ctx: 
     return "corrected" if person_events or certificate_events else "unchanged"
 
 
+async def import_chunk(uow: UnitOfWork, deps: RegistryDeps, reports: list[RowReport], ctx: CommandContext
+                       ) -> list[str]:
+    """Write a chunk of rows the dry run found ``new`` or ``changed``, in one command: each row's outcome.
+
+    A new row is registered straight away (its resident index claimed, checked with the batch); a
+    changed row is brought in line with the person the dry run found. Any refusal fails the whole
+    chunk (nothing of it is written): the caller then retries it row by row.
+    """
+    outcomes: list[str] = []
+    for report in reports:
+        row = report.checked
+        assert row is not None
+        if report.status == "new":
+            outcomes.append(await _register(uow, deps, row, report.resident_index, ctx))
+        else:
+            assert report.person_id is not None
+            outcomes.append(await _bring_in_line(uow, deps, report.person_id, row, ctx))
+    return outcomes
+
+
 async def import_extract(
-    reader: Reader, run: RunBuffered[str], deps: RegistryDeps, principal: Principal, content: bytes
+    reader: Reader, run: RunBuffered[Any], deps: RegistryDeps, principal: Principal, content: bytes
 ) -> dict[str, Any]:
-    """Import every valid row (one buffered command each); invalid rows are skipped and reported."""
+    """Import every valid row (chunks of :data:`CHUNK_ROWS` rows per command); invalid rows are skipped
+    and reported."""
     principal.require(Role.FEDERATION_ADMIN, action="importing a register extract")
     reports = await analyse(reader, deps, content)
     import_id = new_id()
@@ -145,15 +185,22 @@ async def import_extract(
         assert report.checked is not None
         checked = report.checked
         try:
-            return await run(lambda uow: import_row(uow, deps, checked, ctx))
+            outcome: str = await run(lambda uow: import_row(uow, deps, checked, ctx))
+            return outcome
         except QingdanError as exc:
             report.problems.append(Problem(exc.field or "row", exc.message))
             return "failed"
 
-    outcomes = await asyncio.gather(*(one(r) for r in todo))
     counts = dict.fromkeys(("registered", "corrected", "unchanged", "deregistered", "failed"), 0)
-    for outcome in outcomes:
-        counts[outcome] += 1
+    for start in range(0, len(todo), CHUNK_ROWS):
+        chunk = todo[start:start + CHUNK_ROWS]
+        try:
+            outcomes: list[str] = await run(partial(import_chunk, deps=deps, reports=chunk, ctx=ctx))
+        except QingdanError:
+            # Which row was refused is not known here: row by row, only that one fails.
+            outcomes = await asyncio.gather(*(one(r) for r in chunk))
+        for outcome in outcomes:
+            counts[outcome] += 1
     counts["unchanged"] += sum(r.status == "registered" for r in reports)
     counts["deregistered"] += sum(r.status == "deregistered" for r in reports)
     skipped = [r for r in reports if r.status == "invalid" or r.problems]

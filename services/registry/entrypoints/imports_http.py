@@ -76,9 +76,8 @@ async def import_extract(request: Request, who: CurrentPrincipal, deps: Deps, co
                          ) -> s.ImportResult:
     content = await read_upload(request, deps.import_max_bytes)
 
-    async def run(command: Any) -> str:
-        result: str = await execute(request, command, buffered=True)
-        return result
+    async def run(command: Any) -> Any:
+        return await execute(request, command, buffered=True)
     return s.ImportResult.model_validate(await imports.import_extract(conn, run, deps, who, content))
 
 

@@ -14,9 +14,12 @@ import pytest
 from fastapi import FastAPI
 from openpyxl import Workbook, load_workbook
 
+from services.registry.application import extract_analysis, imports
 from services.registry.bootstrap import build_app
+from services.registry.domain import certificate_life
 from services.registry.settings import RegistrySettings
 from shared.auth import Role
+from shared.errors import InvalidInput
 from shared.testing.http import app_client, bearer, error_of
 
 pytestmark = pytest.mark.integration
@@ -191,3 +194,49 @@ async def test_rows_go_through_the_group_commit_in_batches(app: tuple[FastAPI, h
     result = await _post(client, "/register-imports", as_csv([row(n) for n in range(1, 60, 2)]))
     assert result["registered"] == 30
     assert executor.batches - before < 30  # rows share transactions: not one commit per row
+
+
+async def test_a_chunk_that_fails_is_written_again_row_by_row(app: tuple[FastAPI, httpx.AsyncClient],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """300 rows in chunks of 100: the middle chunk meets a resident registered since the dry run (its
+    duplicate check fails at commit), the last one a row a rule refuses; only those rows differ."""
+    application, client = app
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 100)
+    refused_on = "2019-09-09"
+    rows = [row(n, issued_on=refused_on if n == 250 else "2020-03-15") for n in range(1, 301)]
+    registered_once: list[bool] = []
+
+    async def analyse_then_register_one(*args: Any) -> Any:
+        reports = await extract_analysis.analyse(*args)  # the dry run sees line 151 (sequence 150) as new ...
+        if registered_once:
+            return reports
+        registered_once.append(True)
+        registered = await client.post("/persons", json={  # ... then someone registers that resident
+            "certificate_number": certificate_number(150), "name": "李四", "address": "二村8号",
+            "village_code": VILLAGE_2, "hardship": []})
+        assert registered.status_code == 201, registered.text
+        return reports
+
+    issue = certificate_life.issue
+
+    def issue_unless_refused(**kwargs: Any) -> Any:
+        if kwargs["issued_on"] == date.fromisoformat(refused_on):
+            raise InvalidInput("refused by a rule (test)", field="issued_on")
+        return issue(**kwargs)
+
+    monkeypatch.setattr(imports, "analyse", analyse_then_register_one)
+    monkeypatch.setattr(certificate_life, "issue", issue_unless_refused)
+    executor = application.state.runtime.executor
+    before = executor.commands
+    result = await _post(client, "/register-imports", as_csv(rows))
+    assert (result["registered"], result["corrected"], result["failed"], result["skipped"]) == (298, 1, 1, 0)
+    assert [(p["line"], p["problems"][0]["field"]) for p in result["problems"]] == [(251, "issued_on")]
+    persons = await _persons(client)
+    assert len(persons) == 299
+    conflicting = next(p for p in persons if p["name"] == "张三" and p["village_code"] == VILLAGE_1
+                       and p["version"] > 1)  # registered by hand, then corrected by the import
+    assert conflicting["person_id"]
+    # The first chunk went as one command; the two failed ones row by row (not all 300 rows).
+    assert executor.commands - before < 250
+    again = await _post(client, "/register-imports", as_csv(rows))
+    assert (again["registered"], again["unchanged"], again["failed"]) == (0, 299, 1)
