@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting.projections.plan_items import pi_due_counts, pi_names
+from services.reporting.projections.plan_items import month_of, pi_due_counts, pi_due_month_counts, pi_names
 from services.reporting.queries import inspection_results as inspection_views
 from services.reporting.queries import rectifications as ledger_views
 from services.reporting.queries import tasks as task_views
@@ -29,11 +29,21 @@ def _blank_department(code: str, names: dict[str, str]) -> dict[str, Any]:
             "overdue_rectifications": 0, "overdue_plan_items": 0}
 
 
-async def _overdue_plan_items(conn: AsyncConnection, today: date, column: Any) -> dict[str, int]:
-    # From the counters of planned items of active persons (projections/plan_items.py), not the items.
-    query = (select(column, func.sum(pi_due_counts.c.planned))
-             .where(pi_due_counts.c.due_on < today).group_by(column).having(func.sum(pi_due_counts.c.planned) > 0))
-    return {str(code): int(n) for code, n in await conn.execute(query)}
+async def _overdue_plan_items(conn: AsyncConnection, today: date, by: str) -> dict[str, int]:
+    """Planned items of active persons due before ``today``, per ``by`` (a column of both counters).
+
+    From the counters (projections/plan_items.py), not the items: whole months before this one from
+    ``pi_due_month_counts``, this month's days before ``today`` from ``pi_due_counts``.
+    """
+    month, day = pi_due_month_counts.c, pi_due_counts.c
+    found: dict[str, int] = {}
+    for query in (select(month[by], func.sum(month.planned)).where(month.due_month < month_of(today))
+                  .group_by(month[by]),
+                  select(day[by], func.sum(day.planned)).where(day.due_on >= month_of(today), day.due_on < today)
+                  .group_by(day[by])):
+        for code, n in await conn.execute(query):
+            found[str(code)] = found.get(str(code), 0) + int(n)
+    return {code: n for code, n in found.items() if n > 0}
 
 
 def _rank(rows: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
@@ -56,7 +66,7 @@ async def departments_board(conn: AsyncConnection, year: int, today: date, names
     for u in ledger["by_unit"]:
         row = rows.setdefault(u["code"], _blank_department(u["code"], names))
         row.update(open_rectifications=u["open"], overdue_rectifications=u["overdue"])
-    for code, n in (await _overdue_plan_items(conn, today, pi_due_counts.c.responsible_department)).items():
+    for code, n in (await _overdue_plan_items(conn, today, "responsible_department")).items():
         rows.setdefault(code, _blank_department(code, names))["overdue_plan_items"] = n
     for row in rows.values():
         row["overdue_total"] = row["overdue_tasks"] + row["overdue_rectifications"] + row["overdue_plan_items"]
@@ -85,7 +95,7 @@ async def townships_board(conn: AsyncConnection, year: int, today: date, names: 
     for t in (await ledger_views.overdue(conn, today))["by_township"]:
         if t["code"]:
             row(t["code"]).update(open_rectifications=t["open"], overdue_rectifications=t["overdue"])
-    for code, n in (await _overdue_plan_items(conn, today, pi_due_counts.c.township_code)).items():
+    for code, n in (await _overdue_plan_items(conn, today, "township_code")).items():
         row(code)["overdue_plan_items"] = n
     scores = await inspection_views.township_scores(conn, template_id=None, since=None, until=None)
     for s in scores:
