@@ -62,10 +62,9 @@ async def departments_board(conn: AsyncConnection, year: int, today: date, names
         row = rows.setdefault(d["department"], _blank_department(d["department"], names))
         row.update({k: d[k] for k in ("tasks", "completed_on_time", "completed_late", "on_time_rate",
                                       "completion_rate")}, overdue_tasks=d["overdue"])
-    ledger = await ledger_views.overdue(conn, today)
-    for u in ledger["by_unit"]:
-        row = rows.setdefault(u["code"], _blank_department(u["code"], names))
-        row.update(open_rectifications=u["open"], overdue_rectifications=u["overdue"])
+    for code, (open_, late) in (await ledger_views.open_and_overdue(conn, today, "responsible_unit")).items():
+        row = rows.setdefault(code, _blank_department(code, names))
+        row.update(open_rectifications=open_, overdue_rectifications=late)
     for code, n in (await _overdue_plan_items(conn, today, "responsible_department")).items():
         rows.setdefault(code, _blank_department(code, names))["overdue_plan_items"] = n
     for row in rows.values():
@@ -92,15 +91,13 @@ async def townships_board(conn: AsyncConnection, year: int, today: date, names: 
                                       "visited_rate": None, "planned_rate": None, "delivered_rate": None,
                                       "open_rectifications": 0, "overdue_rectifications": 0,
                                       "overdue_plan_items": 0, "average_score": None, "latest_score": None})
-    for t in (await ledger_views.overdue(conn, today))["by_township"]:
-        if t["code"]:
-            row(t["code"]).update(open_rectifications=t["open"], overdue_rectifications=t["overdue"])
+    for code, (open_, late) in (await ledger_views.open_and_overdue(conn, today, "township_code")).items():
+        if code:
+            row(code).update(open_rectifications=open_, overdue_rectifications=late)
     for code, n in (await _overdue_plan_items(conn, today, "township_code")).items():
         row(code)["overdue_plan_items"] = n
-    scores = await inspection_views.township_scores(conn, template_id=None, since=None, until=None)
-    for s in scores:
-        if s["township_code"]:
-            row(s["township_code"]).update(average_score=s["average_score"], latest_score=s["latest_score"])
+    for code, scores in (await inspection_views.township_score_summary(conn)).items():
+        row(code).update(average_score=scores["average_score"], latest_score=scores["latest_score"])
     for r in rows.values():
         r["overdue_total"] = r["overdue_rectifications"] + r["overdue_plan_items"]
     return _rank(list(rows.values()), lambda r: (-(r["visited_rate"] or 0.0), -(r["planned_rate"] or 0.0),
@@ -109,19 +106,21 @@ async def townships_board(conn: AsyncConnection, year: int, today: date, names: 
 
 async def trends(conn: AsyncConnection, year: int, today: date) -> dict[str, Any]:
     """Month by month: each department's on-time rate, each township's average inspection score."""
-    summary = await task_views.summary(conn, task_views.TaskFilter(year=year), today)
+    t = task_views.T
     departments: dict[str, dict[str, Any]] = defaultdict(dict)
-    for t in summary["by_month_and_department"]:
-        departments[t["responsible_department"]][t["month"]] = t["on_time_rate"]
-    townships: dict[str, dict[str, Any]] = defaultdict(dict)
-    for s in await inspection_views.township_scores(conn, template_id=None, since=date(year, 1, 1),
-                                                    until=date(year, 12, 31)):
-        for m in s["by_month"]:
-            townships[s["township_code"] or ""][m["month"]] = m["average_score"]
+    for tally in await task_views.tallies(conn, task_views.TaskFilter(year=year), today, t.month,
+                                          t.responsible_department):
+        row = tally.as_json()
+        departments[row["responsible_department"]][row["month"]] = row["on_time_rate"]
     months = [f"{year:04d}-{m:02d}" for m in range(1, 13)]
+    townships: dict[str, list[float | None]] = {}
+    for code, scores in (await inspection_views.township_score_summary(conn)).items():
+        sums = scores["by_month"]
+        if any(m in sums for m in months):  # inspected this year
+            townships[code] = [round(sums[m][0] / sums[m][1], 1) if m in sums else None for m in months]
     return {"months": months,
             "departments": {code: [series.get(m) for m in months] for code, series in departments.items()},
-            "townships": {code: [series.get(m) for m in months] for code, series in townships.items() if code}}
+            "townships": townships}
 
 
 async def scoreboards(conn: AsyncConnection, year: int, today: date) -> dict[str, Any]:
