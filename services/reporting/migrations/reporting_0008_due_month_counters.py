@@ -1,7 +1,8 @@
 """plan items still planned per due month
 
 ``pi_due_month_counts`` sums ``pi_due_counts`` per due month, so that the scoreboards and the work
-list count overdue plan items from a few hundred rows; filled from the rows already there
+list count overdue plan items from a few hundred rows (and this month's days through an index on
+``pi_due_counts.due_on``); filled from the rows already there
 (``services.reporting.projections.counters``), so that a live database needs no rebuild.
 
 Revision ID: reporting_0008
@@ -34,9 +35,13 @@ def upgrade() -> None:
     sa.Column('planned', sa.Integer(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('responsible_department', 'township_code', 'due_month')
     )
+    with op.batch_alter_table('pi_due_counts', schema=None) as batch_op:
+        batch_op.create_index('ix_pi_due_counts_due_on', ['due_on'], unique=False)
     counters.fill_sync(op.get_bind(), (pi_due_month_counts,))  # what the tally would have reached
 
 
 def downgrade() -> None:
     """Undo this revision."""
+    with op.batch_alter_table('pi_due_counts', schema=None) as batch_op:
+        batch_op.drop_index('ix_pi_due_counts_due_on')
     op.drop_table('pi_due_month_counts')

@@ -68,6 +68,7 @@ pi_due_counts = Table(
     Column("township_code", String(12), primary_key=True),
     Column("due_on", Date, primary_key=True),
     Column("planned", Integer, nullable=False, default=0, server_default="0"),
+    Index("ix_pi_due_counts_due_on", "due_on"),  # this month's days, read beside the months' counters
 )
 """Items still planned, of persons still registered, per department, township and due day."""
 
