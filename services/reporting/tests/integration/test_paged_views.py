@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.reporting.projections import counters
 from services.reporting.projections.coverage import cov_persons, cov_units
+from services.reporting.projections.inspection_results import insp_inspections
 from services.reporting.projections.plan_items import pi_items, pi_persons
 from services.reporting.projections.rectifications import ledger_entries
 from services.reporting.projections.tasks import rpt_tasks
 from services.reporting.queries.coverage_persons import persons_to_follow_up
+from services.reporting.queries.inspection_results import township_score_summary, township_scores
 from services.reporting.queries.rectifications import LedgerFilter, ledger_page
 from services.reporting.queries.scoreboards import departments_board, townships_board
 from services.reporting.queries.worklist import WorkFilter, worklist
@@ -131,3 +133,25 @@ async def test_plan_items_are_counted_over_past_months_and_this_months_days(engi
     assert overdue["total"] == 4 and [r["id"] for r in overdue["rows"]] == ["item-0", "item-1"]
     assert departments["health"] == 4
     assert (townships[TOWNSHIP], townships[other]) == (3, 1)
+
+
+async def test_the_scoreboards_score_summary_agrees_with_the_inspections_read_one_by_one(engine: AsyncEngine) -> None:
+    other = "511403003000"
+    scored = [  # (id, township, completed on, score, status): the latest by day, then by id
+        ("i1", TOWNSHIP, date(2026, 3, 2), 80.0, "completed"), ("i2", TOWNSHIP, date(2026, 3, 2), 90.0, "completed"),
+        ("i3", TOWNSHIP, date(2026, 4, 9), 70.0, "completed"), ("i4", TOWNSHIP, date(2026, 5, 1), None, "completed"),
+        ("i5", other, date(2026, 4, 9), 60.5, "completed"), ("i6", other, date(2026, 6, 1), 99.0, "in_progress"),
+        ("i0", other, date(2026, 4, 9), 61.0, "completed")]
+    async with engine.begin() as conn:
+        await conn.execute(insert(insp_inspections), [{
+            "inspection_id": i, "group_id": "g", "target_kind": "township", "target_code": code, "target_name": code,
+            "township_code": code, "template_id": "t", "template_version": 1, "status": status,
+            "scheduled_on": on, "completed_on": on if status == "completed" else None, "score": score}
+            for i, code, on, score, status in scored])
+    async with engine.connect() as conn:
+        summary = await township_score_summary(conn)
+        one_by_one = await township_scores(conn, template_id=None, since=None, until=None)
+    assert {code: (s["average_score"], s["latest_score"]) for code, s in summary.items()} == {
+        s["township_code"]: (s["average_score"], s["latest_score"]) for s in one_by_one}
+    assert summary[TOWNSHIP]["latest_score"] == 70.0 and summary[other]["latest_score"] == 60.5
+    assert summary[TOWNSHIP]["by_month"] == {"2026-03": [170.0, 2], "2026-04": [70.0, 1]}
