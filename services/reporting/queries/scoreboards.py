@@ -73,7 +73,8 @@ async def departments_board(conn: AsyncConnection, year: int, today: date, names
                                                  r["open_rectifications"]))
 
 
-async def townships_board(conn: AsyncConnection, year: int, today: date, names: dict[str, str]) -> list[Any]:
+async def townships_board(conn: AsyncConnection, year: int, today: date, names: dict[str, str],
+                          scores: dict[str, dict[str, Any]] | None = None) -> list[Any]:
     """Each township's coverage, rectifications, overdue plan items and inspection scores, ranked."""
     try:
         district = await coverage(conn, year, None, 1)
@@ -96,15 +97,18 @@ async def townships_board(conn: AsyncConnection, year: int, today: date, names: 
             row(code).update(open_rectifications=open_, overdue_rectifications=late)
     for code, n in (await _overdue_plan_items(conn, today, "township_code")).items():
         row(code)["overdue_plan_items"] = n
-    for code, scores in (await inspection_views.township_score_summary(conn)).items():
-        row(code).update(average_score=scores["average_score"], latest_score=scores["latest_score"])
+    if scores is None:
+        scores = await inspection_views.township_score_summary(conn)
+    for code, township in scores.items():
+        row(code).update(average_score=township["average_score"], latest_score=township["latest_score"])
     for r in rows.values():
         r["overdue_total"] = r["overdue_rectifications"] + r["overdue_plan_items"]
     return _rank(list(rows.values()), lambda r: (-(r["visited_rate"] or 0.0), -(r["planned_rate"] or 0.0),
                                                  r["overdue_total"]))
 
 
-async def trends(conn: AsyncConnection, year: int, today: date) -> dict[str, Any]:
+async def trends(conn: AsyncConnection, year: int, today: date,
+                 scores: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Month by month: each department's on-time rate, each township's average inspection score."""
     t = task_views.T
     departments: dict[str, dict[str, Any]] = defaultdict(dict)
@@ -114,8 +118,10 @@ async def trends(conn: AsyncConnection, year: int, today: date) -> dict[str, Any
         departments[row["responsible_department"]][row["month"]] = row["on_time_rate"]
     months = [f"{year:04d}-{m:02d}" for m in range(1, 13)]
     townships: dict[str, list[float | None]] = {}
-    for code, scores in (await inspection_views.township_score_summary(conn)).items():
-        sums = scores["by_month"]
+    if scores is None:
+        scores = await inspection_views.township_score_summary(conn)
+    for code, township in scores.items():
+        sums = township["by_month"]
         if any(m in sums for m in months):  # inspected this year
             townships[code] = [round(sums[m][0] / sums[m][1], 1) if m in sums else None for m in months]
     return {"months": months,
@@ -127,7 +133,8 @@ async def scoreboards(conn: AsyncConnection, year: int, today: date) -> dict[str
     """Both boards and the trends for ``year`` as of ``today``."""
     names = {r.code: r.name for r in await conn.execute(
         select(pi_names.c.code, pi_names.c.name).where(pi_names.c.kind.in_(("department", "township"))))}
+    scores = await inspection_views.township_score_summary(conn)  # for both the board and the trends
     return {"year": year, "today": today.isoformat(),
             "departments": await departments_board(conn, year, today, names),
-            "townships": await townships_board(conn, year, today, names),
-            "trends": await trends(conn, year, today), "names": names}
+            "townships": await townships_board(conn, year, today, names, scores),
+            "trends": await trends(conn, year, today, scores), "names": names}
