@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 from services.reporting.projections import counters
+from services.reporting.projections.coverage import cov_counts, cov_lost_reasons, cov_year_counts
+from services.reporting.projections.plan_items import pi_due_counts
 
 revision: str = 'reporting_0007'
 down_revision: str | Sequence[str] | None = 'reporting_0006'
@@ -78,7 +80,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_pi_items_person', ['person_id'], unique=False)
 
     # ### end Alembic commands ###
-    counters.fill_sync(op.get_bind())  # the figures the tallies would have reached, from the rows
+    # the figures the tallies would have reached, from the rows: the tables this revision adds
+    counters.fill_sync(op.get_bind(), (cov_counts, cov_year_counts, cov_lost_reasons, pi_due_counts))
 
 
 def downgrade() -> None:

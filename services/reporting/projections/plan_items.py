@@ -7,13 +7,16 @@ township) and whether they are still registered (a deregistered person's items l
 ``pi_names`` holds department and org-unit names, so that lists say 区卫健局 and 凤鸣街道.
 
 ``pi_due_counts`` counts the items still planned of active persons per responsible department,
-township and due day (the :data:`PLAN_ITEMS_TALLY` of each person's rows, moved with them): the
-work list and the scoreboards count overdue items from it, not from the items.
+township and due day (the :data:`PLAN_ITEMS_TALLY` of each person's rows, moved with them), and
+``pi_due_month_counts`` the same per due month (its first day): the work list and the scoreboards
+count overdue items from the months before the current one and the days of the current one, a few
+hundred counter rows whatever the number of persons, not from the items.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 
 from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
@@ -65,8 +68,23 @@ pi_due_counts = Table(
     Column("township_code", String(12), primary_key=True),
     Column("due_on", Date, primary_key=True),
     Column("planned", Integer, nullable=False, default=0, server_default="0"),
+    Index("ix_pi_due_counts_due_on", "due_on"),  # this month's days, read beside the months' counters
 )
 """Items still planned, of persons still registered, per department, township and due day."""
+
+pi_due_month_counts = Table(
+    "pi_due_month_counts", metadata,
+    Column("responsible_department", String(50), primary_key=True),
+    Column("township_code", String(12), primary_key=True),
+    Column("due_month", Date, primary_key=True),  # the first day of the due month
+    Column("planned", Integer, nullable=False, default=0, server_default="0"),
+)
+"""``pi_due_counts`` summed per due month: what a count of overdue items reads for the past months."""
+
+
+def month_of(day: date) -> date:
+    """The first day of ``day``'s month (the key of ``pi_due_month_counts``)."""
+    return day.replace(day=1)
 
 
 def due_counts(rows: Mapping[str, Sequence[Row]]) -> Iterable[CounterKey]:
@@ -76,12 +94,14 @@ def due_counts(rows: Mapping[str, Sequence[Row]]) -> Iterable[CounterKey]:
         return
     for item in rows["pi_items"]:
         if item["status"] == "planned":
-            yield pi_due_counts, (("responsible_department", item["responsible_department"]),
-                                  ("township_code", person["township_code"]), ("due_on", item["due_on"])), "planned"
+            where = (("responsible_department", item["responsible_department"]),
+                     ("township_code", person["township_code"]))
+            yield pi_due_counts, (*where, ("due_on", item["due_on"])), "planned"
+            yield pi_due_month_counts, (*where, ("due_month", month_of(item["due_on"]))), "planned"
 
 
 PLAN_ITEMS_TALLY = Tally("plan_items", subject="person_id", sources=(pi_persons, pi_items),
-                         counters=(pi_due_counts,), count=due_counts)
+                         counters=(pi_due_counts, pi_due_month_counts), count=due_counts)
 
 
 def changes(_envelope: Envelope, event: EventPayload) -> Sequence[Operation]:
@@ -121,7 +141,7 @@ def changes(_envelope: Envelope, event: EventPayload) -> Sequence[Operation]:
 PLAN_ITEMS = Projection(
     name="plan_items",
     source_service="registry",
-    tables=(pi_items, pi_persons, pi_names, pi_due_counts),
+    tables=(pi_items, pi_persons, pi_names, pi_due_counts, pi_due_month_counts),
     reads=(ev.PlanItemAdded, ev.PlanItemDelivered, ev.PlanItemCancelled, ev.PlanItemNotDelivered,
            ev.PersonRegistered, ev.PersonRelocated, ev.PersonDeregistered, ev.DepartmentRegistered,
            ev.OrgUnitEstablished),

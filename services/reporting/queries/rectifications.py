@@ -167,6 +167,15 @@ async def _by(conn: AsyncConnection, today: date, column: str) -> list[dict[str,
     return sorted(groups, key=lambda g: (-g["overdue"], -g["open"], g["code"] or ""))
 
 
+async def open_and_overdue(conn: AsyncConnection, today: date, column: str) -> dict[Any, tuple[int, int]]:
+    """Open and overdue entries on ``today`` per ``column`` (``responsible_unit`` or ``township_code``):
+    :func:`overdue`'s counts, in one ``GROUP BY``, without the entries' numbers."""
+    key, overdue = ledger_entries.c[column], _overdue_condition(today)
+    query = (select(key, func.count(), func.sum(case((overdue, 1), else_=0)))
+             .where(ledger_entries.c.status != "closed").group_by(key))
+    return {code: (int(n), int(late or 0)) for code, n, late in await conn.execute(query)}
+
+
 async def overdue(conn: AsyncConnection, today: date) -> dict[str, Any]:
     """Open and overdue entries on ``today``, by responsible unit and by township."""
     by_unit = await _by(conn, today, "responsible_unit")

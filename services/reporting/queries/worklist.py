@@ -6,19 +6,27 @@ on (assigned, or reopened after a re-check). Overdue means the deadline day has 
 means the deadline is today or within the next seven days. Rows say how many days overdue.
 
 Plan items grow with the register: they are counted from the plan-item counters
-(``pi_due_counts``) and only the page's first ``offset + limit`` are read, in the order of an index.
+(``pi_due_month_counts`` for past months, ``pi_due_counts`` for this month's days) and only the
+page's first ``offset + limit`` are read, in the order of an index.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting.projections.plan_items import pi_due_counts, pi_items, pi_names, pi_persons
+from services.reporting.projections.plan_items import (
+    month_of,
+    pi_due_counts,
+    pi_due_month_counts,
+    pi_items,
+    pi_names,
+    pi_persons,
+)
 from services.reporting.projections.rectifications import ledger_entries, ledger_names
 from services.reporting.projections.tasks import rpt_tasks
 from services.reporting.queries.rectifications import AWAITING_UNIT
@@ -62,18 +70,36 @@ def _plan_item_row(r: Any) -> dict[str, Any]:
             "deadline": r.due_on, "status": "planned", "person_id": r.person_id, "progress": None}
 
 
-async def _plan_item_counts(conn: AsyncConnection, today: date, horizon: date) -> list[Any]:
+class _Counted(NamedTuple):
+    responsible_department: str
+    township_code: str
+    due_on: date  # the latest due day counted: says whether the group is overdue on the day asked about
+    planned: int
+
+
+async def _plan_item_counts(conn: AsyncConnection, today: date, horizon: date) -> list[_Counted]:
     """Planned items of active persons per department, township, overdue or not: from the counters.
 
-    ``due_on`` is the latest due day of the group, which says whether it is overdue on ``today``.
+    Whole months before ``today``'s from ``pi_due_month_counts`` (all overdue), the days from the
+    first of this month to ``horizon`` from ``pi_due_counts``: a few hundred rows, however many persons.
     """
-    c = pi_due_counts.c
-    late = case((c.due_on < today, 1), else_=0)
-    query = (select(c.responsible_department, c.township_code, func.max(c.due_on).label("due_on"),
-                    func.sum(c.planned).label("planned"))
-             .where(c.due_on <= horizon).group_by(c.responsible_department, c.township_code, late)
-             .having(func.sum(c.planned) > 0))
-    return list(await conn.execute(query))
+    month, day = pi_due_month_counts.c, pi_due_counts.c
+    late = case((day.due_on < today, 1), else_=0)
+    queries = (
+        select(month.responsible_department, month.township_code, func.max(month.due_month), func.sum(month.planned))
+        .where(month.due_month < month_of(today)).group_by(month.responsible_department, month.township_code),
+        select(day.responsible_department, day.township_code, func.max(day.due_on), func.sum(day.planned))
+        .where(day.due_on >= month_of(today), day.due_on <= horizon)
+        .group_by(day.responsible_department, day.township_code, late))
+    groups: dict[tuple[str, str, bool], _Counted] = {}
+    for query in queries:
+        for department, township, due_on, planned in await conn.execute(query):
+            due_on = due_on if isinstance(due_on, date) else date.fromisoformat(due_on)
+            key = (department, township, due_on < today)
+            seen = groups.get(key)
+            groups[key] = _Counted(department, township, max(due_on, seen.due_on) if seen else due_on,
+                                   int(planned) + (seen.planned if seen else 0))
+    return [g for g in groups.values() if g.planned > 0]
 
 
 async def _plan_item_page(conn: AsyncConnection, today: date, horizon: date, f: WorkFilter,

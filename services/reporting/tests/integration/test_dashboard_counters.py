@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.reporting.projections import counters
 from services.reporting.projections.coverage import COVERAGE, cov_counts, cov_lost_reasons, cov_year_counts
-from services.reporting.projections.plan_items import PLAN_ITEMS, pi_due_counts
+from services.reporting.projections.plan_items import PLAN_ITEMS, pi_due_counts, pi_due_month_counts
 from services.reporting.read_models import SCHEMA
 from shared.catalogue import EventPayload
 from shared.catalogue import people as ev
@@ -25,7 +25,7 @@ from shared.testing.envelopes import envelope_for
 
 pytestmark = pytest.mark.integration
 
-COUNTERS = (cov_counts, cov_year_counts, cov_lost_reasons, pi_due_counts)
+COUNTERS = (cov_counts, cov_year_counts, cov_lost_reasons, pi_due_counts, pi_due_month_counts)
 VILLAGES = [("511403001001", "511403001000"), ("511403001002", "511403001000"), ("511403003001", "511403003000")]
 
 
@@ -69,9 +69,10 @@ def _history(seed: int, persons: int = 12, steps: int = 260) -> list[EventPayloa
         elif kind == 3:
             item = f"i{step}"
             items.append((item, person, year))
+            due_on = date(year, rng.choice((3, 9)), rng.choice((1, 14, 28)))  # several days a month
             events.append(ev.PlanItemAdded(plan_id=f"plan-{person}-{year}", person_id=person, year=year, item_id=item,
                                            kind="protection", need="medical", responsible_department=rng.choice(
-                                               ("health", "civil_affairs")), due_on=date(year, rng.randint(1, 12), 1)))
+                                               ("health", "civil_affairs")), due_on=due_on))
         elif kind in (4, 5) and items:
             item, owner, item_year = rng.choice(items)
             if kind == 4:
@@ -119,7 +120,40 @@ async def test_counters_applied_live_equal_the_rebuild_and_a_count_of_the_rows(e
                 live = await _rows(conn, table)
                 assert live == _sorted(table, models[projection.name].table_rows(table)), table.name
         live_counters = {t.name: await _rows(conn, t) for t in COUNTERS}
-        assert any(live_counters.values())
+        assert all(live_counters.values())
+        by_month: dict[tuple[Any, ...], int] = {}  # the months are the days summed
+        for r in live_counters["pi_due_counts"]:
+            key = (r["responsible_department"], r["township_code"], r["due_on"].replace(day=1))
+            by_month[key] = by_month.get(key, 0) + r["planned"]
+        assert {(r["responsible_department"], r["township_code"], r["due_month"]): r["planned"]
+                for r in live_counters["pi_due_month_counts"]} == by_month
         await counters.fill(conn)  # the rows counted from scratch, as the migration does
         for table in COUNTERS:
             assert await _rows(conn, table) == live_counters[table.name], table.name
+
+
+async def test_a_month_counts_the_items_of_all_its_days_and_leaves_with_them(engine: AsyncEngine) -> None:
+    village, township = VILLAGES[0]
+    events: list[EventPayload] = [ev.PersonRegistered(
+        person_id="p", sealed={}, village_code=village, township_code=township, category=4, grade=1, severe=True,
+        hardship=[], sex="female", birth_year=1950, registered_on=date(2026, 1, 5))]
+    events += [ev.PlanItemAdded(plan_id="plan-p", person_id="p", year=2026, item_id=f"i{day}", kind="protection",
+                                need="medical", responsible_department="health", due_on=date(2026, 3, day))
+               for day in (1, 14, 31)]
+    events.append(ev.PlanItemDelivered(plan_id="plan-p", person_id="p", year=2026, item_id="i14",
+                                       delivered_on=date(2026, 3, 10)))
+    month_rows = [{"responsible_department": "health", "township_code": township, "due_month": date(2026, 3, 1),
+                   "planned": 2}]
+    async with engine.begin() as conn:
+        for version, payload in enumerate(events, start=1):
+            envelope = envelope_for(payload, stream_id="s", version=version, time=datetime.now(UTC))
+            await apply_sql(conn, PLAN_ITEMS.changes(envelope, payload))
+        assert len(await _rows(conn, pi_due_counts)) == 2
+        assert await _rows(conn, pi_due_month_counts) == month_rows
+        await counters.fill(conn, (pi_due_month_counts,))  # the migration's recount of the months alone
+        assert await _rows(conn, pi_due_month_counts) == month_rows
+        gone = ev.PersonDeregistered(person_id="p", reason="moved_away", effective_on=date(2026, 6, 1))
+        await apply_sql(conn, PLAN_ITEMS.changes(envelope_for(gone, stream_id="s", version=len(events) + 1,
+                                                              time=datetime.now(UTC)), gone))
+        assert await _rows(conn, pi_due_month_counts) == []
+        assert await _rows(conn, pi_due_counts) == []

@@ -12,10 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.reporting.projections import counters
 from services.reporting.projections.coverage import cov_persons, cov_units
+from services.reporting.projections.inspection_results import insp_inspections
+from services.reporting.projections.plan_items import pi_items, pi_persons
 from services.reporting.projections.rectifications import ledger_entries
 from services.reporting.projections.tasks import rpt_tasks
 from services.reporting.queries.coverage_persons import persons_to_follow_up
+from services.reporting.queries.inspection_results import township_score_summary, township_scores
 from services.reporting.queries.rectifications import LedgerFilter, ledger_page
+from services.reporting.queries.scoreboards import departments_board, townships_board
 from services.reporting.queries.worklist import WorkFilter, worklist
 from services.reporting.read_models import SCHEMA
 from shared.db import create_engine
@@ -97,3 +101,57 @@ async def test_the_ledger_is_paged_with_its_total_and_filters_count_before_pagin
     assert total == 9 and [e["number"] for e in page] == ["ZG-2026-0006", "ZG-2026-0007", "ZG-2026-0008"]
     assert late == 4 and [e["number"] for e in late_page] == ["ZG-2026-0001", "ZG-2026-0002"]
     assert all(e["overdue"] for e in late_page)
+
+
+async def test_plan_items_are_counted_over_past_months_and_this_months_days(engine: AsyncEngine) -> None:
+    other = "511403003000"
+    items = [  # (person, due day, status): TODAY is 2026-06-30, due soon runs to 2026-07-07
+        ("a", date(2025, 11, 3), "planned"), ("a", date(2026, 4, 15), "planned"), ("b", date(2026, 6, 1), "planned"),
+        ("a", date(2026, 6, 29), "planned"), ("b", TODAY, "planned"), ("a", date(2026, 7, 3), "planned"),
+        ("a", date(2026, 7, 20), "planned"), ("b", date(2026, 5, 2), "delivered"), ("gone", date(2026, 5, 2),
+                                                                                     "planned")]
+    async with engine.begin() as conn:
+        await conn.execute(insert(pi_persons), [
+            {"person_id": "a", "village_code": "511403001001", "township_code": TOWNSHIP, "active": True},
+            {"person_id": "b", "village_code": "511403003001", "township_code": other, "active": True},
+            {"person_id": "gone", "village_code": "511403001001", "township_code": TOWNSHIP, "active": False}])
+        await conn.execute(insert(pi_items), [{
+            "item_id": f"item-{n}", "plan_id": f"plan-{person}", "person_id": person, "year": due.year,
+            "kind": "service", "need": "medical", "description": "d", "responsible_department": "health",
+            "due_on": due, "status": status} for n, (person, due, status) in enumerate(items)])
+        await counters.fill(conn)
+    async with engine.connect() as conn:
+        listed = await worklist(conn, TODAY, WorkFilter(kind="plan_item"), limit=50)
+        township = await worklist(conn, TODAY, WorkFilter(kind="plan_item", township=TOWNSHIP), limit=50)
+        overdue = await worklist(conn, TODAY, WorkFilter(kind="plan_item", window="overdue"), limit=2)
+        names: dict[str, str] = {}
+        departments = {d["code"]: d["overdue_plan_items"] for d in await departments_board(conn, 2026, TODAY, names)}
+        townships = {t["code"]: t["overdue_plan_items"] for t in await townships_board(conn, 2026, TODAY, names)}
+    assert (listed["total"], listed["counts"]) == (6, {"overdue": 4, "due_soon": 2})
+    assert [r["id"] for r in listed["rows"]] == ["item-0", "item-1", "item-2", "item-3", "item-4", "item-5"]
+    assert (township["total"], township["counts"]) == (4, {"overdue": 3, "due_soon": 1})
+    assert overdue["total"] == 4 and [r["id"] for r in overdue["rows"]] == ["item-0", "item-1"]
+    assert departments["health"] == 4
+    assert (townships[TOWNSHIP], townships[other]) == (3, 1)
+
+
+async def test_the_scoreboards_score_summary_agrees_with_the_inspections_read_one_by_one(engine: AsyncEngine) -> None:
+    other = "511403003000"
+    scored = [  # (id, township, completed on, score, status): the latest by day, then by id
+        ("i1", TOWNSHIP, date(2026, 3, 2), 80.0, "completed"), ("i2", TOWNSHIP, date(2026, 3, 2), 90.0, "completed"),
+        ("i3", TOWNSHIP, date(2026, 4, 9), 70.0, "completed"), ("i4", TOWNSHIP, date(2026, 5, 1), None, "completed"),
+        ("i5", other, date(2026, 4, 9), 60.5, "completed"), ("i6", other, date(2026, 6, 1), 99.0, "in_progress"),
+        ("i0", other, date(2026, 4, 9), 61.0, "completed")]
+    async with engine.begin() as conn:
+        await conn.execute(insert(insp_inspections), [{
+            "inspection_id": i, "group_id": "g", "target_kind": "township", "target_code": code, "target_name": code,
+            "township_code": code, "template_id": "t", "template_version": 1, "status": status,
+            "scheduled_on": on, "completed_on": on if status == "completed" else None, "score": score}
+            for i, code, on, score, status in scored])
+    async with engine.connect() as conn:
+        summary = await township_score_summary(conn)
+        one_by_one = await township_scores(conn, template_id=None, since=None, until=None)
+    assert {code: (s["average_score"], s["latest_score"]) for code, s in summary.items()} == {
+        s["township_code"]: (s["average_score"], s["latest_score"]) for s in one_by_one}
+    assert summary[TOWNSHIP]["latest_score"] == 70.0 and summary[other]["latest_score"] == 60.5
+    assert summary[TOWNSHIP]["by_month"] == {"2026-03": [170.0, 2], "2026-04": [70.0, 1]}
