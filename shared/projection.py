@@ -18,6 +18,7 @@ fetches and its rebuild replays are derived from them, never kept by hand next t
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -308,12 +309,8 @@ async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], o
         if k in rows and rows[k] is not before.get(k):
             row = rows[k]
             shapes.setdefault((tuple(sorted(row)), tuple(c for c in sorted(row) if c not in primary)), []).append(row)
-    insert_of = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     for (_columns, updates), same in shapes.items():
-        stmt = insert_of(table)
-        updated = {c: stmt.excluded[c] for c in updates}
-        stmt = (stmt.on_conflict_do_update(index_elements=primary, set_=updated) if updated
-                else stmt.on_conflict_do_nothing(index_elements=primary))
+        stmt = _upsert(conn.dialect.name, table, tuple(primary), updates)
         for start in range(0, len(same), 1000):
             await conn.execute(stmt, same[start:start + 1000])
     gone = [keys[k] for k in before if k not in rows]
@@ -426,17 +423,23 @@ async def _write_back(conn: AsyncConnection, table: Table, primary: list[str], b
         if row is not before.get(k):
             full = {**defaults, **row}
             shapes.setdefault(tuple(sorted(full)), []).append(full)
-    insert_of = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     for columns, same in shapes.items():
-        stmt = insert_of(table)
-        updates = {c: stmt.excluded[c] for c in columns if c not in primary}
-        stmt = (stmt.on_conflict_do_update(index_elements=primary, set_=updates) if updates
-                else stmt.on_conflict_do_nothing(index_elements=primary))
+        stmt = _upsert(conn.dialect.name, table, tuple(primary), tuple(c for c in columns if c not in primary))
         for start in range(0, len(same), 1000):
             await conn.execute(stmt, same[start:start + 1000])
     gone = [tuple(before[k][c] for c in primary) for k in before if k not in rows]
     for start in range(0, len(gone), _CHUNK):
         await conn.execute(delete(table).where(_among(table, primary, gone[start:start + _CHUNK])))
+
+
+@functools.lru_cache(maxsize=1024)
+def _upsert(dialect: str, table: Table, primary: tuple[str, ...], updates: tuple[str, ...]) -> Any:
+    """The multi-row upsert of ``table`` setting ``updates`` on conflict, made once per shape: building
+    ``excluded`` copies the table's columns, which cost a lone event's batch more than its SQL."""
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    updated = {c: stmt.excluded[c] for c in updates}
+    return (stmt.on_conflict_do_update(index_elements=list(primary), set_=updated) if updated
+            else stmt.on_conflict_do_nothing(index_elements=list(primary)))
 
 
 def _among(table: Table, primary: list[str], keys: list[tuple[Any, ...]]) -> Any:

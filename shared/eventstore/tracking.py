@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -52,8 +54,13 @@ async def record_positions(conn: AsyncConnection, source: str, positions: Mappin
     """``record_position`` for several consumers of ``source`` in one statement (a multi-row upsert)."""
     if not positions:
         return
-    insert_of = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert_of(tracking)
-    stmt = stmt.on_conflict_do_update(index_elements=[tracking.c.consumer, tracking.c.source],
+    rows = [{"consumer": c, "source": source, "position": p} for c, p in sorted(positions.items())]
+    await conn.execute(_upsert_positions(conn.dialect.name), rows)
+
+
+@functools.cache
+def _upsert_positions(dialect: str) -> Any:
+    # made once: building ``excluded`` copies the table's columns, dearer than the statement's SQL
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(tracking)
+    return stmt.on_conflict_do_update(index_elements=[tracking.c.consumer, tracking.c.source],
                                       set_={"position": stmt.excluded.position})
-    await conn.execute(stmt, [{"consumer": c, "source": source, "position": p} for c, p in sorted(positions.items())])

@@ -275,7 +275,8 @@ class DurableConsumer(NatsWorker):
         self, conn: AsyncConnection, msg: Msg, sequence: int, feeds: list[Feed], admission: Admission,
         seen: set[tuple[str, str]], *, careful: bool, folded: list[Operation] | None = None
     ) -> list[tuple[Feed, Envelope]]:
-        readers = [f for f in feeds if self._type_of(msg) in f.event_types or self._type_of(msg) is None]
+        event_type = self._type_of(msg)
+        readers = feeds if event_type is None else [f for f in feeds if event_type in f.event_types]
         if not readers:
             return []
         envelope = admission.envelope
