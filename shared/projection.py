@@ -282,12 +282,15 @@ async def apply_folded(conn: AsyncConnection, operations: Sequence[Operation]) -
 async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], ops: list[RowOperation]) -> None:
     model = MemoryModel([table])
     rows = model.rows[table.name]
-    keys = {MemoryModel._key(op.key): tuple(op.key[c] for c in primary) for op in ops}
+    op_keys = [MemoryModel._key(op.key) for op in ops]  # computed once: a batch has thousands
+    keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for op, k in zip(ops, op_keys, strict=True):
+        if k not in keys:
+            keys[k] = tuple([op.key[c] for c in primary])
     # A row only ever upserted in this batch needs no read: inserted with the batch's values, or
     # those columns updated (catching up, most rows are new and written so).
     blind: dict[tuple[Any, ...], Row] = {k: {} for k in keys}
-    for op in ops:
-        k = MemoryModel._key(op.key)
+    for op, k in zip(ops, op_keys, strict=True):
         if k in blind:
             if isinstance(op, Upsert):
                 blind[k].update(op.values)
@@ -300,7 +303,7 @@ async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], o
             found = dict(record._mapping)
             rows[MemoryModel._key({c: found[c] for c in primary})] = found
     before = {k: rows[k] for k in keys if k in rows}
-    model.apply(op for op in ops if MemoryModel._key(op.key) not in blind)
+    model.apply(op for op, k in zip(ops, op_keys, strict=True) if k not in blind)
     shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Row]] = {}
     for k, values in blind.items():
         row = {**model.defaults(table), **dict(zip(primary, keys[k], strict=True)), **values}
