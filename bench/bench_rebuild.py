@@ -5,10 +5,11 @@ visit, plan drawn, item added, item delivered, plus the org units and department
 :func:`shared.rebuild.rebuild` with reporting's ``COVERAGE`` projection into a fresh reporting
 database (schema created beforehand, not timed): the staged rebuild (``shared.rebuild_staged``),
 chunks folded into staging tables, then swapped in with the checkpoint in one transaction.
-Signatures are checked with the registry's public key, as a service's rebuild does. *Raw*: :func:`shared.messaging.replay.replay` over the same stream
-with a callback that only counts. Both rates are stream messages per second (the projection reads
-all of them, even the types it skips); rounds alternate and the medians are printed. The replay
-part of the rebuild is timed too (until the last message was read: applying is interleaved).
+Signatures are checked with the registry's public key, as a service's rebuild does.
+*Raw*: :func:`shared.messaging.replay.replay` over the same stream with a callback that only counts.
+Both rates are stream messages per second (the projection reads all of them, even the types it
+skips); rounds alternate and the medians are printed. The replay part of the rebuild is timed too
+(until the last message was read: applying is interleaved).
 """
 
 from __future__ import annotations
