@@ -3,13 +3,13 @@
 The stream is the workload's (``persons × 5`` events published by the relay: registered, home
 visit, plan drawn, item added, item delivered, plus the org units and departments). *Rebuild*:
 :func:`shared.rebuild.rebuild` with reporting's ``COVERAGE`` projection into a fresh reporting
-database (schema created beforehand, not timed): replay into memory, then write the tables and the
-checkpoint in one transaction. Signatures are checked with the registry's public key, as a
-service's rebuild does. *Raw*: :func:`shared.messaging.replay.replay` over the same stream
-with a callback that only counts. Both rates are stream messages per second (the projection reads
-all of them, even the types it skips); rounds alternate and the medians are printed. The replay
-part of the rebuild is timed too (until the last message was applied in memory), to show where
-its time goes.
+database (schema created beforehand, not timed): the staged rebuild (``shared.rebuild_staged``),
+chunks folded into staging tables, then swapped in with the checkpoint in one transaction.
+Signatures are checked with the registry's public key, as a service's rebuild does.
+*Raw*: :func:`shared.messaging.replay.replay` over the same stream with a callback that only counts.
+Both rates are stream messages per second (the projection reads all of them, even the types it
+skips); rounds alternate and the medians are printed. The replay part of the rebuild is timed too
+(until the last message was read: applying is interleaved).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Rebuilt:
     """One timed rebuild."""
 
     seconds: float
-    replay_seconds: float  # until the last message was applied to the in-memory model
+    replay_seconds: float  # until the last message was read (the staged rebuild applies as it reads)
     cpu: float  # CPU seconds of this process (on SQLite with the driver's thread; not PostgreSQL's)
     persons: int
 

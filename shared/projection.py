@@ -18,6 +18,7 @@ fetches and its rebuild replays are derived from them, never kept by hand next t
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -249,13 +250,19 @@ async def apply_folded(conn: AsyncConnection, operations: Sequence[Operation]) -
     :func:`apply_sql`, in order. Tables are independent read-model tables, so each can be
     folded on its own. The caller's transaction must be the only writer of these tables (a
     consumer holds its lease and its checkpoint row), since the rows are read, then written.
+
+    Counters (:class:`Tallied`) fold too: the rows of every subject the batch names are read
+    once, the operations applied to them in memory in order, and each counter moves by the sum
+    over those subjects of (tally after − tally before) — what the per-event moves add up to —
+    with one read and one write per counter table. Only if a plain operation touches a tally's
+    tables are those applied in order, as :func:`apply_sql` does.
     """
-    # Counters move with the rows of their subject (Tallied): those tables are applied in order,
-    # as apply_sql does, and every other table is folded.
     counted = {t.name for op in operations if isinstance(op, Tallied) for t in (*op.tally.sources, *op.tally.counters)}
-    in_order = [op for op in operations if isinstance(op, Tallied) or op.table.name in counted]
-    if in_order:
-        await apply_sql(conn, in_order)
+    mixed = any(not isinstance(op, Tallied) and op.table.name in counted for op in operations)
+    if mixed:  # a plain operation between tallied ones: keep their order
+        await apply_sql(conn, [op for op in operations if isinstance(op, Tallied) or op.table.name in counted])
+    else:
+        await _fold_tallies(conn, [op for op in operations if isinstance(op, Tallied)])
     by_table: dict[str, list[RowOperation]] = {}
     tables: dict[str, Table] = {}
     for op in operations:
@@ -275,12 +282,15 @@ async def apply_folded(conn: AsyncConnection, operations: Sequence[Operation]) -
 async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], ops: list[RowOperation]) -> None:
     model = MemoryModel([table])
     rows = model.rows[table.name]
-    keys = {MemoryModel._key(op.key): tuple(op.key[c] for c in primary) for op in ops}
+    op_keys = [MemoryModel._key(op.key) for op in ops]  # computed once: a batch has thousands
+    keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for op, k in zip(ops, op_keys, strict=True):
+        if k not in keys:
+            keys[k] = tuple([op.key[c] for c in primary])
     # A row only ever upserted in this batch needs no read: inserted with the batch's values, or
     # those columns updated (catching up, most rows are new and written so).
     blind: dict[tuple[Any, ...], Row] = {k: {} for k in keys}
-    for op in ops:
-        k = MemoryModel._key(op.key)
+    for op, k in zip(ops, op_keys, strict=True):
         if k in blind:
             if isinstance(op, Upsert):
                 blind[k].update(op.values)
@@ -293,7 +303,7 @@ async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], o
             found = dict(record._mapping)
             rows[MemoryModel._key({c: found[c] for c in primary})] = found
     before = {k: rows[k] for k in keys if k in rows}
-    model.apply(op for op in ops if MemoryModel._key(op.key) not in blind)
+    model.apply(op for op, k in zip(ops, op_keys, strict=True) if k not in blind)
     shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Row]] = {}
     for k, values in blind.items():
         row = {**model.defaults(table), **dict(zip(primary, keys[k], strict=True)), **values}
@@ -302,17 +312,137 @@ async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], o
         if k in rows and rows[k] is not before.get(k):
             row = rows[k]
             shapes.setdefault((tuple(sorted(row)), tuple(c for c in sorted(row) if c not in primary)), []).append(row)
-    insert_of = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     for (_columns, updates), same in shapes.items():
-        stmt = insert_of(table)
-        updated = {c: stmt.excluded[c] for c in updates}
-        stmt = (stmt.on_conflict_do_update(index_elements=primary, set_=updated) if updated
-                else stmt.on_conflict_do_nothing(index_elements=primary))
+        stmt = _upsert(conn.dialect.name, table, tuple(primary), updates)
         for start in range(0, len(same), 1000):
             await conn.execute(stmt, same[start:start + 1000])
     gone = [keys[k] for k in before if k not in rows]
     for start in range(0, len(gone), _CHUNK):
         await conn.execute(delete(table).where(_among(table, primary, gone[start:start + _CHUNK])))
+
+
+async def _fold_tallies(conn: AsyncConnection, operations: Sequence[Tallied]) -> None:
+    # One group per tally (a staged rebuild retargets each operation's tally: same names, new objects)
+    groups: dict[tuple[str, ...], list[Tallied]] = {}
+    for op in operations:
+        name = (op.tally.name, *(t.name for t in (*op.tally.sources, *op.tally.counters)))
+        groups.setdefault(name, []).append(op)
+    for ops in groups.values():
+        await _fold_tally(conn, ops[0].tally, ops)
+
+
+async def _fold_tally(conn: AsyncConnection, tally: Tally, ops: Sequence[Tallied]) -> None:
+    model = MemoryModel(tally.sources)
+    subjects: dict[Any, None] = dict.fromkeys(op.subject for op in ops)
+    await _load_subjects(conn, model, tally, list(subjects))
+    # An operation keyed without the subject column (an item by its id) may name a row of a
+    # subject not read yet: read those rows by key, and their subjects' rows with them.
+    keyed: dict[str, dict[tuple[Any, ...], Row]] = {}
+    for op in ops:
+        for row_op in op.operations:
+            if tally.subject not in row_op.key:
+                k = MemoryModel._key(row_op.key)
+                if k not in model.rows[row_op.table.name]:
+                    keyed.setdefault(row_op.table.name, {})[k] = row_op.key
+    others: dict[Any, None] = {}
+    for table in tally.sources:
+        wanted = keyed.get(table.name)
+        if not wanted:
+            continue
+        primary = [c.name for c in table.primary_key.columns]
+        found = await _read_keys(conn, table, primary, [tuple(key[c] for c in primary) for key in wanted.values()])
+        others.update((row[tally.subject], None) for row in found if row[tally.subject] not in subjects)
+    if others:
+        await _load_subjects(conn, model, tally, list(others))
+        subjects.update(others)
+    before = {name: dict(rows) for name, rows in model.rows.items()}
+    delta: Counter[CounterKey] = Counter()
+    for subject in subjects:
+        delta.subtract(tally.counts(model.subject_rows(tally, subject)))
+    for op in ops:
+        model.apply(op.operations)
+    for subject in subjects:
+        delta.update(tally.counts(model.subject_rows(tally, subject)))
+    for table in tally.sources:
+        await _write_back(conn, table, [c.name for c in table.primary_key.columns], before[table.name],
+                          model.rows[table.name], model.defaults(table))
+    await _move_counters(conn, tally, delta)
+
+
+async def _load_subjects(conn: AsyncConnection, model: MemoryModel, tally: Tally, subjects: list[Any]) -> None:
+    for table in tally.sources:
+        column = table.c[tally.subject]
+        found: list[Row] = []
+        for start in range(0, len(subjects), _CHUNK):
+            found += [dict(r._mapping) for r in
+                      await conn.execute(select(table).where(column.in_(subjects[start:start + _CHUNK])))]
+        model.load({table.name: found})
+
+
+async def _read_keys(conn: AsyncConnection, table: Table, primary: list[str], keys: list[tuple[Any, ...]]) -> list[Row]:
+    found: list[Row] = []
+    for start in range(0, len(keys), _CHUNK):
+        found += [dict(r._mapping) for r in
+                  await conn.execute(select(table).where(_among(table, primary, keys[start:start + _CHUNK])))]
+    return found
+
+
+async def _move_counters(conn: AsyncConnection, tally: Tally, delta: Counter[CounterKey]) -> None:
+    """Add the summed moves to the counter rows (read once by key); a row counting nothing goes."""
+    by_table: dict[str, dict[tuple[tuple[str, Any], ...], dict[str, int]]] = {}
+    tables = {t.name: t for t in tally.counters}
+    for (table, key, column), by in delta.items():
+        if by:
+            tables.setdefault(table.name, table)
+            moved = by_table.setdefault(table.name, {}).setdefault(key, {})
+            moved[column] = moved.get(column, 0) + by
+    for name, moves in by_table.items():
+        table = tables[name]
+        primary = [c.name for c in table.primary_key.columns]
+        model = MemoryModel([table])
+        rows = model.rows[name]
+        for row in await _read_keys(conn, table, primary, [tuple(dict(key)[c] for c in primary) for key in moves]):
+            rows[MemoryModel._key({c: row[c] for c in primary})] = row
+        before = dict(rows)
+        counts = [c.name for c in table.columns if not c.primary_key]
+        for key, columns in moves.items():
+            k = MemoryModel._key(dict(key))
+            row = dict(rows.get(k) or {**model.defaults(table), **dict(key)})
+            for column, by in columns.items():
+                row[column] = (row.get(column) or 0) + by
+            if all(row[c] == 0 for c in counts):
+                rows.pop(k, None)
+            else:
+                rows[k] = row
+        await _write_back(conn, table, primary, before, rows, model.defaults(table))
+
+
+async def _write_back(conn: AsyncConnection, table: Table, primary: list[str], before: Mapping[Any, Row],
+                      rows: Mapping[Any, Row], defaults: Row) -> None:
+    """Write the rows that differ from ``before`` (new objects: the memory model never changes a
+    row in place) with one multi-row upsert per column set, and delete the rows that went."""
+    shapes: dict[tuple[str, ...], list[Row]] = {}
+    for k, row in rows.items():
+        if row is not before.get(k):
+            full = {**defaults, **row}
+            shapes.setdefault(tuple(sorted(full)), []).append(full)
+    for columns, same in shapes.items():
+        stmt = _upsert(conn.dialect.name, table, tuple(primary), tuple(c for c in columns if c not in primary))
+        for start in range(0, len(same), 1000):
+            await conn.execute(stmt, same[start:start + 1000])
+    gone = [tuple(before[k][c] for c in primary) for k in before if k not in rows]
+    for start in range(0, len(gone), _CHUNK):
+        await conn.execute(delete(table).where(_among(table, primary, gone[start:start + _CHUNK])))
+
+
+@functools.lru_cache(maxsize=1024)
+def _upsert(dialect: str, table: Table, primary: tuple[str, ...], updates: tuple[str, ...]) -> Any:
+    """The multi-row upsert of ``table`` setting ``updates`` on conflict, made once per shape: building
+    ``excluded`` copies the table's columns, which cost a lone event's batch more than its SQL."""
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    updated = {c: stmt.excluded[c] for c in updates}
+    return (stmt.on_conflict_do_update(index_elements=list(primary), set_=updated) if updated
+            else stmt.on_conflict_do_nothing(index_elements=list(primary)))
 
 
 def _among(table: Table, primary: list[str], keys: list[tuple[Any, ...]]) -> Any:
@@ -321,10 +451,18 @@ def _among(table: Table, primary: list[str], keys: list[tuple[Any, ...]]) -> Any
     return tuple_(*(table.c[c] for c in primary)).in_(keys)
 
 
-def retarget(op: Operation, tables: Mapping[str, Table]) -> Operation:
-    """``op`` on the tables of ``tables`` named like its own (a staged rebuild's copies), tallies included."""
+def retarget(op: Operation, tables: Mapping[str, Table], tallies: dict[str, Tally] | None = None) -> Operation:
+    """``op`` on the tables of ``tables`` named like its own (a staged rebuild's copies), tallies included.
+
+    ``tallies`` keeps the retargeted tallies by name across calls, so that a rebuild makes each once.
+    """
     if isinstance(op, Tallied):
-        return Tallied(op.tally.retarget(tables), op.subject, tuple(retarget_row(o, tables) for o in op.operations))
+        tally = tallies.get(op.tally.name) if tallies is not None else None
+        if tally is None:
+            tally = op.tally.retarget(tables)
+            if tallies is not None:
+                tallies[op.tally.name] = tally
+        return Tallied(tally, op.subject, tuple(retarget_row(o, tables) for o in op.operations))
     return retarget_row(op, tables)
 
 

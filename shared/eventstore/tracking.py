@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Collection, Mapping
+from typing import Any
+
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.eventstore.tables import tracking
@@ -30,3 +36,31 @@ async def record_position(conn: AsyncConnection, consumer: str, source: str, pos
     )
     if result.rowcount == 0:
         await conn.execute(insert(tracking).values(consumer=consumer, source=source, position=position))
+
+
+async def applied_positions(
+    conn: AsyncConnection, consumers: Collection[str], source: str, *, lock: bool = False,
+) -> dict[str, int]:
+    """``applied_position`` of several consumers of ``source`` in one query (0 for those with none)."""
+    query = select(tracking.c.consumer, tracking.c.position).where(
+        tracking.c.consumer.in_(list(consumers)), tracking.c.source == source)
+    if lock:
+        query = query.with_for_update()
+    found = {row.consumer: int(row.position) for row in await conn.execute(query)}
+    return {consumer: found.get(consumer, 0) for consumer in consumers}
+
+
+async def record_positions(conn: AsyncConnection, source: str, positions: Mapping[str, int]) -> None:
+    """``record_position`` for several consumers of ``source`` in one statement (a multi-row upsert)."""
+    if not positions:
+        return
+    rows = [{"consumer": c, "source": source, "position": p} for c, p in sorted(positions.items())]
+    await conn.execute(_upsert_positions(conn.dialect.name), rows)
+
+
+@functools.cache
+def _upsert_positions(dialect: str) -> Any:
+    # made once: building ``excluded`` copies the table's columns, dearer than the statement's SQL
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(tracking)
+    return stmt.on_conflict_do_update(index_elements=[tracking.c.consumer, tracking.c.source],
+                                      set_={"position": stmt.excluded.position})

@@ -32,7 +32,7 @@ from shared.db import write_lock, writer
 from shared.envelope import Envelope, utcnow
 from shared.eventstore.applied import already_applied, record_applied
 from shared.eventstore.tables import dead_letters
-from shared.eventstore.tracking import applied_position, record_position
+from shared.eventstore.tracking import applied_position, applied_positions, record_positions
 from shared.leadership import Lease, LeaseLost
 from shared.messaging.admission import Admission, admit_batch
 from shared.messaging.connection import connect_until_ready
@@ -223,7 +223,8 @@ class DurableConsumer(NatsWorker):
     async def _apply_in_transaction(self, msgs: list[Msg], *, careful: bool) -> list[Envelope]:
         applied: dict[str, Envelope] = {}
         async with write_lock(self._engine), writer(self._engine).begin() as conn:
-            positions = {f.name: await applied_position(conn, f.name, self.stream, lock=True) for f in self._feeds}
+            # One query for every feed's checkpoint, one statement to move them (a lone event moves all)
+            positions = await applied_positions(conn, [f.name for f in self._feeds], self.stream, lock=True)
             wanted = [m for m in msgs
                       if self._relevant(m) and any(m.metadata.sequence.stream > p for p in positions.values())]
             admissions = dict(zip([m.metadata.sequence.stream for m in wanted], self._admit(wanted), strict=True))
@@ -256,8 +257,7 @@ class DurableConsumer(NatsWorker):
                 except Exception as exc:
                     raise _HandlerFailed from exc
             await record_applied(conn, fresh)
-            for name in moved:
-                await record_position(conn, name, self.stream, positions[name])
+            await record_positions(conn, self.stream, {name: positions[name] for name in moved})
         self.position = max(self.position, msgs[-1].metadata.sequence.stream)
         for name, position in positions.items():
             CONSUMER_POSITION.labels(name, self.stream).set(position)
@@ -275,7 +275,8 @@ class DurableConsumer(NatsWorker):
         self, conn: AsyncConnection, msg: Msg, sequence: int, feeds: list[Feed], admission: Admission,
         seen: set[tuple[str, str]], *, careful: bool, folded: list[Operation] | None = None
     ) -> list[tuple[Feed, Envelope]]:
-        readers = [f for f in feeds if self._type_of(msg) in f.event_types or self._type_of(msg) is None]
+        event_type = self._type_of(msg)
+        readers = feeds if event_type is None else [f for f in feeds if event_type in f.event_types]
         if not readers:
             return []
         envelope = admission.envelope

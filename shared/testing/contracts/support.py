@@ -78,6 +78,14 @@ levels = Table(
     Column("units", Integer, nullable=False, default=0),
 )
 
+level_counts = Table(
+    "contract_level_counts", metadata,
+    Column("level", String(10), primary_key=True),
+    Column("units", Integer, nullable=False, default=0),
+    Column("named", Integer, nullable=False, default=0),
+)
+"""Counters of a tally over ``units`` (by their level): how many units, and how many renamed."""
+
 
 def context() -> CommandContext:
     """The actor of every contract command."""

@@ -20,7 +20,7 @@ from shared.catalogue import EventPayload
 from shared.catalogue import people as ev
 from shared.db import create_engine
 from shared.migrations import migrate, trees_for
-from shared.projection import MemoryModel, apply_sql
+from shared.projection import MemoryModel, apply_folded, apply_sql
 from shared.testing.envelopes import envelope_for
 
 pytestmark = pytest.mark.integration
@@ -157,3 +157,74 @@ async def test_a_month_counts_the_items_of_all_its_days_and_leaves_with_them(eng
                                                               time=datetime.now(UTC)), gone))
         assert await _rows(conn, pi_due_month_counts) == []
         assert await _rows(conn, pi_due_counts) == []
+
+
+def _moves_and_revisits() -> list[EventPayload]:
+    """A person visited twice, lost then reached, moved to another township, reassessed and deregistered,
+    all of it for persons registered in the same batch and before it."""
+    village, township = VILLAGES[0]
+    other_village, other_township = VILLAGES[2]
+    events: list[EventPayload] = []
+    for n in range(3):
+        events.append(ev.PersonRegistered(
+            person_id=f"m{n}", sealed={}, village_code=village, township_code=township, category=4, grade=2,
+            severe=True, hardship=[], sex="female", birth_year=1950, registered_on=date(2026, 1, 5)))
+    for n in range(3):
+        person = f"m{n}"
+        events += [
+            ev.HomeVisitRecorded(person_id=person, visit_id=f"{person}-1", year=2026, visited_on=date(2026, 3, 1),
+                                 visitor="s", mode="lost_to_follow_up", needs=[], outcome="lost",
+                                 lost_reason="refused", village_code=village, township_code=township),
+            ev.PlanItemAdded(plan_id=f"plan-{person}", person_id=person, year=2026, item_id=f"{person}-i",
+                             kind="protection", need="medical", responsible_department="health",
+                             due_on=date(2026, 6, 1)),
+            ev.PersonRelocated(person_id=person, from_village_code=village, village_code=other_village,
+                               township_code=other_township),
+            ev.HomeVisitRecorded(person_id=person, visit_id=f"{person}-2", year=2026, visited_on=date(2026, 4, 1),
+                                 visitor="s", mode="home", needs=[], outcome="reached", lost_reason=None,
+                                 village_code=other_village, township_code=other_township),
+            ev.HomeVisitRecorded(person_id=person, visit_id=f"{person}-3", year=2026, visited_on=date(2026, 4, 2),
+                                 visitor="s", mode="home", needs=[], outcome="reached", lost_reason=None,
+                                 village_code=other_village, township_code=other_township),
+        ]
+    events.append(ev.PersonDeregistered(person_id="m2", reason="moved_away", effective_on=date(2026, 6, 1)))
+    return events
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+async def test_counters_folded_per_batch_equal_those_applied_in_order(engine: AsyncEngine, seed: int) -> None:
+    # The live consumer folds a batch (apply_folded): each counter moves once by the sum of its
+    # subjects' tally differences. It must end where applying every event in order ends.
+    rng = random.Random(seed)
+    history = _history(seed) + _moves_and_revisits() + _history(seed + 10, steps=80)
+    models = {p.name: MemoryModel(p.tables) for p in (COVERAGE, PLAN_ITEMS)}
+    batches: list[list[Any]] = []
+    position = 0
+    while position < len(history):  # batches of 1 to 60 events, and one holding everything at the end
+        size = rng.randint(1, 60) if position < len(history) * 3 // 4 else len(history)
+        batches.append(history[position:position + size])
+        position += size
+    version = 0
+    for batch in batches:
+        operations: dict[str, list[Any]] = {p.name: [] for p in (COVERAGE, PLAN_ITEMS)}
+        for payload in batch:
+            version += 1
+            envelope = envelope_for(payload, stream_id="s", version=version, time=datetime.now(UTC))
+            for projection in (COVERAGE, PLAN_ITEMS):
+                if type(payload) in projection.reads:
+                    operations[projection.name] += projection.changes(envelope, payload)
+                    models[projection.name].apply(projection.changes(envelope, payload))
+        async with engine.begin() as conn:
+            for projection in (COVERAGE, PLAN_ITEMS):
+                await apply_folded(conn, operations[projection.name])
+    async with engine.begin() as conn:
+        for projection in (COVERAGE, PLAN_ITEMS):
+            for table in projection.tables:
+                assert await _rows(conn, table) == _sorted(table, models[projection.name].table_rows(table)), \
+                    table.name
+        live_counters = {t.name: await _rows(conn, t) for t in COUNTERS}
+        moved = [r for r in live_counters["cov_counts"] if r["township_code"] == VILLAGES[2][1]]
+        assert moved and any(r["lost"] for r in live_counters["cov_lost_reasons"])
+        await counters.fill(conn)
+        for table in COUNTERS:
+            assert await _rows(conn, table) == live_counters[table.name], table.name
