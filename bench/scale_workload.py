@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import random
 from collections import deque
@@ -28,6 +29,7 @@ from bench.workload import TOWNSHIP_OF, registration_bodies
 from services.registry.domain import person as person_domain
 from services.registry.domain import plan as plan_domain
 from services.registry.domain.certificate import SevereRule, validate_certificate_number
+from services.registry.domain.survey_form import BUILT_IN
 from services.stack.demo.pengshan import DEPARTMENTS, DISTRICT, TOWNSHIPS, village_code, village_name
 from shared.aggregate import fold
 from shared.catalogue import EventPayload
@@ -130,9 +132,12 @@ def person_messages(args: tuple[Keys, str, Sequence[str], int, int, int]) -> lis
             registered_on=today)
         person = fold(person_domain.evolve, events)
         assert person is not None
+        def seal_answers(answers: dict[str, Any], key: bytes = wrapped, subject: str = person_id) -> Any:
+            return vault.seal(key, subject, {"answers": json.dumps(answers, ensure_ascii=False)})
         events += person_domain.record_visit(
-            person, visit_id=new_id(), visited_on=today, visitor="system", mode="home", needs=["rehabilitation"],
-            today=today, sealed_answers=vault.seal(wrapped, person_id, {"what_they_need": "康复训练"}))
+            person, person_domain.VisitFacts(new_id(), today, "system", "home"), form=BUILT_IN,
+            answers={"what_they_need": "康复训练"}, needs=["rehabilitation"], complete=False, today=today,
+            seal=seal_answers)
         plan_events = plan_domain.draw(None, person, year=today.year)
         plan = fold(plan_domain.evolve, plan_events)
         assert plan is not None
