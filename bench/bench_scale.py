@@ -1,21 +1,25 @@
 """``python -m bench --persons N``: consumers and rebuilds at a province's scale.
 
-1. ``N`` persons' registry events (5 a person, plus the organisation: ``bench/scale_workload.py``),
-   signed, are published straight into a registry stream of the run's nats-server.
-2. *Raw*: the whole stream read by an ordered consumer that only counts (as benchmark 3).
-3. *Catch-up*, for each service that reads the registry stream (reporting, inspections, a
-   checklists instance): its real durable consumers (``shared.messaging.feeds``, the key ring
-   trusting the registry's key, as ``ServiceRuntime.start`` sets it) start on an empty database
-   and are timed until their checkpoint reaches the stream's end. Rate in stream messages per
-   second, the ratio to the raw read, CPU per message (this process: on SQLite the driver's
-   thread included, PostgreSQL's own processes not), peak RSS.
+1. ``N`` persons' registry events (5 a person, plus the organisation), and the checklists' and
+   inspections' events of such a register (a task per 50 persons, an inspection per 500:
+   ``bench/scale_workload.py``), signed, are published straight into the three services' streams
+   of the run's nats-server.
+2. *Raw*: each stream read by an ordered consumer that only counts (as benchmark 3).
+3. *Catch-up*, for every durable consumer of every stream (:data:`CONSUMERS`: reporting,
+   inspections and a checklists instance from the registry; reporting and inspections from
+   checklists; reporting from inspections): the real consumer (``shared.messaging.feeds``, the
+   key ring trusting the publishers' keys and the collector settled, as ``ServiceRuntime.start``
+   does) starts on an empty database and is timed until its checkpoint reaches its stream's end.
+   Rate in stream messages per second, the ratio to that stream's raw read, CPU per message
+   (this process: on SQLite the driver's thread included, PostgreSQL's own processes not), peak RSS.
 4. *Rebuild*: reporting's coverage rebuilt (``shared.rebuild``, signatures checked) into the
    caught-up database: rate, ratio, CPU per message, peak RSS.
 
-Every measurement runs in a fresh process (``spawn``), so its peak RSS is its own.
-:func:`populated_reporting` leaves a caught-up reporting database behind for other benchmarks
-(the dashboards' queries at scale).
+Every measurement runs in a fresh process (``spawn``), so its peak RSS is its own. One row per
+consumer is printed (progress on stderr, then the table). :func:`populated_reporting` leaves a
+caught-up reporting database behind for other benchmarks (the dashboards' queries at scale).
 """
+
 
 from __future__ import annotations
 

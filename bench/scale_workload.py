@@ -1,4 +1,4 @@
-"""A province's registry log, made fast: signed envelopes published straight into a stream.
+"""A province's event logs, made fast: signed envelopes published straight into the streams.
 
 The persons' events are decided by the registry's own domain functions, exactly as
 ``bench/workload.py`` does (register, home visit, plan drawn, one item added, the item
@@ -6,8 +6,11 @@ delivered: 5 events a person, personal data sealed by the vault), but instead of
 database and the relay, each envelope is sealed (hash chained per aggregate stream) and signed
 here, as ``EventStore.append`` would, and published with ``publish_async``. The org units, the
 departments and a few staff come first, so every consumer of the registry stream has something
-to learn. Generation runs in worker processes (one per core), publishing in this one.
+to learn; then the checklists' and the inspections' streams (``supervision_messages``), so that
+their consumers have theirs. Generation runs in worker processes (one per core), publishing in
+this one, a bounded window of chunks at a time (memory does not grow with the persons).
 """
+
 
 from __future__ import annotations
 
@@ -176,14 +179,15 @@ def person_messages(args: tuple[Keys, str, Sequence[str], int, int, int]) -> lis
     return writer.messages
 
 
-def supervision_messages(keys: Keys, namespace: str, villages: Sequence[str], persons: int) -> dict[str, list[Message]]:
+def supervision_messages(keys: Keys, namespace: str, villages: Sequence[str], persons: int) -> Iterator[list[Message]]:
     """The checklists' and the inspections' streams for a register of ``persons``, by service.
 
     One template and one month's task list; a task per :data:`PERSONS_PER_TASK` persons, issued by
     the federation and reported and completed by its responsible department; an inspection group,
     an inspection per :data:`PERSONS_PER_INSPECTION` persons (a township, 5 items, 3 focus checks,
     a finding, completed) and the finding's rectification. Made from the catalogue's payloads (the
-    consumers read nothing else); the focus checks name persons by fresh ids.
+    consumers read nothing else); the focus checks name persons by fresh ids. Yielded a task or an
+    inspection at a time, so that a million persons' share never sits in memory at once.
     """
     now, today = datetime.now(UTC), date.today()
     month = today.strftime("%Y-%m")
@@ -210,6 +214,7 @@ def supervision_messages(keys: Keys, namespace: str, villages: Sequence[str], pe
             wl.TaskCompleted(task_id=task_id, month=month, responsible_department=responsible, completed_on=today,
                              how="reported", deadline=deadline, on_time=True),
         ], department=responsible)
+        yield _taken(checklists)
     inspections = _Writer(Signer.from_base64(keys.inspections_seed), namespace, now, "inspections")
     group_id = "scale-group"
     inspections.append(f"group-{group_id}", [sv.GroupFormed(
@@ -243,7 +248,13 @@ def supervision_messages(keys: Keys, namespace: str, villages: Sequence[str], pe
             responsible_unit=departments[n % len(departments)], deadline=today + timedelta(days=30),
             target_kind="township", target_code=township, target_name=township, problem="台账不全",
             measures="补齐台账", assigned_on=today)])
-    return {"checklists": checklists.messages, "inspections": inspections.messages}
+        yield _taken(inspections)
+
+
+def _taken(writer: _Writer) -> list[Message]:
+    """The writer's messages so far, emptied."""
+    messages, writer.messages = writer.messages, []
+    return messages
 
 
 def _tasks(keys: Keys, namespace: str, villages: Sequence[str], persons: int,
@@ -273,7 +284,7 @@ async def publish_province(nats_url: str, namespace: str, keys: Keys, persons: i
             published += len(messages)
 
         await send(organisation)
-        for messages in supervision_messages(keys, namespace, villages, persons).values():
+        for messages in supervision_messages(keys, namespace, villages, persons):
             await send(messages)
         processes = workers or os.cpu_count() or 1
         with ProcessPoolExecutor(max_workers=processes) as pool:
