@@ -73,13 +73,14 @@ async def timed_rebuild(database_url: str, nats_url: str, namespace: str, keyrin
         await engine.dispose()
 
 
-async def raw_read(nats_url: str, namespace: str) -> tuple[float, float, int]:
-    """Seconds (and CPU seconds) to read the whole stream with an ordered consumer that only counts; the count."""
+async def raw_read(nats_url: str, namespace: str, service: str = "registry") -> tuple[float, float, int]:
+    """Seconds (and CPU seconds) to read ``service``'s whole stream with an ordered consumer that only counts;
+    the count."""
     loop = asyncio.get_running_loop()
     started, cpu = loop.time(), time.process_time()
     nc = await nats.connect(servers=nats_servers(nats_url))
     try:
-        stream = stream_name(namespace, "registry")
+        stream = stream_name(namespace, service)
         end = await stream_last_sequence(nc, stream)
         seen = 0
 
@@ -87,7 +88,7 @@ async def raw_read(nats_url: str, namespace: str) -> tuple[float, float, int]:
             nonlocal seen
             seen += 1
 
-        read = await replay(nc, stream, service_subjects(namespace, "registry"), start=1, end=end, on_message=count)
+        read = await replay(nc, stream, service_subjects(namespace, service), start=1, end=end, on_message=count)
     finally:
         await nc.close()
     if read != end or seen != end:

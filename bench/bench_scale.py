@@ -1,21 +1,25 @@
 """``python -m bench --persons N``: consumers and rebuilds at a province's scale.
 
-1. ``N`` persons' registry events (5 a person, plus the organisation: ``bench/scale_workload.py``),
-   signed, are published straight into a registry stream of the run's nats-server.
-2. *Raw*: the whole stream read by an ordered consumer that only counts (as benchmark 3).
-3. *Catch-up*, for each service that reads the registry stream (reporting, inspections, a
-   checklists instance): its real durable consumers (``shared.messaging.feeds``, the key ring
-   trusting the registry's key, as ``ServiceRuntime.start`` sets it) start on an empty database
-   and are timed until their checkpoint reaches the stream's end. Rate in stream messages per
-   second, the ratio to the raw read, CPU per message (this process: on SQLite the driver's
-   thread included, PostgreSQL's own processes not), peak RSS.
+1. ``N`` persons' registry events (5 a person, plus the organisation), and the checklists' and
+   inspections' events of such a register (a task per 50 persons, an inspection per 500:
+   ``bench/scale_workload.py``), signed, are published straight into the three services' streams
+   of the run's nats-server.
+2. *Raw*: each stream read by an ordered consumer that only counts (as benchmark 3).
+3. *Catch-up*, for every durable consumer of every stream (:data:`CONSUMERS`: reporting,
+   inspections and a checklists instance from the registry; reporting and inspections from
+   checklists; reporting from inspections): the real consumer (``shared.messaging.feeds``, the
+   key ring trusting the publishers' keys and the collector settled, as ``ServiceRuntime.start``
+   does) starts on an empty database and is timed until its checkpoint reaches its stream's end.
+   Rate in stream messages per second, the ratio to that stream's raw read, CPU per message
+   (this process: on SQLite the driver's thread included, PostgreSQL's own processes not), peak RSS.
 4. *Rebuild*: reporting's coverage rebuilt (``shared.rebuild``, signatures checked) into the
    caught-up database: rate, ratio, CPU per message, peak RSS.
 
-Every measurement runs in a fresh process (``spawn``), so its peak RSS is its own.
-:func:`populated_reporting` leaves a caught-up reporting database behind for other benchmarks
-(the dashboards' queries at scale).
+Every measurement runs in a fresh process (``spawn``), so its peak RSS is its own. One row per
+consumer is printed (progress on stderr, then the table). :func:`populated_reporting` leaves a
+caught-up reporting database behind for other benchmarks (the dashboards' queries at scale).
 """
+
 
 from __future__ import annotations
 
@@ -31,8 +35,9 @@ from typing import Any
 from sqlalchemy import MetaData
 
 from bench.bench_rebuild import raw_read
-from bench.harness import Environment, Figure, say
+from bench.harness import Environment, Figure, load_average, say
 from bench.scale_workload import DEPARTMENT, Keys, publish_province
+from shared import gc_tuning
 from shared.db import create_engine
 from shared.eventstore.tables import metadata as core_metadata
 from shared.interruption import end_on_interrupt
@@ -51,6 +56,7 @@ class Measured:
     cpu: float
     peak_rss_mb: float
     detail: str = ""
+    messages: int = 0
 
 
 def _checklists_instance() -> ProjectionSet:
@@ -74,6 +80,10 @@ def _projections(service: str) -> ProjectionSet:
 
 
 SERVICES = ("reporting", "inspections", "checklists")
+CONSUMERS = (("reporting", "registry"), ("inspections", "registry"), ("checklists", "registry"),
+             ("reporting", "checklists"), ("inspections", "checklists"), ("reporting", "inspections"))
+"""Every durable consumer measured: (consuming service, source stream). A checklists instance's
+replica of the other instances' events is not among them (it needs an instance's event store)."""
 
 
 def _peak_rss_mb() -> float:
@@ -96,7 +106,8 @@ async def _create_schema(database_url: str, projections: ProjectionSet) -> None:
         await engine.dispose()
 
 
-async def _catch_up(service: str, database_url: str, nats_url: str, namespace: str, keys: Keys) -> Measured:
+async def _catch_up(service: str, database_url: str, nats_url: str, namespace: str, keys: Keys,
+                    source: str = "registry") -> Measured:
     projections = _projections(service)
     await _create_schema(database_url, projections)
     import nats
@@ -106,12 +117,13 @@ async def _catch_up(service: str, database_url: str, nats_url: str, namespace: s
 
     nc = await nats.connect(servers=nats_servers(nats_url))
     try:
-        end = await stream_last_sequence(nc, stream_name(namespace, "registry"))
+        end = await stream_last_sequence(nc, stream_name(namespace, source))
     finally:
         await nc.close()
     engine = create_engine(database_url)
     consumers = [c for c in projection_consumers(engine, projections, nats_url=nats_url, namespace=namespace)
-                 if c.stream == stream_name(namespace, "registry")]
+                 if c.stream == stream_name(namespace, source)]
+    gc_tuning.settle()  # as ServiceRuntime.start does
     loop = asyncio.get_running_loop()
     started, cpu = loop.time(), time.process_time()
     try:
@@ -150,9 +162,9 @@ async def _rebuild(database_url: str, nats_url: str, namespace: str, keys: Keys)
     return Measured(seconds, cpu, _peak_rss_mb(), f"{report.events:,} events applied, rows {report.rows}")
 
 
-async def _raw(nats_url: str, namespace: str) -> Measured:
-    seconds, cpu, _count = await raw_read(nats_url, namespace)
-    return Measured(seconds, cpu, _peak_rss_mb())
+async def _raw(nats_url: str, namespace: str, source: str = "registry") -> Measured:
+    seconds, cpu, count = await raw_read(nats_url, namespace, source)
+    return Measured(seconds, cpu, _peak_rss_mb(), messages=count)
 
 
 def _child(what: str, *args: Any) -> Measured:
@@ -193,38 +205,70 @@ def populated_reporting(env: Environment, backend: str, persons: int) -> str:
     return url
 
 
+@dataclass(frozen=True)
+class Row:
+    """One line of the printed per-consumer table."""
+
+    what: str
+    rate: float
+    cpu_us: float
+    peak_rss_mb: float
+    load: str
+
+
+def summary(backend: str, rows: Sequence[tuple[Row, Row]]) -> list[str]:
+    """The per-consumer table (markdown): messages/s, the ratio to its stream's raw read, CPU per
+    message, peak RSS and the load average at its end."""
+    lines = [f"{backend}: what | msg/s | ratio to raw | CPU per message | peak RSS | load",
+             "--- | ---: | ---: | ---: | ---: | ---:"]
+    for row, raw in rows:
+        lines.append(f"{row.what} | {row.rate:,.0f} | {row.rate / raw.rate:.2f} | {row.cpu_us:.0f} µs | "
+                     f"{row.peak_rss_mb:.0f} MB | {row.load}")
+    return lines
+
+
 def run(env: Environment, backends: Sequence[str], persons: int) -> list[Figure]:
-    """The scale benchmark on each backend (one stream for all)."""
-    namespace, keys, messages = publish(env, persons)
-    raw = in_child("raw", env.nats.url, namespace)
-    raw_rate = messages / raw.seconds
-    say(f"[{NAME}] raw read {raw_rate:,.0f} msg/s ({raw.cpu / messages * 1e6:.1f} µs CPU each)")
+    """The scale benchmark on each backend (one set of streams for all): one row per consumer."""
+    namespace, keys, _messages = publish(env, persons)
+    raws: dict[str, Measured] = {}
+    raw_rows: dict[str, Row] = {}
+    for source in dict.fromkeys(source for _service, source in CONSUMERS):
+        raws[source] = raw = in_child("raw", env.nats.url, namespace, source)
+        raw_rows[source] = Row(f"raw ordered read of the {source} stream ({raw.messages:,} msgs)",
+                               raw.messages / raw.seconds, raw.cpu / raw.messages * 1e6, raw.peak_rss_mb,
+                               load_average())
+        say(f"[{NAME}] raw read of {source}: {raw_rows[source].rate:,.0f} msg/s "
+            f"({raw_rows[source].cpu_us:.1f} µs CPU each)")
     figures: list[Figure] = []
     for backend in backends:
         reporting_url = ""
-        for service in SERVICES:
-            url = env.database_url(backend, service[:4])
-            reporting_url = reporting_url or url
-            result = in_child("catch_up", service, url, env.nats.url, namespace, keys)
-            rate = messages / result.seconds
-            say(f"[{NAME}] {backend} {service} caught up: {rate:,.0f} msg/s, {result.cpu / messages * 1e6:.0f} µs "
-                f"CPU each, peak RSS {result.peak_rss_mb:.0f} MB ({result.detail})")
-            figures += [
-                Figure(NAME, backend, f"{service} catch-up from empty, stream msg/s ({messages:,} msgs)", rate, "/s",
-                       reference=raw_rate, aim=f"ratio >= {AIM}", met=rate / raw_rate >= AIM,
-                       note=f"{result.detail}; peak RSS {result.peak_rss_mb:.0f} MB"),
-                Figure(NAME, backend, f"{service} catch-up: CPU per message", result.cpu / messages * 1e6, "µs",
-                       reference=raw.cpu / messages * 1e6, note="this process vs raw read"),
-            ]
+        rows: list[tuple[Row, Row]] = []  # (measured, its stream's raw read)
+        for service, source in CONSUMERS:
+            url = env.database_url(backend, f"{service[:4]}{source[:4]}")
+            if (service, source) == ("reporting", "registry"):
+                reporting_url = url
+            messages = raws[source].messages
+            result = in_child("catch_up", service, url, env.nats.url, namespace, keys, source)
+            row = Row(f"{_projections(service).prefix}-from-{source} catch-up ({result.detail})",
+                      messages / result.seconds, result.cpu / messages * 1e6, result.peak_rss_mb, load_average())
+            rows.append((row, raw_rows[source]))
+            say(f"[{NAME}] {backend} {row.what}: {row.rate:,.0f} msg/s, {row.cpu_us:.0f} µs CPU each, "
+                f"peak RSS {row.peak_rss_mb:.0f} MB, load {row.load}")
         result = in_child("rebuild", reporting_url, env.nats.url, namespace, keys)
-        rate = messages / result.seconds
-        say(f"[{NAME}] {backend} coverage rebuild: {rate:,.0f} msg/s, peak RSS {result.peak_rss_mb:.0f} MB "
-            f"({result.detail})")
+        messages = raws["registry"].messages
+        say(f"[{NAME}] {backend} coverage rebuild: {result.detail}")
+        applied = result.detail.split(", rows")[0]  # the rows per table are too wide for the table
+        rows.append((Row(f"coverage rebuild, signatures checked ({applied})", messages / result.seconds,
+                         result.cpu / messages * 1e6, result.peak_rss_mb, load_average()), raw_rows["registry"]))
+        say(f"[{NAME}] {backend} {rows[-1][0].what}: {rows[-1][0].rate:,.0f} msg/s, "
+            f"peak RSS {rows[-1][0].peak_rss_mb:.0f} MB")
+        for line in summary(backend, [*((r, r) for r in raw_rows.values()), *rows]):
+            say(line)
         figures += [
-            Figure(NAME, backend, "coverage rebuild, signatures checked, stream msg/s", rate, "/s",
-                   reference=raw_rate, aim=f"ratio >= {AIM}", met=rate / raw_rate >= AIM,
-                   note=f"peak RSS {result.peak_rss_mb:.0f} MB"),
-            Figure(NAME, backend, "coverage rebuild: CPU per message", result.cpu / messages * 1e6, "µs",
-                   reference=raw.cpu / messages * 1e6, note="rebuild vs raw read"),
+            Figure(NAME, backend, f"{row.what}, msg/s", row.rate, "/s", reference=raw.rate, aim=f"ratio >= {AIM}",
+                   met=row.rate / raw.rate >= AIM,
+                   note=f"CPU {row.cpu_us:.0f} µs/msg (raw {raw.cpu_us:.0f}); peak RSS {row.peak_rss_mb:.0f} MB; "
+                        f"load {row.load}")
+            for row, raw in rows
         ]
     return figures

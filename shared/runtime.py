@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import MetaData
 
+from shared import gc_tuning
 from shared.db import create_engine
 from shared.eventstore import CommandExecutor, EventStore
 from shared.eventstore.outbox import Outbox
@@ -90,6 +91,7 @@ class ServiceRuntime:
         if self.relay is not None:
             await self.relay.start()
         keyring = self.settings.load_keyring()
+        gc_tuning.settle()  # startup's objects are loaded: scan them no more, collect less often
         for consumer in self.consumers:
             if consumer.fetch_timeout is None:
                 consumer.fetch_timeout = self.settings.consumer_fetch_timeout

@@ -106,6 +106,8 @@ class DurableConsumer(NatsWorker):
             raise ValueError(f"consumer {name} feeds nothing: give a handler or feeds")
         self._feeds = tuple(feeds)
         self._event_types = frozenset().union(*(f.event_types for f in self._feeds))
+        # Which feeds read each event type, looked up once per message instead of per feed.
+        self._readers = {t: tuple(f for f in self._feeds if t in f.event_types) for t in self._event_types}
         self._after_commit = after_commit
         self._batch_size = batch_size
         self._catch_up_batch_size = max(batch_size, catch_up_batch_size)
@@ -222,42 +224,49 @@ class DurableConsumer(NatsWorker):
 
     async def _apply_in_transaction(self, msgs: list[Msg], *, careful: bool) -> list[Envelope]:
         applied: dict[str, Envelope] = {}
+        # Each message's stream sequence and event type, read once (nats-py parses them per access).
+        sequences = [m.metadata.sequence.stream for m in msgs]
+        types = [self._type_of(m) for m in msgs]
         async with write_lock(self._engine), writer(self._engine).begin() as conn:
             # One query for every feed's checkpoint, one statement to move them (a lone event moves all)
             positions = await applied_positions(conn, [f.name for f in self._feeds], self.stream, lock=True)
-            wanted = [m for m in msgs
-                      if self._relevant(m) and any(m.metadata.sequence.stream > p for p in positions.values())]
-            admissions = dict(zip([m.metadata.sequence.stream for m in wanted], self._admit(wanted), strict=True))
+            lowest, highest = min(positions.values()), max(positions.values())
+            wanted = [i for i, t in enumerate(types)
+                      if (t is None or t in self._event_types) and sequences[i] > lowest]
+            admissions = dict(zip(wanted, self._admit([msgs[i] for i in wanted]), strict=True))
             # The fast path folds every event's operations and writes them once, after the loop.
             folded: list[Operation] | None = [] if self._folds and not careful else None
             # One query per batch: which of these event ids each read model has applied already.
             seen = await already_applied(conn, positions, [a.envelope.id for a in admissions.values() if a.envelope])
             fresh: list[tuple[str, str]] = []
-            moved: set[str] = set()
-            for msg in msgs:
-                sequence = msg.metadata.sequence.stream
-                feeds = [f for f in self._feeds if sequence > positions[f.name]]
-                if not feeds:
-                    EVENTS_SKIPPED.labels(self.name).inc()
-                    continue
-                admission = admissions.get(sequence)
-                if admission is not None:
-                    done = await self._apply_one(conn, msg, sequence, feeds, admission, seen, careful=careful,
-                                                 folded=folded)
-                    for feed, envelope in done:
-                        applied[envelope.id] = envelope
-                        fresh.append((feed.name, envelope.id))
-                        EVENTS_APPLIED.labels(feed.name).inc()
-                for feed in feeds:
-                    positions[feed.name] = sequence
-                    moved.add(feed.name)
+            counts: dict[str, int] = {}
+            skipped = sum(1 for sequence in sequences if sequence <= lowest)
+            for index in wanted:
+                sequence = sequences[index]
+                # Catching up, every read model is behind every message: no per-feed comparison.
+                feeds = (self._feeds if sequence > highest
+                         else [f for f in self._feeds if sequence > positions[f.name]])
+                done = await self._apply_one(conn, msgs[index], types[index], sequence, feeds, admissions[index],
+                                             seen, careful=careful, folded=folded)
+                for feed, envelope in done:
+                    applied[envelope.id] = envelope
+                    fresh.append((feed.name, envelope.id))
+                    counts[feed.name] = counts.get(feed.name, 0) + 1
             if folded:
                 try:
                     await apply_folded(conn, folded)
                 except Exception as exc:
                     raise _HandlerFailed from exc
             await record_applied(conn, fresh)
-            await record_positions(conn, self.stream, {name: positions[name] for name in moved})
+            # Messages arrive in stream order: every read model behind the batch's last one is now there.
+            last = sequences[-1]
+            moved = {name: last for name, position in positions.items() if last > position}
+            positions.update(moved)
+            await record_positions(conn, self.stream, moved)
+        if skipped:
+            EVENTS_SKIPPED.labels(self.name).inc(skipped)
+        for name, count in counts.items():
+            EVENTS_APPLIED.labels(name).inc(count)
         self.position = max(self.position, msgs[-1].metadata.sequence.stream)
         for name, position in positions.items():
             CONSUMER_POSITION.labels(name, self.stream).set(position)
@@ -272,11 +281,12 @@ class DurableConsumer(NatsWorker):
                            namespace=self._namespace, service=self._source_service)
 
     async def _apply_one(
-        self, conn: AsyncConnection, msg: Msg, sequence: int, feeds: list[Feed], admission: Admission,
-        seen: set[tuple[str, str]], *, careful: bool, folded: list[Operation] | None = None
+        self, conn: AsyncConnection, msg: Msg, event_type: str | None, sequence: int, feeds: Sequence[Feed],
+        admission: Admission, seen: set[tuple[str, str]], *, careful: bool, folded: list[Operation] | None = None
     ) -> list[tuple[Feed, Envelope]]:
-        event_type = self._type_of(msg)
-        readers = feeds if event_type is None else [f for f in feeds if event_type in f.event_types]
+        # A subject without an event type: any feed may read it, its envelope says.
+        candidates = self._feeds if event_type is None else self._readers[event_type]
+        readers = [f for f in candidates if f in feeds] if feeds is not self._feeds else list(candidates)
         if not readers:
             return []
         envelope = admission.envelope
