@@ -30,6 +30,9 @@ BufferedCommand = Callable[[UnitOfWork], Awaitable[T]]
 
 log = structlog.get_logger(__name__)
 
+_GATHER_ROUNDS = 4
+"""Event-loop turns the writer waits at most, while commands keep arriving, before starting a batch."""
+
 
 @dataclass
 class _Pending:
@@ -106,6 +109,20 @@ class CommandExecutor:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            for _ in range(_GATHER_ROUNDS):
+                while len(batch) < self._max_batch and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                if len(batch) >= self._max_batch:
+                    break
+                # Let the event loop run what is ready once: requests already read but not yet
+                # queued (their dependencies, body validation) join this batch instead of the next.
+                # Over HTTP commands arrive spread out, and a batch's fixed cost (transaction,
+                # outbox clearing, one statement per table, commit) shared by 2 instead of 20
+                # commands was most of the difference between HTTP and in-process group commit.
+                queued = self._queue.qsize()
+                await asyncio.sleep(0)
+                if self._queue.qsize() == queued:
+                    break
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:

@@ -91,6 +91,8 @@ class EventStore:
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self.service = service
+        # The labelled counter once: ``labels()`` per append cost ~5 µs (a lock and a tuple).
+        self._appended = EVENTS_APPENDED.labels(service)
         self.max_event_bytes = max_event_bytes
         self.department = department
         self.source = f"qingdan/{service}/{department}"
@@ -203,7 +205,7 @@ class EventStore:
         ]
         if isinstance(conn, UnitOfWork):
             conn.append_events(stream_id, rows, envelopes)
-            EVENTS_APPENDED.labels(self.service).inc(len(envelopes))
+            self._appended.inc(len(envelopes))
             return envelopes
         try:
             result = await conn.execute(insert(events).returning(events.c.position), rows)
@@ -212,7 +214,7 @@ class EventStore:
         except IntegrityError:
             # The transaction is unusable now (PostgreSQL); the caller's savepoint rolls it back.
             raise ConcurrencyConflict(stream_id, version - len(envelopes), None) from None
-        EVENTS_APPENDED.labels(self.service).inc(len(envelopes))
+        self._appended.inc(len(envelopes))
         return envelopes
 
     def _check_size(self, envelope: Envelope, size: int) -> None:

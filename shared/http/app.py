@@ -53,7 +53,11 @@ def create_app(
 
     # /docs and /redoc load Swagger UI and ReDoc from the package (/static-offline-docs), not from a
     # CDN: the services run on intranets without internet access.
-    app = FastAPIOffline(title=title, description=description, version="1.0", lifespan=lifespan)
+    # FastAPI's native OpenTelemetry is off: nothing here configures a provider, and the check
+    # that none is (an environment lookup per provider per request) cost a few per cent of a
+    # command's CPU. Metrics are Prometheus (/metrics), logs structlog.
+    app = FastAPIOffline(title=title, description=description, version="1.0", lifespan=lifespan,
+                         telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.runtime = runtime
     _install_cors(app, runtime.settings)
     app.state.tokens = TokenService(runtime.settings.effective_auth_secret(),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import TypeVar
 
 from fastapi import Request
+from prometheus_client import Counter, Histogram
 
 from shared.errors import QingdanError
 from shared.eventstore.executor import BufferedCommand
@@ -37,6 +39,13 @@ async def execute(request: Request, command: BufferedCommand[T], *, buffered: bo
     except Exception:
         COMMANDS.labels(service, "error").inc()
         raise
-    COMMANDS.labels(service, "ok").inc()
-    COMMAND_SECONDS.labels(service).observe(time.perf_counter() - started)
+    succeeded, seconds = _succeeded(service)
+    succeeded.inc()
+    seconds.observe(time.perf_counter() - started)
     return result
+
+
+@functools.cache
+def _succeeded(service: str) -> tuple[Counter, Histogram]:
+    """The labelled metrics of a successful command, looked up once (``labels()`` costs ~5 µs a call)."""
+    return COMMANDS.labels(service, "ok"), COMMAND_SECONDS.labels(service)

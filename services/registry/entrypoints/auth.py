@@ -26,7 +26,7 @@ Deps = Annotated[RegistryDeps, Depends(service_deps(RegistryDeps))]
 StaffId = Annotated[str, Path(pattern=r"^[a-zA-Z0-9_.-]{2,50}$")]
 
 
-def _policy(request: Request) -> SignInPolicy:
+async def _policy(request: Request) -> SignInPolicy:
     policy: SignInPolicy = request.app.state.sign_in
     return policy
 
@@ -34,7 +34,7 @@ def _policy(request: Request) -> SignInPolicy:
 Policy = Annotated[SignInPolicy, Depends(_policy)]
 
 
-def _attempt(request: Request) -> None:
+async def _attempt(request: Request) -> None:
     """Count one attempt against the client address's limit (429 once over it). Behind a reverse
     proxy the address is the proxy's unless uvicorn trusts its ``X-Forwarded-For`` (docs/registry.md)."""
     limit: PerMinuteLimit = request.app.state.sign_in_attempts
