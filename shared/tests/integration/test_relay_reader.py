@@ -29,7 +29,8 @@ async def test_the_relay_holds_no_transaction_between_reads_and_replaces_a_dead_
         reader = relay.outbox._reader
         assert reader is not None, "the relay reads through a connection of its own"
         if db_backend == "sqlite":
-            assert not (await reader.get_raw_connection()).driver_connection.in_transaction
+            driver = (await reader.get_raw_connection()).driver_connection
+            assert driver is not None and not driver.in_transaction
             return
         backend = (await reader.execute(text("SELECT pg_backend_pid()"))).scalar_one()
         admin_engine = create_engine(database_url)
