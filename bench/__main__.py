@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--db sqlite|postgres|both] [--only NAME] [--persons N] [--rows N]``: run, print a table.
+"""``python -m bench [--quick] [--db sqlite|postgres|both] [--only NAME] [--persons N] [--rows N] [--processes P]``.
 
 Starts its own nats-server (from the wheel, free ports, temporary data folder) and its own
 databases (SQLite files in a temporary folder; PostgreSQL databases on 127.0.0.1:5432, dropped
@@ -55,10 +55,16 @@ def main(argv: Sequence[str]) -> int:
                              "catch-up, rebuild); with --only dashboards, the dashboards' register (default 10,000)")
     parser.add_argument("--rows", type=int, metavar="N",
                         help="with --only import: rows of the imported extract (default 100,000; --quick 2,000)")
+    parser.add_argument("--processes", type=int, default=1, metavar="P",
+                        help="commands on PostgreSQL: also 1 and P registry processes sharing one database, the "
+                             "load spread across them (rate, CPU per registration, duplicates and publication checked)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (service logs)")
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     sizes = QUICK if args.quick else FULL
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
+    sizes = dataclasses.replace(sizes, processes=args.processes)
     if args.persons:
         sizes = dataclasses.replace(sizes, persons=args.persons)
     if args.rows:

@@ -16,6 +16,13 @@ whose own cost caps it near the echo route's rate. References in the same run:
   HTTP, on a fresh database of the same kind — the ceiling of the command path itself;
 - *CPU per command*: the server process's CPU time (``/proc/<pid>/stat``) over the timed run,
   divided by the commands: what a command costs, whatever else shares the cores.
+
+With ``--processes P`` (PostgreSQL only), the same registrations also go to 1 and then P registry
+processes sharing one database (a new database each), the stdlib client's connections spread
+evenly across them: rate, and CPU per registration summed over the processes. Each run then checks
+what several processes must keep true: the same resident ID sent to two processes at once is
+registered once (the other answer 409); once the leading relay's backlog is empty, every committed
+event is on JetStream exactly once, each person's events in version order.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 
 from bench.harness import Environment, Figure, Sizes, percentile, process_cpu, say
@@ -42,7 +50,9 @@ from services.registry.bootstrap import SYSTEM, build_deps
 from services.registry.settings import RegistrySettings
 from services.stack.demo.pengshan import seed_organisation
 from shared.auth import Principal, Role, TokenService
+from shared.messaging.subjects import stream_name
 from shared.runtime import ServiceRuntime
+from shared.testing.jetstream import stream_envelopes
 from shared.testing.processes import ServiceProcess
 from shared.testing.servers import free_port
 from shared.testing.stack import TEST_SECRET
@@ -185,6 +195,147 @@ async def in_process(database_url: str, env: Environment, sizes: Sizes) -> tuple
         await runtime.engine.dispose()
 
 
+DUPLICATES = 40
+"""Resident IDs each sent to two processes at once, in the ``--processes`` runs."""
+
+
+@dataclass(frozen=True)
+class Scaled:
+    """A timed run over several registry processes on one database, and what was checked after it."""
+
+    processes: int
+    run: Run
+    duplicates_refused: int
+    events: int
+    """Committed events, each found on JetStream exactly once, each stream's in version order."""
+
+
+def _wait(predicate: Any, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.1)
+
+
+def _address(process: ServiceProcess) -> tuple[str, int]:
+    address = urlsplit(process.url)
+    return address.hostname or "127.0.0.1", address.port or 80
+
+
+async def _spread(targets: Sequence[ServiceProcess], token: str, bodies: Sequence[dict[str, Any]],
+                  clients: int) -> tuple[float, list[float], list[str]]:
+    """POST the bodies round-robin over the processes, ``clients`` connections in all."""
+    per = max(1, clients // len(targets))
+    started = time.perf_counter()
+    results = await asyncio.gather(*(post_all(*_address(p), "/persons", token, bodies[i::len(targets)], per)
+                                     for i, p in enumerate(targets)))
+    return (time.perf_counter() - started, [x for _, lat, _ in results for x in lat],
+            [f for _, _, failures in results for f in failures])
+
+
+async def _race_duplicates(targets: Sequence[ServiceProcess], token: str,
+                           bodies: Sequence[dict[str, Any]]) -> int:
+    """Send each body to two processes at once; each must be registered once: return the 409s."""
+    sends = [post_all(*_address(targets[(i + side) % len(targets)]), "/persons", token, [body], 1)
+             for i, body in enumerate(bodies) for side in (0, 1)]
+    failures = [f for _, _, fs in await asyncio.gather(*sends) for f in fs]
+    refused = sum(f.startswith("409 ") for f in failures)
+    if refused != len(bodies) or len(failures) != refused:
+        raise RuntimeError(f"{len(bodies)} resident IDs sent twice: {refused} refused with 409, expected "
+                           f"{len(bodies)}; other failures: {[f for f in failures if not f.startswith('409 ')][:3]}")
+    return refused
+
+
+async def _published_once_in_order(database_url: str, nats_url: str, namespace: str) -> int:
+    """Every committed event on JetStream exactly once, each stream's in version order; return how many."""
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        committed = {row["event_id"] for row in await conn.fetch("SELECT event_id FROM events")}
+        persons = await conn.fetchval("SELECT count(*) FROM persons")
+        residents = await conn.fetchval("SELECT count(DISTINCT resident_index) FROM resident_index")
+    finally:
+        await conn.close()
+    if persons != residents:
+        raise RuntimeError(f"{persons} persons but {residents} distinct resident IDs: a duplicate got in")
+    published = await stream_envelopes(nats_url, stream_name(namespace, "registry"))
+    ids = [envelope["id"] for envelope in published]
+    if len(ids) != len(set(ids)) or set(ids) != committed:
+        raise RuntimeError(f"{len(committed)} events committed, {len(ids)} published "
+                           f"({len(ids) - len(set(ids))} twice, {len(committed - set(ids))} missing)")
+    versions: dict[str, list[int]] = {}
+    for envelope in published:
+        versions.setdefault(envelope["streamid"], []).append(envelope["streamversion"])
+    disordered = [s for s, v in versions.items() if v != list(range(1, len(v) + 1))]
+    if disordered:
+        raise RuntimeError(f"{len(disordered)} streams published out of version order, e.g. {disordered[0]}")
+    return len(ids)
+
+
+def processes_run(env: Environment, sizes: Sizes, processes: int) -> Scaled:
+    """Registrations spread over ``processes`` registry processes on one new PostgreSQL database."""
+    stack = env.stack("postgres", f"p{processes}")
+    database_url = env.database_url("postgres", f"procs{processes}")
+    keys = [f"registry-{n}" for n in range(1, processes + 1)]
+    targets = [stack.add("registry", instance=key, env={"QD_DATABASE_URL": database_url}) for key in keys]
+    stack.start(keys[0])  # alone first: it creates the shared database's tables
+    if keys[1:]:
+        stack.start(*keys[1:])
+    try:
+        token = admin_token()
+        with stack.client(keys[0], token) as client:
+            villages = seed_organisation(client)
+        clients = [stack.client(key, token) for key in keys]
+        try:
+            def roles() -> list[str]:
+                return sorted(str(c.get("/health").json().get("relay_role")) for c in clients)
+            _wait(lambda: roles().count("leader") == 1, "one relay leading")
+            bodies = registration_bodies(11, villages, sizes.warmup + sizes.commands + DUPLICATES)
+            asyncio.run(_spread(targets, token, bodies[:sizes.warmup], sizes.clients))
+            cpu_before = sum(process_cpu(p) for p in targets)
+            seconds, latencies, failures = asyncio.run(
+                _spread(targets, token, bodies[sizes.warmup:sizes.warmup + sizes.commands], sizes.clients))
+            cpu = sum(process_cpu(p) for p in targets) - cpu_before
+            if failures:
+                raise RuntimeError(f"{len(failures)} of {sizes.commands} registrations failed, e.g. {failures[0]}")
+            refused = asyncio.run(_race_duplicates(targets, token, bodies[sizes.warmup + sizes.commands:]))
+            _wait(lambda: sum(c.get("/health").json()["outbox_backlog"] for c in clients) == 0,
+                  "the leading relay to publish everything")
+        finally:
+            for client in clients:
+                client.close()
+        events = asyncio.run(_published_once_in_order(database_url, env.nats.url, stack.namespace))
+        return Scaled(processes, Run(sizes.commands, seconds, latencies, cpu), refused, events)
+    finally:
+        stack.stop()
+
+
+def scaling_figures(env: Environment, sizes: Sizes) -> list[Figure]:
+    """1 and ``sizes.processes`` registry processes on one PostgreSQL database, the load spread over them."""
+    figures: list[Figure] = []
+    single: Scaled | None = None
+    for processes in (1, sizes.processes):
+        say(f"[{NAME}] postgres: {processes} registry process(es) on one database, {sizes.commands:,} "
+            f"registrations, {sizes.clients} in flight spread over them")
+        scaled = processes_run(env, sizes, processes)
+        single = single or scaled
+        say(f"[{NAME}] postgres, {processes} process(es): {scaled.run.rate:,.0f}/s ({scaled.run.cpu_ms:.2f} ms CPU "
+            f"each, all processes); {scaled.duplicates_refused} duplicates refused; {scaled.events:,} events "
+            "published once, in order")
+        figures += [
+            Figure(NAME, "postgres", f"{processes} registry process(es), one database: registrations/s",
+                   scaled.run.rate, "/s", reference=single.run.rate if processes > 1 else None,
+                   note="raw = 1 process" if processes > 1 else ""),
+            Figure(NAME, "postgres", f"{processes} registry process(es): CPU per registration (all processes)",
+                   scaled.run.cpu_ms, "ms", note=f"latency p50 {percentile(scaled.run.latencies, 50) * 1000:.1f} ms, "
+                   f"p99 {percentile(scaled.run.latencies, 99) * 1000:.1f} ms"),
+            Figure(NAME, "postgres", f"{processes} registry process(es): checks", scaled.events, "events",
+                   note=f"each published once, in order; {scaled.duplicates_refused} of {DUPLICATES} resident IDs "
+                        "sent to two processes at once refused (409)"),
+        ]
+    return figures
+
+
 def run(env: Environment, backends: Sequence[str], sizes: Sizes) -> list[Figure]:
     """Benchmark 1 on each backend."""
     say(f"[{NAME}] echo route (no database): {sizes.commands:,} requests, {sizes.clients} in flight")
@@ -213,4 +364,6 @@ def run(env: Environment, backends: Sequence[str], sizes: Sizes) -> list[Figure]
             Figure(NAME, backend, "in-process: use case + executor, no HTTP", inproc, "/s",
                    note=f"CPU {inproc_cpu:.2f} ms each, DB driver threads included"),
         ]
+    if sizes.processes > 1 and "postgres" in backends:
+        figures += scaling_figures(env, sizes)
     return figures

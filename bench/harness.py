@@ -40,7 +40,8 @@ class Sizes:
     rounds: int  # 2, 3: repetitions of each timed path (the median is reported)
     latency_seconds: float  # 4: how long the steady load runs
     latency_rate: float  # 4: commands per second
-    rows: int = 100_000  # 7: rows of the imported extract
+    rows: int = 100_000  # 8: rows of the imported extract
+    processes: int = 1  # 1: registry processes on one PostgreSQL database (``--processes``; 1 = that part is skipped)
 
 
 QUICK = Sizes(commands=1_000, warmup=100, clients=48, persons=1_000, rounds=1, latency_seconds=5, latency_rate=200,

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def is_sqlite(url: str) -> bool:
@@ -66,10 +66,26 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         # Writers take the write lock up front (no deadlocking lock upgrade); readers never wait
         # for a writer under WAL, so they begin a plain deferred transaction.
-        if conn.get_execution_options().get("qingdan_writer"):
+        options = conn.get_execution_options()
+        if options.get("qingdan_autocommit"):
+            return  # each statement its own transaction (autocommit_reader)
+        if options.get("qingdan_writer"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+async def autocommit_reader(engine: AsyncEngine) -> AsyncConnection:
+    """A connection of its own whose every statement is its own transaction: no BEGIN, no ROLLBACK.
+
+    For a loop that runs one read after each commit (the outbox relay): a pooled connection costs
+    a checkout, a ``BEGIN`` and a ``ROLLBACK`` on return around each read, on SQLite each a hop to
+    the driver's thread. The caller keeps it, closes it, and drops it after an error.
+    """
+    conn = await engine.connect()
+    if engine.dialect.name == "sqlite":  # the driver is in autocommit mode already (isolation_level None)
+        return await conn.execution_options(qingdan_autocommit=True)
+    return await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 _write_locks: dict[str, asyncio.Lock] = {}

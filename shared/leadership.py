@@ -28,6 +28,8 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.db import autocommit_reader
+
 log = structlog.get_logger(__name__)
 
 
@@ -55,6 +57,7 @@ class Lease:
         self.check_timeout = check_timeout
         self._exclusive = engine.dialect.name == "postgresql"
         self._conn: AsyncConnection | None = None
+        self._notifier: AsyncConnection | None = None
         self._held = False
         self._checked_at = 0.0
 
@@ -82,6 +85,7 @@ class Lease:
             return False
         self._conn, self._held = conn, True
         self._checked_at = asyncio.get_running_loop().time()
+        await self._close_notifier()  # the holder listens; only standbys notify
         log.info("lease acquired", lease=self.name)
         return True
 
@@ -105,12 +109,26 @@ class Lease:
         await raw.add_listener(channel, lambda *_: callback())
 
     async def notify(self, channel: str) -> None:
-        """Send a PostgreSQL ``NOTIFY`` on ``channel`` (to the lease's holder); a no-op on SQLite."""
+        """Send a PostgreSQL ``NOTIFY`` on ``channel`` (to the lease's holder); a no-op on SQLite.
+
+        A standby sends one after each of its commits: on a connection kept for it, in autocommit
+        (one round trip, not a pool checkout with its ping, a ``BEGIN`` and a ``COMMIT``), closed
+        by :meth:`release` and replaced after a failure.
+        """
         if not self._exclusive:
             return
-        async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
-            await conn.commit()
+        if self._notifier is None:
+            self._notifier = await autocommit_reader(self.engine)
+        try:
+            await self._notifier.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+        except BaseException:
+            await self._close_notifier()
+            raise
+
+    async def _close_notifier(self) -> None:
+        conn, self._notifier = self._notifier, None
+        if conn is not None:
+            await _discard(conn)
 
     async def confirm(self) -> bool:
         """Whether the lease is still held: its connection is checked at most every ``check_interval``.
@@ -140,6 +158,7 @@ class Lease:
 
     async def release(self) -> None:
         """Give the lease up (unlocking on a live connection; a dead one has released it already)."""
+        await self._close_notifier()
         conn, self._conn = self._conn, None
         was_held, self._held = self._held, False
         if conn is None:

@@ -266,9 +266,10 @@ class OutboxRelay(NatsWorker):
         await self.lease.listen(self._channel, self.outbox.committed)
 
     async def _close(self) -> None:
-        """Give up the lease with the connection (a stop, or a failed run before its restart)."""
+        """Give up the lease with the connections (a stop, or a failed run before its restart)."""
         try:
             await self.lease.release()
+            await self.outbox.close()
         finally:
             await super()._close()
 

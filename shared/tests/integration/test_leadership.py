@@ -67,5 +67,6 @@ async def test_a_standby_wakes_the_holder_through_notify(database_url: str, db_b
         await wait_until(lambda: len(woken) == 2, timeout=5, message="the holder to receive both notifications")
     finally:
         await holder.release()
+        await standby.release()  # closes the connection it notifies on
         await holder_engine.dispose()
         await standby_engine.dispose()
