@@ -19,7 +19,7 @@ from xml.etree.ElementTree import ParseError
 
 from openpyxl import Workbook
 
-from services.registry.adapters.xlsx_reader import sheet_values
+from services.registry.adapters.xlsx_reader import TooLarge, sheet_values
 from shared.errors import InvalidInput
 
 HEADINGS: dict[str, tuple[str, ...]] = {
@@ -75,6 +75,8 @@ def _xlsx_rows(content: bytes, filename: str) -> Iterator[list[object]]:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             yield from sheet_values(archive)
+    except TooLarge as exc:
+        raise InvalidInput(f"{filename} cannot be read: {exc}", field="file") from None
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, ParseError) as exc:
         raise InvalidInput(f"{filename} is not a readable xlsx workbook ({type(exc).__name__})",
                            field="file") from None

@@ -29,6 +29,11 @@ _RELATIONSHIPS = ("http://schemas.openxmlformats.org/officeDocument/2006/relatio
                   "http://purl.oclc.org/ooxml/officeDocument/relationships")
 _PACKAGE = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _READ = 1 << 16
+# An upload is a zip: a few MB may unpack to gigabytes. A sheet's rows are streamed, but these bound
+# what one step holds: a workbook part read whole, one row's XML, and the rows a sheet can have.
+MAX_PART_BYTES = 128 << 20
+MAX_ROW_BYTES = 16 << 20
+MAX_ROWS = 1_048_576  # Excel's own limit
 
 
 def _tags(name: str) -> frozenset[str]:
@@ -52,20 +57,32 @@ def _text(item: Element) -> str:
     return "".join(parts)
 
 
+class TooLarge(ValueError):
+    """The workbook passes one of the bounds above: the message says which (shown to the uploader)."""
+
+
+def _read_part(archive: zipfile.ZipFile, path: str) -> bytes:
+    """A part read whole, if its unpacked size is bounded (zipfile stops at the size it declares)."""
+    size = archive.getinfo(path).file_size
+    if size > MAX_PART_BYTES:
+        raise TooLarge(f"{path} unpacks to {size:,} bytes (at most {MAX_PART_BYTES:,})")
+    return archive.read(path)
+
+
 def _part(archive: zipfile.ZipFile, base: str, target: str) -> str:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
 
 
 def _workbook_parts(archive: zipfile.ZipFile) -> tuple[str, str | None, str | None, bool]:
     """The first sheet's, the shared strings' and the styles' paths, and whether dates count from 1904."""
-    workbook = fromstring(archive.read("xl/workbook.xml"))
+    workbook = fromstring(_read_part(archive, "xl/workbook.xml"))
     sheet = next((e for e in workbook.iter() if e.tag in _tags("sheet")), None)
     sheet_id = next((v for k, v in (sheet.attrib if sheet is not None else {}).items()
                      if k in {f"{{{ns}}}id" for ns in _RELATIONSHIPS}), None)
     if sheet_id is None:
         raise KeyError("the workbook names no sheet")
     date1904 = any(e.get("date1904") in ("1", "true") for e in workbook.iter() if e.tag in _tags("workbookPr"))
-    relations = fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    relations = fromstring(_read_part(archive, "xl/_rels/workbook.xml.rels"))
     by_id = {r.get("Id"): r for r in relations.iter(f"{_PACKAGE}Relationship")}
     by_type = {str(r.get("Type", "")).rsplit("/", 1)[-1]: r for r in relations.iter(f"{_PACKAGE}Relationship")}
     target = by_id[sheet_id].get("Target", "")
@@ -78,14 +95,14 @@ def _workbook_parts(archive: zipfile.ZipFile) -> tuple[str, str | None, str | No
 def _shared_strings(archive: zipfile.ZipFile, path: str | None) -> list[str]:
     if path is None or path not in archive.namelist():
         return []
-    return [_text(item) for item in fromstring(archive.read(path)) if item.tag in _tags("si")]
+    return [_text(item) for item in fromstring(_read_part(archive, path)) if item.tag in _tags("si")]
 
 
 def _date_styles(archive: zipfile.ZipFile, path: str | None) -> set[int]:
     """Indexes of the cell styles (``s``) whose number format shows a date or time."""
     if path is None or path not in archive.namelist():
         return set()
-    styles = fromstring(archive.read(path))
+    styles = fromstring(_read_part(archive, path))
     formats: dict[int, str] = dict(BUILTIN_FORMATS)
     for element in styles.iter():
         if element.tag in _tags("numFmt"):
@@ -120,6 +137,8 @@ def _blocks(source: IO[bytes]) -> Iterator[bytes]:
         if not chunk:
             return
         head += chunk
+        if len(head) > MAX_ROW_BYTES:
+            raise TooLarge(f"no rows in the sheet's first {MAX_ROW_BYTES:,} bytes")
     if found[2]:  # <sheetData/>: no rows
         return
     prefix = found[1] or b""
@@ -141,6 +160,8 @@ def _blocks(source: IO[bytes]) -> Iterator[bytes]:
             cut += len(end_row)
             yield head + rest[:cut] + closing
             rest = rest[cut:]
+        elif len(rest) > MAX_ROW_BYTES:
+            raise TooLarge(f"a row of the sheet is over {MAX_ROW_BYTES:,} bytes")
 
 
 def _rows(source: IO[bytes], strings: list[str], dates: set[int], epoch: datetime
@@ -154,6 +175,8 @@ def _rows(source: IO[bytes], strings: list[str], dates: set[int], epoch: datetim
             if row.tag not in _ROW:
                 continue
             number = int(row.get("r") or previous + 1)
+            if number > MAX_ROWS:
+                raise TooLarge(f"row {number} is beyond a sheet's {MAX_ROWS:,} rows")
             previous = number
             values: list[object] = []
             for cell in row:
