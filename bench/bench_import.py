@@ -162,7 +162,7 @@ def post_import(process: ServiceProcess, token: str, content: bytes) -> Posted:
 
 
 def run(env: Environment, backends: Sequence[str], rows: int) -> list[Figure]:
-    """Benchmark 7 on each backend."""
+    """Benchmark 8 (import) on each backend."""
     say(f"[{NAME}] building an extract of {rows:,} rows")
     started = time.perf_counter()
     extract = build_extract(rows)
