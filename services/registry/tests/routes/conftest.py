@@ -28,7 +28,14 @@ def registry_settings(database_url: str, tmp_path: Path) -> RegistrySettings:
 
 
 @pytest.fixture
-async def app(registry_settings: RegistrySettings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+def registry_departments() -> tuple[tuple[str, str], ...]:
+    """The departments the app starts with, code and name (a test module may override this fixture)."""
+    return (("federation", "区残联"), ("health", "区卫健局"), ("hrss", "区人社局"))
+
+
+@pytest.fixture
+async def app(registry_settings: RegistrySettings, registry_departments: tuple[tuple[str, str], ...]
+              ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The app and a client whose requests carry the federation admin's token."""
     application = build_app(registry_settings)
     async with app_client(application) as client:
@@ -38,6 +45,6 @@ async def app(registry_settings: RegistrySettings) -> AsyncIterator[tuple[FastAP
                      {"code": OTHER_TOWNSHIP, "name": "青龙街道", "level": "township", "parent_code": DISTRICT},
                      {"code": VILLAGE, "name": "一村", "level": "village", "parent_code": TOWNSHIP}):
             assert (await client.post("/org-units", json=unit)).status_code == 201
-        for code, name in (("federation", "区残联"), ("health", "区卫健局"), ("hrss", "区人社局")):
+        for code, name in registry_departments:
             assert (await client.post("/departments", json={"code": code, "name": name})).status_code == 201
         yield application, client
