@@ -8,13 +8,15 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.registry.adapters.tables import metadata
+from services.registry.application.commands import RegisterPerson
 from services.registry.application.deps import RegistryDeps
 from services.registry.entrypoints import catalogue_http, certificates_http, imports_http, survey_http
 from services.registry.entrypoints.auth import router as auth_router
-from services.registry.entrypoints.http import router
+from services.registry.entrypoints.http import register, router
 from services.registry.settings import RegistrySettings
 from shared.auth import Principal, Role
 from shared.http.app import create_app
+from shared.http.fast_route import FastCommand
 from shared.http.history import history_router
 from shared.messaging.asyncapi import asyncapi_document
 from shared.pii import PersonalDataVault
@@ -61,6 +63,9 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
         asyncapi=asyncapi,
     )
     app.state.deps = deps
+    # Registrations come in thousands (an import by hand, a district's backlog): the plain case
+    # skips FastAPI's routing and dependency solving; every other case goes through the route.
+    app.add_middleware(FastCommand, method="POST", path="/persons", model=RegisterPerson, handle=register)
     app.state.dev_tokens = settings.dev_tokens and settings.mode == "development"
     app.state.dev_token_ttl = timedelta(hours=settings.dev_token_hours)
     app.state.sign_in = settings.sign_in_policy()

@@ -16,7 +16,8 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.auth import TokenService
-from shared.errors import QingdanError, TooManyRequests
+from shared.errors import QingdanError
+from shared.http.errors import domain_error_response
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 from shared.staff import StaffDirectory
@@ -103,11 +104,7 @@ def _install_cors(app: FastAPI, settings: ServiceSettings) -> None:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(QingdanError)
     async def domain_error(_request: Request, exc: QingdanError) -> JSONResponse:
-        body: dict[str, Any] = {"error": exc.code, "message": exc.message}
-        if exc.field:
-            body["field"] = exc.field
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
-        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+        return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -21,7 +21,8 @@ from shared.http.deps import ReadConnection, service_deps
 router = APIRouter()
 T = TypeVar("T")
 
-Deps = Annotated[RegistryDeps, Depends(service_deps(RegistryDeps))]
+_registry_deps = service_deps(RegistryDeps)
+Deps = Annotated[RegistryDeps, Depends(_registry_deps)]
 
 
 async def _logged(request: Request, who: Principal, shown: views.Shown[T]) -> T:
@@ -90,12 +91,16 @@ async def list_staff(_who: CurrentPrincipal, conn: ReadConnection) -> list[s.Sta
     return [s.Staff.model_validate(m) for m in await views.list_staff(conn)]
 
 
-@router.post("/persons", status_code=201, tags=["persons"], summary="Register a person with a disability")
-async def register_person(
-    body: c.RegisterPerson, request: Request, who: CurrentPrincipal, deps: Deps
-) -> s.PersonWritten:
+async def register(request: Request, who: Principal, body: c.RegisterPerson) -> s.PersonWritten:
+    """Register a person: the route below and its fast path (``bootstrap``, :mod:`shared.http.fast_route`)."""
+    deps = await _registry_deps(request)
     return s.PersonWritten.model_validate(await execute(
         request, lambda uow: persons.register_person(uow, deps, who, body), buffered=True))
+
+
+@router.post("/persons", status_code=201, tags=["persons"], summary="Register a person with a disability")
+async def register_person(body: c.RegisterPerson, request: Request, who: CurrentPrincipal) -> s.PersonWritten:
+    return await register(request, who, body)
 
 
 @router.get("/persons", tags=["persons"], summary="List or find persons (personal data masked by role)")
