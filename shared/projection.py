@@ -328,10 +328,10 @@ async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], o
             shape = shape_of[named] = (tuple(sorted(row)), tuple(sorted(values)))
         shapes.setdefault(shape, []).append((k, row))
     for k, m in memory_keys.items():
-        row = rows.get(m)
-        if row is not None and row is not before.get(k):
-            shapes.setdefault((tuple(sorted(row)), tuple(c for c in sorted(row) if c not in primary)),
-                              []).append((k, row))
+        changed = rows.get(m)
+        if changed is not None and changed is not before.get(k):
+            shapes.setdefault((tuple(sorted(changed)), tuple(c for c in sorted(changed) if c not in primary)),
+                              []).append((k, changed))
     for (_columns, updates), keyed in shapes.items():
         stmt = _upsert(conn.dialect.name, table, tuple(primary), updates)
         same = [row for _k, row in _in_key_order(keyed)]

@@ -109,7 +109,7 @@ class DurableConsumer(NatsWorker):
         # Which feeds read each event type, looked up once per message instead of per feed.
         self._readers = {t: tuple(f for f in self._feeds if t in f.event_types) for t in self._event_types}
         # The names of the feeds reading each event type, for the applied-ids query.
-        self._names_reading: dict[str, tuple[str, ...]] = {t: tuple(f.name for f in r) for t, r in self._readers.items()}
+        self._names_reading = {t: tuple(f.name for f in r) for t, r in self._readers.items()}
         self._after_commit = after_commit
         self._batch_size = batch_size
         self._catch_up_batch_size = max(batch_size, catch_up_batch_size)
