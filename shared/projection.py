@@ -273,7 +273,8 @@ async def apply_folded(conn: AsyncConnection, operations: Sequence[Operation]) -
     for name, ops in by_table.items():
         table = tables[name]
         primary = [c.name for c in table.primary_key.columns]
-        if not primary or any(set(op.key) != set(primary) for op in ops):
+        whole = set(primary)
+        if not primary or any(op.key.keys() != whole for op in ops):
             await apply_sql(conn, ops)
             continue
         await _fold_table(conn, table, primary, ops)
@@ -282,43 +283,72 @@ async def apply_folded(conn: AsyncConnection, operations: Sequence[Operation]) -
 async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], ops: list[RowOperation]) -> None:
     model = MemoryModel([table])
     rows = model.rows[table.name]
-    op_keys = [MemoryModel._key(op.key) for op in ops]  # computed once: a batch has thousands
-    keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    for op, k in zip(ops, op_keys, strict=True):
-        if k not in keys:
-            keys[k] = tuple([op.key[c] for c in primary])
+    # Every operation here is keyed by the whole primary key (apply_folded checked): its values
+    # in key order name the row, with no sort per operation (a batch has thousands).
+    if len(primary) == 1:
+        column = primary[0]
+        op_keys = [(op.key[column],) for op in ops]
+    else:
+        op_keys = [tuple([op.key[c] for c in primary]) for op in ops]
     # A row only ever upserted in this batch needs no read: inserted with the batch's values, or
-    # those columns updated (catching up, most rows are new and written so).
-    blind: dict[tuple[Any, ...], Row] = {k: {} for k in keys}
+    # those columns updated (catching up, most rows are new and written so). The others are read.
+    blind: dict[tuple[Any, ...], Row] = {}
+    read: dict[tuple[Any, ...], None] = {}
     for op, k in zip(ops, op_keys, strict=True):
-        if k in blind:
-            if isinstance(op, Upsert):
-                blind[k].update(op.values)
+        if k in read:
+            continue
+        if isinstance(op, Upsert):
+            values = blind.get(k)
+            if values is None:
+                blind[k] = dict(op.values)
             else:
-                del blind[k]
-    wanted = [keys[k] for k in keys if k not in blind]
+                values.update(op.values)
+        else:
+            blind.pop(k, None)
+            read[k] = None
+    wanted = list(read)
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start:start + _CHUNK]
         for record in await conn.execute(select(table).where(_among(table, primary, chunk))):
             found = dict(record._mapping)
             rows[MemoryModel._key({c: found[c] for c in primary})] = found
-    before = {k: rows[k] for k in keys if k in rows}
-    model.apply(op for op, k in zip(ops, op_keys, strict=True) if k not in blind)
-    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Row]] = {}
+    memory_keys = {k: MemoryModel._key(dict(zip(primary, k, strict=True))) for k in read}
+    before = {k: rows[m] for k, m in memory_keys.items() if m in rows}
+    model.apply(op for op, k in zip(ops, op_keys, strict=True) if k in read)
+    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[tuple[Any, ...], Row]]] = {}
+    defaults = model.defaults(table)
+    shape_of: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
     for k, values in blind.items():
-        row = {**model.defaults(table), **dict(zip(primary, keys[k], strict=True)), **values}
-        shapes.setdefault((tuple(sorted(row)), tuple(sorted(values))), []).append(row)
-    for k in keys:
-        if k in rows and rows[k] is not before.get(k):
-            row = rows[k]
-            shapes.setdefault((tuple(sorted(row)), tuple(c for c in sorted(row) if c not in primary)), []).append(row)
-    for (_columns, updates), same in shapes.items():
+        row = defaults.copy()
+        row.update(zip(primary, k, strict=True))
+        row.update(values)
+        named = tuple(values)  # the same columns in the same order: one shape, sorted once
+        shape = shape_of.get(named)
+        if shape is None:
+            shape = shape_of[named] = (tuple(sorted(row)), tuple(sorted(values)))
+        shapes.setdefault(shape, []).append((k, row))
+    for k, m in memory_keys.items():
+        changed = rows.get(m)
+        if changed is not None and changed is not before.get(k):
+            shapes.setdefault((tuple(sorted(changed)), tuple(c for c in sorted(changed) if c not in primary)),
+                              []).append((k, changed))
+    for (_columns, updates), keyed in shapes.items():
         stmt = _upsert(conn.dialect.name, table, tuple(primary), updates)
+        same = [row for _k, row in _in_key_order(keyed)]
         for start in range(0, len(same), 1000):
             await conn.execute(stmt, same[start:start + 1000])
-    gone = [keys[k] for k in before if k not in rows]
+    gone = [k for k, m in memory_keys.items() if k in before and m not in rows]
     for start in range(0, len(gone), _CHUNK):
         await conn.execute(delete(table).where(_among(table, primary, gone[start:start + _CHUNK])))
+
+
+def _in_key_order(keyed: list[tuple[tuple[Any, ...], Row]]) -> list[tuple[tuple[Any, ...], Row]]:
+    """Rows in primary-key order: written so, each insert lands next to the one before in the
+    key's index (random ids otherwise touch a page of the index each; about twice as fast on SQLite)."""
+    try:
+        return sorted(keyed, key=lambda kr: kr[0])
+    except TypeError:  # keys of mixed types (None, or int and str) do not compare: any order is right
+        return keyed
 
 
 async def _fold_tallies(conn: AsyncConnection, operations: Sequence[Tallied]) -> None:
@@ -421,13 +451,14 @@ async def _write_back(conn: AsyncConnection, table: Table, primary: list[str], b
                       rows: Mapping[Any, Row], defaults: Row) -> None:
     """Write the rows that differ from ``before`` (new objects: the memory model never changes a
     row in place) with one multi-row upsert per column set, and delete the rows that went."""
-    shapes: dict[tuple[str, ...], list[Row]] = {}
+    shapes: dict[tuple[str, ...], list[tuple[tuple[Any, ...], Row]]] = {}
     for k, row in rows.items():
         if row is not before.get(k):
             full = {**defaults, **row}
-            shapes.setdefault(tuple(sorted(full)), []).append(full)
-    for columns, same in shapes.items():
+            shapes.setdefault(tuple(sorted(full)), []).append((tuple(full[c] for c in primary), full))
+    for columns, keyed in shapes.items():
         stmt = _upsert(conn.dialect.name, table, tuple(primary), tuple(c for c in columns if c not in primary))
+        same = [row for _k, row in _in_key_order(keyed)]
         for start in range(0, len(same), 1000):
             await conn.execute(stmt, same[start:start + 1000])
     gone = [tuple(before[k][c] for c in primary) for k in before if k not in rows]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.eventstore.tables import applied_events
@@ -35,9 +36,36 @@ async def already_applied(
 
 async def record_applied(conn: AsyncConnection, pairs: Iterable[tuple[str, str]]) -> None:
     """Remember (consumer, event id) pairs as applied, in the caller's transaction."""
-    rows = [{"consumer": c, "event_id": e} for c, e in pairs]
+    # In key order: each insert lands next to the one before in the primary key's index, where
+    # random ids would touch a page of it each (about twice as fast on SQLite).
+    rows = sorted(pairs)
+    if not rows:
+        return
+    sql = _insert_sql(conn.dialect)
     for start in range(0, len(rows), 1000):
-        await conn.execute(insert(applied_events), rows[start:start + 1000])
+        # The driver's own executemany of plain tuples: two strings a row need no SQLAlchemy
+        # parameter processing, which cost about as much as SQLite's insert (a consumer records
+        # several rows per event it applies).
+        await conn.exec_driver_sql(sql, rows[start:start + 1000])
+
+
+_INSERTS: dict[tuple[str, str], str] = {}
+
+
+def _insert_sql(dialect: Dialect) -> str:
+    """The INSERT of a (consumer, event id) row in the dialect's own SQL and parameter style."""
+    key = (dialect.name, dialect.paramstyle)
+    if key not in _INSERTS:
+        _INSERTS[key] = _compile_insert(dialect)
+    return _INSERTS[key]
+
+
+def _compile_insert(dialect: Dialect) -> str:
+    compiled = insert(applied_events).values(consumer=bindparam("consumer"), event_id=bindparam("event_id")).compile(
+        dialect=dialect)
+    if compiled.positiontup != ["consumer", "event_id"]:  # the tuples are (consumer, event id)
+        raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
+    return str(compiled)
 
 
 async def replace_applied(conn: AsyncConnection, consumer: str, event_ids: Iterable[str]) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -108,6 +108,8 @@ class DurableConsumer(NatsWorker):
         self._event_types = frozenset().union(*(f.event_types for f in self._feeds))
         # Which feeds read each event type, looked up once per message instead of per feed.
         self._readers = {t: tuple(f for f in self._feeds if t in f.event_types) for t in self._event_types}
+        # The names of the feeds reading each event type, for the applied-ids query.
+        self._names_reading = {t: tuple(f.name for f in r) for t, r in self._readers.items()}
         self._after_commit = after_commit
         self._batch_size = batch_size
         self._catch_up_batch_size = max(batch_size, catch_up_batch_size)
@@ -236,8 +238,7 @@ class DurableConsumer(NatsWorker):
             admissions = dict(zip(wanted, self._admit([msgs[i] for i in wanted]), strict=True))
             # The fast path folds every event's operations and writes them once, after the loop.
             folded: list[Operation] | None = [] if self._folds and not careful else None
-            # One query per batch: which of these event ids each read model has applied already.
-            seen = await already_applied(conn, positions, [a.envelope.id for a in admissions.values() if a.envelope])
+            seen = await self._already_applied(conn, admissions.values())
             fresh: list[tuple[str, str]] = []
             counts: dict[str, int] = {}
             skipped = sum(1 for sequence in sequences if sequence <= lowest)
@@ -271,6 +272,24 @@ class DurableConsumer(NatsWorker):
         for name, position in positions.items():
             CONSUMER_POSITION.labels(name, self.stream).set(position)
         return list(applied.values())
+
+    async def _already_applied(self, conn: AsyncConnection, admissions: Iterable[Admission]) -> set[tuple[str, str]]:
+        """Which (feed, event id) pairs of the batch were applied before: one query per set of feeds
+        reading an event type, asking only those feeds (an index probe per pair that could exist,
+        not one per feed of the consumer for every event)."""
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for admission in admissions:
+            envelope = admission.envelope
+            if envelope is None:
+                continue
+            # A type no feed reads (whatever its subject said) is applied by none (_apply_one).
+            names = self._names_reading.get(envelope.type, ())
+            if names:
+                groups.setdefault(names, []).append(envelope.id)
+        seen: set[tuple[str, str]] = set()
+        for names, ids in groups.items():
+            seen |= await already_applied(conn, names, ids)
+        return seen
 
     def trust(self, keyring: KeyRing) -> None:
         """Apply only events signed by a key of ``keyring`` for their subject (set before start)."""

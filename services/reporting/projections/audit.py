@@ -74,6 +74,10 @@ def public_data(envelope: Envelope) -> dict[str, Any]:
     return {k: v for k, v in envelope.data.items() if k not in PRIVATE_FIELDS}
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+"""What ``json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)`` gives, made once (not per event)."""
+
+
 def _changes_for(service: str, audit_events: Table, audit_refs: Table) -> Any:
     def changes(envelope: Envelope, _event: EventPayload) -> Sequence[Operation]:
         data = public_data(envelope)
@@ -81,7 +85,7 @@ def _changes_for(service: str, audit_events: Table, audit_refs: Table) -> Any:
             "service": service, "stream_id": envelope.stream_id, "stream_type": envelope.stream_type,
             "stream_version": envelope.stream_version, "type": envelope.type,
             "time": envelope.time.isoformat(), "actor": envelope.actor, "department": envelope.department,
-            "data": json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)})]
+            "data": _JSON.encode(data)})]
         operations += [Upsert(audit_refs, {"entity_id": entity_id[:120], "event_id": envelope.id}, {"field": field})
                        for entity_id, field in references(envelope, data).items()]
         return operations

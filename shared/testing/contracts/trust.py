@@ -78,6 +78,24 @@ class TrustedConsumerContract(BackendContract):
         assert await self._applied(engine) == {"demo village 0": 1, "demo village 1": 1,
                                                "demo village 2": 1, "demo village 9": 1}
 
+    async def test_an_old_event_republished_after_its_batch_committed_is_applied_once(
+        self, engine: AsyncEngine, nats_url: str, run_id: str
+    ) -> None:
+        # The replay comes in a later batch: only the applied ids in the database can catch it.
+        namespace, signer = s.unique_namespace(run_id), Signer.generate()
+        keyring = KeyRing([signer.public(s.SOURCE, s.DEPARTMENT, frozenset())])
+        chain = signed_chain(signer, "orgunit-a", 2)
+        async with s.jetstream(nats_url) as probe:
+            await ensure_service_stream(probe.js, namespace, s.SOURCE)
+            for envelope in chain:
+                await probe.publish_envelope(namespace, envelope)                          # 1-2
+            await self._consume(self.consumer(engine, nats_url, namespace, keyring), upto=2)
+            subject = event_subject(namespace, s.SOURCE, s.DEPARTMENT, chain[1].type)
+            await probe.js.publish(subject, chain[1].to_json(), headers={"Nats-Msg-Id": new_id()})  # 3
+            await probe.publish_envelope(namespace, signed_chain(signer, "orgunit-b", 1, first=9)[0])  # 4
+            await self._consume(self.consumer(engine, nats_url, namespace, keyring), upto=4)
+        assert await self._applied(engine) == {"demo village 0": 1, "demo village 1": 1, "demo village 9": 1}
+
     async def test_forged_events_go_to_dead_letters_and_are_never_applied(
         self, engine: AsyncEngine, nats_url: str, run_id: str
     ) -> None:
