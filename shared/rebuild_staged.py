@@ -23,9 +23,10 @@ from pydantic import ValidationError
 from sqlalchemy import Column, Index, MetaData, Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.catalogue import decode_payload
+from shared.catalogue import EventPayload, decode_payload
 from shared.db import write_lock, writer
-from shared.eventstore.applied import already_applied, record_applied
+from shared.envelope import Envelope
+from shared.eventstore.applied import claim_applied
 from shared.eventstore.tables import applied_events
 from shared.eventstore.tracking import applied_position, record_position
 from shared.messaging.admission import admit_batch
@@ -78,23 +79,26 @@ async def replace_staged(
     async def apply_chunk(conn: AsyncConnection) -> None:
         admissions = admit_batch([(m.subject, m.data, m.metadata.sequence.stream) for m in pending], keyring,
                                  namespace=namespace, service=projection.source_service)
-        admitted = [a.envelope for a in admissions if a.admitted and a.envelope is not None]
-        seen = {e for _c, e in await already_applied(conn, [staged_name], [e.id for e in admitted])}
-        operations: list[Operation] = []
-        fresh: list[tuple[str, str]] = []
-        for envelope in admitted:
-            if envelope.id in seen or envelope.type not in event_types:
+        decoded: dict[str, tuple[Envelope, EventPayload]] = {}  # by id: the first that decodes
+        for admission in admissions:
+            envelope = admission.envelope
+            if envelope is None or not admission.admitted or envelope.type not in event_types:
                 continue  # the live consumer dead-letters (or skips) these; the model never contains them
+            if envelope.id in decoded:
+                continue
             try:
                 payload = decode_payload(envelope.type, envelope.schema_version, dict(envelope.data))
             except (ValidationError, ValueError):
                 continue
-            operations += [retarget(op, staging, tallies) for op in projection.changes(envelope, payload)]
-            seen.add(envelope.id)
-            fresh.append((staged_name, envelope.id))
-            done.events += 1
+            decoded[envelope.id] = (envelope, payload)
+        # recorded and checked in one go: an id applied in an earlier chunk is not fresh
+        fresh = await claim_applied(conn, staged_name, decoded)
+        operations: list[Operation] = []
+        for event_id, (envelope, payload) in decoded.items():
+            if event_id in fresh:
+                operations += [retarget(op, staging, tallies) for op in projection.changes(envelope, payload)]
+                done.events += 1
         await apply_folded(conn, operations)
-        await record_applied(conn, fresh)
         pending.clear()
 
     def collect(msg: Msg) -> None:

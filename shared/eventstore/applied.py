@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.eventstore.tables import applied_events
@@ -38,6 +40,26 @@ async def record_applied(conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
     rows = [{"consumer": c, "event_id": e} for c, e in pairs]
     for start in range(0, len(rows), 1000):
         await conn.execute(insert(applied_events), rows[start:start + 1000])
+
+
+async def claim_applied(conn: AsyncConnection, consumer: str, event_ids: Collection[str]) -> set[str]:
+    """Record these event ids as applied by ``consumer``, in the caller's transaction; the ones that
+    were not recorded before (each once, however often it is given).
+
+    One multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING`` per thousand ids: the table's key
+    decides, so the answer needs no read. (A read by ``IN`` list on PostgreSQL kept the plan it got
+    while the table was empty — a sequential scan — as a rebuild filled it: 0.6 s per 500 ids.)
+    """
+    ids = list(dict.fromkeys(event_ids))
+    if not ids:
+        return set()
+    stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(applied_events)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["consumer", "event_id"]).returning(applied_events.c.event_id)
+    fresh: set[str] = set()
+    for start in range(0, len(ids), 1000):
+        rows = [{"consumer": consumer, "event_id": e} for e in ids[start:start + 1000]]
+        fresh.update(await conn.scalars(stmt, rows))
+    return fresh
 
 
 async def replace_applied(conn: AsyncConnection, consumer: str, event_ids: Iterable[str]) -> None:
