@@ -53,8 +53,9 @@ async def claim_applied(conn: AsyncConnection, consumer: str, event_ids: Collect
     ids = list(dict.fromkeys(event_ids))
     if not ids:
         return set()
-    stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(applied_events)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["consumer", "event_id"]).returning(applied_events.c.event_id)
+    insert_into = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(applied_events)
+    stmt = insert_into.on_conflict_do_nothing(index_elements=["consumer", "event_id"]).returning(
+        applied_events.c.event_id)
     fresh: set[str] = set()
     for start in range(0, len(ids), 1000):
         rows = [{"consumer": consumer, "event_id": e} for e in ids[start:start + 1000]]
