@@ -304,14 +304,25 @@ class KeyRing:
         A run whose last signature fails has each of its events verified on its own. Catching up,
         this verifies one signature per stream per batch instead of one per event.
         """
+        planned = self.plan_deliveries(deliveries, namespace=namespace, service=service)
+        return planned.settle(verify_signatures(planned.jobs()))
+
+    def plan_deliveries(self, deliveries: Sequence[Delivery], *, namespace: str, service: str) -> PlannedChecks:
+        """``check_deliveries`` but for the signatures: every other check, and the chained runs whose
+        last signatures remain to verify (:meth:`PlannedChecks.jobs`, then :meth:`PlannedChecks.settle`).
+
+        Split so that a caller may verify the signatures elsewhere (another process, while it
+        applies the previous batch): the answer is ``check_deliveries``'s either way.
+        """
         problems = [self._delivery_problem(d.subject, d.envelope, namespace=namespace, service=service,
                                            content_hash=d.content_hash, verify=False, stream=d.stream,
                                            sequence=d.sequence) for d in deliveries]
-        runs: dict[tuple[str, str], list[int]] = {}
+        by_stream: dict[tuple[str, str], list[int]] = {}
         for index, delivery in enumerate(deliveries):
             if problems[index] is None and delivery.envelope.signature:  # unsigned: before a cut-over
-                runs.setdefault((delivery.envelope.stream_id, delivery.envelope.key_id), []).append(index)
-        for indices in runs.values():
+                by_stream.setdefault((delivery.envelope.stream_id, delivery.envelope.key_id), []).append(index)
+        runs: list[list[int]] = []
+        for indices in by_stream.values():
             indices.sort(key=lambda i: deliveries[i].envelope.stream_version)
             run = [indices[0]]
             for index in indices[1:]:
@@ -319,20 +330,63 @@ class KeyRing:
                 if this.stream_version == before.stream_version + 1 and this.prev_hash == before.hash:
                     run.append(index)
                 else:
-                    self._settle(run, deliveries, problems)
+                    runs.append(run)
                     run = [index]
-            self._settle(run, deliveries, problems)
+            runs.append(run)
+        # every run passed the key check: its key is known
+        keys = {kid: self._keys[kid] for kid in {deliveries[run[-1]].envelope.key_id for run in runs}}
+        return PlannedChecks(deliveries, problems, runs, keys)
+
+
+@dataclass(frozen=True)
+class PlannedChecks:
+    """A batch checked but for its signatures (:meth:`KeyRing.plan_deliveries`): the problems found
+    so far and the chained runs, each sealed by its last event's signature."""
+
+    deliveries: Sequence[Delivery]
+    problems: list[str | None]
+    runs: list[list[int]]
+    keys: dict[str, PublisherKey]
+
+    def jobs(self) -> list[SignatureJob]:
+        """The signature of each run's last event, to verify (:func:`verify_signatures`), in run order."""
+        raw = {kid: key.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw) for kid, key in self.keys.items()}
+        return [(raw[e.key_id], e.signature, signed_message(e))
+                for e in (self.deliveries[run[-1]].envelope for run in self.runs)]
+
+    def settle(self, verified: Sequence[bool]) -> list[str | None]:
+        """The batch's problems, given whether each job's signature verified: a run whose last
+        signature did not has each of its events verified on its own."""
+        problems = list(self.problems)
+        for run, ok in zip(self.runs, verified, strict=True):
+            if ok:
+                continue
+            for index in run:
+                envelope = self.deliveries[index].envelope
+                problems[index] = _signature_problem(envelope, self.keys[envelope.key_id])
         return problems
 
-    def _settle(self, run: list[int], deliveries: Sequence[Delivery], problems: list[str | None]) -> None:
-        """Verify the last signature of a chained run; if it fails, every event's own."""
-        last = deliveries[run[-1]].envelope
-        key = self._keys[last.key_id]  # known: the run passed the key check
-        if _signature_problem(last, key) is None:
-            return
-        for index in run:
-            envelope = deliveries[index].envelope
-            problems[index] = _signature_problem(envelope, self._keys[envelope.key_id])
+
+SignatureJob = tuple[bytes, str, bytes]
+"""A signature to verify: the raw Ed25519 public key, the base64 signature and the signed bytes."""
+
+_PUBLIC_KEYS: dict[bytes, Ed25519PublicKey] = {}
+
+
+def verify_signatures(jobs: Sequence[SignatureJob]) -> list[bool]:
+    """Whether each signature verifies (plain data in and out: it may run in another process)."""
+    verified: list[bool] = []
+    for raw, signature, message in jobs:
+        key = _PUBLIC_KEYS.get(raw)
+        if key is None:
+            key = _PUBLIC_KEYS.setdefault(raw, Ed25519PublicKey.from_public_bytes(raw))
+        try:
+            key.verify(base64.b64decode(signature, validate=True), message)
+        except (InvalidSignature, ValueError):
+            verified.append(False)
+        else:
+            verified.append(True)
+    return verified
 
 
 @dataclass(frozen=True)
