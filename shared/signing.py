@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from shared.envelope import Envelope
+from shared.signature_check import SignatureJob, verify_signatures
 
 _CONTEXT = b"qingdan-event-v1|"
 _UNKNOWN_KEY_RECHECK_SECONDS = 5.0
@@ -365,28 +366,6 @@ class PlannedChecks:
                 envelope = self.deliveries[index].envelope
                 problems[index] = _signature_problem(envelope, self.keys[envelope.key_id])
         return problems
-
-
-SignatureJob = tuple[bytes, str, bytes]
-"""A signature to verify: the raw Ed25519 public key, the base64 signature and the signed bytes."""
-
-_PUBLIC_KEYS: dict[bytes, Ed25519PublicKey] = {}
-
-
-def verify_signatures(jobs: Sequence[SignatureJob]) -> list[bool]:
-    """Whether each signature verifies (plain data in and out: it may run in another process)."""
-    verified: list[bool] = []
-    for raw, signature, message in jobs:
-        key = _PUBLIC_KEYS.get(raw)
-        if key is None:
-            key = _PUBLIC_KEYS.setdefault(raw, Ed25519PublicKey.from_public_bytes(raw))
-        try:
-            key.verify(base64.b64decode(signature, validate=True), message)
-        except (InvalidSignature, ValueError):
-            verified.append(False)
-        else:
-            verified.append(True)
-    return verified
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from shared.envelope import Envelope
 from shared.messaging.subjects import stream_name
-from shared.signing import Delivery, KeyRing, PlannedChecks, SignatureJob, verify_signatures
+from shared.signature_check import SignatureJob, verify_signatures
+from shared.signing import Delivery, KeyRing, PlannedChecks
 
 
 @dataclass(frozen=True)
