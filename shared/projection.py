@@ -323,8 +323,11 @@ async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], o
 async def _fold_tallies(conn: AsyncConnection, operations: Sequence[Tallied]) -> None:
     # One group per tally (a staged rebuild retargets each operation's tally: same names, new objects)
     groups: dict[tuple[str, ...], list[Tallied]] = {}
+    names: dict[int, tuple[str, ...]] = {}  # by tally object: a batch has thousands of operations, few tallies
     for op in operations:
-        name = (op.tally.name, *(t.name for t in (*op.tally.sources, *op.tally.counters)))
+        name = names.get(id(op.tally))
+        if name is None:
+            name = names[id(op.tally)] = (op.tally.name, *(t.name for t in (*op.tally.sources, *op.tally.counters)))
         groups.setdefault(name, []).append(op)
     for ops in groups.values():
         await _fold_tally(conn, ops[0].tally, ops)
