@@ -83,8 +83,10 @@ class Envelope(BaseModel):
         try:
             # orjson's sorted compact UTF-8 output is json.dumps's canonical form for what
             # to_json writes; any difference (a float spelled otherwise) only costs the slow path
-            canonical = orjson.dumps({k: v for k, v in document.items() if k not in _UNHASHED},
-                                     option=orjson.OPT_SORT_KEYS)
+            hashed = document.copy()  # a copy and four pops: cheaper than filtering twenty keys
+            for name in _UNHASHED:
+                hashed.pop(name, None)
+            canonical = orjson.dumps(hashed, option=orjson.OPT_SORT_KEYS)
             computed = hashlib.sha256(canonical).hexdigest()
         except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
             computed = ""

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from shared.envelope import Envelope
+from shared.signature_check import SignatureJob, verify_signatures
 
 _CONTEXT = b"qingdan-event-v1|"
 _UNKNOWN_KEY_RECHECK_SECONDS = 5.0
@@ -304,14 +305,25 @@ class KeyRing:
         A run whose last signature fails has each of its events verified on its own. Catching up,
         this verifies one signature per stream per batch instead of one per event.
         """
+        planned = self.plan_deliveries(deliveries, namespace=namespace, service=service)
+        return planned.settle(verify_signatures(planned.jobs()))
+
+    def plan_deliveries(self, deliveries: Sequence[Delivery], *, namespace: str, service: str) -> PlannedChecks:
+        """``check_deliveries`` but for the signatures: every other check, and the chained runs whose
+        last signatures remain to verify (:meth:`PlannedChecks.jobs`, then :meth:`PlannedChecks.settle`).
+
+        Split so that a caller may verify the signatures elsewhere (another process, while it
+        applies the previous batch): the answer is ``check_deliveries``'s either way.
+        """
         problems = [self._delivery_problem(d.subject, d.envelope, namespace=namespace, service=service,
                                            content_hash=d.content_hash, verify=False, stream=d.stream,
                                            sequence=d.sequence) for d in deliveries]
-        runs: dict[tuple[str, str], list[int]] = {}
+        by_stream: dict[tuple[str, str], list[int]] = {}
         for index, delivery in enumerate(deliveries):
             if problems[index] is None and delivery.envelope.signature:  # unsigned: before a cut-over
-                runs.setdefault((delivery.envelope.stream_id, delivery.envelope.key_id), []).append(index)
-        for indices in runs.values():
+                by_stream.setdefault((delivery.envelope.stream_id, delivery.envelope.key_id), []).append(index)
+        runs: list[list[int]] = []
+        for indices in by_stream.values():
             indices.sort(key=lambda i: deliveries[i].envelope.stream_version)
             run = [indices[0]]
             for index in indices[1:]:
@@ -319,20 +331,41 @@ class KeyRing:
                 if this.stream_version == before.stream_version + 1 and this.prev_hash == before.hash:
                     run.append(index)
                 else:
-                    self._settle(run, deliveries, problems)
+                    runs.append(run)
                     run = [index]
-            self._settle(run, deliveries, problems)
-        return problems
+            runs.append(run)
+        # every run passed the key check: its key is known
+        keys = {kid: self._keys[kid] for kid in {deliveries[run[-1]].envelope.key_id for run in runs}}
+        return PlannedChecks(deliveries, problems, runs, keys)
 
-    def _settle(self, run: list[int], deliveries: Sequence[Delivery], problems: list[str | None]) -> None:
-        """Verify the last signature of a chained run; if it fails, every event's own."""
-        last = deliveries[run[-1]].envelope
-        key = self._keys[last.key_id]  # known: the run passed the key check
-        if _signature_problem(last, key) is None:
-            return
-        for index in run:
-            envelope = deliveries[index].envelope
-            problems[index] = _signature_problem(envelope, self._keys[envelope.key_id])
+
+@dataclass(frozen=True)
+class PlannedChecks:
+    """A batch checked but for its signatures (:meth:`KeyRing.plan_deliveries`): the problems found
+    so far and the chained runs, each sealed by its last event's signature."""
+
+    deliveries: Sequence[Delivery]
+    problems: list[str | None]
+    runs: list[list[int]]
+    keys: dict[str, PublisherKey]
+
+    def jobs(self) -> list[SignatureJob]:
+        """The signature of each run's last event, to verify (:func:`verify_signatures`), in run order."""
+        raw = {kid: key.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw) for kid, key in self.keys.items()}
+        return [(raw[e.key_id], e.signature, signed_message(e))
+                for e in (self.deliveries[run[-1]].envelope for run in self.runs)]
+
+    def settle(self, verified: Sequence[bool]) -> list[str | None]:
+        """The batch's problems, given whether each job's signature verified: a run whose last
+        signature did not has each of its events verified on its own."""
+        problems = list(self.problems)
+        for run, ok in zip(self.runs, verified, strict=True):
+            if ok:
+                continue
+            for index in run:
+                envelope = self.deliveries[index].envelope
+                problems[index] = _signature_problem(envelope, self.keys[envelope.key_id])
+        return problems
 
 
 @dataclass(frozen=True)

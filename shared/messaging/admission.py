@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from shared.envelope import Envelope
 from shared.messaging.subjects import stream_name
-from shared.signing import Delivery, KeyRing
+from shared.signature_check import SignatureJob, verify_signatures
+from shared.signing import Delivery, KeyRing, PlannedChecks
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,42 @@ def admit_batch(messages: Sequence[tuple[str, bytes, int | None]], keyring: KeyR
                 service: str) -> list[Admission]:
     """``admit`` for each of a batch of (subject, body, stream sequence), in order, verifying one
     signature per chained run."""
+    planned = plan_batch(messages, keyring, namespace=namespace, service=service)
+    return planned.settle(verify_signatures(planned.jobs()))
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    """A batch parsed and checked but for its signatures (:func:`plan_batch`)."""
+
+    admissions: list[Admission | None]
+    """Each message's refusal if it did not parse, ``None`` where its delivery is checked."""
+    checks: PlannedChecks | None
+    """The parsed ones' checks (``None``: no key ring, nothing more to check)."""
+    deliveries: list[Delivery]
+
+    def jobs(self) -> list[SignatureJob]:
+        """The signatures left to verify (:func:`shared.signing.verify_signatures`), anywhere."""
+        return self.checks.jobs() if self.checks is not None else []
+
+    def settle(self, verified: Sequence[bool]) -> list[Admission]:
+        """The batch's admissions, in order, given whether each of :meth:`jobs` verified."""
+        problems = self.checks.settle(verified) if self.checks is not None else [None] * len(self.deliveries)
+        results = iter(zip(self.deliveries, problems, strict=True))
+        admitted: list[Admission] = []
+        for admission in self.admissions:
+            if admission is not None:
+                admitted.append(admission)
+                continue
+            delivery, problem = next(results)
+            admitted.append(Admission(delivery.envelope, f"not a genuine event: {problem}" if problem else None))
+        return admitted
+
+
+def plan_batch(messages: Sequence[tuple[str, bytes, int | None]], keyring: KeyRing | None, *, namespace: str,
+               service: str) -> PlannedBatch:
+    """``admit_batch`` but for verifying the signatures, which :meth:`PlannedBatch.jobs` lists, so
+    that they may be verified in another process while this one goes on."""
     admissions: list[Admission | None] = []
     deliveries: list[Delivery] = []
     stream = stream_name(namespace, service)
@@ -57,14 +94,6 @@ def admit_batch(messages: Sequence[tuple[str, bytes, int | None]], keyring: KeyR
             continue
         admissions.append(None)
         deliveries.append(Delivery(subject, envelope, content_hash, stream=stream, sequence=sequence))
-    problems = (keyring.check_deliveries(deliveries, namespace=namespace, service=service)
-                if keyring is not None else [None] * len(deliveries))
-    results = iter(zip(deliveries, problems, strict=True))
-    admitted: list[Admission] = []
-    for admission in admissions:
-        if admission is not None:
-            admitted.append(admission)
-            continue
-        delivery, problem = next(results)
-        admitted.append(Admission(delivery.envelope, f"not a genuine event: {problem}" if problem else None))
-    return admitted
+    checks = (keyring.plan_deliveries(deliveries, namespace=namespace, service=service)
+              if keyring is not None else None)
+    return PlannedBatch(admissions, checks, deliveries)

@@ -65,3 +65,12 @@ class TestProjection(RunBackend, ProjectionContract):
 
 class TestTrustedConsumer(RunBackend, TrustedConsumerContract):
     """Signatures checked, each event id applied once."""
+
+
+class TestTrustedConsumerWithSignatureHelper(TestTrustedConsumer):
+    """The same, with a staged rebuild's signatures verified in its helper process however short
+    the stream (a rebuild uses it from ``HELPER_FROM`` messages on)."""
+
+    @pytest.fixture(autouse=True)
+    def _helper_for_every_rebuild(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr("shared.rebuild_staged.HELPER_FROM", 0)

@@ -1,0 +1,111 @@
+"""Verifying Ed25519 signatures given as plain data, in this process or in a helper process.
+
+Kept apart from ``shared.signing`` (which imports the envelope model and pydantic) so that a
+helper process started to verify signatures imports only this and ``cryptography``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import pickle
+import struct
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+SignatureJob = tuple[bytes, str, bytes]
+"""A signature to verify: the raw Ed25519 public key, the base64 signature and the signed bytes."""
+
+_PUBLIC_KEYS: dict[bytes, Ed25519PublicKey] = {}
+
+
+def verify_signatures(jobs: Sequence[SignatureJob]) -> list[bool]:
+    """Whether each signature verifies (plain data in and out: it may run in another process)."""
+    verified: list[bool] = []
+    for raw, signature, message in jobs:
+        key = _PUBLIC_KEYS.get(raw)
+        if key is None:
+            key = _PUBLIC_KEYS.setdefault(raw, Ed25519PublicKey.from_public_bytes(raw))
+        try:
+            key.verify(base64.b64decode(signature, validate=True), message)
+        except (InvalidSignature, ValueError):
+            verified.append(False)
+        else:
+            verified.append(True)
+    return verified
+
+
+class SignatureVerifier:
+    """Verifies batches of signatures in one helper process when the machine has a core to spare.
+
+    A long read (a rebuild) hands it a batch's signatures and parses and applies the batch before
+    while they are verified: the same checks, on the other core. With one core (or ``helper=False``)
+    it verifies in this process. The helper is a plain ``python`` running :func:`serve` over pipes
+    (not ``multiprocessing``, which would re-import the caller's main module); :meth:`aclose` stops it.
+    """
+
+    def __init__(self, *, helper: bool = True) -> None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        self._wanted = helper and cores > 1
+        self._process: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()  # one batch on the pipes at a time
+
+    def verify(self, jobs: Sequence[SignatureJob]) -> asyncio.Future[list[bool]]:
+        """A future of :func:`verify_signatures` over ``jobs``."""
+        if not self._wanted or not jobs:
+            done: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
+            done.set_result(verify_signatures(jobs))
+            return done
+        return asyncio.ensure_future(self._exchange(list(jobs)))
+
+    async def _exchange(self, jobs: list[SignatureJob]) -> list[bool]:
+        async with self._lock:
+            if self._process is None:
+                path = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
+                env = {**os.environ, "PYTHONPATH": path}
+                self._process = await asyncio.create_subprocess_exec(
+                    sys.executable, "-c", "from shared.signature_check import serve; serve()",
+                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env)
+            process = self._process
+            assert process.stdin is not None and process.stdout is not None
+            body = pickle.dumps(jobs, protocol=pickle.HIGHEST_PROTOCOL)
+            process.stdin.write(_LENGTH.pack(len(body)) + body)
+            await process.stdin.drain()
+            answer = await process.stdout.readexactly(len(jobs))
+            return [b == 1 for b in answer]
+
+    async def aclose(self) -> None:
+        """Stop the helper process, if one was started (it ends when its input does)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=5)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+_LENGTH = struct.Struct(">I")
+_ROOT = str(Path(__file__).resolve().parents[1])
+"""Where ``shared`` is importable from, for the helper process."""
+
+
+def serve() -> None:
+    """The helper process: read length-prefixed batches of jobs from stdin until it closes, answer
+    one byte per job (1: verified) on stdout. Its only peer is the process that started it."""
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        head = source.read(_LENGTH.size)
+        if len(head) < _LENGTH.size:
+            return
+        jobs = pickle.loads(source.read(_LENGTH.unpack(head)[0]))  # from our own parent, over a pipe
+        sink.write(bytes(1 if ok else 0 for ok in verify_signatures(jobs)))
+        sink.flush()
