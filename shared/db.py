@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from shared.sqlite_driver import fused_creator
+
 
 def is_sqlite(url: str) -> bool:
     """Whether a database URL points at SQLite."""
@@ -32,7 +34,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             _create_private_file(Path(database))
-        engine = create_async_engine(url, **kwargs)
+        # One hand-off to the driver's thread per statement instead of three or four (sqlite_driver).
+        engine = create_async_engine(url, async_creator=fused_creator(make_url(url)), **kwargs)
         _configure_sqlite(engine)
         return engine
     kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
