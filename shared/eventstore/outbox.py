@@ -22,6 +22,7 @@ from sqlalchemy import Row, delete, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import autocommit_reader, write_lock, writer
+from shared.eventstore.position_sets import among, not_among
 from shared.eventstore.tables import events, outbox, parked_streams
 
 FORGET_DELAY = 0.2
@@ -39,10 +40,6 @@ PARKED_REFRESH = 1.0
 release by the operator's CLI (another process) takes effect within that; this process's own
 parking and releases at once. Reading the table before every batch was a query per command at
 low rates."""
-
-_CHUNK = 1000
-"""Positions per DELETE statement (bound parameters are limited, on SQLite especially)."""
-
 
 @dataclass(frozen=True)
 class ParkedStream:
@@ -85,8 +82,7 @@ class Outbox:
                 and asyncio.get_running_loop().time() - self._acknowledged_since < CLEAR_AFTER:
             return []
         positions = sorted(self._acknowledged)
-        for start in range(0, len(positions), _CHUNK):
-            await conn.execute(delete(outbox).where(outbox.c.position.in_(positions[start:start + _CHUNK])))
+        await conn.execute(delete(outbox).where(among(outbox.c.position, positions, self.engine.dialect.name)))
         return positions
 
     def cleared(self, positions: Sequence[int]) -> None:
@@ -127,7 +123,7 @@ class Outbox:
                     # Lets PostgreSQL start the events scan at the oldest unpublished event rather
                     # than at position 1 (without it each batch reads the whole published log).
                     .where(events.c.position >= select(func.min(outbox.c.position)).scalar_subquery())
-                    .where(outbox.c.position.not_in(skip) if skip else true())
+                    .where(not_among(outbox.c.position, skip, self.engine.dialect.name) if skip else true())
                     .where(events.c.stream_id.not_in(parked) if parked else true())
                     .order_by(outbox.c.position)
                     .limit(limit)
@@ -220,7 +216,7 @@ class Outbox:
                 await conn.execute(
                     select(events.c.occurred_at)
                     .join(outbox, outbox.c.position == events.c.position)
-                    .where(outbox.c.position.not_in(skip) if skip else true())
+                    .where(not_among(outbox.c.position, skip, self.engine.dialect.name) if skip else true())
                     # a parked stream is reported as such, not as an ever older backlog
                     .where(events.c.stream_id.not_in(select(parked_streams.c.stream_id)))
                     .order_by(outbox.c.position)

@@ -1,0 +1,159 @@
+"""aiosqlite connections whose statements cost one hand-off to the driver's thread, not three or four.
+
+aiosqlite runs every call on its connection's own thread, and SQLAlchemy's aiosqlite adapter makes
+one call per step of a statement: create a cursor, execute, fetch, close. Each is a hand-off to
+that thread and back (a queue put, a thread wake-up, a ``call_soon_threadsafe`` and the event
+loop's wake-up), which on two busy cores costs more than SQLite's own work: a lone registration
+made ~26 of them, most of its CPU and, under load, a scheduler wait each.
+
+:class:`FusedConnection` keeps aiosqlite's thread (SQLite's I/O and lock waits never block the
+event loop) but runs *create cursor + execute + fetch the first rows + close when exhausted* as one
+call. Results larger than ``PREFETCH`` rows are fetched on as before, so streamed reads
+(``conn.stream``: verification, cut-over) still hold only a chunk in memory. The statements, their
+order and their transactions are exactly SQLAlchemy's: only the number of hops changes.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Generator, Iterable
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.engine import URL
+
+PREFETCH = 256
+"""Rows fetched in the same hand-off as the statement; the rest, if any, in further ones."""
+
+_Outcome = tuple[sqlite3.Cursor | None, list[Any], Any, int, int | None]
+"""The cursor (None once exhausted and closed), the first rows, description, rowcount, lastrowid."""
+
+
+def _run(conn: sqlite3.Connection, many: bool, sql: str, parameters: Any) -> _Outcome:
+    """On the driver's thread: one statement, its first rows, and the cursor closed if nothing is left."""
+    cursor = conn.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+        description, rowcount, lastrowid = cursor.description, cursor.rowcount, cursor.lastrowid
+        rows: list[Any] = cursor.fetchmany(PREFETCH) if description is not None else []
+    except BaseException:
+        cursor.close()
+        raise
+    if len(rows) < PREFETCH:
+        cursor.close()
+        return None, rows, description, rowcount, lastrowid
+    return cursor, rows, description, rowcount, lastrowid
+
+
+def _rest(cursor: sqlite3.Cursor, size: int | None) -> list[Any]:
+    """On the driver's thread: more rows (all when ``size`` is None); the cursor closed once exhausted."""
+    rows = cursor.fetchall() if size is None else cursor.fetchmany(size)
+    if size is None or len(rows) < size:
+        cursor.close()
+    return rows
+
+
+class FusedCursor:
+    """The part of aiosqlite's ``Cursor`` that SQLAlchemy's adapter uses, one hand-off per statement."""
+
+    def __init__(self, connection: FusedConnection) -> None:
+        self._connection = connection
+        self._cursor: sqlite3.Cursor | None = None
+        self._rows: list[Any] = []
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self.arraysize = 1
+
+    async def __aenter__(self) -> FusedCursor:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    def __await__(self) -> Generator[Any, None, FusedCursor]:
+        yield from []
+        return self
+
+    async def _statement(self, many: bool, sql: str, parameters: Any) -> FusedCursor:
+        await self.close()  # a cursor reused for another statement drops what was left of the last
+        outcome: _Outcome = await self._connection.run_on_thread(
+            _run, self._connection.sqlite, many, sql, parameters)
+        self._cursor, self._rows, self.description, self.rowcount, self.lastrowid = outcome
+        return self
+
+    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> FusedCursor:
+        """Run one statement and fetch its first rows, in one hand-off."""
+        return await self._statement(False, sql, [] if parameters is None else parameters)
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> FusedCursor:
+        """Run one statement for each set of parameters, in one hand-off."""
+        return await self._statement(True, sql, parameters)
+
+    async def fetchall(self) -> list[Any]:
+        """The remaining rows (a hand-off only if more than the first ``PREFETCH`` are left)."""
+        rows, self._rows = self._rows, []
+        if self._cursor is not None:
+            cursor, self._cursor = self._cursor, None
+            rows += await self._connection.run_on_thread(_rest, cursor, None)
+        return rows
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        """Up to ``size`` rows (``arraysize`` when None)."""
+        size = self.arraysize if size is None else size
+        if len(self._rows) < size and self._cursor is not None:
+            more = await self._connection.run_on_thread(_rest, self._cursor, max(size, PREFETCH))
+            if len(more) < max(size, PREFETCH):
+                self._cursor = None  # _rest closed it
+            self._rows += more
+        rows, self._rows = self._rows[:size], self._rows[size:]
+        return rows
+
+    async def fetchone(self) -> Any:
+        """One row, or None."""
+        rows = await self.fetchmany(1)
+        return rows[0] if rows else None
+
+    async def close(self) -> None:
+        """Drop what is left (a hand-off only if the statement's rows were not all read)."""
+        self._rows = []
+        if self._cursor is not None:
+            cursor, self._cursor = self._cursor, None
+            await self._connection.run_on_thread(cursor.close)
+
+
+class FusedConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose cursors are :class:`FusedCursor`."""
+
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The driver's connection (touched only on its thread)."""
+        return self._conn
+
+    async def run_on_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` on the connection's thread (one hand-off)."""
+        return await self._execute(fn, *args)  # type: ignore[no-untyped-call]  # aiosqlite's own, untyped
+
+    def cursor(self) -> FusedCursor:  # type: ignore[override]  # awaitable and an async context, as aiosqlite's
+        """A cursor; creating it costs no hand-off (the driver's cursor is made with each statement)."""
+        return FusedCursor(self)
+
+
+def fused_creator(url: URL) -> Callable[[], Any]:
+    """An ``async_creator`` for ``create_async_engine``: the connection aiosqlite's dialect would open
+    for ``url`` (same file and options), as a :class:`FusedConnection`."""
+    args, options = SQLiteDialect_aiosqlite().create_connect_args(url)
+    database = os.fspath(args[0])
+
+    async def create() -> FusedConnection:
+        connection = FusedConnection(lambda: sqlite3.connect(database, **options), 64)
+        connection._thread.daemon = True  # as SQLAlchemy's dialect does: never hold the interpreter's exit
+        await connection  # starts the thread and connects
+        return connection
+
+    return create

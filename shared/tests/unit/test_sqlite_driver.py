@@ -1,0 +1,68 @@
+"""The fused aiosqlite connection (shared.sqlite_driver): same results as SQLAlchemy's, fewer hand-offs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiosqlite
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from shared.db import create_engine, writer
+from shared.sqlite_driver import PREFETCH
+
+metadata = MetaData()
+items = Table("items", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
+
+
+async def test_results_streams_and_errors_are_those_of_the_statements(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'fused.db'}")
+    try:
+        async with writer(engine).begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            first = await conn.execute(insert(items).values(name="first"))
+            assert first.inserted_primary_key == (1,)  # lastrowid carried back
+            await conn.execute(insert(items), [{"name": f"n{i:05}"} for i in range(3 * PREFETCH + 7)])
+        async with engine.connect() as conn:
+            names = (await conn.execute(select(items.c.name).order_by(items.c.id))).scalars().all()
+            assert len(names) == 3 * PREFETCH + 8 and names[0] == "first" and names[-1] == f"n{3 * PREFETCH + 6:05}"
+            streamed = await conn.stream(select(items.c.id).order_by(items.c.id))  # fetched in chunks
+            ids = [row.id async for row in streamed]
+            assert ids == list(range(1, 3 * PREFETCH + 9))
+            one = (await conn.execute(select(items.c.name).where(items.c.id == 2))).scalar_one()
+            assert one == "n00000"
+        async with writer(engine).begin() as conn:
+            gone = (await conn.execute(delete(items).where(items.c.id > 3).returning(items.c.id))).scalars().all()
+            assert sorted(gone) == list(range(4, 3 * PREFETCH + 9))
+        with pytest.raises(IntegrityError):
+            async with writer(engine).begin() as conn:
+                await conn.execute(insert(items).values(name="first"))
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(items.c.id).order_by(items.c.id))).scalars().all() == [1, 2, 3]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_statement_is_one_hand_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hops.db'}")
+    calls = 0
+    execute = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: object, *args: object) -> object:
+        nonlocal calls
+        calls += 1
+        return await execute(self, fn, *args)  # type: ignore[no-untyped-call]
+
+    try:
+        async with writer(engine).begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        async with engine.connect() as conn:
+            monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+            await conn.execute(select(items.c.id))
+            assert calls == 2  # the transaction's BEGIN, then the SELECT
+            await conn.execute(select(items.c.id))
+            assert calls == 3  # a statement with its rows: one (aiosqlite's cursor, execute, fetchall, close: four)
+    finally:
+        monkeypatch.undo()
+        await engine.dispose()
