@@ -19,7 +19,6 @@ from services.reporting.projections.coverage import cov_counts, cov_lost_reasons
 from shared.errors import NotFound
 
 GROUPS = ("all", "severe", "hardship")
-MEASURES = ("registered", "attempted", "visited", "lost", "planned", "delivered")
 
 
 @dataclass
@@ -36,8 +35,8 @@ class Figures:
 
     def add(self, other: Figures) -> None:
         """Accumulate another unit's counts."""
-        # Spelt out rather than looped over MEASURES with getattr: this runs for every counter row
-        # of every request and was most of the coverage tree's CPU.
+        # Spelt out rather than looped over the field names with getattr: this runs for every unit of
+        # every request, and such a loop per counter row was most of the coverage tree's CPU.
         self.registered += other.registered
         self.attempted += other.attempted
         self.visited += other.visited
