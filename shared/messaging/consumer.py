@@ -34,13 +34,14 @@ from shared.eventstore.applied import already_applied, record_applied
 from shared.eventstore.tables import dead_letters
 from shared.eventstore.tracking import applied_position, applied_positions, record_positions
 from shared.leadership import Lease, LeaseLost
-from shared.messaging.admission import Admission, admit_batch
+from shared.messaging.admission import Admission, PlannedBatch, plan_batch
 from shared.messaging.connection import connect_until_ready
 from shared.messaging.retry import Backoff, retry_until_ready
 from shared.messaging.subjects import service_subjects, stream_name, subject_event_type
 from shared.messaging.worker import NatsWorker
 from shared.observability import CONSUMER_LAG, CONSUMER_POSITION, DEAD_LETTERS, EVENTS_APPLIED, EVENTS_SKIPPED
 from shared.projection import Changes, Operation, apply_folded
+from shared.signature_check import SignatureJob, SignatureVerifier, verify_signatures
 from shared.signing import KeyRing
 
 log = structlog.get_logger(__name__)
@@ -49,8 +50,25 @@ Handler = Callable[[AsyncConnection, Envelope, EventPayload], Awaitable[None]]
 AfterCommit = Callable[[list[Envelope]], None]
 
 
+HELPER_FROM = 500
+"""Signatures in one batch from which they are verified in a helper process (catching up: a batch
+of thousands of events has about one per chained run, ~45 µs each) while this process decodes the
+batch's payloads and works out its operations. Fewer (a live batch) are verified here, at once."""
+
+
 class _HandlerFailed(Exception):
     """A handler raised on the fast path: the batch is redone event by event."""
+
+
+@dataclass
+class _Prepared:
+    """An event's payload (or why it did not decode) and each feed's operations (or what its
+    ``changes`` raised), worked out while the batch's signatures are verified; used only if the
+    event is admitted and not applied before."""
+
+    payload: EventPayload | None
+    error: Exception | None
+    operations: dict[str, Sequence[Operation] | Exception]
 
 
 @dataclass(frozen=True)
@@ -124,6 +142,7 @@ class DurableConsumer(NatsWorker):
         self.lag = 0
         """Events in the stream after the last batch fetched (from the server's count), as of that fetch."""
         self._keyring: KeyRing | None = None
+        self._verifier: SignatureVerifier | None = None
 
     async def _run(self) -> None:
         self._nc = await connect_until_ready(self._nats_url, name=f"qingdan-{self.name}")
@@ -200,7 +219,11 @@ class DurableConsumer(NatsWorker):
         try:
             await self.lease.release()
         finally:
-            await super()._close()
+            try:
+                if self._verifier is not None:
+                    await self._verifier.aclose()
+            finally:
+                await super()._close()
 
     @staticmethod
     def _type_of(msg: Msg) -> str | None:
@@ -235,10 +258,17 @@ class DurableConsumer(NatsWorker):
             lowest, highest = min(positions.values()), max(positions.values())
             wanted = [i for i, t in enumerate(types)
                       if (t is None or t in self._event_types) and sequences[i] > lowest]
-            admissions = dict(zip(wanted, self._admit([msgs[i] for i in wanted]), strict=True))
+            planned = self._plan([msgs[i] for i in wanted])
+            verifying = self._verify(planned.jobs())
             # The fast path folds every event's operations and writes them once, after the loop.
             folded: list[Operation] | None = [] if self._folds and not careful else None
-            seen = await self._already_applied(conn, admissions.values())
+            # While the signatures are verified (a big batch's in the helper process), what does
+            # not depend on them: which events were applied before, and (fast path) each parsed
+            # event's payload and operations, pure functions of it, kept only if it is admitted.
+            envelopes = [d.envelope for d in planned.deliveries]
+            seen = await self._already_applied(conn, envelopes)
+            prepared = self._prepare(envelopes) if folded is not None else {}
+            admissions = dict(zip(wanted, planned.settle(await verifying), strict=True))
             fresh: list[tuple[str, str]] = []
             counts: dict[str, int] = {}
             skipped = sum(1 for sequence in sequences if sequence <= lowest)
@@ -248,7 +278,7 @@ class DurableConsumer(NatsWorker):
                 feeds = (self._feeds if sequence > highest
                          else [f for f in self._feeds if sequence > positions[f.name]])
                 done = await self._apply_one(conn, msgs[index], types[index], sequence, feeds, admissions[index],
-                                             seen, careful=careful, folded=folded)
+                                             seen, careful=careful, folded=folded, prepared=prepared)
                 for feed, envelope in done:
                     applied[envelope.id] = envelope
                     fresh.append((feed.name, envelope.id))
@@ -273,15 +303,12 @@ class DurableConsumer(NatsWorker):
             CONSUMER_POSITION.labels(name, self.stream).set(position)
         return list(applied.values())
 
-    async def _already_applied(self, conn: AsyncConnection, admissions: Iterable[Admission]) -> set[tuple[str, str]]:
+    async def _already_applied(self, conn: AsyncConnection, envelopes: Iterable[Envelope]) -> set[tuple[str, str]]:
         """Which (feed, event id) pairs of the batch were applied before: one query per set of feeds
         reading an event type, asking only those feeds (an index probe per pair that could exist,
         not one per feed of the consumer for every event)."""
         groups: dict[tuple[str, ...], list[str]] = {}
-        for admission in admissions:
-            envelope = admission.envelope
-            if envelope is None:
-                continue
+        for envelope in envelopes:
             # A type no feed reads (whatever its subject said) is applied by none (_apply_one).
             names = self._names_reading.get(envelope.type, ())
             if names:
@@ -295,13 +322,49 @@ class DurableConsumer(NatsWorker):
         """Apply only events signed by a key of ``keyring`` for their subject (set before start)."""
         self._keyring = keyring
 
-    def _admit(self, msgs: list[Msg]) -> list[Admission]:
-        return admit_batch([(m.subject, m.data, m.metadata.sequence.stream) for m in msgs], self._keyring,
-                           namespace=self._namespace, service=self._source_service)
+    def _plan(self, msgs: list[Msg]) -> PlannedBatch:
+        """Parse the messages and check all but their signatures (``admit_batch`` in two steps)."""
+        return plan_batch([(m.subject, m.data, m.metadata.sequence.stream) for m in msgs], self._keyring,
+                          namespace=self._namespace, service=self._source_service)
+
+    def _verify(self, jobs: list[SignatureJob]) -> asyncio.Future[list[bool]]:
+        """A future of the signatures' verification: a big batch's in a helper process (on the
+        other core, while this one prepares the batch), a small one's here and now."""
+        if len(jobs) < HELPER_FROM:
+            done: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
+            done.set_result(verify_signatures(jobs))
+            return done
+        if self._verifier is None:
+            self._verifier = SignatureVerifier()
+        return self._verifier.verify(jobs)
+
+    def _prepare(self, envelopes: Sequence[Envelope]) -> dict[int, _Prepared]:
+        """Each envelope's payload and its feeds' operations, by the envelope's identity."""
+        prepared: dict[int, _Prepared] = {}
+        for envelope in envelopes:
+            readers = self._readers.get(envelope.type)
+            if not readers:
+                continue
+            try:
+                payload = decode_payload(envelope.type, envelope.schema_version, dict(envelope.data))
+            except (ValidationError, ValueError) as exc:
+                prepared[id(envelope)] = _Prepared(None, exc, {})
+                continue
+            operations: dict[str, Sequence[Operation] | Exception] = {}
+            for feed in readers:
+                if feed.changes is None:
+                    continue
+                try:
+                    operations[feed.name] = feed.changes(envelope, payload)
+                except Exception as exc:  # raised again if the event is applied: the batch is redone
+                    operations[feed.name] = exc
+            prepared[id(envelope)] = _Prepared(payload, None, operations)
+        return prepared
 
     async def _apply_one(
         self, conn: AsyncConnection, msg: Msg, event_type: str | None, sequence: int, feeds: Sequence[Feed],
-        admission: Admission, seen: set[tuple[str, str]], *, careful: bool, folded: list[Operation] | None = None
+        admission: Admission, seen: set[tuple[str, str]], *, careful: bool, folded: list[Operation] | None = None,
+        prepared: dict[int, _Prepared] | None = None,
     ) -> list[tuple[Feed, Envelope]]:
         # A subject without an event type: any feed may read it, its envelope says.
         candidates = self._feeds if event_type is None else self._readers[event_type]
@@ -322,8 +385,12 @@ class DurableConsumer(NatsWorker):
         readers = [f for f in readers if (f.name, envelope.id) not in seen]
         if not readers:
             return []
+        early = prepared.get(id(envelope)) if prepared else None
         try:
-            payload = decode_payload(envelope.type, envelope.schema_version, dict(envelope.data))
+            if early is not None and early.error is not None:
+                raise early.error
+            payload = (early.payload if early is not None and early.payload is not None
+                       else decode_payload(envelope.type, envelope.schema_version, dict(envelope.data)))
         except (ValidationError, ValueError) as exc:
             for feed in readers:
                 await self._dead_letter(conn, feed.name, msg, sequence, envelope, f"payload rejected: {exc}")
@@ -333,7 +400,10 @@ class DurableConsumer(NatsWorker):
             if not careful:
                 try:
                     if folded is not None and feed.changes is not None:
-                        folded.extend(feed.changes(envelope, payload))
+                        operations = early.operations.get(feed.name) if early is not None else None
+                        if isinstance(operations, Exception):
+                            raise operations
+                        folded.extend(operations if operations is not None else feed.changes(envelope, payload))
                     else:
                         await feed.handler(conn, envelope, payload)
                 except Exception as exc:

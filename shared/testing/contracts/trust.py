@@ -13,7 +13,7 @@ from shared.eventstore import EventStore
 from shared.eventstore.tables import dead_letters, events
 from shared.ids import new_id
 from shared.messaging.audit import compare_with_stream
-from shared.messaging.consumer import DurableConsumer
+from shared.messaging.consumer import DurableConsumer, Feed
 from shared.messaging.feeds import consumer_name
 from shared.messaging.streams import ensure_service_stream
 from shared.messaging.subjects import event_subject, stream_name
@@ -127,6 +127,44 @@ class TrustedConsumerContract(BackendContract):
         assert "not signed" in letters[2] and "unknown key" in letters[3]
         assert "does not match its hash" in letters[4] and "department health" in letters[5]
         assert "subject" in letters[6]
+
+    async def test_a_folding_consumer_applies_only_genuine_events_once(
+        self, engine: AsyncEngine, nats_url: str, run_id: str
+    ) -> None:
+        # Feeds given as pure changes: the batch's operations are worked out while its signatures
+        # are verified, and only an admitted event's are kept.
+        namespace, signer, stranger = s.unique_namespace(run_id), Signer.generate(), Signer.generate()
+        keyring = KeyRing([signer.public(s.SOURCE, s.DEPARTMENT, frozenset())])
+
+        def count(envelope: Envelope, payload: EventPayload) -> list[Operation]:
+            return [Increment(s.applied, {"event_id": envelope.id}, "times",
+                              defaults={"name": getattr(payload, "name", "?")})]
+
+        async def handle(conn: AsyncConnection, envelope: Envelope, payload: EventPayload) -> None:
+            await apply_sql(conn, count(envelope, payload))
+
+        consumer = DurableConsumer(engine, nats_url=nats_url, namespace=namespace, source_service=s.SOURCE,
+                                   name="contract-folding", feeds=[Feed("contract-folding", handle,
+                                                                        frozenset({"orgunit.established"}), count)])
+        consumer.trust(keyring)
+        genuine = signed_chain(signer, "orgunit-a", 3)
+        edited = genuine[2].model_copy(update={"id": new_id(), "data": {**genuine[2].data, "name": "edited"}})
+        async with s.jetstream(nats_url) as probe:
+            await ensure_service_stream(probe.js, namespace, s.SOURCE)
+            await probe.publish_envelope(namespace, genuine[0])                                       # 1 applied
+            await probe.publish_envelope(namespace, s.sealed_chain("orgunit-x", [s.unit(20)])[0])    # 2 not signed
+            await probe.publish_envelope(namespace, signed_chain(stranger, "orgunit-y", 1, first=21)[0])  # 3 key
+            await probe.publish_envelope(namespace, genuine[1])                                       # 4 applied
+            await probe.publish_envelope(namespace, edited)                                           # 5 altered
+            subject = event_subject(namespace, s.SOURCE, s.DEPARTMENT, genuine[0].type)
+            await probe.js.publish(subject, genuine[0].to_json(), headers={"Nats-Msg-Id": new_id()})  # 6 replay
+            await probe.publish_envelope(namespace, genuine[2])                                       # 7 applied
+            await self._consume(consumer, upto=7)
+        assert await self._applied(engine) == {"demo village 0": 1, "demo village 1": 1, "demo village 2": 1}
+        async with engine.connect() as conn:
+            letters = {r["sequence"]: r["reason"] for r in await s.table_rows(conn, dead_letters)}
+        assert sorted(letters) == [2, 3, 5]
+        assert "not signed" in letters[2] and "unknown key" in letters[3] and "does not match its hash" in letters[5]
 
     async def test_a_rebuild_counts_what_the_live_consumer_counts_and_keeps_ids_applied(
         self, engine: AsyncEngine, nats_url: str, run_id: str

@@ -68,9 +68,10 @@ class TestTrustedConsumer(RunBackend, TrustedConsumerContract):
 
 
 class TestTrustedConsumerWithSignatureHelper(TestTrustedConsumer):
-    """The same, with a staged rebuild's signatures verified in its helper process however short
-    the stream (a rebuild uses it from ``HELPER_FROM`` messages on)."""
+    """The same, with a staged rebuild's and a live consumer's signatures verified in the helper
+    process however short the stream or the batch (they use it from ``HELPER_FROM`` on)."""
 
     @pytest.fixture(autouse=True)
     def _helper_for_every_rebuild(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr("shared.rebuild_staged.HELPER_FROM", 0)
+        monkeypatch.setattr("shared.messaging.consumer.HELPER_FROM", 0)
