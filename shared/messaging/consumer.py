@@ -36,6 +36,7 @@ from shared.eventstore.tracking import applied_position, applied_positions, reco
 from shared.leadership import Lease, LeaseLost
 from shared.messaging.admission import Admission, PlannedBatch, plan_batch
 from shared.messaging.connection import connect_until_ready
+from shared.messaging.pull import quicken
 from shared.messaging.retry import Backoff, retry_until_ready
 from shared.messaging.subjects import service_subjects, stream_name, subject_event_type
 from shared.messaging.worker import NatsWorker
@@ -174,6 +175,7 @@ class DurableConsumer(NatsWorker):
             stream=self.stream,
             config=config,
         )
+        quicken(sub)  # a batch's delivered messages taken from the queue without a task each
         self.task.recovered()
         backoff = Backoff(0.1, 5.0)
         while True:
