@@ -97,3 +97,43 @@ async def replace_applied(conn: AsyncConnection, consumer: str, event_ids: Itera
     await record_applied(conn, ((consumer, e) for e in event_ids))
 
 
+
+
+async def claim_pairs(conn: AsyncConnection, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Record (consumer, event id) pairs as applied, in the caller's transaction; the ones that
+    were not recorded before (:func:`claim_applied` for several consumers at once).
+
+    A multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING`` of up to a thousand pairs, in key
+    order, through the driver: the table's key decides, with no read by ``IN`` list (whose plan
+    PostgreSQL may keep from when the table was small) and no second statement to record them.
+    """
+    rows = sorted(set(pairs))
+    fresh: set[tuple[str, str]] = set()
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start:start + 1000]
+        found = await conn.exec_driver_sql(_claim_sql(conn.dialect, len(chunk)),
+                                           tuple(value for pair in chunk for value in pair))
+        fresh.update((consumer, event_id) for consumer, event_id in found)
+    return fresh
+
+
+_CLAIMS: dict[tuple[str, str, int], str] = {}
+
+
+def _claim_sql(dialect: Dialect, count: int) -> str:
+    """The claim of ``count`` pairs in the dialect's own SQL and positional parameter style."""
+    key = (dialect.name, dialect.paramstyle, count)
+    sql = _CLAIMS.get(key)
+    if sql is None:
+        if dialect.paramstyle == "qmark":
+            values = ", ".join(["(?, ?)"] * count)
+        elif dialect.paramstyle in ("numeric_dollar", "numeric"):
+            mark = "$" if dialect.paramstyle == "numeric_dollar" else ":"
+            values = ", ".join(f"({mark}{2 * i + 1}, {mark}{2 * i + 2})" for i in range(count))
+        elif dialect.paramstyle == "format":
+            values = ", ".join(["(%s, %s)"] * count)
+        else:
+            raise RuntimeError(f"no claim of applied ids for the parameter style {dialect.paramstyle}")
+        sql = _CLAIMS[key] = (f"INSERT INTO {applied_events.name} (consumer, event_id) VALUES {values} "
+                              "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING consumer, event_id")
+    return sql

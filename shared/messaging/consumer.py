@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.catalogue import EventPayload, decode_payload
 from shared.db import write_lock, writer
 from shared.envelope import Envelope, utcnow
-from shared.eventstore.applied import already_applied, record_applied
+from shared.eventstore.applied import already_applied, claim_pairs, record_applied
 from shared.eventstore.tables import dead_letters
 from shared.eventstore.tracking import applied_position, applied_positions, record_positions
 from shared.leadership import Lease, LeaseLost
@@ -265,12 +265,19 @@ class DurableConsumer(NatsWorker):
             # The fast path folds every event's operations and writes them once, after the loop.
             folded: list[Operation] | None = [] if self._folds and not careful else None
             # While the signatures are verified (a big batch's in the helper process), what does
-            # not depend on them: which events were applied before, and (fast path) each parsed
-            # event's payload and operations, pure functions of it, kept only if it is admitted.
+            # not depend on them: (fast path) each parsed event's payload and operations, pure
+            # functions of it, kept only if it is admitted; (careful path) which were applied before.
             envelopes = [d.envelope for d in planned.deliveries]
-            seen = await self._already_applied(conn, envelopes)
             prepared = self._prepare(envelopes) if folded is not None else {}
+            seen = await self._already_applied(conn, envelopes) if folded is None else set()
             admissions = dict(zip(wanted, planned.settle(await verifying), strict=True))
+            claimed: set[tuple[str, str]] | None = None
+            if folded is not None:
+                # The (feed, event id) pairs this batch applies, recorded first: the table's key
+                # says which were applied before (no read by IN list, no second write).
+                claims = self._claims(wanted, types, sequences, positions, highest, admissions, prepared)
+                claimed = await claim_pairs(conn, claims)
+                seen = set(claims) - claimed
             fresh: list[tuple[str, str]] = []
             counts: dict[str, int] = {}
             skipped = sum(1 for sequence in sequences if sequence <= lowest)
@@ -290,7 +297,12 @@ class DurableConsumer(NatsWorker):
                     await apply_folded(conn, folded)
                 except Exception as exc:
                     raise _HandlerFailed from exc
-            await record_applied(conn, fresh)
+            if claimed is None:
+                await record_applied(conn, fresh)
+            elif set(fresh) != claimed:  # cannot happen; if it did, redo the batch the careful way
+                log.error("claimed applied ids differ from those applied", consumer=self.name,
+                          claimed=len(claimed), applied=len(fresh))
+                raise _HandlerFailed("claimed applied ids differ from those applied")
             # Messages arrive in stream order: every read model behind the batch's last one is now there.
             last = sequences[-1]
             moved = {name: last for name, position in positions.items() if last > position}
@@ -339,6 +351,27 @@ class DurableConsumer(NatsWorker):
         if self._verifier is None:
             self._verifier = SignatureVerifier()
         return self._verifier.verify(jobs)
+
+    def _claims(
+        self, wanted: list[int], types: list[str | None], sequences: list[int], positions: dict[str, int],
+        highest: int, admissions: dict[int, Admission], prepared: dict[int, _Prepared],
+    ) -> list[tuple[str, str]]:
+        """The (feed, event id) pairs the fast path would apply unless applied before: as
+        ``_apply_one`` chooses its readers, for the admitted events whose payload decoded."""
+        pairs: list[tuple[str, str]] = []
+        for index in wanted:
+            admission = admissions[index]
+            envelope = admission.envelope
+            if envelope is None or admission.reason is not None:
+                continue
+            early = prepared.get(id(envelope))
+            if early is None or early.error is not None:  # read by no feed, or dead-lettered
+                continue
+            sequence, event_type = sequences[index], types[index]
+            candidates = self._feeds if event_type is None else self._readers[event_type]
+            pairs += [(f.name, envelope.id) for f in candidates
+                      if (sequence > highest or sequence > positions[f.name]) and envelope.type in f.event_types]
+        return pairs
 
     def _prepare(self, envelopes: Sequence[Envelope]) -> dict[int, _Prepared]:
         """Each envelope's payload and its feeds' operations, by the envelope's identity."""
