@@ -7,6 +7,7 @@ under a new ``Nats-Msg-Id`` gets a new sequence. This table catches it by the ev
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -113,7 +114,7 @@ async def claim_pairs(conn: AsyncConnection, pairs: Iterable[tuple[str, str]]) -
         chunk = rows[start:start + 1000]
         found = await conn.exec_driver_sql(_claim_sql(conn.dialect, len(chunk)),
                                            tuple(value for pair in chunk for value in pair))
-        fresh.update((consumer, event_id) for consumer, event_id in found)
+        fresh.update((str(row[0]), str(row[1])) for row in cast("list[Any]", found.all()))
     return fresh
 
 
