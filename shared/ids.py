@@ -18,6 +18,10 @@ def uuid7() -> uuid.UUID:
     Within one millisecond a 12-bit counter keeps ids strictly increasing from this process,
     so sorting by id sorts by creation order.
     """
+    return uuid.UUID(int=_uuid7_int())
+
+
+def _uuid7_int() -> int:
     global _last_ms, _counter
     with _lock:
         now_ms = time.time_ns() // 1_000_000
@@ -32,10 +36,14 @@ def uuid7() -> uuid.UUID:
             _counter = 0
         counter = _counter
     rand = int.from_bytes(os.urandom(8), "big") & 0x3FFFFFFFFFFFFFFF
-    value = (now_ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
-    return uuid.UUID(int=value)
+    return (now_ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
 
 
 def new_id() -> str:
-    """A new time-ordered identifier as a string."""
-    return str(uuid7())
+    """A new time-ordered identifier as a string (``str(uuid7())``).
+
+    Formatted from the integer directly: a ``uuid.UUID`` and its ``__str__`` cost three times as
+    much, and every event and new entity takes an id.
+    """
+    digits = f"{_uuid7_int():032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"

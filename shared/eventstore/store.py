@@ -10,14 +10,16 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+import orjson
 from pydantic import TypeAdapter
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.catalogue import EventPayload, decode_payload
-from shared.envelope import Envelope, content_hash_of, utcnow
+from shared.envelope import Envelope, content_hash_of, plain_json, utcnow
 from shared.errors import ConcurrencyConflict, InvalidInput
 from shared.eventstore.tables import events, outbox
 from shared.eventstore.unit_of_work import UnitOfWork
@@ -160,31 +162,13 @@ class EventStore:
         # model_copy/model_dump round trips of ``sealed`` and ``sign`` cost more per event than the
         # model itself (bench/README.md). ``Envelope.content_hash`` hashes through the same function.
         time_text = _TIME.dump_python(ctx.now, mode="json")
-        key_id = self.signer.key_id if self.signer is not None else ""
         envelopes: list[Envelope] = []
         wire: list[bytes] = []
         for payload in payloads:
             version += 1
-            event_id = new_id()
-            data = payload.model_dump(mode="json")
-            content_hash = content_hash_of({
-                "id": event_id, "source": self.source, "type": payload.event_type, "specversion": "1.0",
-                "time": time_text, "subject": stream_id, "datacontenttype": "application/json",
-                "streamid": stream_id, "streamtype": payload.stream_type, "streamversion": version,
-                "schemaversion": payload.schema_version, "actor": ctx.actor, "department": ctx.department,
-                "correlationid": ctx.correlation_id, "causationid": ctx.causation_id, "prevhash": prev_hash,
-                "data": data,
-            })
-            envelope = Envelope(
-                id=event_id, source=self.source, type=payload.event_type, time=ctx.now, subject=stream_id,
-                stream_id=stream_id, stream_type=payload.stream_type, stream_version=version,
-                schema_version=payload.schema_version, actor=ctx.actor, department=ctx.department,
-                correlation_id=ctx.correlation_id, causation_id=ctx.causation_id, prev_hash=prev_hash,
-                hash=content_hash, key_id=key_id,
-                signature=self.signer.signature(content_hash) if self.signer is not None else "", data=data)
-            raw = envelope.to_json()
+            envelope, raw = self._encode(payload, stream_id, version, prev_hash, ctx, time_text)
             self._check_size(envelope, len(raw))
-            prev_hash = content_hash
+            prev_hash = envelope.hash
             envelopes.append(envelope)
             wire.append(raw)
         encoded = [raw.decode() for raw in wire]
@@ -216,6 +200,45 @@ class EventStore:
             raise ConcurrencyConflict(stream_id, version - len(envelopes), None) from None
         self._appended.inc(len(envelopes))
         return envelopes
+
+    def _encode(self, payload: EventPayload, stream_id: str, version: int, prev_hash: str, ctx: CommandContext,
+                time_text: str) -> tuple[Envelope, bytes]:
+        """One event's envelope, hashed and signed, and its wire form (``Envelope.to_json``'s bytes).
+
+        Every attribute is already valid (ours, or the payload model's JSON dump), so the envelope is
+        made without validation (``Envelope.trusted``), and a document of plain JSON values is hashed and written by
+        orjson (``shared.envelope.canonical_json``: the same bytes as ``json.dumps``; the wire form the
+        same bytes as pydantic's, tested): validating and dumping the model again cost more per event
+        than the hash (bench/README.md). Anything else (a float) takes the model's own path.
+        """
+        data = payload.model_dump(mode="json")
+        document: dict[str, Any] = {
+            "id": new_id(), "source": self.source, "type": payload.event_type, "specversion": "1.0",
+            "time": time_text, "subject": stream_id, "datacontenttype": "application/json",
+            "streamid": stream_id, "streamtype": payload.stream_type, "streamversion": version,
+            "schemaversion": payload.schema_version, "actor": ctx.actor, "department": ctx.department,
+            "correlationid": ctx.correlation_id, "causationid": ctx.causation_id, "prevhash": prev_hash,
+        }
+        plain = plain_json(document) and plain_json(data)
+        document["data"] = data
+        content_hash = content_hash_of(document, plain=plain)
+        key_id = self.signer.key_id if self.signer is not None else ""
+        signature = self.signer.signature(content_hash) if self.signer is not None else ""
+        envelope = Envelope.trusted({
+            "id": document["id"], "source": self.source, "type": payload.event_type, "specversion": "1.0",
+            "time": ctx.now, "subject": stream_id, "datacontenttype": "application/json", "stream_id": stream_id,
+            "stream_type": payload.stream_type, "stream_version": version, "schema_version": payload.schema_version,
+            "actor": ctx.actor, "department": ctx.department, "correlation_id": ctx.correlation_id,
+            "causation_id": ctx.causation_id, "prev_hash": prev_hash, "hash": content_hash, "key_id": key_id,
+            "signature": signature, "data": data})
+        if plain:
+            del document["data"]  # the wire form's order: the model's fields, data last
+            document.update(hash=content_hash, keyid=key_id, signature=signature, data=data)
+            try:
+                return envelope, orjson.dumps(document)
+            except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits
+                pass
+        return envelope, envelope.to_json()
 
     def _check_size(self, envelope: Envelope, size: int) -> None:
         """422 before anything is written if the encoded envelope exceeds ``max_event_bytes``.

@@ -99,6 +99,15 @@ def _raw_rows(content: bytes, filename: str) -> Iterator[list[object]]:
 
 def read_sheet(content: bytes, *, required: tuple[str, ...], filename: str = "the file") -> Sheet:
     """The rows of the first sheet (or the csv), by field; 422 naming missing headings."""
+    fields, rows = stream_sheet(content, required=required, filename=filename)
+    return Sheet(fields, list(rows))
+
+
+def stream_sheet(content: bytes, *, required: tuple[str, ...], filename: str = "the file"
+                 ) -> tuple[tuple[str, ...], Iterator[tuple[int, dict[str, str]]]]:
+    """:func:`read_sheet`'s fields, and its rows one at a time: a district's extract is never held as
+    rows of text beside what the caller makes of them. A sheet that turns out unreadable further
+    on raises the same 422 from the iteration."""
     if not content.strip():
         raise InvalidInput(f"{filename} is empty", field="file")
     raw = _raw_rows(content, filename)
@@ -117,12 +126,16 @@ def read_sheet(content: bytes, *, required: tuple[str, ...], filename: str = "th
     if missing:
         raise InvalidInput(f"{filename} has no column for {', '.join(HEADINGS[f][0] for f in missing)}",
                            field="file")
-    rows: list[tuple[int, dict[str, str]]] = []
-    for offset, values in enumerate(itertools.chain(first[header_at + 1:], raw), start=header_at + 2):
-        row = {field: _cell(values[i]) if i < len(values) else "" for i, field in columns.items()}
+    return tuple(columns.values()), _fields_of(itertools.chain(first[header_at + 1:], raw), columns, header_at + 2)
+
+
+def _fields_of(values_of: Iterator[list[object]], columns: dict[int, str], first_line: int
+               ) -> Iterator[tuple[int, dict[str, str]]]:
+    for line, values in enumerate(values_of, start=first_line):
+        width = len(values)
+        row = {field: _cell(values[i]) if i < width else "" for i, field in columns.items()}
         if any(row.values()):
-            rows.append((offset, row))
-    return Sheet(tuple(columns.values()), rows)
+            yield line, row
 
 
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")

@@ -167,6 +167,7 @@ def _blocks(source: IO[bytes]) -> Iterator[bytes]:
 def _rows(source: IO[bytes], strings: list[str], dates: set[int], epoch: datetime
           ) -> Iterator[tuple[int, list[object]]]:
     previous = 0
+    columns: dict[str, int] = {}  # a cell's column letters → its index, worked out once per column
     for block in _blocks(source):
         sheet_data = next((e for e in fromstring(block) if e.tag in _SHEET_DATA_TAGS), None)
         if sheet_data is None:
@@ -184,8 +185,10 @@ def _rows(source: IO[bytes], strings: list[str], dates: set[int], epoch: datetim
                     continue
                 reference = cell.get("r")
                 if reference:
-                    column = column_index_from_string(reference.rstrip("0123456789"))
-                    values.extend([None] * (column - 1 - len(values)))
+                    letters = reference.rstrip("0123456789")
+                    column = columns.get(letters) or columns.setdefault(letters, column_index_from_string(letters))
+                    if column - 1 > len(values):
+                        values.extend([None] * (column - 1 - len(values)))
                 values.append(_value(cell, strings, dates, epoch))
             yield number, values
 

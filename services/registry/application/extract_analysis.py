@@ -112,13 +112,13 @@ async def current_persons(reader: Reader, deps: RegistryDeps, person_ids: list[s
 
 async def analyse(uow: Reader, deps: RegistryDeps, content: bytes) -> list[RowReport]:
     """Every row of the extract compared with the register."""
-    sheet = spreadsheet.read_sheet(content, required=REQUIRED)
+    _fields, rows = spreadsheet.stream_sheet(content, required=REQUIRED)
     villages = await village_directory(uow)
     today = deps.today()
     reports: list[RowReport] = []
     seen: dict[str, int] = {}
     indexes: dict[int, str] = {}
-    for line, row in sheet.rows:
+    for line, row in rows:
         checked = check_row(line, row, villages=villages, today=today, parse_date=spreadsheet.parse_date)
         shown = mask_certificate(row.get("certificate_number", "")), mask_name(row.get("name", ""))
         if isinstance(checked, list):

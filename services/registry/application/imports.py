@@ -180,6 +180,9 @@ async def import_extract(
     import_id = new_id()
     ctx = deps.context(principal, correlation_id=import_id)
     todo = [r for r in reports if r.checked is not None and r.status in ("new", "changed")]
+    for report in reports:  # the clear row is needed only to write it: the report outlives it
+        if report.status not in ("new", "changed"):
+            report.checked = None
 
     async def one(report: RowReport) -> str:
         assert report.checked is not None
@@ -201,6 +204,8 @@ async def import_extract(
             outcomes = await asyncio.gather(*(one(r) for r in chunk))
         for outcome in outcomes:
             counts[outcome] += 1
+        for report in chunk:
+            report.checked = None
     counts["unchanged"] += sum(r.status == "registered" for r in reports)
     counts["deregistered"] += sum(r.status == "deregistered" for r in reports)
     skipped = [r for r in reports if r.status == "invalid" or r.problems]

@@ -1,18 +1,25 @@
 """The event envelope (CloudEvents attributes, hash chaining) and time-ordered ids."""
 
+import hashlib
 import json
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from shared import ids
-from shared.envelope import Envelope
+from shared.auth import Role
+from shared.catalogue import EventPayload
+from shared.catalogue.people import PersonRegistered
+from shared.catalogue.worklists import TaskProgressReported
+from shared.envelope import Envelope, canonical_json, content_hash_of, plain_json
+from shared.eventstore.store import CommandContext, EventStore
 from shared.eventstore.verify import verify_stream
+from shared.signing import Signer
 
 pytestmark = pytest.mark.unit
 
@@ -124,6 +131,8 @@ def test_ids_are_uuid_version_7_with_the_rfc_variant() -> None:
     value = ids.uuid7()
     assert value.version == 7 and value.variant == uuid.RFC_4122
     assert uuid.UUID(ids.new_id()).version == 7
+    made = [ids.new_id() for _ in range(1000)]  # the canonical text form, as str(UUID) writes it
+    assert all(text == str(uuid.UUID(text)) and uuid.UUID(text).variant == uuid.RFC_4122 for text in made)
 
 
 def test_ids_carry_the_creation_millisecond() -> None:
@@ -151,3 +160,65 @@ def test_ids_stay_ordered_beyond_4096_in_one_millisecond_and_when_the_clock_goes
     made = [u.int for u in frozen + after]
     assert made == sorted(made) and len(set(made)) == len(made)
     assert (frozen[0].int >> 80) == 1_750_000_000_000 and (frozen[-1].int >> 80) == 1_750_000_000_001
+
+
+# -- the canonical JSON of the content hash (orjson where it writes json.dumps's bytes) -------------
+
+
+def _reference(body: Any) -> bytes:
+    """The content hash's definition: json.dumps, sorted, compact, UTF-8."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def test_canonical_json_is_json_dumps_for_every_code_point() -> None:
+    code_points = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for start in range(0, len(code_points), 4096):
+        text = "".join(code_points[start:start + 4096])
+        body = {"data": {"text": text, "list": [text, 1, None, True, -(2 ** 63)]}, text[:8]: text[-8:]}
+        assert canonical_json(body) == _reference(body)
+
+
+def test_canonical_json_sorts_keys_by_code_point_at_every_level() -> None:
+    body = {"姓名": 1, "b": {"z": [], "a": {"é": 1, "e": 2, "😀": 3, "ｚ": 4}}, "a": "", "A": None, "": 0}
+    assert canonical_json(body) == _reference(body)
+
+
+@pytest.mark.parametrize("value", [1e-07, 1e16, 0.1, float("nan"), (1, 2), Role.FEDERATION_ADMIN])
+def test_what_orjson_would_write_otherwise_takes_json_dumps(value: Any) -> None:
+    body = {"data": {"value": value}}
+    assert not plain_json(body)
+    assert canonical_json(body) == _reference(body)
+    assert content_hash_of(body) == hashlib.sha256(_reference(body)).hexdigest()
+
+
+def test_an_integer_beyond_64_bits_in_a_plain_document_falls_back_to_json_dumps() -> None:
+    body = {"n": 2 ** 70}
+    assert plain_json(body) and canonical_json(body) == _reference(body)
+
+
+@pytest.mark.parametrize("payload", [
+    PersonRegistered(person_id="p-1", sealed={"name": "enc:v1:abc", "address": "enc:v1:é\u2028\x1f"},
+                     village_code="511403001001", township_code="511403001000", category=4, grade=2, severe=False,
+                     hardship=["低保"], sex="female", birth_year=1980, registered_on=date(2025, 3, 1)),
+    TaskProgressReported(task_id="t-1", month="2025-03", responsible_department="d", value_reached=1e-07,
+                         target_value=3.5, reported_on=date(2025, 3, 1)),
+], ids=["plain", "with floats"])
+def test_the_store_writes_the_models_own_wire_form_hash_and_signature(payload: EventPayload) -> None:
+    signer = Signer.generate()
+    store = EventStore("registry", "federation", signer=signer)
+    ctx = CommandContext(actor="staff-1", department="federation", causation_id="cause-1")
+    time_text = TypeAdapter(datetime).dump_python(ctx.now, mode="json")
+    envelope, raw = store._encode(payload, "person-p-1", 3, "f" * 64, ctx, time_text)
+    validated = Envelope.model_validate(envelope.model_dump())
+    assert validated == envelope and raw == validated.to_json()
+    assert envelope.hash == validated.content_hash() and Envelope.parse_checked(raw)[1] == envelope.hash
+    assert envelope.signature == signer.signature(envelope.hash)
+
+
+def test_a_trusted_envelope_is_the_validated_one() -> None:
+    validated = envelope(causation_id="cause-1").sealed("")
+    trusted = Envelope.trusted(dict(validated.__dict__))
+    assert trusted == validated and trusted.to_json() == validated.to_json()
+    assert trusted.model_fields_set == set(Envelope.model_fields) and trusted.content_hash() == validated.hash
+    with pytest.raises(ValidationError):
+        trusted.hash = "x"  # type: ignore[misc]  # frozen like any envelope
