@@ -35,14 +35,16 @@ people = Table("sf_people", metadata, Column("pid", String(8), primary_key=True)
                Column("place", String(8), nullable=False), Column("active", Boolean, nullable=False, default=True),
                Column("visits", Integer, nullable=False, default=0))
 years = Table("sf_years", metadata, Column("pid", String(8), primary_key=True, index=True),
-              Column("year", Integer, primary_key=True), Column("done", Integer), Column("flag", Boolean, default=False))
+              Column("year", Integer, primary_key=True), Column("done", Integer),
+              Column("flag", Boolean, default=False))
 place_counts = Table("sf_place_counts", metadata, Column("place", String(8), primary_key=True),
                      Column("active", Integer, nullable=False, default=0),
                      Column("visited", Integer, nullable=False, default=0))
 year_counts = Table("sf_year_counts", metadata, Column("year", Integer, primary_key=True),
                     Column("flagged", Integer, nullable=False, default=0),
                     Column("done", Integer, nullable=False, default=0))
-names = Table("sf_names", metadata, Column("pid", String(8), primary_key=True), Column("name", String(8), nullable=False))
+names = Table("sf_names", metadata, Column("pid", String(8), primary_key=True),
+              Column("name", String(8), nullable=False))
 
 
 def _count(rows: Mapping[str, Sequence[Row]]) -> Iterable[CounterKey]:
