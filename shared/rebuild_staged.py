@@ -3,8 +3,11 @@
 A rebuild that held the whole model in memory grew with the province (a million persons' coverage
 and their event ids: gigabytes). Here the stream is read ``WINDOW`` messages at a time and applied
 in chunks of ``CHUNK`` messages, each in a short transaction of its own, to ``<table>__rebuild``
-copies of the projection's tables (folded and written per table, as the live consumer does:
-``shared.projection.apply_folded``), with the ids applied recorded under ``<checkpoint>#rebuild``.
+copies of the projection's tables (folded and written per table, as the live consumer does),
+with the ids applied recorded under ``<checkpoint>#rebuild``. The chunks write the rows only;
+a tally's counters are counted once the rows are complete, subject by subject
+(``shared.staged_fold``), unless a tally's tables also change outside it: then every chunk
+moves them as the live consumer does (``shared.projection.apply_folded``), from scratch.
 Memory stays at one window. Then one transaction that holds the checkpoint applies what the live
 consumer got beyond the replayed end, copies the staging tables over the live ones
 (``INSERT … SELECT``, in the database), hands the ids over and sets the checkpoint: readers see
