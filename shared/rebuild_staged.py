@@ -41,7 +41,7 @@ from shared.messaging.subjects import subject_event_type
 from shared.projection import Operation, Projection, RowOperation, Tally, apply_folded, retarget
 from shared.signature_check import SignatureVerifier, verify_signatures
 from shared.signing import KeyRing
-from shared.staged_fold import count_tallies, untallied, write_rows
+from shared.staged_fold import count_tallies, row_changes, write_rows
 
 CHUNK = 2000  # messages applied (and signature-checked) per staging transaction
 WINDOW = 20_000  # messages read per ordered consumer (~30 MB held at most)
@@ -87,6 +87,7 @@ async def replace_staged(
     tallies: dict[str, Tally] = {}  # the projection's tallies over the staging tables, made once
     counted: dict[str, Tally] = {}  # the tallies whose counters the chunks left to count_tallies
     plain: set[str] = set()  # the tables those chunks changed by operations outside any tally
+    changes_rows = row_changes(projection.changes, counted, plain)
     event_types = projection.event_types
     done = Staged(0, 0, {})
     pending: list[Msg] = []
@@ -118,7 +119,7 @@ async def replace_staged(
             rows: list[RowOperation] = []
             for event_id, (envelope, payload) in decoded.items():
                 if event_id in fresh:
-                    rows += untallied(projection.changes(envelope, payload), counted, plain)
+                    rows += changes_rows(envelope, payload)
                     done.events += 1
             await write_rows(conn, rows, staging)
             return

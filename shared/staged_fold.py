@@ -29,7 +29,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.catalogue import EventPayload
+from shared.envelope import Envelope
 from shared.projection import (
+    Changes,
     CounterKey,
     MemoryModel,
     Operation,
@@ -43,6 +46,7 @@ from shared.projection import (
     _upsert,
     apply_sql,
     retarget_row,
+    untallied_changes,
 )
 
 _KEYS = 500  # keys per IN list: well under SQLite's and asyncpg's parameter limits
@@ -62,6 +66,30 @@ def untallied(operations: Iterable[Operation], tallies: dict[str, Tally], plain:
         else:
             plain.add(op.table.name)
             rows.append(op)
+    return rows
+
+
+RowChanges = Callable[[Envelope, EventPayload], list[RowOperation]]
+
+
+def row_changes(changes: Changes, tallies: dict[str, Tally], plain: set[str]) -> RowChanges:
+    """``changes`` giving row operations, as :func:`untallied` of its answers would (keeping ``tallies``
+    and ``plain`` up to date): for a :func:`shared.projection.tallied` one, its plain changes directly,
+    without a :class:`Tallied` made per event and taken apart again."""
+    made = untallied_changes(changes)
+    if made is None:
+        return lambda envelope, event: untallied(changes(envelope, event), tallies, plain)
+    tally, inner = made
+
+    def rows(envelope: Envelope, event: EventPayload) -> list[RowOperation]:
+        operations = inner(envelope, event)
+        if not operations:
+            return []
+        if getattr(event, tally.subject, None) is None or any(isinstance(op, Tallied) for op in operations):
+            return untallied(changes(envelope, event), tallies, plain)  # unwrapped, or the wrapper's error
+        if tally.name not in tallies:
+            tallies[tally.name] = tally
+        return operations  # type: ignore[return-value]  # no Tallied among them: row operations
     return rows
 
 

@@ -24,9 +24,10 @@ from shared.projection import (
     Tally,
     Upsert,
     apply_folded,
+    tallied,
 )
 from shared.rebuild_staged import staging_table
-from shared.staged_fold import count_tallies, untallied, write_rows
+from shared.staged_fold import count_tallies, row_changes, untallied, write_rows
 
 pytestmark = pytest.mark.integration
 
@@ -136,3 +137,24 @@ async def test_rows_then_counts_equal_the_counters_moved_batch_by_batch(
                 await conn.run_sync(table.drop, checkfirst=True)
             await conn.run_sync(metadata.drop_all)
         await engine.dispose()
+
+
+def test_row_changes_of_a_tallied_projection_are_its_untallied_answers() -> None:
+    from shared.catalogue.people import OrgUnitEstablished
+
+    def changes(_envelope: Any, event: Any) -> list[Operation]:
+        subject = getattr(event, "code", None)
+        return [Upsert(people, {"pid": subject}, {"place": "v1"}), Upsert(names, {"pid": "x"}, {"name": "n"})]
+
+    unit = OrgUnitEstablished(code="511403000001", name="a", level="village", parent_code=None)
+    for tally_subject, wrapped_expected in (("code", True), ("nothing", False)):
+        tally = Tally("t", subject=tally_subject, sources=(people,), counters=(place_counts,), count=_count)
+        wrapped = tallied(tally, changes)
+        expected_tallies: dict[str, Tally] = {}
+        expected_plain: set[str] = set()
+        expected = untallied(wrapped(None, unit), expected_tallies, expected_plain)  # type: ignore[arg-type]
+        tallies: dict[str, Tally] = {}
+        plain: set[str] = set()
+        assert row_changes(wrapped, tallies, plain)(None, unit) == expected  # type: ignore[arg-type]
+        assert (tallies, plain) == (expected_tallies, expected_plain)
+        assert bool(tallies) is wrapped_expected
