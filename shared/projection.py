@@ -148,7 +148,17 @@ def tallied(tally: Tally, changes: Changes) -> Changes:
         if len(plain) != len(operations):
             raise ValueError(f"tally {tally.name}: the operations are already tallied")
         return [Tallied(tally, subject, plain)]
+    _TALLIED[wrapped] = (tally, changes)
     return wrapped
+
+
+_TALLIED: dict[Changes, tuple[Tally, Changes]] = {}
+"""What each :func:`tallied` wraps: its tally and the plain ``changes`` (a staged rebuild reads the rows only)."""
+
+
+def untallied_changes(changes: Changes) -> tuple[Tally, Changes] | None:
+    """The tally and the plain changes that :func:`tallied` made ``changes`` of (``None``: not made so)."""
+    return _TALLIED.get(changes)
 
 
 @dataclass(frozen=True)

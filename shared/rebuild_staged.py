@@ -3,8 +3,11 @@
 A rebuild that held the whole model in memory grew with the province (a million persons' coverage
 and their event ids: gigabytes). Here the stream is read ``WINDOW`` messages at a time and applied
 in chunks of ``CHUNK`` messages, each in a short transaction of its own, to ``<table>__rebuild``
-copies of the projection's tables (folded and written per table, as the live consumer does:
-``shared.projection.apply_folded``), with the ids applied recorded under ``<checkpoint>#rebuild``.
+copies of the projection's tables (folded and written per table, as the live consumer does),
+with the ids applied recorded under ``<checkpoint>#rebuild``. The chunks write the rows only;
+a tally's counters are counted once the rows are complete, subject by subject
+(``shared.staged_fold``), unless a tally's tables also change outside it: then every chunk
+moves them as the live consumer does (``shared.projection.apply_folded``), from scratch.
 Memory stays at one window. Then one transaction that holds the checkpoint applies what the live
 consumer got beyond the replayed end, copies the staging tables over the live ones
 (``INSERT … SELECT``, in the database), hands the ids over and sets the checkpoint: readers see
@@ -24,6 +27,7 @@ from pydantic import ValidationError
 from sqlalchemy import Column, Index, MetaData, Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared import gc_tuning
 from shared.catalogue import EventPayload, decode_payload
 from shared.db import write_lock, writer
 from shared.envelope import Envelope
@@ -34,14 +38,16 @@ from shared.messaging.admission import PlannedBatch, plan_batch
 from shared.messaging.feeds import FollowUp
 from shared.messaging.replay import replay
 from shared.messaging.subjects import subject_event_type
-from shared.projection import Operation, Projection, Tally, apply_folded, retarget
+from shared.projection import Operation, Projection, RowOperation, Tally, apply_folded, retarget
 from shared.signature_check import SignatureVerifier, verify_signatures
 from shared.signing import KeyRing
+from shared.staged_fold import count_tallies, row_changes, write_rows
 
 CHUNK = 2000  # messages applied (and signature-checked) per staging transaction
 WINDOW = 20_000  # messages read per ordered consumer (~30 MB held at most)
 HELPER_FROM = 20_000  # messages in the stream from which signatures are verified in a helper process
 Progress = Callable[[int, int], None]
+ApplyChunk = Callable[[AsyncConnection, PlannedBatch, list[bool]], Awaitable[None]]
 
 
 @dataclass
@@ -72,9 +78,16 @@ async def replace_staged(
     namespace: str, end: int, keyring: KeyRing | None, follow_up: FollowUp | None, progress: Progress | None,
 ) -> Staged:
     """Rebuild ``projection`` into staging tables chunk by chunk, then swap it in (see the module)."""
+    # A window holds tens of thousands of messages, envelopes and operations at once: with the
+    # collector's default thresholds they are scanned again and again (a third of the CPU of
+    # parsing and decoding them). Tuned as a service's runtime tunes it; the CLI's rebuild has none.
+    gc_tuning.settle()
     staging = {t.name: staging_table(t) for t in projection.tables}
     staged_name = f"{name}#rebuild"
     tallies: dict[str, Tally] = {}  # the projection's tallies over the staging tables, made once
+    counted: dict[str, Tally] = {}  # the tallies whose counters the chunks left to count_tallies
+    plain: set[str] = set()  # the tables those chunks changed by operations outside any tally
+    changes_rows = row_changes(projection.changes, counted, plain)
     event_types = projection.event_types
     done = Staged(0, 0, {})
     pending: list[Msg] = []
@@ -83,7 +96,10 @@ async def replace_staged(
         return plan_batch([(m.subject, m.data, m.metadata.sequence.stream) for m in messages], keyring,
                           namespace=namespace, service=projection.source_service)
 
-    async def apply_chunk(conn: AsyncConnection, planned: PlannedBatch, verified: list[bool]) -> None:
+    async def apply_chunk(conn: AsyncConnection, planned: PlannedBatch, verified: list[bool], *,
+                          counters: bool = True) -> None:
+        """Apply a chunk to the staging tables; with ``counters``, its tallies' counters moved
+        too (``apply_folded``), else the rows only (``write_rows``: ``count_tallies`` at the end)."""
         admissions = planned.settle(verified)
         decoded: dict[str, tuple[Envelope, EventPayload]] = {}  # by id: the first that decodes
         for admission in admissions:
@@ -99,12 +115,22 @@ async def replace_staged(
             decoded[envelope.id] = (envelope, payload)
         # recorded and checked in one go: an id applied in an earlier chunk is not fresh
         fresh = await claim_applied(conn, staged_name, decoded)
+        if not counters:
+            rows: list[RowOperation] = []
+            for event_id, (envelope, payload) in decoded.items():
+                if event_id in fresh:
+                    rows += changes_rows(envelope, payload)
+                    done.events += 1
+            await write_rows(conn, rows, staging)
+            return
         operations: list[Operation] = []
         for event_id, (envelope, payload) in decoded.items():
             if event_id in fresh:
                 operations += [retarget(op, staging, tallies) for op in projection.changes(envelope, payload)]
                 done.events += 1
         await apply_folded(conn, operations)
+
+    rows_only = partial(apply_chunk, counters=False)
 
     def collect(msg: Msg) -> None:
         if progress is not None:
@@ -116,14 +142,14 @@ async def replace_staged(
         if keyring is not None or event_type is None or event_type in event_types:
             pending.append(msg)
 
-    async with write_lock(engine), writer(engine).begin() as conn:
-        await _drop(conn, staging.values())
-        for table in staging.values():
-            await conn.run_sync(table.create)
-        await conn.execute(delete(applied_events).where(applied_events.c.consumer == staged_name))
-    # A helper pays off over a long read only: starting it costs a python start-up (~0.3 s of CPU)
-    verifier = SignatureVerifier(helper=keyring is not None and end > HELPER_FROM)
-    try:
+    async def empty_staging() -> None:
+        async with write_lock(engine), writer(engine).begin() as conn:
+            await _drop(conn, staging.values())
+            for table in staging.values():
+                await conn.run_sync(table.create)
+            await conn.execute(delete(applied_events).where(applied_events.c.consumer == staged_name))
+
+    async def stage(apply: ApplyChunk) -> int:
         # Read a window at a time with a callback that only collects (a slow callback would make
         # the client drop messages), then apply it in chunks: memory stays at one window. Each
         # chunk's signatures are verified (by the verifier's helper process, on the other core)
@@ -139,11 +165,28 @@ async def replace_staged(
                 planned = plan(window[start:start + CHUNK])
                 verifying = verifier.verify(planned.jobs())
                 if ahead is not None:
-                    await _apply_verified(engine, apply_chunk, *ahead)
+                    await _apply_verified(engine, apply, *ahead)
                 ahead = (planned, verifying)
             position = upto
         if ahead is not None:
-            await _apply_verified(engine, apply_chunk, *ahead)
+            await _apply_verified(engine, apply, *ahead)
+        return position
+
+    await empty_staging()
+    # A helper pays off over a long read only: starting it costs a python start-up (~0.3 s of CPU)
+    verifier = SignatureVerifier(helper=keyring is not None and end > HELPER_FROM)
+    try:
+        # The rows first, the counters once they are complete (the live remainder below moves them)
+        position = await stage(rows_only)
+        if any(t.name in plain for tally in counted.values() for t in (*tally.sources, *tally.counters)):
+            # A tally's tables also changed outside it, which moves no counter live: only moving
+            # them event by event, as the live consumer does, gives its counters. Again so.
+            await empty_staging()
+            done.events = 0
+            position = await stage(apply_chunk)
+        elif counted:
+            async with write_lock(engine), writer(engine).begin() as conn:
+                await count_tallies(conn, counted.values(), staging)
         async with write_lock(engine), writer(engine).begin() as conn:
             live = await applied_position(conn, name, stream, lock=True)
             if live > position:  # what the live consumer applied meanwhile (little: it waits for us now)
@@ -178,8 +221,7 @@ async def replace_staged(
 
 
 async def _apply_verified(
-    engine: AsyncEngine, apply_chunk: Callable[[AsyncConnection, PlannedBatch, list[bool]], Awaitable[None]],
-    planned: PlannedBatch, verifying: asyncio.Future[list[bool]],
+    engine: AsyncEngine, apply_chunk: ApplyChunk, planned: PlannedBatch, verifying: asyncio.Future[list[bool]],
 ) -> None:
     """Once a chunk's signatures are verified, apply it in a transaction of its own."""
     verified = await verifying
