@@ -318,7 +318,7 @@ async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], o
     wanted = list(read)
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start:start + _CHUNK]
-        for record in await conn.execute(select(table).where(_among(table, primary, chunk))):
+        for record in await conn.execute(select(table).where(among_keys(table, primary, chunk))):
             found = dict(record._mapping)
             rows[MemoryModel._key({c: found[c] for c in primary})] = found
     memory_keys = {k: MemoryModel._key(dict(zip(primary, k, strict=True))) for k in read}
@@ -343,10 +343,10 @@ async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], o
                               []).append((k, changed))
     for (columns, updates), keyed in shapes.items():
         stmt = _upsert(conn.dialect.name, table, tuple(primary), updates)
-        await _execute_rows(conn, stmt, columns, [row for _k, row in _in_key_order(keyed)])
+        await execute_rows(conn, stmt, columns, [row for _k, row in _in_key_order(keyed)])
     gone = [k for k, m in memory_keys.items() if k in before and m not in rows]
     for start in range(0, len(gone), _CHUNK):
-        await conn.execute(delete(table).where(_among(table, primary, gone[start:start + _CHUNK])))
+        await conn.execute(delete(table).where(among_keys(table, primary, gone[start:start + _CHUNK])))
 
 
 def _in_key_order(keyed: list[tuple[tuple[Any, ...], Row]]) -> list[tuple[tuple[Any, ...], Row]]:
@@ -423,7 +423,7 @@ async def _read_keys(conn: AsyncConnection, table: Table, primary: list[str], ke
     found: list[Row] = []
     for start in range(0, len(keys), _CHUNK):
         found += [dict(r._mapping) for r in
-                  await conn.execute(select(table).where(_among(table, primary, keys[start:start + _CHUNK])))]
+                  await conn.execute(select(table).where(among_keys(table, primary, keys[start:start + _CHUNK])))]
     return found
 
 
@@ -468,10 +468,10 @@ async def _write_back(conn: AsyncConnection, table: Table, primary: list[str], b
             shapes.setdefault(tuple(sorted(full)), []).append((tuple(full[c] for c in primary), full))
     for columns, keyed in shapes.items():
         stmt = _upsert(conn.dialect.name, table, tuple(primary), tuple(c for c in columns if c not in primary))
-        await _execute_rows(conn, stmt, columns, [row for _k, row in _in_key_order(keyed)])
+        await execute_rows(conn, stmt, columns, [row for _k, row in _in_key_order(keyed)])
     gone = [tuple(before[k][c] for c in primary) for k in before if k not in rows]
     for start in range(0, len(gone), _CHUNK):
-        await conn.execute(delete(table).where(_among(table, primary, gone[start:start + _CHUNK])))
+        await conn.execute(delete(table).where(among_keys(table, primary, gone[start:start + _CHUNK])))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -484,7 +484,7 @@ def _upsert(dialect: str, table: Table, primary: tuple[str, ...], updates: tuple
             else stmt.on_conflict_do_nothing(index_elements=list(primary)))
 
 
-async def _execute_rows(conn: AsyncConnection, stmt: Any, columns: tuple[str, ...], rows: list[Row]) -> None:
+async def execute_rows(conn: AsyncConnection, stmt: Any, columns: tuple[str, ...], rows: list[Row]) -> None:
     """``conn.execute(stmt, rows)`` in statements of a thousand rows, each row having exactly ``columns``.
 
     Through the driver's own executemany of plain tuples, each value passed through its column
@@ -508,7 +508,7 @@ async def _execute_rows(conn: AsyncConnection, stmt: Any, columns: tuple[str, ..
 def _driver_insert(dialect: Any, stmt: Any, columns: tuple[str, ...]) -> tuple[str, tuple[tuple[str, Any], ...]] | None:
     """``stmt`` compiled for ``dialect`` with ``columns`` as its parameters: its SQL and each positional
     parameter's column with its bind processor (``None``: the value as it is), or ``None`` if the
-    driver's form does not fit (see :func:`_execute_rows`)."""
+    driver's form does not fit (see :func:`execute_rows`)."""
     compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
     names = compiled.positiontup
     if (names is None or sorted(names) != sorted(columns) or compiled.literal_execute_params
@@ -518,7 +518,8 @@ def _driver_insert(dialect: Any, stmt: Any, columns: tuple[str, ...]) -> tuple[s
     return str(compiled), tuple((name, processors.get(name)) for name in names)
 
 
-def _among(table: Table, primary: list[str], keys: list[tuple[Any, ...]]) -> Any:
+def among_keys(table: Table, primary: list[str], keys: list[tuple[Any, ...]]) -> Any:
+    """A condition: ``table``'s primary key (the columns ``primary``) is one of ``keys``."""
     if len(primary) == 1:
         return table.c[primary[0]].in_([k[0] for k in keys])
     return tuple_(*(table.c[c] for c in primary)).in_(keys)

@@ -12,20 +12,16 @@ counter rows' reads and writes, and retargeting every operation to the staging t
 A chunk's operations are folded per table as ``apply_folded`` folds a batch: rows only upserted
 are written blind, the others read once by key, the operations applied to them in memory in order
 (:class:`shared.projection.MemoryModel`), and the rows that changed written back. The writes go
-through the driver (``exec_driver_sql``) with each column's bind processor applied once per value:
-SQLAlchemy's per-row parameter handling cost about as much as the database's insert.
+through the driver as the live path's writes do (``shared.projection.execute_rows``).
 """
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, delete, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -44,13 +40,14 @@ from shared.projection import (
     _in_key_order,
     _move_counters,
     _upsert,
+    among_keys,
     apply_sql,
+    execute_rows,
     retarget_row,
     untallied_changes,
 )
 
 _KEYS = 500  # keys per IN list: well under SQLite's and asyncpg's parameter limits
-_ROWS = 1000  # rows per executemany
 SUBJECTS = 2000  # subjects counted per page by count_tallies (their rows are held at once)
 
 
@@ -147,7 +144,7 @@ async def _fold_into(conn: AsyncConnection, table: Table, target: Table, primary
     rows = model.rows[table.name]
     wanted = list(read)
     for start in range(0, len(wanted), _KEYS):
-        found = await conn.execute(select(target).where(_among(target, primary, wanted[start:start + _KEYS])))
+        found = await conn.execute(select(target).where(among_keys(target, primary, wanted[start:start + _KEYS])))
         model.load({table.name: [dict(r._mapping) for r in found]})
     memory_keys = {k: MemoryModel._key(dict(zip(primary, k, strict=True))) for k in read}
     before = {k: rows[m] for k, m in memory_keys.items() if m in rows}
@@ -173,56 +170,15 @@ async def _fold_into(conn: AsyncConnection, table: Table, target: Table, primary
         await _write(conn, target, key_names, named, keyed, dialect)
     gone = [k for k, m in memory_keys.items() if k in before and m not in rows]
     for start in range(0, len(gone), _KEYS):
-        await conn.execute(delete(target).where(_among(target, primary, gone[start:start + _KEYS])))
+        await conn.execute(delete(target).where(among_keys(target, primary, gone[start:start + _KEYS])))
 
 
 async def _write(conn: AsyncConnection, target: Table, primary: tuple[str, ...], updates: tuple[str, ...],
                  keyed: list[tuple[tuple[Any, ...], Row]], dialect: Dialect) -> None:
     """Upsert rows (all with the same columns) into ``target``, setting ``updates`` on conflict, in key order."""
     keyed = _in_key_order(keyed)  # each insert next to the one before in the key's index
-    if not _plain(target):  # defaults or onupdates computed per row: SQLAlchemy's own executemany does them
-        stmt = _upsert(dialect.name, target, primary, tuple(sorted(updates)))
-        for start in range(0, len(keyed), _ROWS):
-            await conn.execute(stmt, [row for _k, row in keyed[start:start + _ROWS]])
-        return
-    columns = tuple(sorted(keyed[0][1]))
-    sql, order, processors = _upsert_sql(dialect, target, columns, primary, tuple(sorted(updates)))
-    tuples = [tuple([row[c] for c in order]) for _k, row in keyed]
-    if processors:
-        tuples = [tuple([p(v) if p is not None else v for p, v in zip(processors, t, strict=True)]) for t in tuples]
-    for start in range(0, len(tuples), _ROWS):
-        await conn.exec_driver_sql(sql, tuples[start:start + _ROWS])
-
-
-@functools.lru_cache(maxsize=256)
-def _plain(table: Table) -> bool:
-    """Whether every default of ``table`` is a plain value (those the memory model fills in) and none
-    of its columns has an ``onupdate``: then a row's values are all its insert needs."""
-    return all((c.default is None or c.default.is_scalar) and c.onupdate is None for c in table.columns)
-
-
-@functools.lru_cache(maxsize=256)
-def _upsert_sql(dialect: Dialect, target: Table, columns: tuple[str, ...], primary: tuple[str, ...],
-                updates: tuple[str, ...]) -> tuple[str, tuple[str, ...], tuple[Callable[[Any], Any] | None, ...]]:
-    """The driver's SQL of a one-row upsert of ``columns``, the columns in its parameters' order, and each
-    one's bind processor (``None`` for none; all ``None`` as an empty tuple)."""
-    stmt = (pg_insert if dialect.name == "postgresql" else sqlite_insert)(target).values(
-        {c: bindparam(c, type_=target.c[c].type) for c in columns})
-    excluded = {c: stmt.excluded[c] for c in updates}
-    stmt = (stmt.on_conflict_do_update(index_elements=list(primary), set_=excluded) if excluded
-            else stmt.on_conflict_do_nothing(index_elements=list(primary)))
-    compiled = stmt.compile(dialect=dialect)
-    order = tuple(compiled.positiontup or ())
-    if sorted(order) != sorted(columns):
-        raise RuntimeError(f"unexpected parameters {order} for {target.name}{columns}")
-    processors = tuple(target.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in order)
-    return str(compiled), order, processors if any(p is not None for p in processors) else ()
-
-
-def _among(table: Table, primary: list[str], keys: list[tuple[Any, ...]]) -> Any:
-    if len(primary) == 1:
-        return table.c[primary[0]].in_([k[0] for k in keys])
-    return tuple_(*(table.c[c] for c in primary)).in_(keys)
+    stmt = _upsert(dialect.name, target, primary, tuple(sorted(updates)))
+    await execute_rows(conn, stmt, tuple(sorted(keyed[0][1])), [row for _k, row in keyed])
 
 
 async def count_tallies(conn: AsyncConnection, tallies: Iterable[Tally], staging: Mapping[str, Table]) -> None:
