@@ -91,7 +91,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=0.0, help="paced registrations/s instead of 48 in flight")
     parser.add_argument("--out", type=Path, default=Path("/tmp/registry-profile.txt"))
     parser.add_argument("--no-profile", action="store_true", help="only the CPU per registration")
-    parser.add_argument("--native", action="store_true", help="py-spy --native: C frames too (the event loop's own time)")
+    parser.add_argument("--native", action="store_true",
+                        help="py-spy --native: C frames too (pauses the process at each sample: CPU figures rise)")
     args = parser.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     env = Environment()
@@ -110,7 +111,8 @@ def main(argv: list[str]) -> int:
         pid = process._proc.pid  # type: ignore[union-attr]  # the harness's own child (as process_cpu)
         recorder = None if args.no_profile else subprocess.Popen(
             [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
-             "--output", str(args.out), *(["--native"] if args.native else ["--nonblocking"])], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             "--output", str(args.out), *(["--native"] if args.native else ["--nonblocking"])],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(1.0)
         say(f"load {load_average()}")
         threads, cpu, started = thread_cpu(pid), process_cpu(process), time.perf_counter()
