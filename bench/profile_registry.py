@@ -92,7 +92,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/registry-profile.txt"))
     parser.add_argument("--no-profile", action="store_true", help="only the CPU per registration")
     parser.add_argument("--native", action="store_true",
-                        help="py-spy --native: C frames too (pauses the process at each sample: CPU figures rise)")
+                        help="py-spy --native: C frames too (it pauses the process at each sample: commands queue "
+                             "and batch, so the CPU figure is not a lone command's)")
     args = parser.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     env = Environment()
