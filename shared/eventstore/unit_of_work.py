@@ -106,22 +106,17 @@ class BatchBuffer:
         """
         await self.check_claims(conn)
         written: list[PendingEvent] = []
-        unqueued: list[int] = []  # positions written without their outbox rows yet
         for group in _groups(self.writes):
             first = group[0]
             if first.kind == "insert" and first.table is events:
-                values = [w.values for w in group]
-                if conn.dialect.name == "postgresql" and len(values) <= FEW_EVENTS:
-                    position = await _insert_queued(conn, values)
-                else:
-                    # The positions come back with the insert (one statement still), so that the
-                    # outbox rows are plain inserts and the relay is handed the rows without reading them.
-                    result = await conn.execute(insert(events).returning(events.c.position, events.c.event_id),
-                                                values)
-                    position = {row.event_id: row.position for row in result}
-                    unqueued.extend(position.values())
+                # The positions come back with the insert (one statement still), so that the outbox
+                # rows are plain inserts and the relay is handed the rows without reading them.
+                result = await conn.execute(insert(events).returning(events.c.position, events.c.event_id),
+                                            [w.values for w in group])
+                position = {row.event_id: row.position for row in result}
                 written.extend(PendingEvent(position[v["event_id"]], v["event_id"], v["event_type"],
-                                            v["department"], v["envelope"], v["stream_id"]) for v in values)
+                                            v["department"], v["envelope"], v["stream_id"])
+                               for v in (w.values for w in group))
             elif first.kind == "insert":
                 await conn.execute(insert(first.table), [w.values for w in group])
             else:
@@ -130,27 +125,12 @@ class BatchBuffer:
                 stmt = stmt.values({c: bindparam(f"v_{c}") for c in first.values})
                 await conn.execute(stmt, [{**{f"k_{k}": v for k, v in w.key.items()},
                                            **{f"v_{c}": v for c, v in w.values.items()}} for w in group])
-        if unqueued:
-            await conn.execute(insert(outbox), [{"position": p} for p in sorted(unqueued)])
-        written.sort()  # position order: the relay publishes in it
+        if written:
+            written.sort()  # position order: the relay publishes in it
+            await conn.execute(insert(outbox), [{"position": row.position} for row in written])
         self.writes.clear()
         self.appended.clear()
         self.written += written
-
-
-FEW_EVENTS = 4
-"""Up to this many events in a batch, PostgreSQL inserts them and their outbox rows in one statement
-(:func:`_insert_queued`): a lone command's batch saves a round trip. Larger batches keep the two
-executemany statements (a multi-row ``VALUES`` is a statement text, and a prepared statement, per
-row count)."""
-
-
-async def _insert_queued(conn: AsyncConnection, values: list[Row]) -> dict[str, int]:
-    """PostgreSQL: insert events and their outbox rows in one statement; their positions by event id."""
-    inserted = insert(events).values(values).returning(events.c.position, events.c.event_id).cte("inserted")
-    queued = insert(outbox).from_select(["position"], select(inserted.c.position)).cte("queued")
-    rows = await conn.execute(select(inserted.c.position, inserted.c.event_id).add_cte(queued))
-    return {row.event_id: row.position for row in rows}
 
 
 def _unique(table: Table, column: str) -> bool:
