@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import os
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,19 @@ def top(raw: Path, limit: int = 40) -> list[str]:
     return lines
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of each thread of ``pid``: ``main``, or ``tid N``."""
+    ticks: collections.Counter[str] = collections.Counter()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue  # the thread ended
+        name = "main" if task.name == str(pid) else f"tid {task.name}"
+        ticks[name] += sum(int(v) for v in stat.rsplit(")", 1)[1].split()[11:13])
+    return {name: count / os.sysconf("SC_CLK_TCK") for name, count in ticks.items()}
+
+
 def main(argv: list[str]) -> int:
     """Run the registry under load with py-spy attached; print CPU per registration and the top functions."""
     parser = argparse.ArgumentParser(prog="python -m bench.profile_registry")
@@ -77,6 +91,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=0.0, help="paced registrations/s instead of 48 in flight")
     parser.add_argument("--out", type=Path, default=Path("/tmp/registry-profile.txt"))
     parser.add_argument("--no-profile", action="store_true", help="only the CPU per registration")
+    parser.add_argument("--native", action="store_true",
+                        help="py-spy --native: C frames too (it pauses the process at each sample: commands queue "
+                             "and batch, so the CPU figure is not a lone command's)")
     args = parser.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     env = Environment()
@@ -95,10 +112,11 @@ def main(argv: list[str]) -> int:
         pid = process._proc.pid  # type: ignore[union-attr]  # the harness's own child (as process_cpu)
         recorder = None if args.no_profile else subprocess.Popen(
             [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
-             "--output", str(args.out), "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             "--output", str(args.out), *(["--native"] if args.native else ["--nonblocking"])],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(1.0)
         say(f"load {load_average()}")
-        cpu, started = process_cpu(process), time.perf_counter()
+        threads, cpu, started = thread_cpu(pid), process_cpu(process), time.perf_counter()
         if args.rate:
             asyncio.run(_paced(host, port, token, bodies[500:], args.rate))
         else:
@@ -108,6 +126,10 @@ def main(argv: list[str]) -> int:
         seconds, cpu = time.perf_counter() - started, process_cpu(process) - cpu
         say(f"{args.count} registrations in {seconds:.1f} s ({args.count / seconds:,.0f}/s), registry CPU "
             f"{cpu / args.count * 1000:.3f} ms each, {100 * cpu / seconds:.0f}% of a core; load {load_average()}")
+        after = thread_cpu(pid)
+        say("  by thread: " + ", ".join(f"{name} {(after[name] - threads.get(name, 0.0)) / args.count * 1000:.3f} ms"
+                                        for name in sorted(after, key=lambda n: threads.get(n, 0.0) - after[n])
+                                        if after[name] > threads.get(name, 0.0)))
         if recorder is not None:
             recorder.send_signal(2)
             recorder.wait(timeout=60)

@@ -19,9 +19,9 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.db import write_lock, writer
+from shared.db import PING_AFTER_IDLE, write_lock, writer
 from shared.errors import QingdanError, WriteConflict
-from shared.eventstore.outbox import Outbox
+from shared.eventstore.outbox import Outbox, PendingEvent
 from shared.eventstore.unit_of_work import BatchBuffer, UnitOfWork
 
 T = TypeVar("T")
@@ -62,6 +62,9 @@ class CommandExecutor:
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection | None = None
+        """The writer's connection, kept between batches (see :meth:`_connection`)."""
+        self._conn_used_at = 0.0
         self.batches = 0
         self.commands = 0
 
@@ -84,6 +87,32 @@ class CommandExecutor:
         with contextlib.suppress(asyncio.CancelledError):
             await self._worker
         self._worker = None
+        await self._release_connection()
+
+    async def _connection(self) -> AsyncConnection:
+        """The writer's own connection, kept from one batch to the next.
+
+        A pool checkout per batch cost, besides the pool's own bookkeeping, a ``ROLLBACK`` at each
+        check-in (the pool's reset on return; on SQLite a hand-off to the driver's thread): at a
+        trickle of lone commands, each its own batch, that was one statement in ten. A connection
+        that rested ``PING_AFTER_IDLE`` seconds goes back to the pool, and the next comes through
+        the pool's checkout, which pings a rested one (a restart of the database while we were idle
+        is found there, not by a command); one that failed a batch is given back too.
+        """
+        now = asyncio.get_running_loop().time()
+        if self._conn is not None and now - self._conn_used_at >= PING_AFTER_IDLE:
+            await self._release_connection()
+        if self._conn is None:
+            self._conn = await writer(self._engine).connect()
+        self._conn_used_at = now
+        return self._conn
+
+    async def _release_connection(self) -> None:
+        """Give the kept connection back to the pool (invalidated by a failure: the pool drops it)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # a broken connection is discarded all the same
+                await conn.close()
 
     async def run(self, command: Command[T]) -> T:
         """Run ``command`` in the next batch and return its result (or raise its error)."""
@@ -131,17 +160,28 @@ class CommandExecutor:
                 for _ in batch:
                     self._queue.task_done()
 
-    async def _execute(self, batch: list[_Pending]) -> None:
+    async def _execute(self, batch: list[_Pending], *, careful: bool = False) -> None:
         outcomes: list[tuple[_Pending, bool, Any]] = []
+        buffer = BatchBuffer(careful=careful)
         try:
-            async with write_lock(self._engine), writer(self._engine).begin() as conn:
-                # Published rows go with this batch: no transaction of their own (see Outbox).
-                cleared = await self._outbox.clear_acknowledged(conn) if self._outbox is not None else []
-                buffer = BatchBuffer()
-                for pending in batch:
-                    outcomes.append(await self._one(conn, buffer, pending))
-                await buffer.flush(conn)
+            async with write_lock(self._engine):
+                conn = await self._connection()
+                try:
+                    async with conn.begin():
+                        # Published rows go with this batch: no transaction of their own (see Outbox).
+                        cleared = await self._outbox.clear_acknowledged(conn) if self._outbox is not None else []
+                        for pending in batch:
+                            outcomes.append(await self._one(conn, buffer, pending))
+                        await buffer.flush(conn)
+                except BaseException:
+                    await self._release_connection()  # rolled back; the next batch starts on a fresh one
+                    raise
         except Exception as exc:
+            if isinstance(exc, IntegrityError) and buffer.unchecked:
+                # A claimed key was taken (the insert said so, not which command's): again, reading
+                # the claims first, so that the command whose key it was gets its own error.
+                await self._execute(batch, careful=True)
+                return
             if len(batch) > 1:
                 # A write of one command clashed with another process (or the database failed):
                 # run them one by one so that only the culprit fails.
@@ -149,7 +189,7 @@ class CommandExecutor:
                 (log.info if isinstance(exc, QingdanError) else log.warning)(
                     "batch failed, retrying its commands one by one", size=len(batch), error=repr(exc))
                 for pending in batch:
-                    await self._execute([pending])
+                    await self._execute([pending], careful=careful)
                 return
             if not isinstance(exc, QingdanError):  # a refusal found at flush (a taken claim) is the caller's
                 log.error("command failed to commit", error=repr(exc))
@@ -159,7 +199,9 @@ class CommandExecutor:
             return
         if self._outbox is not None:
             self._outbox.cleared(cleared)
-        self._settle(outcomes, len(batch))
+        # A direct command writes its events itself: the relay then reads what the batch committed.
+        written = None if any(not pending.buffered for pending in batch) else buffer.written
+        self._settle(outcomes, len(batch), written)
 
     async def _one(
         self, conn: AsyncConnection, buffer: BatchBuffer, pending: _Pending
@@ -178,11 +220,12 @@ class CommandExecutor:
         except Exception as exc:  # the command's own failure: nothing of it is kept
             return pending, False, exc
 
-    def _settle(self, outcomes: list[tuple[_Pending, bool, Any]], size: int) -> None:
+    def _settle(self, outcomes: list[tuple[_Pending, bool, Any]], size: int,
+                written: list[PendingEvent] | None) -> None:
         self.batches += 1
         self.commands += size
         if self._outbox is not None:
-            self._outbox.committed()
+            self._outbox.committed(written)
         if self._on_commit is not None:
             self._on_commit()
         for pending, ok, value in outcomes:

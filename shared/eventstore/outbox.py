@@ -16,9 +16,9 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import NamedTuple, cast
 
-from sqlalchemy import Row, delete, func, insert, select, true
+from sqlalchemy import delete, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import autocommit_reader, write_lock, writer
@@ -40,6 +40,22 @@ PARKED_REFRESH = 1.0
 release by the operator's CLI (another process) takes effect within that; this process's own
 parking and releases at once. Reading the table before every batch was a query per command at
 low rates."""
+
+KEEP_COMMITTED = 4000
+"""Rows handed over by the writer and not yet published that the outbox keeps in memory; past
+that (the relay behind, or standing by) they are dropped and the relay reads the table."""
+
+
+class PendingEvent(NamedTuple):
+    """A committed event waiting to be published: what the relay needs of its row."""
+
+    position: int
+    event_id: str
+    event_type: str
+    department: str
+    envelope: str
+    stream_id: str
+
 
 @dataclass(frozen=True)
 class ParkedStream:
@@ -66,11 +82,33 @@ class Outbox:
         self._parked_read_at = 0.0
         self._reader: AsyncConnection | None = None
         """The relay's own connection for :meth:`pending` (one read per commit at low rates)."""
+        self._fresh: dict[int, PendingEvent] = {}
+        """Rows the writer committed and handed over, not yet acknowledged, by position (in order)."""
+        self._unknown = 0
+        """Counts the commits announced without their rows: a read of the table that began before
+        the last of them does not prove that ``_fresh`` holds everything waiting."""
+        self._in_sync = False
+        """Whether every unpublished row of the table (parked streams' aside) is in ``_fresh``."""
+        self.keep_committed = False
+        """Set by the relay while it publishes (a standby keeps nothing)."""
 
     # --- the writer's side ----------------------------------------------------------------
 
-    def committed(self) -> None:
-        """New events were committed: wake whoever waits to publish them."""
+    def committed(self, rows: Sequence[PendingEvent] | None = None) -> None:
+        """New events were committed: wake whoever waits to publish them.
+
+        ``rows``: every event the commit wrote, handed to the relay in memory (the writer's batch);
+        None when they are not known (another process, a direct command, a release): the relay then
+        reads the table.
+        """
+        if rows is None or not self.keep_committed or len(self._fresh) + len(rows) > KEEP_COMMITTED:
+            self._unknown += 1
+            self._in_sync = False
+            self._fresh.clear()
+        else:
+            for row in rows:
+                if row.position not in self._acknowledged:  # the relay's read may have been quicker
+                    self._fresh[row.position] = row
         self._commits.set()
 
     async def clear_acknowledged(self, conn: AsyncConnection, *, now: bool = False) -> list[int]:
@@ -101,12 +139,39 @@ class Outbox:
         self._commits.clear()
         return committed
 
-    async def pending(self, limit: int) -> Sequence[Row[Any, Any, Any, Any, Any, Any]]:
+    async def pending(self, limit: int) -> Sequence[PendingEvent]:
         """The oldest ``limit`` unpublished events: position, event id, type, department, envelope, stream id.
 
         Events of parked streams are left out: one of them could not be published, and the rest of
-        each such stream waits behind it so that its order is kept.
+        each such stream waits behind it so that its order is kept. From the rows the writer handed
+        over when they are known to be all that waits, else from the table.
         """
+        loop = asyncio.get_running_loop()
+        if self._in_sync and self._parked_ids is not None and loop.time() - self._parked_read_at < PARKED_REFRESH:
+            parked = set(self._parked_ids)
+            waiting = [row for row in self._fresh.values() if row.stream_id not in parked]
+            return waiting[:limit]
+        unknown = self._unknown
+        rows = await self._read_pending(limit)
+        if self._fresh:  # (none in a drain: the rows read are then left as they are)
+            read = {row.position for row in rows}
+            parked = set(self._parked_ids or ())
+            # Rows handed over that this read returned, or that wait behind a parked stream (the table
+            # keeps them for the release), are the table's to give from now on.
+            for position in [p for p, row in self._fresh.items() if p in read or row.stream_id in parked]:
+                del self._fresh[position]
+        # Everything waiting was read, and every commit since the read began handed its rows over.
+        self._in_sync = len(rows) < limit and unknown == self._unknown and self.keep_committed
+        return rows
+
+    def forget_committed(self) -> None:
+        """Drop the rows handed over; the next :meth:`pending` reads the table (after a failure)."""
+        self._unknown += 1
+        self._in_sync = False
+        self._fresh.clear()
+
+    async def _read_pending(self, limit: int) -> list[PendingEvent]:
+        """The oldest ``limit`` unpublished events, from the table."""
         skip = sorted(self._acknowledged)  # published already, deleted soon
         if self._reader is None:
             self._reader = await autocommit_reader(self.engine)
@@ -115,7 +180,7 @@ class Outbox:
             # Read first and filter only when there are any: a NOT IN subquery in the batch query
             # cost the relay a third of its rate on PostgreSQL (bench: relay ratio 0.51 → 0.32).
             parked = await self._parked_stream_ids(conn)
-            return (
+            rows = (
                 await conn.execute(
                     select(events.c.position, events.c.event_id, events.c.event_type,
                            events.c.department, events.c.envelope, events.c.stream_id)
@@ -129,6 +194,9 @@ class Outbox:
                     .limit(limit)
                 )
             ).all()
+            # The rows as read (they have PendingEvent's fields, by name and in order): no copy per
+            # event in a drain.
+            return cast(list[PendingEvent], rows)
         except BaseException:
             await self.close()  # the connection may be broken: the next read opens another
             raise
@@ -153,6 +221,8 @@ class Outbox:
         if positions and not self._acknowledged:
             self._acknowledged_since = asyncio.get_running_loop().time()
         self._acknowledged.update(positions)
+        for position in positions:
+            self._fresh.pop(position, None)
 
     @property
     def awaiting_deletion(self) -> int:
@@ -197,7 +267,7 @@ class Outbox:
                                            .returning(parked_streams.c.stream_id))).scalars().all()
         self._parked_ids = None
         if released:
-            self.committed()  # their events are pending again: wake the relay
+            self.committed()  # their events are pending again (in the table only): wake the relay
         return list(released)
 
     # --- what health reports --------------------------------------------------------------

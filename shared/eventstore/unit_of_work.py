@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy import Table, UniqueConstraint, and_, bindparam, insert, select, update
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
 from shared.envelope import Envelope
+from shared.eventstore.outbox import PendingEvent
 from shared.eventstore.tables import events, outbox
 from shared.projection import Operation, Patch, Upsert, apply_sql
 
@@ -65,16 +66,29 @@ class BatchBuffer:
     writes: list[Write] = field(default_factory=list)
     appended: dict[str, list[Envelope]] = field(default_factory=dict)
     claims: dict[tuple[str, Any], Claim] = field(default_factory=dict)
+    written: list[PendingEvent] = field(default_factory=list)
+    """The events flushed so far, with their positions, for the relay (``Outbox.committed``)."""
+    careful: bool = True
+    """Whether claims on a unique column are read before the insert; if not (the executor's first
+    try), the insert itself finds a taken key (``IntegrityError``) and the executor tries again
+    carefully, to tell which command's key it was and answer it with that command's error."""
+    unchecked: bool = False
+    """Set when claims were left to the inserts' unique constraints (not ``careful``)."""
 
     async def check_claims(self, conn: AsyncConnection) -> None:
         """One query per claimed table for every key the batch claims; raise the first one's error if
         any is taken already (the executor then runs the batch's commands one by one, so that only the
-        command whose key was taken fails, with that error)."""
+        command whose key was taken fails, with that error). Not ``careful``, claims on a column the
+        database keeps unique are not read: a taken key is almost never there, and that read was a
+        statement (a driver round trip) in each lone command's batch."""
         by_column: dict[tuple[str, str], list[Claim]] = {}
         for claim in self.claims.values():
             by_column.setdefault((claim.table.name, claim.column), []).append(claim)
         for claims in by_column.values():
             table, column = claims[0].table, claims[0].column
+            if not self.careful and _unique(table, column):
+                self.unchecked = True
+                continue
             wanted = {c.values[column]: c for c in claims}
             keys = list(wanted)
             for start in range(0, len(keys), 500):  # stay under the database's bound-parameter limit
@@ -86,27 +100,44 @@ class BatchBuffer:
         self.claims.clear()
 
     async def flush(self, conn: AsyncConnection) -> None:
-        """Write everything: consecutive writes of one shape become one executemany."""
+        """Write everything: consecutive writes of one shape become one executemany.
+
+        The events written, with their positions, are added to ``written``.
+        """
         await self.check_claims(conn)
-        event_ids: list[str] = []
+        written: list[PendingEvent] = []
         for group in _groups(self.writes):
             first = group[0]
-            if first.kind == "insert":
+            if first.kind == "insert" and first.table is events:
+                # The positions come back with the insert (one statement still), so that the outbox
+                # rows are plain inserts and the relay is handed the rows without reading them.
+                result = await conn.execute(insert(events).returning(events.c.position, events.c.event_id),
+                                            [w.values for w in group])
+                position = {row.event_id: row.position for row in result}
+                written.extend(PendingEvent(position[v["event_id"]], v["event_id"], v["event_type"],
+                                            v["department"], v["envelope"], v["stream_id"])
+                               for v in (w.values for w in group))
+            elif first.kind == "insert":
                 await conn.execute(insert(first.table), [w.values for w in group])
-                if first.table is events:
-                    event_ids.extend(w.values["event_id"] for w in group)
             else:
                 table = first.table
                 stmt = update(table).where(and_(*(table.c[k] == bindparam(f"k_{k}") for k in first.key)))
                 stmt = stmt.values({c: bindparam(f"v_{c}") for c in first.values})
                 await conn.execute(stmt, [{**{f"k_{k}": v for k, v in w.key.items()},
                                            **{f"v_{c}": v for c, v in w.values.items()}} for w in group])
-        for start in range(0, len(event_ids), 500):
-            chunk = event_ids[start:start + 500]
-            await conn.execute(insert(outbox).from_select(
-                ["position"], select(events.c.position).where(events.c.event_id.in_(chunk))))
+        if written:
+            written.sort()  # position order: the relay publishes in it
+            await conn.execute(insert(outbox), [{"position": row.position} for row in written])
         self.writes.clear()
         self.appended.clear()
+        self.written += written
+
+
+def _unique(table: Table, column: str) -> bool:
+    """Whether the database refuses a second row with the same ``column`` value in ``table``."""
+    if list(table.primary_key.columns.keys()) == [column] or table.c[column].unique:
+        return True
+    return any(isinstance(c, UniqueConstraint) and list(c.columns.keys()) == [column] for c in table.constraints)
 
 
 def _groups(writes: Sequence[Write]) -> Iterable[list[Write]]:

@@ -171,11 +171,14 @@ class OutboxRelay(NatsWorker):
             if not await self.lease.confirm():
                 # Another process may lead now; what we acknowledged is published (the writer still
                 # deletes it). Publish again only once the lease is ours again.
+                self.outbox.keep_committed = False
+                self.outbox.forget_committed()
                 await self._lead()
                 continue
             try:
                 published = await self.publish_pending()
             except Exception as exc:  # keep the outbox, try again
+                self.outbox.forget_committed()  # the table says what is left
                 cause = exc.cause if isinstance(exc, PartiallyAcknowledged) else exc
                 if interrupted is None:
                     interrupted = loop.time()
@@ -266,9 +269,12 @@ class OutboxRelay(NatsWorker):
             if await self.outbox.wait_for_commit(self._lease_retry):
                 await self.lease.notify(self._channel)
         await self.lease.listen(self._channel, self.outbox.committed)
+        self.outbox.keep_committed = True  # the writer's rows are handed to us from now on
 
     async def _close(self) -> None:
         """Give up the lease with the connections (a stop, or a failed run before its restart)."""
+        self.outbox.keep_committed = False
+        self.outbox.forget_committed()
         try:
             await self.lease.release()
             await self.outbox.close()

@@ -144,6 +144,17 @@ async def test_a_registered_resident_in_a_batch_fails_alone(bench: UseCaseBench,
     assert len(await bench.rows(persons)) == 3
 
 
+async def test_a_registered_resident_alone_gets_its_own_refusal(bench: UseCaseBench, deps: RegistryDeps) -> None:
+    # A batch leaves its claims to the table's unique key (no read first); the insert's refusal does
+    # not say whose key it was, so the executor tries again reading the claims: a 409 naming the owner.
+    first = await register(bench, deps, sequence=7)
+    with pytest.raises(AlreadyExists) as taken:
+        await register(bench, deps, sequence=7)
+    assert str(first["person_id"]) in taken.value.message
+    assert_error(taken.value, AlreadyExists, "certificate_number")
+    assert len(await bench.rows(persons)) == 1
+
+
 async def test_authorisation(bench: UseCaseBench, deps: RegistryDeps) -> None:
     with pytest.raises(Forbidden) as viewer:
         await register(bench, deps, who=VIEWER)
