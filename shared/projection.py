@@ -286,10 +286,14 @@ async def apply_folded(conn: AsyncConnection, operations: Sequence[Operation]) -
         if not primary or any(op.key.keys() != whole for op in ops):
             await apply_sql(conn, ops)
             continue
-        await _fold_table(conn, table, primary, ops)
+        await fold_table(conn, table, primary, ops)
 
 
-async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], ops: list[RowOperation]) -> None:
+async def fold_table(conn: AsyncConnection, table: Table, primary: list[str], ops: list[RowOperation],
+                      target: Table | None = None) -> None:
+    """Fold ``ops`` (on ``table``, each keyed by its whole primary key) and write the result to ``target``
+    (a copy of ``table`` with the same columns, a staged rebuild's; by default ``table`` itself)."""
+    target = table if target is None else target
     model = MemoryModel([table])
     rows = model.rows[table.name]
     # Every operation here is keyed by the whole primary key (apply_folded checked): its values
@@ -318,7 +322,7 @@ async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], o
     wanted = list(read)
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start:start + _CHUNK]
-        for record in await conn.execute(select(table).where(among_keys(table, primary, chunk))):
+        for record in await conn.execute(select(target).where(among_keys(target, primary, chunk))):
             found = dict(record._mapping)
             rows[MemoryModel._key({c: found[c] for c in primary})] = found
     memory_keys = {k: MemoryModel._key(dict(zip(primary, k, strict=True))) for k in read}
@@ -342,11 +346,11 @@ async def _fold_table(conn: AsyncConnection, table: Table, primary: list[str], o
             shapes.setdefault((tuple(sorted(changed)), tuple(c for c in sorted(changed) if c not in primary)),
                               []).append((k, changed))
     for (columns, updates), keyed in shapes.items():
-        stmt = _upsert(conn.dialect.name, table, tuple(primary), updates)
+        stmt = _upsert(conn.dialect.name, target, tuple(primary), updates)
         await execute_rows(conn, stmt, columns, [row for _k, row in _in_key_order(keyed)])
     gone = [k for k, m in memory_keys.items() if k in before and m not in rows]
     for start in range(0, len(gone), _CHUNK):
-        await conn.execute(delete(table).where(among_keys(table, primary, gone[start:start + _CHUNK])))
+        await conn.execute(delete(target).where(among_keys(target, primary, gone[start:start + _CHUNK])))
 
 
 def _in_key_order(keyed: list[tuple[tuple[Any, ...], Row]]) -> list[tuple[tuple[Any, ...], Row]]:

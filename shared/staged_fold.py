@@ -9,10 +9,8 @@ the rows either way (``Tally``'s invariant, which the live path keeps event by e
 model is the same; the rebuild skips, per chunk, the subjects' reads, the counting twice, the
 counter rows' reads and writes, and retargeting every operation to the staging tables.
 
-A chunk's operations are folded per table as ``apply_folded`` folds a batch: rows only upserted
-are written blind, the others read once by key, the operations applied to them in memory in order
-(:class:`shared.projection.MemoryModel`), and the rows that changed written back. The writes go
-through the driver as the live path's writes do (``shared.projection.execute_rows``).
+A chunk's operations are folded per table exactly as ``apply_folded`` folds a batch
+(``shared.projection.fold_table``), read from and written to the staging copy of each table.
 """
 
 from __future__ import annotations
@@ -21,8 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete, select
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.catalogue import EventPayload
@@ -30,24 +27,18 @@ from shared.envelope import Envelope
 from shared.projection import (
     Changes,
     CounterKey,
-    MemoryModel,
     Operation,
     Row,
     RowOperation,
     Tallied,
     Tally,
-    Upsert,
-    _in_key_order,
     _move_counters,
-    _upsert,
-    among_keys,
     apply_sql,
-    execute_rows,
+    fold_table,
     retarget_row,
     untallied_changes,
 )
 
-_KEYS = 500  # keys per IN list: well under SQLite's and asyncpg's parameter limits
 SUBJECTS = 2000  # subjects counted per page by count_tallies (their rows are held at once)
 
 
@@ -113,72 +104,7 @@ async def write_rows(conn: AsyncConnection, operations: Sequence[RowOperation], 
         if not primary or any(op.key.keys() != whole for op in ops):
             await apply_sql(conn, [retarget_row(op, staging) for op in ops])
         else:
-            await _fold_into(conn, table, staging[name], primary, ops)
-
-
-async def _fold_into(conn: AsyncConnection, table: Table, target: Table, primary: list[str],
-                     ops: list[RowOperation]) -> None:
-    """Fold ``ops`` (on ``table``, each keyed by its whole primary key) and write the result to ``target``."""
-    if len(primary) == 1:
-        column = primary[0]
-        op_keys: list[tuple[Any, ...]] = [(op.key[column],) for op in ops]
-    else:
-        op_keys = [tuple([op.key[c] for c in primary]) for op in ops]
-    # A row only ever upserted in the chunk needs no read: inserted with the chunk's values, or
-    # those columns updated. The others are read, and their operations applied in memory.
-    blind: dict[tuple[Any, ...], Row] = {}
-    read: dict[tuple[Any, ...], None] = {}
-    for op, k in zip(ops, op_keys, strict=True):
-        if k in read:
-            continue
-        if isinstance(op, Upsert):
-            values = blind.get(k)
-            if values is None:
-                blind[k] = dict(op.values)
-            else:
-                values.update(op.values)
-        else:
-            blind.pop(k, None)
-            read[k] = None
-    model = MemoryModel([table])
-    rows = model.rows[table.name]
-    wanted = list(read)
-    for start in range(0, len(wanted), _KEYS):
-        found = await conn.execute(select(target).where(among_keys(target, primary, wanted[start:start + _KEYS])))
-        model.load({table.name: [dict(r._mapping) for r in found]})
-    memory_keys = {k: MemoryModel._key(dict(zip(primary, k, strict=True))) for k in read}
-    before = {k: rows[m] for k, m in memory_keys.items() if m in rows}
-    model.apply(op for op, k in zip(ops, op_keys, strict=True) if k in read)
-    defaults = model.defaults(table)
-    dialect = conn.dialect
-    key_names = tuple(primary)
-    shapes: dict[tuple[str, ...], list[tuple[tuple[Any, ...], Row]]] = {}
-    for k, values in blind.items():
-        row = defaults.copy()
-        row.update(zip(primary, k, strict=True))
-        row.update(values)
-        shapes.setdefault(tuple(values), []).append((k, row))
-    for named, keyed in shapes.items():  # a blind upsert sets only the chunk's columns on conflict
-        await _write(conn, target, key_names, named, keyed, dialect)
-    changed: dict[tuple[str, ...], list[tuple[tuple[Any, ...], Row]]] = {}
-    for k, m in memory_keys.items():
-        now = rows.get(m)
-        if now is not None and now is not before.get(k):
-            full = {**defaults, **now}
-            changed.setdefault(tuple(c for c in full if c not in key_names), []).append((k, full))
-    for named, keyed in changed.items():  # a row read and changed: every column it has
-        await _write(conn, target, key_names, named, keyed, dialect)
-    gone = [k for k, m in memory_keys.items() if k in before and m not in rows]
-    for start in range(0, len(gone), _KEYS):
-        await conn.execute(delete(target).where(among_keys(target, primary, gone[start:start + _KEYS])))
-
-
-async def _write(conn: AsyncConnection, target: Table, primary: tuple[str, ...], updates: tuple[str, ...],
-                 keyed: list[tuple[tuple[Any, ...], Row]], dialect: Dialect) -> None:
-    """Upsert rows (all with the same columns) into ``target``, setting ``updates`` on conflict, in key order."""
-    keyed = _in_key_order(keyed)  # each insert next to the one before in the key's index
-    stmt = _upsert(dialect.name, target, primary, tuple(sorted(updates)))
-    await execute_rows(conn, stmt, tuple(sorted(keyed[0][1])), [row for _k, row in keyed])
+            await fold_table(conn, table, primary, ops, staging[name])
 
 
 async def count_tallies(conn: AsyncConnection, tallies: Iterable[Tally], staging: Mapping[str, Table]) -> None:
