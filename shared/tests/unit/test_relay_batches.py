@@ -44,12 +44,16 @@ class FakeNats:
 class FakeJetStream:
     """Hands out a future per publish; the test answers them."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: int) -> None:
         self.futures: list[asyncio.Future[Any]] = []
+        self.all_sent = asyncio.Event()
+        self._expected = expected
 
     async def publish_async(self, subject: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.futures.append(future)
+        if len(self.futures) == self._expected:
+            self.all_sent.set()
         return future
 
 
@@ -60,7 +64,7 @@ def event(position: int, stream: str, size: int = 10) -> PendingEvent:
 def relay_for(rows: list[PendingEvent], timeout: float = 5.0) -> tuple[OutboxRelay, FakeOutbox, FakeJetStream]:
     box = FakeOutbox(rows)
     relay = OutboxRelay(box, nats_url="nats://unused", namespace="t", service="svc", publish_timeout=timeout)
-    js = FakeJetStream()
+    js = FakeJetStream(len(rows))
     relay._nc = FakeNats()  # type: ignore[assignment]
     relay._js = js  # type: ignore[assignment]
     relay._max_payload_seen = FakeNats.max_payload
@@ -77,8 +81,7 @@ async def test_a_batch_whose_every_row_is_parked_counts_them_handled() -> None:
 async def test_only_the_answered_prefix_is_published_whatever_order_the_answers_come_in() -> None:
     relay, box, js = relay_for([event(1, "a"), event(2, "b"), event(3, "c")], timeout=0.2)
     publishing = asyncio.ensure_future(relay.publish_pending())
-    while len(js.futures) < 3:
-        await asyncio.sleep(0)
+    await asyncio.wait_for(js.all_sent.wait(), 5)
     js.futures[2].set_result("ack 3")  # the last answered first; the second never is
     js.futures[0].set_result("ack 1")
     with pytest.raises(PartiallyAcknowledged, match="acknowledged 1 of 3"):
@@ -88,11 +91,10 @@ async def test_only_the_answered_prefix_is_published_whatever_order_the_answers_
 
     relay, box, js = relay_for([event(1, "a"), event(2, "b")])
     publishing = asyncio.ensure_future(relay.publish_pending())
-    while len(js.futures) < 2:
-        await asyncio.sleep(0)
+    await asyncio.wait_for(js.all_sent.wait(), 5)
     js.futures[1].set_result("ack 2")  # out of order: the earlier one is still waited for
-    await asyncio.sleep(0.01)
-    assert not publishing.done()
+    finished, _ = await asyncio.wait([publishing], timeout=0.05)
+    assert not finished
     js.futures[0].set_result("ack 1")
     assert await publishing == 2
     assert box.acknowledged_positions == [1, 2]
