@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.projections.coverage import cov_counts, cov_lost_reasons, cov_units, cov_year_counts
@@ -148,3 +148,40 @@ async def coverage(conn: AsyncConnection, year: int, code: str | None, depth: in
         if unit is None:
             raise NotFound(f"no org unit {code}")
     return {"year": year, **unit.as_json(depth)}
+
+
+async def district_children(conn: AsyncConnection, year: int) -> list[UnitCoverage]:
+    """The district's children (its townships) with their ``all`` figures for ``year``, without
+    their own children, the severe and hardship groups or the lost reasons: what the townships'
+    scoreboard shows, read as counter sums per village (a hundred rows), not the whole tree.
+
+    Each figure equals :func:`coverage_tree`'s for the same unit (a township's own rows and its
+    villages'); empty (no district known) when the tree would have no district either.
+    """
+    units = (await conn.execute(select(cov_units.c.code, cov_units.c.name, cov_units.c.level, cov_units.c.parent_code)
+                                .order_by(cov_units.c.code))).all()
+    district = next((u.code for u in units if u.level == "district"), None)
+    if district is None:
+        return []
+    children = {u.code: UnitCoverage(u.code, u.name, u.level, groups={"all": Figures()})
+                for u in units if u.parent_code == district}
+    # a village's counts go to its parent when that is one of the children; a child's own, to it
+    into = {u.code: children[u.parent_code].groups["all"] for u in units if u.parent_code in children}
+    into.update({code: child.groups["all"] for code, child in children.items()})
+    c = cov_counts.c
+    for code, registered in await conn.execute(
+            select(c.village_code, func.sum(c.registered)).group_by(c.village_code)):
+        if code in into:
+            into[code].registered += int(registered)
+    y = cov_year_counts.c
+    year_rows = (select(y.village_code, func.sum(y.attempted), func.sum(y.visited), func.sum(y.lost),
+                        func.sum(y.planned), func.sum(y.delivered)).where(y.year == year).group_by(y.village_code))
+    for code, attempted, visited, lost, planned, delivered in await conn.execute(year_rows):
+        if code in into:
+            figures = into[code]
+            figures.attempted += int(attempted)
+            figures.visited += int(visited)
+            figures.lost += int(lost)
+            figures.planned += int(planned)
+            figures.delivered += int(delivered)
+    return list(children.values())

@@ -142,43 +142,58 @@ async def entry(conn: AsyncConnection, today: date, rectification_id: str) -> di
     return _entry(row, today, steps.get(rectification_id, []))
 
 
-async def _by(conn: AsyncConnection, today: date, column: str) -> list[dict[str, Any]]:
-    key = ledger_entries.c[column]
-    overdue = _overdue_condition(today)
-    query = (
-        select(key.label("code"), ledger_names.c.name,
-               func.count().label("open"),
-               func.sum(case((ledger_entries.c.status == "reported", 1), else_=0)).label("awaiting_recheck"),
-               func.sum(case((overdue, 1), else_=0)).label("overdue"),
-               func.min(case((overdue, ledger_entries.c.deadline), else_=None)).label("oldest_overdue_deadline"))
-        .select_from(ledger_entries.outerjoin(ledger_names, ledger_names.c.code == key))
-        .where(ledger_entries.c.status != "closed")
-        .group_by(key, ledger_names.c.name)
-    )
-    numbers: dict[str | None, list[str]] = defaultdict(list)
-    late = select(key, ledger_entries.c.number, ledger_entries.c.rectification_id).where(overdue).order_by(
-        ledger_entries.c.deadline, ledger_entries.c.number)
-    for r in await conn.execute(late):
-        numbers[r[0]].append(r.number or r.rectification_id)
-    groups = [{"code": r.code, "name": r.name or r.code, "open": int(r.open),
-               "awaiting_recheck": int(r.awaiting_recheck or 0), "overdue": int(r.overdue or 0),
-               "oldest_overdue_deadline": r.oldest_overdue_deadline, "overdue_numbers": numbers[r.code]}
-              for r in await conn.execute(query)]
-    return sorted(groups, key=lambda g: (-g["overdue"], -g["open"], g["code"] or ""))
+def _by(entries: list[Any], names: dict[str, str], today: date, column: str) -> list[dict[str, Any]]:
+    """The open ``entries`` (by deadline, then number) grouped by ``column``, each group with its counts
+    and the numbers of its overdue entries, most overdue first."""
+    groups: dict[Any, dict[str, Any]] = {}
+    for e in entries:
+        code = e[column]
+        group = groups.get(code)
+        if group is None:
+            group = groups[code] = {"code": code, "name": names.get(code) or code, "open": 0,
+                                    "awaiting_recheck": 0, "overdue": 0, "oldest_overdue_deadline": None,
+                                    "overdue_numbers": []}
+        group["open"] += 1
+        group["awaiting_recheck"] += e["status"] == "reported"
+        if e["status"] in AWAITING_UNIT and e["deadline"] < today:
+            group["overdue"] += 1
+            if group["oldest_overdue_deadline"] is None:  # the entries come by deadline
+                group["oldest_overdue_deadline"] = e["deadline"]
+            group["overdue_numbers"].append(e["number"] or e["rectification_id"])
+    return sorted(groups.values(), key=lambda g: (-g["overdue"], -g["open"], g["code"] or ""))
 
 
 async def open_and_overdue(conn: AsyncConnection, today: date, column: str) -> dict[Any, tuple[int, int]]:
     """Open and overdue entries on ``today`` per ``column`` (``responsible_unit`` or ``township_code``):
     :func:`overdue`'s counts, in one ``GROUP BY``, without the entries' numbers."""
-    key, overdue = ledger_entries.c[column], _overdue_condition(today)
-    query = (select(key, func.count(), func.sum(case((overdue, 1), else_=0)))
-             .where(ledger_entries.c.status != "closed").group_by(key))
-    return {code: (int(n), int(late or 0)) for code, n, late in await conn.execute(query)}
+    return (await open_and_overdue_by(conn, today, (column,)))[column]
+
+
+async def open_and_overdue_by(conn: AsyncConnection, today: date,
+                              columns: tuple[str, ...]) -> dict[str, dict[Any, tuple[int, int]]]:
+    """:func:`open_and_overdue` for several columns at once: one ``GROUP BY`` over all of them,
+    summed here per column (the scoreboards want both the units' and the townships' counts)."""
+    keys, overdue = [ledger_entries.c[c] for c in columns], _overdue_condition(today)
+    query = (select(*keys, func.count(), func.sum(case((overdue, 1), else_=0)))
+             .where(ledger_entries.c.status != "closed").group_by(*keys))
+    found: dict[str, dict[Any, tuple[int, int]]] = {c: {} for c in columns}
+    for row in await conn.execute(query):
+        n, late = int(row[-2]), int(row[-1] or 0)
+        for column, code in zip(columns, row[:-2], strict=True):
+            seen = found[column].get(code, (0, 0))
+            found[column][code] = (seen[0] + n, seen[1] + late)
+    return found
 
 
 async def overdue(conn: AsyncConnection, today: date) -> dict[str, Any]:
     """Open and overdue entries on ``today``, by responsible unit and by township."""
-    by_unit = await _by(conn, today, "responsible_unit")
-    by_township = await _by(conn, today, "township_code")
+    # the open entries read once (only the columns counted), grouped here both ways
+    e = ledger_entries.c
+    query = (select(e.responsible_unit, e.township_code, e.status, e.deadline, e.number, e.rectification_id)
+             .where(e.status != "closed").order_by(e.deadline, e.number))
+    entries = [r._mapping for r in await conn.execute(query)]
+    names = {r.code: r.name for r in await conn.execute(select(ledger_names.c.code, ledger_names.c.name))}
+    by_unit = _by(entries, names, today, "responsible_unit")
+    by_township = _by(entries, names, today, "township_code")
     return {"today": today, "open": sum(g["open"] for g in by_unit),
             "overdue": sum(g["overdue"] for g in by_unit), "by_unit": by_unit, "by_township": by_township}

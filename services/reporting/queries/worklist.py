@@ -56,7 +56,10 @@ def township_of(code: str | None) -> str | None:
 
 async def _tasks(conn: AsyncConnection, horizon: date) -> list[dict[str, Any]]:
     t = rpt_tasks.c
-    query = select(rpt_tasks).where(t.completed_on.is_(None), t.cancelled_on.is_(None), t.deadline <= horizon)
+    # only the columns the list shows: a task row also carries its list, issuer, metric and reports
+    query = select(t.task_id, t.month, t.title, t.responsible_department, t.org_unit_code, t.assignee, t.deadline,
+                   t.value_reached, t.target_value).where(t.completed_on.is_(None), t.cancelled_on.is_(None),
+                                                          t.deadline <= horizon)
     return [{"kind": "task", "id": r.task_id, "ref": r.month, "title": r.title,
              "department": r.responsible_department, "township_code": township_of(r.org_unit_code),
              "assignee": r.assignee, "deadline": r.deadline, "status": "open", "person_id": None,
@@ -108,7 +111,8 @@ async def _plan_item_page(conn: AsyncConnection, today: date, horizon: date, f: 
     if first <= 0 or f.kind not in (None, "plan_item") or f.assignee is not None:
         return []
     i = pi_items.c
-    query = (select(pi_items, pi_persons.c.township_code)
+    query = (select(i.item_id, i.need, i.description, i.responsible_department, i.due_on, i.person_id,
+                    pi_persons.c.township_code)
              .select_from(pi_items.join(pi_persons, pi_persons.c.person_id == i.person_id))
              .where(i.status == "planned", i.due_on <= horizon, pi_persons.c.active)
              .order_by(i.due_on, i.item_id).limit(first))
@@ -125,7 +129,9 @@ async def _plan_item_page(conn: AsyncConnection, today: date, horizon: date, f: 
 
 async def _rectifications(conn: AsyncConnection, horizon: date) -> list[dict[str, Any]]:
     e = ledger_entries.c
-    query = select(ledger_entries).where(e.status.in_(AWAITING_UNIT), e.deadline <= horizon)
+    # not the measures, dates and history fields of the ledger: only what a work-list row shows
+    query = select(e.rectification_id, e.number, e.problem, e.responsible_unit, e.township_code, e.deadline,
+                   e.status).where(e.status.in_(AWAITING_UNIT), e.deadline <= horizon)
     return [{"kind": "rectification", "id": r.rectification_id, "ref": r.number or "", "title": r.problem,
              "department": r.responsible_unit, "township_code": r.township_code, "assignee": None,
              "deadline": r.deadline, "status": r.status, "person_id": None, "progress": None}
