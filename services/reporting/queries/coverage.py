@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.projections.coverage import cov_counts, cov_lost_reasons, cov_units, cov_year_counts
@@ -150,6 +150,16 @@ async def coverage(conn: AsyncConnection, year: int, code: str | None, depth: in
     return {"year": year, **unit.as_json(depth)}
 
 
+# Built once (the year a parameter): building statements per request costs more CPU than these run.
+_UNITS = (select(cov_units.c.code, cov_units.c.name, cov_units.c.level, cov_units.c.parent_code)
+          .order_by(cov_units.c.code))
+_REGISTERED = select(cov_counts.c.village_code, func.sum(cov_counts.c.registered)).group_by(cov_counts.c.village_code)
+_y = cov_year_counts.c
+_YEAR_SUMS = (select(_y.village_code, func.sum(_y.attempted), func.sum(_y.visited), func.sum(_y.lost),
+                     func.sum(_y.planned), func.sum(_y.delivered))
+              .where(_y.year == bindparam("year")).group_by(_y.village_code))
+
+
 async def district_children(conn: AsyncConnection, year: int) -> list[UnitCoverage]:
     """The district's children (its townships) with their ``all`` figures for ``year``, without
     their own children, the severe and hardship groups or the lost reasons: what the townships'
@@ -158,25 +168,19 @@ async def district_children(conn: AsyncConnection, year: int) -> list[UnitCovera
     Each figure equals :func:`coverage_tree`'s for the same unit (a township's own rows and its
     villages'); empty (no district known) when the tree would have no district either.
     """
-    units = (await conn.execute(select(cov_units.c.code, cov_units.c.name, cov_units.c.level, cov_units.c.parent_code)
-                                .order_by(cov_units.c.code))).all()
-    district = next((u.code for u in units if u.level == "district"), None)
+    units = (await conn.execute(_UNITS)).all()
+    district = next((code for code, _name, level, _parent in units if level == "district"), None)
     if district is None:
         return []
-    children = {u.code: UnitCoverage(u.code, u.name, u.level, groups={"all": Figures()})
-                for u in units if u.parent_code == district}
+    children = {code: UnitCoverage(code, name, level, groups={"all": Figures()})
+                for code, name, level, parent in units if parent == district}
     # a village's counts go to its parent when that is one of the children; a child's own, to it
-    into = {u.code: children[u.parent_code].groups["all"] for u in units if u.parent_code in children}
+    into = {code: children[parent].groups["all"] for code, _name, _level, parent in units if parent in children}
     into.update({code: child.groups["all"] for code, child in children.items()})
-    c = cov_counts.c
-    for code, registered in await conn.execute(
-            select(c.village_code, func.sum(c.registered)).group_by(c.village_code)):
+    for code, registered in await conn.execute(_REGISTERED):
         if code in into:
             into[code].registered += int(registered)
-    y = cov_year_counts.c
-    year_rows = (select(y.village_code, func.sum(y.attempted), func.sum(y.visited), func.sum(y.lost),
-                        func.sum(y.planned), func.sum(y.delivered)).where(y.year == year).group_by(y.village_code))
-    for code, attempted, visited, lost, planned, delivered in await conn.execute(year_rows):
+    for code, attempted, visited, lost, planned, delivered in await conn.execute(_YEAR_SUMS, {"year": year}):
         if code in into:
             figures = into[code]
             figures.attempted += int(attempted)
