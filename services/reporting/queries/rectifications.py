@@ -148,13 +148,17 @@ async def ledger(conn: AsyncConnection, today: date, which: LedgerFilter | None 
     return [_entry(r, today, steps.get(r.rectification_id, [])) for r in rows]
 
 
+@lru_cache(maxsize=64)
+def _page_statement(shape: tuple[bool | None, ...]) -> Any:
+    return _filtered_statement(_LEDGER_QUERY, shape).offset(bindparam("offset")).limit(bindparam("limit"))
+
+
 async def ledger_page(conn: AsyncConnection, today: date, which: LedgerFilter, *, offset: int = 0,
                       limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
     """How many entries ``which`` keeps in all, and the page ``offset`` … ``offset + limit`` of them."""
     shape, values = _shape(which), _values(today, which)
     total = int((await conn.execute(_filtered_statement(_COUNT, shape), values)).scalar_one())
-    page = _filtered_statement(_LEDGER_QUERY, shape).offset(bindparam("offset")).limit(bindparam("limit"))
-    rows = (await conn.execute(page, {**values, "offset": offset, "limit": limit})).all()
+    rows = (await conn.execute(_page_statement(shape), {**values, "offset": offset, "limit": limit})).all()
     steps = await _steps(conn, [r.rectification_id for r in rows])
     return total, [_entry(r, today, steps.get(r.rectification_id, [])) for r in rows]
 
