@@ -12,12 +12,18 @@ the same code the migration runs), so the tables are what live application would
 
 Each route is requested through the real reporting app in this process (``httpx.ASGITransport``:
 no network, CPU-bound), with the view cache bounded at 0 bytes, so that every request computes.
-Reported per route: wall-clock p50 and p99 and the CPU time per request of this process.
+Reported per route: wall-clock p50 and p99 and the CPU time per request of this process. So that
+the tail can be explained, a full ``gc.collect()`` runs before each route is measured, and the
+progress lines say each thread's CPU per request (``/proc/self/task``: the event loop, and with
+SQLite the driver's thread, where the queries run) and the garbage collector's pauses during the
+route (``gc.callbacks``): how many, their total and the longest, and the worst request's overlap.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import random
 import time
 from collections.abc import Sequence
@@ -252,6 +258,55 @@ async def fill(engine: AsyncEngine, persons: int) -> dict[str, int]:
 
 # --- the measurement ----------------------------------------------------------------------------
 
+_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU milliseconds (user + system) of each thread of this process, by ``name/tid``."""
+    found: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as stat, open(f"/proc/self/task/{tid}/comm") as comm:
+                # fields after the ")" that ends the name: utime and stime are the 12th and 13th
+                fields = stat.read().rsplit(")", 1)[1].split()
+                found[f"{comm.read().strip()}/{tid}"] = (int(fields[11]) + int(fields[12])) * _TICK_MS
+        except (FileNotFoundError, ProcessLookupError):  # a thread ended while we looked
+            continue
+    return found
+
+
+class GcPauses:
+    """The garbage collector's pauses, timed with ``gc.callbacks`` while installed."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, float, int]] = []  # (start, end) perf_counter seconds, generation
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((self._started, time.perf_counter(), int(info["generation"])))
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def within(self, start: float, end: float) -> float:
+        """Milliseconds of pause between ``start`` and ``end`` (perf_counter seconds)."""
+        return sum(max(0.0, min(b, end) - max(a, start)) for a, b, _ in self.pauses) * 1000
+
+    def describe(self) -> str:
+        """Count, total, longest, and how many were full (generation 2) collections."""
+        if not self.pauses:
+            return "no GC pauses"
+        lengths = [(b - a) * 1000 for a, b, _ in self.pauses]
+        full = sum(g == 2 for _, _, g in self.pauses)
+        return f"{len(lengths)} GC pauses, {sum(lengths):.1f} ms in all, longest {max(lengths):.1f} ms, {full} full"
+
 
 async def _measure(database_url: str, nats_url: str, requests: int) -> list[tuple[str, list[float], float]]:
     from services.reporting.bootstrap import build_app
@@ -269,14 +324,28 @@ async def _measure(database_url: str, nats_url: str, requests: int) -> list[tupl
             response = await client.get(url, headers=headers)  # warm: the first computes, pools connect
             assert response.status_code == 200, f"{url}: {response.status_code} {response.text[:300]}"
             walls: list[float] = []
+            spans: list[tuple[float, float]] = []
+            gc.collect()  # the garbage of filling and of the previous route is not this route's pause
+            threads = _thread_cpu()
             cpu = time.process_time()
-            for _ in range(requests):
-                started = time.perf_counter()
-                response = await client.get(url, headers=headers)
-                walls.append((time.perf_counter() - started) * 1000)
-                assert response.status_code == 200
-            results.append((label, walls, (time.process_time() - cpu) * 1000 / requests))
-            say(f"dashboards: {label}: p50 {percentile(walls, 50):.1f} ms, p99 {percentile(walls, 99):.1f} ms")
+            with GcPauses() as pauses:
+                for _ in range(requests):
+                    started = time.perf_counter()
+                    response = await client.get(url, headers=headers)
+                    ended = time.perf_counter()
+                    walls.append((ended - started) * 1000)
+                    spans.append((started, ended))
+                    assert response.status_code == 200
+            cpu_ms = (time.process_time() - cpu) * 1000 / requests
+            after = _thread_cpu()
+            per_thread = ", ".join(f"{name} {(ms - threads.get(name, 0.0)) / requests:.1f}"
+                                   for name, ms in sorted(after.items()) if ms - threads.get(name, 0.0) > 0)
+            worst = max(range(requests), key=lambda n: walls[n])
+            results.append((label, walls, cpu_ms))
+            say(f"dashboards: {label}: p50 {percentile(walls, 50):.1f} ms, p99 {percentile(walls, 99):.1f} ms, "
+                f"CPU {cpu_ms:.1f} ms/request (by thread, ms/request: {per_thread or 'under a clock tick'}); "
+                f"{pauses.describe()}; slowest request {walls[worst]:.1f} ms, "
+                f"of it GC {pauses.within(*spans[worst]):.1f} ms")
     return results
 
 

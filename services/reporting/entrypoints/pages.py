@@ -19,6 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -75,6 +76,20 @@ def _hub(request: Request) -> LiveHub:
     return hub
 
 
+# what json.dumps would do: dates, times and dataclasses through ``default``; int and None keys written
+_ORJSON_AS_JSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+
+
+def _json(body: Any) -> bytes:
+    """``json.dumps(body, ensure_ascii=False, default=str)`` as UTF-8, but compact and by orjson: the
+    same values (dates and times still through ``str``), at a fraction of the CPU a page of entries
+    cost; json itself for what orjson refuses (an integer beyond 64 bits, say)."""
+    try:
+        return orjson.dumps(body, default=str, option=_ORJSON_AS_JSON)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(body, ensure_ascii=False, default=str).encode()
+
+
 async def _cached(request: Request, view: str, params: dict[str, Any], topics: frozenset[str],
                   query: Callable[[AsyncConnection], Awaitable[Any]]) -> Response:
     runtime: ServiceRuntime = request.app.state.runtime
@@ -82,7 +97,7 @@ async def _cached(request: Request, view: str, params: dict[str, Any], topics: f
     async def compute() -> bytes:
         async with runtime.engine.connect() as conn:
             body = await query(conn)
-        return json.dumps(body, ensure_ascii=False, default=str).encode()
+        return _json(body)
 
     hub = _hub(request)
     body = await hub.cache.get(hub.cache.key(view, params), topics, compute)

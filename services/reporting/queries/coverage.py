@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.projections.coverage import cov_counts, cov_lost_reasons, cov_units, cov_year_counts
@@ -78,35 +78,45 @@ class UnitCoverage:
         return body
 
 
+# Built once (the year a parameter): building statements per request costs more CPU than these run.
+_UNITS = (select(cov_units.c.code, cov_units.c.name, cov_units.c.level, cov_units.c.parent_code)
+          .order_by(cov_units.c.code))
+_PARENTS = select(cov_units.c.code, cov_units.c.parent_code)
+_c, _y, _r = cov_counts.c, cov_year_counts.c, cov_lost_reasons.c
+_COUNTS = select(_c.village_code, _c.severe, _c.hardship, _c.registered)
+_YEAR_COUNTS = select(_y.village_code, _y.severe, _y.hardship, _y.attempted, _y.visited, _y.lost, _y.planned,
+                      _y.delivered).where(_y.year == bindparam("year"))
+_LOST_REASONS = select(_r.village_code, _r.severe, _r.hardship, _r.lost_reason, _r.lost).where(
+    _r.year == bindparam("year"))
+_REGISTERED = select(_c.village_code, func.sum(_c.registered)).group_by(_c.village_code)
+_YEAR_SUMS = (select(_y.village_code, func.sum(_y.attempted), func.sum(_y.visited), func.sum(_y.lost),
+                     func.sum(_y.planned), func.sum(_y.delivered))
+              .where(_y.year == bindparam("year")).group_by(_y.village_code))
+
+
 async def coverage_tree(conn: AsyncConnection, year: int) -> dict[str, UnitCoverage]:
     """Every unit's coverage for ``year``, keyed by code, children linked."""
-    units = {r.code: UnitCoverage(r.code, r.name, r.level)
-             for r in await conn.execute(select(cov_units).order_by(cov_units.c.code))}
-    parents = {r.code: r.parent_code for r in await conn.execute(select(cov_units.c.code, cov_units.c.parent_code))}
+    units = {code: UnitCoverage(code, name, level) for code, name, level, _parent in await conn.execute(_UNITS)}
+    # children in the order this (unordered) query gives them, as before
+    parents = {code: parent for code, parent in await conn.execute(_PARENTS)}
     for code, parent in parents.items():
         if parent in units:
             units[parent].children.append(units[code])
     # From the counters the projection keeps (a few rows per village), never from the persons.
     # Each row's counts go straight into the groups it belongs to (no Figures per row: a request
     # reads a few hundred rows per township).
-    c = cov_counts.c
-    for code, severe, hardship, registered in await conn.execute(
-            select(c.village_code, c.severe, c.hardship, c.registered)):
+    for code, severe, hardship, registered in await conn.execute(_COUNTS):
         for figures in _groups(units, code, severe, hardship):
             figures.registered += int(registered)
-    y = cov_year_counts.c
-    year_rows = select(y.village_code, y.severe, y.hardship, y.attempted, y.visited, y.lost, y.planned,
-                       y.delivered).where(y.year == year)
-    for code, severe, hardship, attempted, visited, lost, planned, delivered in await conn.execute(year_rows):
+    for code, severe, hardship, attempted, visited, lost, planned, delivered in await conn.execute(
+            _YEAR_COUNTS, {"year": year}):
         for figures in _groups(units, code, severe, hardship):
             figures.attempted += int(attempted)
             figures.visited += int(visited)
             figures.lost += int(lost)
             figures.planned += int(planned)
             figures.delivered += int(delivered)
-    r = cov_lost_reasons.c
-    reasons = select(r.village_code, r.severe, r.hardship, r.lost_reason, r.lost).where(r.year == year)
-    for code, severe, hardship, reason, lost in await conn.execute(reasons):
+    for code, severe, hardship, reason, lost in await conn.execute(_LOST_REASONS, {"year": year}):
         for figures in _groups(units, code, severe, hardship):
             figures.lost_reasons[reason] = figures.lost_reasons.get(reason, 0) + int(lost)
     for unit in _bottom_up(units, parents):
@@ -148,3 +158,34 @@ async def coverage(conn: AsyncConnection, year: int, code: str | None, depth: in
         if unit is None:
             raise NotFound(f"no org unit {code}")
     return {"year": year, **unit.as_json(depth)}
+
+
+async def district_children(conn: AsyncConnection, year: int) -> list[UnitCoverage]:
+    """The district's children (its townships) with their ``all`` figures for ``year``, without
+    their own children, the severe and hardship groups or the lost reasons: what the townships'
+    scoreboard shows, read as counter sums per village (a hundred rows), not the whole tree.
+
+    Each figure equals :func:`coverage_tree`'s for the same unit (a township's own rows and its
+    villages'); empty (no district known) when the tree would have no district either.
+    """
+    units = (await conn.execute(_UNITS)).all()
+    district = next((code for code, _name, level, _parent in units if level == "district"), None)
+    if district is None:
+        return []
+    children = {code: UnitCoverage(code, name, level, groups={"all": Figures()})
+                for code, name, level, parent in units if parent == district}
+    # a village's counts go to its parent when that is one of the children; a child's own, to it
+    into = {code: children[parent].groups["all"] for code, _name, _level, parent in units if parent in children}
+    into.update({code: child.groups["all"] for code, child in children.items()})
+    for code, registered in await conn.execute(_REGISTERED):
+        if code in into:
+            into[code].registered += int(registered)
+    for code, attempted, visited, lost, planned, delivered in await conn.execute(_YEAR_SUMS, {"year": year}):
+        if code in into:
+            figures = into[code]
+            figures.attempted += int(attempted)
+            figures.visited += int(visited)
+            figures.lost += int(lost)
+            figures.planned += int(planned)
+            figures.delivered += int(delivered)
+    return list(children.values())

@@ -12,9 +12,10 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.projections.rectifications import (
@@ -49,8 +50,9 @@ def days_overdue(deadline: date, status: str, today: date) -> int:
     return (today - deadline).days if status in AWAITING_UNIT and today > deadline else 0
 
 
-def _overdue_condition(today: date) -> Any:
-    return and_(ledger_entries.c.status.in_(AWAITING_UNIT), ledger_entries.c.deadline < today)
+def _overdue_condition() -> Any:
+    """Overdue on the day given as the parameter ``today``."""
+    return and_(ledger_entries.c.status.in_(AWAITING_UNIT), ledger_entries.c.deadline < bindparam("today"))
 
 
 _unit = ledger_names.alias("unit_name")
@@ -68,6 +70,9 @@ _LEDGER_QUERY = (
         .outerjoin(_township, _township.c.code == ledger_entries.c.township_code))
     .order_by(ledger_entries.c.assigned_on, ledger_entries.c.number, ledger_entries.c.rectification_id)
 )
+
+
+_COUNT = select(func.count()).select_from(ledger_entries)
 
 
 def _entry(row: Any, today: date, steps: list[dict[str, Any]]) -> dict[str, Any]:
@@ -92,12 +97,14 @@ def _entry(row: Any, today: date, steps: list[dict[str, Any]]) -> dict[str, Any]
     }
 
 
+_STEPS = (select(ledger_steps).where(ledger_steps.c.rectification_id.in_(bindparam("ids", expanding=True)))
+          .order_by(ledger_steps.c.rectification_id, ledger_steps.c.step))
+
+
 async def _steps(conn: AsyncConnection, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     steps: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for start in range(0, len(ids), 500):
-        query = (select(ledger_steps).where(ledger_steps.c.rectification_id.in_(ids[start:start + 500]))
-                 .order_by(ledger_steps.c.rectification_id, ledger_steps.c.step))
-        for r in await conn.execute(query):
+        for r in await conn.execute(_STEPS, {"ids": ids[start:start + 500]}):
             steps[r.rectification_id].append({
                 "step": r.step, "kind": r.kind, "label": STEP_LABELS.get(r.kind, r.kind), "on": r.on_date,
                 "actor": r.actor, "detail": r.detail, "evidence": json.loads(r.evidence),
@@ -105,15 +112,33 @@ async def _steps(conn: AsyncConnection, ids: list[str]) -> dict[str, list[dict[s
     return steps
 
 
-def _filtered(query: Any, today: date, which: LedgerFilter) -> Any:
-    for column, value in (("status", which.status), ("responsible_unit", which.unit),
-                          ("township_code", which.township), ("group_id", which.group)):
-        if value:
-            query = query.where(ledger_entries.c[column] == value)
-    if which.overdue is not None:
-        condition = _overdue_condition(today)
-        query = query.where(condition if which.overdue else ~condition)
+@lru_cache(maxsize=64)
+def _filtered_statement(query: Any, shape: tuple[bool | None, ...]) -> Any:
+    """``query`` narrowed by a filter of ``shape`` (:func:`_shape`), the values as parameters: built once
+    per shape, as building the statements anew per request cost more CPU than running them."""
+    status, unit, township, group, overdue = shape
+    for wanted, column in ((status, "status"), (unit, "responsible_unit"), (township, "township_code"),
+                           (group, "group_id")):
+        if wanted:
+            query = query.where(ledger_entries.c[column] == bindparam(f"f_{column}"))
+    if overdue is not None:
+        condition = _overdue_condition()
+        query = query.where(condition if overdue else ~condition)
     return query
+
+
+def _shape(which: LedgerFilter) -> tuple[bool | None, ...]:
+    return bool(which.status), bool(which.unit), bool(which.township), bool(which.group), which.overdue
+
+
+def _values(today: date, which: LedgerFilter) -> dict[str, Any]:
+    return {"today": today, "f_status": which.status, "f_responsible_unit": which.unit,
+            "f_township_code": which.township, "f_group_id": which.group}
+
+
+def _filtered(query: Any, today: date, which: LedgerFilter) -> Any:
+    """``query`` narrowed by ``which`` with its values written in (for the exports, built once per call)."""
+    return _filtered_statement(query, _shape(which)).params(_values(today, which))
 
 
 async def ledger(conn: AsyncConnection, today: date, which: LedgerFilter | None = None) -> list[dict[str, Any]]:
@@ -123,12 +148,17 @@ async def ledger(conn: AsyncConnection, today: date, which: LedgerFilter | None 
     return [_entry(r, today, steps.get(r.rectification_id, [])) for r in rows]
 
 
+@lru_cache(maxsize=64)
+def _page_statement(shape: tuple[bool | None, ...]) -> Any:
+    return _filtered_statement(_LEDGER_QUERY, shape).offset(bindparam("offset")).limit(bindparam("limit"))
+
+
 async def ledger_page(conn: AsyncConnection, today: date, which: LedgerFilter, *, offset: int = 0,
                       limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
     """How many entries ``which`` keeps in all, and the page ``offset`` … ``offset + limit`` of them."""
-    counted = _filtered(select(func.count()).select_from(ledger_entries), today, which)
-    total = int((await conn.execute(counted)).scalar_one())
-    rows = (await conn.execute(_filtered(_LEDGER_QUERY, today, which).offset(offset).limit(limit))).all()
+    shape, values = _shape(which), _values(today, which)
+    total = int((await conn.execute(_filtered_statement(_COUNT, shape), values)).scalar_one())
+    rows = (await conn.execute(_page_statement(shape), {**values, "offset": offset, "limit": limit})).all()
     steps = await _steps(conn, [r.rectification_id for r in rows])
     return total, [_entry(r, today, steps.get(r.rectification_id, [])) for r in rows]
 
@@ -142,43 +172,65 @@ async def entry(conn: AsyncConnection, today: date, rectification_id: str) -> di
     return _entry(row, today, steps.get(rectification_id, []))
 
 
-async def _by(conn: AsyncConnection, today: date, column: str) -> list[dict[str, Any]]:
-    key = ledger_entries.c[column]
-    overdue = _overdue_condition(today)
-    query = (
-        select(key.label("code"), ledger_names.c.name,
-               func.count().label("open"),
-               func.sum(case((ledger_entries.c.status == "reported", 1), else_=0)).label("awaiting_recheck"),
-               func.sum(case((overdue, 1), else_=0)).label("overdue"),
-               func.min(case((overdue, ledger_entries.c.deadline), else_=None)).label("oldest_overdue_deadline"))
-        .select_from(ledger_entries.outerjoin(ledger_names, ledger_names.c.code == key))
-        .where(ledger_entries.c.status != "closed")
-        .group_by(key, ledger_names.c.name)
-    )
-    numbers: dict[str | None, list[str]] = defaultdict(list)
-    late = select(key, ledger_entries.c.number, ledger_entries.c.rectification_id).where(overdue).order_by(
-        ledger_entries.c.deadline, ledger_entries.c.number)
-    for r in await conn.execute(late):
-        numbers[r[0]].append(r.number or r.rectification_id)
-    groups = [{"code": r.code, "name": r.name or r.code, "open": int(r.open),
-               "awaiting_recheck": int(r.awaiting_recheck or 0), "overdue": int(r.overdue or 0),
-               "oldest_overdue_deadline": r.oldest_overdue_deadline, "overdue_numbers": numbers[r.code]}
-              for r in await conn.execute(query)]
-    return sorted(groups, key=lambda g: (-g["overdue"], -g["open"], g["code"] or ""))
+_e = ledger_entries.c
+_OPEN_ENTRIES = (select(_e.responsible_unit, _e.township_code, _e.status, _e.deadline, _e.number, _e.rectification_id)
+                 .where(_e.status != "closed").order_by(_e.deadline, _e.number))
+_NAMES = select(ledger_names.c.code, ledger_names.c.name)
+
+
+def _by(entries: list[Any], names: dict[str, str], today: date, column: str) -> list[dict[str, Any]]:
+    """The open ``entries`` (by deadline, then number) grouped by ``column``, each group with its counts
+    and the numbers of its overdue entries, most overdue first."""
+    groups: dict[Any, dict[str, Any]] = {}
+    for e in entries:
+        code = e[column]
+        group = groups.get(code)
+        if group is None:
+            group = groups[code] = {"code": code, "name": names.get(code) or code, "open": 0,
+                                    "awaiting_recheck": 0, "overdue": 0, "oldest_overdue_deadline": None,
+                                    "overdue_numbers": []}
+        group["open"] += 1
+        group["awaiting_recheck"] += e["status"] == "reported"
+        if e["status"] in AWAITING_UNIT and e["deadline"] < today:
+            group["overdue"] += 1
+            if group["oldest_overdue_deadline"] is None:  # the entries come by deadline
+                group["oldest_overdue_deadline"] = e["deadline"]
+            group["overdue_numbers"].append(e["number"] or e["rectification_id"])
+    return sorted(groups.values(), key=lambda g: (-g["overdue"], -g["open"], g["code"] or ""))
 
 
 async def open_and_overdue(conn: AsyncConnection, today: date, column: str) -> dict[Any, tuple[int, int]]:
     """Open and overdue entries on ``today`` per ``column`` (``responsible_unit`` or ``township_code``):
     :func:`overdue`'s counts, in one ``GROUP BY``, without the entries' numbers."""
-    key, overdue = ledger_entries.c[column], _overdue_condition(today)
-    query = (select(key, func.count(), func.sum(case((overdue, 1), else_=0)))
-             .where(ledger_entries.c.status != "closed").group_by(key))
-    return {code: (int(n), int(late or 0)) for code, n, late in await conn.execute(query)}
+    return (await open_and_overdue_by(conn, today, (column,)))[column]
+
+
+@lru_cache(maxsize=8)
+def _open_and_overdue_statement(columns: tuple[str, ...]) -> Any:
+    keys = [ledger_entries.c[c] for c in columns]
+    return (select(*keys, func.count(), func.sum(case((_overdue_condition(), 1), else_=0)))
+            .where(ledger_entries.c.status != "closed").group_by(*keys))
+
+
+async def open_and_overdue_by(conn: AsyncConnection, today: date,
+                              columns: tuple[str, ...]) -> dict[str, dict[Any, tuple[int, int]]]:
+    """:func:`open_and_overdue` for several columns at once: one ``GROUP BY`` over all of them,
+    summed here per column (the scoreboards want both the units' and the townships' counts)."""
+    found: dict[str, dict[Any, tuple[int, int]]] = {c: {} for c in columns}
+    for row in await conn.execute(_open_and_overdue_statement(columns), {"today": today}):
+        n, late = int(row[-2]), int(row[-1] or 0)
+        for column, code in zip(columns, row[:-2], strict=True):
+            seen = found[column].get(code, (0, 0))
+            found[column][code] = (seen[0] + n, seen[1] + late)
+    return found
 
 
 async def overdue(conn: AsyncConnection, today: date) -> dict[str, Any]:
     """Open and overdue entries on ``today``, by responsible unit and by township."""
-    by_unit = await _by(conn, today, "responsible_unit")
-    by_township = await _by(conn, today, "township_code")
+    # the open entries read once (only the columns counted), grouped here both ways
+    entries = [r._mapping for r in await conn.execute(_OPEN_ENTRIES)]
+    names = {code: name for code, name in await conn.execute(_NAMES)}
+    by_unit = _by(entries, names, today, "responsible_unit")
+    by_township = _by(entries, names, today, "township_code")
     return {"today": today, "open": sum(g["open"] for g in by_unit),
             "overdue": sum(g["overdue"] for g in by_unit), "by_unit": by_unit, "by_township": by_township}

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.projections.plan_items import (
@@ -54,14 +55,33 @@ def township_of(code: str | None) -> str | None:
     return code[:9] + "000"
 
 
+# The statements are built once, the day and the filter's values as parameters: building them anew
+# for every request cost about as much CPU as running them. Each reads only the columns a row shows.
+_t = rpt_tasks.c
+_TASKS = select(_t.task_id, _t.month, _t.title, _t.responsible_department, _t.org_unit_code, _t.assignee,
+                _t.deadline, _t.value_reached, _t.target_value).where(
+    _t.completed_on.is_(None), _t.cancelled_on.is_(None), _t.deadline <= bindparam("horizon"))
+_e = ledger_entries.c
+_RECTIFICATIONS = select(_e.rectification_id, _e.number, _e.problem, _e.responsible_unit, _e.township_code,
+                         _e.deadline, _e.status).where(_e.status.in_(AWAITING_UNIT),
+                                                       _e.deadline <= bindparam("horizon"))
+_month, _day = pi_due_month_counts.c, pi_due_counts.c
+_PLAN_ITEM_COUNTS = (
+    select(_month.responsible_department, _month.township_code, func.max(_month.due_month), func.sum(_month.planned))
+    .where(_month.due_month < bindparam("month")).group_by(_month.responsible_department, _month.township_code),
+    select(_day.responsible_department, _day.township_code, func.max(_day.due_on), func.sum(_day.planned))
+    .where(_day.due_on >= bindparam("month"), _day.due_on <= bindparam("horizon"))
+    .group_by(_day.responsible_department, _day.township_code, case((_day.due_on < bindparam("today"), 1), else_=0)))
+_LEDGER_NAMES = select(ledger_names.c.code, ledger_names.c.name)
+_PLAN_NAMES = select(pi_names.c.code, pi_names.c.name)
+
+
 async def _tasks(conn: AsyncConnection, horizon: date) -> list[dict[str, Any]]:
-    t = rpt_tasks.c
-    query = select(rpt_tasks).where(t.completed_on.is_(None), t.cancelled_on.is_(None), t.deadline <= horizon)
-    return [{"kind": "task", "id": r.task_id, "ref": r.month, "title": r.title,
-             "department": r.responsible_department, "township_code": township_of(r.org_unit_code),
-             "assignee": r.assignee, "deadline": r.deadline, "status": "open", "person_id": None,
-             "progress": round(min(r.value_reached / r.target_value, 1.0), 4) if r.target_value else None}
-            for r in await conn.execute(query)]
+    return [{"kind": "task", "id": task_id, "ref": month, "title": title, "department": department,
+             "township_code": township_of(org_unit), "assignee": assignee, "deadline": deadline, "status": "open",
+             "person_id": None, "progress": round(min(reached / target, 1.0), 4) if target else None}
+            for task_id, month, title, department, org_unit, assignee, deadline, reached, target
+            in await conn.execute(_TASKS, {"horizon": horizon})]
 
 
 def _plan_item_row(r: Any) -> dict[str, Any]:
@@ -83,17 +103,10 @@ async def _plan_item_counts(conn: AsyncConnection, today: date, horizon: date) -
     Whole months before ``today``'s from ``pi_due_month_counts`` (all overdue), the days from the
     first of this month to ``horizon`` from ``pi_due_counts``: a few hundred rows, however many persons.
     """
-    month, day = pi_due_month_counts.c, pi_due_counts.c
-    late = case((day.due_on < today, 1), else_=0)
-    queries = (
-        select(month.responsible_department, month.township_code, func.max(month.due_month), func.sum(month.planned))
-        .where(month.due_month < month_of(today)).group_by(month.responsible_department, month.township_code),
-        select(day.responsible_department, day.township_code, func.max(day.due_on), func.sum(day.planned))
-        .where(day.due_on >= month_of(today), day.due_on <= horizon)
-        .group_by(day.responsible_department, day.township_code, late))
     groups: dict[tuple[str, str, bool], _Counted] = {}
-    for query in queries:
-        for department, township, due_on, planned in await conn.execute(query):
+    for query in _PLAN_ITEM_COUNTS:
+        values = {"month": month_of(today), "horizon": horizon, "today": today}
+        for department, township, due_on, planned in await conn.execute(query, values):
             due_on = due_on if isinstance(due_on, date) else date.fromisoformat(due_on)
             key = (department, township, due_on < today)
             seen = groups.get(key)
@@ -107,34 +120,43 @@ async def _plan_item_page(conn: AsyncConnection, today: date, horizon: date, f: 
     """The ``first`` plan items ``f`` keeps, by due day then id: an index walk (ix_pi_items_due)."""
     if first <= 0 or f.kind not in (None, "plan_item") or f.assignee is not None:
         return []
+    query = _plan_item_statement(f.window, f.department is not None, f.township is not None)
+    values = {"horizon": horizon, "today": today, "first": first, "department": f.department,
+              "township": f.township}
+    return [_plan_item_row(r) for r in await conn.execute(query, values)]
+
+
+@lru_cache(maxsize=16)
+def _plan_item_statement(window: str, department: bool, township: bool) -> Any:
+    """The plan items' page for a filter of this shape (its values as parameters)."""
     i = pi_items.c
-    query = (select(pi_items, pi_persons.c.township_code)
+    query = (select(i.item_id, i.need, i.description, i.responsible_department, i.due_on, i.person_id,
+                    pi_persons.c.township_code)
              .select_from(pi_items.join(pi_persons, pi_persons.c.person_id == i.person_id))
-             .where(i.status == "planned", i.due_on <= horizon, pi_persons.c.active)
-             .order_by(i.due_on, i.item_id).limit(first))
-    if f.window == "overdue":
-        query = query.where(i.due_on < today)
-    elif f.window == "due_soon":
-        query = query.where(i.due_on >= today)
-    if f.department is not None:
-        query = query.where(i.responsible_department == f.department)
-    if f.township is not None:
-        query = query.where(pi_persons.c.township_code == f.township)
-    return [_plan_item_row(r) for r in await conn.execute(query)]
+             .where(i.status == "planned", i.due_on <= bindparam("horizon"), pi_persons.c.active)
+             .order_by(i.due_on, i.item_id).limit(bindparam("first")))
+    if window == "overdue":
+        query = query.where(i.due_on < bindparam("today"))
+    elif window == "due_soon":
+        query = query.where(i.due_on >= bindparam("today"))
+    if department:
+        query = query.where(i.responsible_department == bindparam("department"))
+    if township:
+        query = query.where(pi_persons.c.township_code == bindparam("township"))
+    return query
 
 
 async def _rectifications(conn: AsyncConnection, horizon: date) -> list[dict[str, Any]]:
-    e = ledger_entries.c
-    query = select(ledger_entries).where(e.status.in_(AWAITING_UNIT), e.deadline <= horizon)
-    return [{"kind": "rectification", "id": r.rectification_id, "ref": r.number or "", "title": r.problem,
-             "department": r.responsible_unit, "township_code": r.township_code, "assignee": None,
-             "deadline": r.deadline, "status": r.status, "person_id": None, "progress": None}
-            for r in await conn.execute(query)]
+    return [{"kind": "rectification", "id": rectification_id, "ref": number or "", "title": problem,
+             "department": unit, "township_code": township, "assignee": None, "deadline": deadline,
+             "status": status, "person_id": None, "progress": None}
+            for rectification_id, number, problem, unit, township, deadline, status
+            in await conn.execute(_RECTIFICATIONS, {"horizon": horizon})]
 
 
 async def _names(conn: AsyncConnection) -> dict[str, str]:
-    names = {r.code: r.name for r in await conn.execute(select(ledger_names.c.code, ledger_names.c.name))}
-    names.update({r.code: r.name for r in await conn.execute(select(pi_names.c.code, pi_names.c.name))})
+    names = {code: name for code, name in await conn.execute(_LEDGER_NAMES)}
+    names.update({code: name for code, name in await conn.execute(_PLAN_NAMES)})
     return names
 
 
