@@ -24,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
 from shared.envelope import Envelope
+from shared.eventstore.driver_flush import flush_fused, fused_driver
 from shared.eventstore.outbox import PendingEvent
+from shared.eventstore.pg_events_insert import fits, insert_events_queued
 from shared.eventstore.tables import events, outbox
 from shared.projection import Operation, Patch, Upsert, apply_sql
 
@@ -99,16 +101,34 @@ class BatchBuffer:
                     raise wanted[row[column]].taken(row)
         self.claims.clear()
 
-    async def flush(self, conn: AsyncConnection) -> None:
+    async def flush(self, conn: AsyncConnection, *, last: bool = False) -> None:
         """Write everything: consecutive writes of one shape become one executemany.
 
-        The events written, with their positions, are added to ``written``.
+        The events written, with their positions, are added to ``written``. ``last``: nothing else
+        runs in this transaction after the flush, so on SQLite a small batch's statements and the
+        ``COMMIT`` go to the driver in one hand-off (``driver_flush``); the caller still commits
+        (then at no cost). Elsewhere the caller's commit does it.
         """
         await self.check_claims(conn)
+        groups = _groups(self.writes)
+        driver = await fused_driver(conn) if groups else None
+        fused = await flush_fused(conn, driver, groups, commit=last) if driver is not None else None
+        if fused is not None:
+            self.writes.clear()
+            self.appended.clear()
+            self.written += fused
+            return
         written: list[PendingEvent] = []
-        for group in _groups(self.writes):
+        queued: set[int] = set()  # positions whose outbox row went with their events' statement
+        for group in groups:
             first = group[0]
-            if first.kind == "insert" and first.table is events:
+            if first.kind == "insert" and first.table is events and fits(conn, [w.values for w in group]):
+                position = await insert_events_queued(conn, [w.values for w in group])
+                written.extend(PendingEvent(position[v["event_id"]], v["event_id"], v["event_type"],
+                                            v["department"], v["envelope"], v["stream_id"])
+                               for v in (w.values for w in group))
+                queued.update(position.values())
+            elif first.kind == "insert" and first.table is events:
                 # The positions come back with the insert (one statement still), so that the outbox
                 # rows are plain inserts and the relay is handed the rows without reading them.
                 result = await conn.execute(insert(events).returning(events.c.position, events.c.event_id),
@@ -127,7 +147,9 @@ class BatchBuffer:
                                            **{f"v_{c}": v for c, v in w.values.items()}} for w in group])
         if written:
             written.sort()  # position order: the relay publishes in it
-            await conn.execute(insert(outbox), [{"position": row.position} for row in written])
+            unqueued = [{"position": row.position} for row in written if row.position not in queued]
+            if unqueued:
+                await conn.execute(insert(outbox), unqueued)
         self.writes.clear()
         self.appended.clear()
         self.written += written
@@ -140,7 +162,7 @@ def _unique(table: Table, column: str) -> bool:
     return any(isinstance(c, UniqueConstraint) and list(c.columns.keys()) == [column] for c in table.constraints)
 
 
-def _groups(writes: Sequence[Write]) -> Iterable[list[Write]]:
+def _groups(writes: Sequence[Write]) -> list[list[Write]]:
     """Table by table (in order of first appearance): its inserts grouped by shape, then its
     updates in their original order, consecutive ones of one shape grouped.
 
