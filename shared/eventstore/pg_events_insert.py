@@ -1,13 +1,18 @@
-"""A small batch's events and their outbox rows in one PostgreSQL statement (one round trip, not two).
+"""A small batch's inserts in one PostgreSQL statement (one round trip, not one per table).
 
 ``WITH inserted AS (INSERT INTO events … RETURNING position, event_id), queued AS (INSERT INTO
-outbox (position) SELECT position FROM inserted) SELECT position, event_id FROM inserted``: a
-data-modifying ``WITH`` runs whether or not the query reads it, in the same statement and snapshot.
+outbox (position) SELECT position FROM inserted), w1 AS (INSERT INTO <lookup table> …), …
+SELECT position, event_id FROM inserted``: a data-modifying ``WITH`` runs whether or not the query
+reads it, all in the same statement and snapshot; a unique key taken in any of them fails the
+whole statement (``IntegrityError``) as it failed the separate inserts.
 
-The SQL is made once per number of rows (up to ``MAX_ROWS``) and kept, so a batch pays only its
-parameters: building a multi-row ``insert(events).values(rows)`` per batch and compiling it cost
-more than the round trip it saved (bench/README.md). asyncpg prepares each text once per
-connection. A larger batch keeps the two statements (its multi-row insert is SQLAlchemy's).
+The statement is built with SQLAlchemy (each value a bound parameter of its column's type) and
+compiled once per shape (tables, columns, rows of each), then run in the driver's form, so a batch
+pays only its parameters: building a multi-row ``insert(events).values(rows)`` per batch and
+compiling it cost more than the round trip it saved (bench/README.md). A larger batch, or a table
+with a Python-side default the rows leave to SQLAlchemy, keeps its statements. Like the SQLite
+flush's (``driver_flush``), this statement bypasses SQLAlchemy's statement compilation but not its
+statement events.
 """
 
 from __future__ import annotations
@@ -16,42 +21,56 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.eventstore.tables import events, outbox
 
 MAX_ROWS = 4
-"""Most events one statement takes; more go the two-statement way."""
+"""Most rows of one table one statement takes; more go their own way."""
+
+Shape = tuple[Table, tuple[str, ...], int]
+"""A table, the columns its rows give, and how many rows."""
 
 
-@functools.lru_cache(maxsize=64)
-def _statement(columns: tuple[str, ...], count: int) -> TextClause:
-    """The fused statement for ``count`` rows with ``columns``, parameters ``c<column index>_<row>``."""
-    quote = _quote
-    names = ", ".join(quote(c) for c in columns)
-    values = ", ".join("(" + ", ".join(f":c{i}_{r}" for i in range(len(columns))) + ")" for r in range(count))
-    position, event_id = quote("position"), quote("event_id")
-    return text(
-        f"WITH inserted AS (INSERT INTO {quote(events.name)} ({names}) VALUES {values} "
-        f"RETURNING {position}, {event_id}), "
-        f"queued AS (INSERT INTO {quote(outbox.name)} ({position}) SELECT {position} FROM inserted) "
-        f"SELECT {position}, {event_id} FROM inserted")
+def fits(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> bool:
+    """Whether ``rows`` (inserts of one shape into ``table``) may go in the fused statement."""
+    if conn.dialect.name != "postgresql" or not 0 < len(rows) <= MAX_ROWS:
+        return False
+    given = rows[0].keys()
+    return all(c.default is None for c in table.columns if c.name not in given)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+@functools.lru_cache(maxsize=128)
+def _statement(dialect: Any, shapes: tuple[Shape, ...]) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """The fused statement in the driver's form: its SQL and each positional parameter's name
+    (``t<shape>_<row>_<column index>``, the events' shape first) with its bind processor.
+
+    Compiled here once, run with ``exec_driver_sql``: through ``conn.execute`` SQLAlchemy computes
+    the cache key of the whole statement (every ``WITH``, every parameter) at each execution, which
+    cost more than the round trips it saves."""
+    ctes = []
+    for t, (table, columns, count) in enumerate(shapes):
+        rows = [{c: bindparam(f"t{t}_{r}_{i}", type_=table.c[c].type) for i, c in enumerate(columns)}
+                for r in range(count)]
+        ctes.append(insert(table).values(rows))
+    inserted = ctes[0].returning(events.c.position, events.c.event_id).cte("inserted")
+    queued = insert(outbox).from_select(["position"], select(inserted.c.position)).cte("queued")
+    others = [stmt.cte(f"w{t}") for t, stmt in enumerate(ctes[1:], start=1)]
+    compiled = select(inserted.c.position, inserted.c.event_id).add_cte(queued, *others).compile(dialect=dialect)
+    processors = compiled._bind_processors
+    return str(compiled), tuple((name, processors.get(name)) for name in compiled.positiontup or ())
 
 
-def fits(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> bool:
-    """Whether ``rows`` (events of one shape) go in one statement on this connection's database."""
-    return conn.dialect.name == "postgresql" and 0 < len(rows) <= MAX_ROWS
-
-
-async def insert_events_queued(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert ``rows`` into ``events`` and their positions into ``outbox`` in one statement;
-    each event id's position."""
-    columns = tuple(rows[0])
-    parameters = {f"c{i}_{r}": row[column] for r, row in enumerate(rows) for i, column in enumerate(columns)}
-    result = await conn.execute(_statement(columns, len(rows)), parameters)
-    return {event_id: position for position, event_id in result}
+async def insert_fused(conn: AsyncConnection, event_rows: Sequence[dict[str, Any]],
+                       others: Sequence[tuple[Table, Sequence[dict[str, Any]]]]) -> dict[str, int]:
+    """Insert ``event_rows`` into ``events``, their positions into ``outbox`` and each of ``others``'
+    rows into its table, in one statement (all must :func:`fits`); each event id's position."""
+    groups: list[tuple[Table, Sequence[dict[str, Any]]]] = [(events, event_rows), *others]
+    shapes = tuple((table, tuple(rows[0]), len(rows)) for table, rows in groups)
+    parameters = {f"t{t}_{r}_{i}": row[c] for t, (_, rows) in enumerate(groups)
+                  for r, row in enumerate(rows) for i, c in enumerate(shapes[t][1])}
+    sql, names = _statement(conn.dialect, shapes)
+    values = tuple([parameters[name] if process is None else process(parameters[name]) for name, process in names])
+    result = await conn.exec_driver_sql(sql, values)
+    return {row[1]: row[0] for row in result}

@@ -26,7 +26,7 @@ from sqlalchemy.sql import Executable
 from shared.envelope import Envelope
 from shared.eventstore.driver_flush import flush_fused, fused_driver
 from shared.eventstore.outbox import PendingEvent
-from shared.eventstore.pg_events_insert import fits, insert_events_queued
+from shared.eventstore.pg_events_insert import fits, insert_fused
 from shared.eventstore.tables import events, outbox
 from shared.projection import Operation, Patch, Upsert, apply_sql
 
@@ -120,15 +120,10 @@ class BatchBuffer:
             return
         written: list[PendingEvent] = []
         queued: set[int] = set()  # positions whose outbox row went with their events' statement
+        groups = await self._insert_fused(conn, groups, written, queued)
         for group in groups:
             first = group[0]
-            if first.kind == "insert" and first.table is events and fits(conn, [w.values for w in group]):
-                position = await insert_events_queued(conn, [w.values for w in group])
-                written.extend(PendingEvent(position[v["event_id"]], v["event_id"], v["event_type"],
-                                            v["department"], v["envelope"], v["stream_id"])
-                               for v in (w.values for w in group))
-                queued.update(position.values())
-            elif first.kind == "insert" and first.table is events:
+            if first.kind == "insert" and first.table is events:
                 # The positions come back with the insert (one statement still), so that the outbox
                 # rows are plain inserts and the relay is handed the rows without reading them.
                 result = await conn.execute(insert(events).returning(events.c.position, events.c.event_id),
@@ -153,6 +148,25 @@ class BatchBuffer:
         self.writes.clear()
         self.appended.clear()
         self.written += written
+
+
+    @staticmethod
+    async def _insert_fused(conn: AsyncConnection, groups: list[list[Write]], written: list[PendingEvent],
+                            queued: set[int]) -> list[list[Write]]:
+        """On PostgreSQL, a small group of events, their outbox rows and the small insert groups in
+        one statement (``pg_events_insert``); the groups left to write."""
+        fused = [g for g in groups if g[0].kind == "insert" and fits(conn, g[0].table, [w.values for w in g])]
+        head = next((g for g in fused if g[0].table is events), None)
+        if head is None:
+            return groups
+        others = [g for g in fused if g[0].table is not events]
+        position = await insert_fused(conn, [w.values for w in head],
+                                      [(g[0].table, [w.values for w in g]) for g in others])
+        written.extend(PendingEvent(position[v["event_id"]], v["event_id"], v["event_type"], v["department"],
+                                    v["envelope"], v["stream_id"]) for v in (w.values for w in head))
+        queued.update(position.values())
+        done = {id(g) for g in (head, *others)}
+        return [g for g in groups if id(g) not in done]
 
 
 def _unique(table: Table, column: str) -> bool:

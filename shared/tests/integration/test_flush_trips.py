@@ -1,6 +1,6 @@
 """A lone buffered command's flush: everything written and committed in one SQLite hand-off (one
-PostgreSQL statement for its events and their outbox rows); a taken unique key rolls back the
-whole batch and leaves nothing of it."""
+PostgreSQL statement for its inserts); a taken unique key rolls back the whole batch and leaves
+nothing of it."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ async def test_a_lone_command_is_one_trip_and_commits_everything(bench: UseCaseB
     if bench.engine.dialect.name == "sqlite":
         assert (handoffs, statements) == (1, 0)  # BEGIN, 2 inserts, the outbox rows and COMMIT at once
     else:
-        assert statements == 2  # events with their outbox rows, then the owner's row
+        assert statements == 1  # the events, their outbox rows and the owner's row in one statement
     assert [s for _, s in await queued(bench)] == ["unit-u0-warm"] * 2 + ["unit-u1-first"] * 2
     assert await bench.rows(owners, code="u1") == [{"code": "u1", "owner": "first"}]
     assert [e.envelope.stream_version for e in (await bench.stream("unit-u1-first")).events] == [1, 2]
