@@ -72,5 +72,5 @@ async def insert_fused(conn: AsyncConnection, event_rows: Sequence[dict[str, Any
                   for r, row in enumerate(rows) for i, c in enumerate(shapes[t][1])}
     sql, names = _statement(conn.dialect, shapes)
     values = tuple([parameters[name] if process is None else process(parameters[name]) for name, process in names])
-    result = await conn.exec_driver_sql(sql, values)
-    return {row[1]: row[0] for row in result}
+    rows: list[Any] = list(await conn.exec_driver_sql(sql, values))
+    return {row.event_id: row.position for row in rows}
