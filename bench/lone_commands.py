@@ -12,6 +12,12 @@ threads, from ``time.process_time``) and the SQL statements per command are thos
 path and the relay alone, which makes a before/after of a change to them far less noisy on a shared
 machine than the HTTP benchmarks. Every event is waited for on JetStream's side (the relay's count)
 before the figures are taken.
+
+Trips to the database per command: on SQLite the hand-offs to the driver's thread (every
+connection of the process, relay included: aiosqlite's ``Connection._execute`` counted), which is what a statement
+costs there (a flush runs several statements in one, unseen by SQLAlchemy's statement count); on
+PostgreSQL the statements SQLAlchemy ran plus its ``BEGIN``s (asyncpg's, at the first statement)
+and ``COMMIT``/``ROLLBACK``s, each one round trip (asyncpg's prepares of a new statement not counted).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import time
 from functools import partial
 from typing import Any
 
+import aiosqlite
 import nats
 from sqlalchemy import event
 
@@ -40,6 +47,23 @@ from shared.messaging.credentials import instance_user
 from shared.messaging.streams import ensure_service_stream
 from shared.runtime import ServiceRuntime
 
+_handoffs = [0]
+"""Calls run on an aiosqlite connection's thread in this process (each a hand-off there and back)."""
+
+
+def _count_handoffs() -> None:
+    """Count every aiosqlite hand-off (its ``Connection._execute``; once per process)."""
+    original = aiosqlite.Connection._execute
+    if getattr(original, "counted", False):
+        return
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        _handoffs[0] += 1
+        return await original(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    counted.counted = True  # type: ignore[attr-defined]
+    aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
+
 
 async def measure(database_url: str, env: Environment, count: int, interval: float) -> dict[str, float]:
     """CPU ms and SQL statements per lone registration, with the relay publishing each."""
@@ -50,15 +74,23 @@ async def measure(database_url: str, env: Environment, count: int, interval: flo
                                 nats_url=env.nats.plain_url, nats_user=user.name, nats_password=user.password,
                                 namespace=namespace,
                                 master_key=base64.b64encode(os.urandom(32)).decode())
+    _count_handoffs()
     runtime = ServiceRuntime.build(settings, schema=(registry_metadata,))
     deps = build_deps(settings, runtime)
     statements = 0
+    ends = 0  # BEGIN, COMMIT and ROLLBACK round trips (PostgreSQL)
 
     def counted(*_: Any) -> None:
         nonlocal statements
         statements += 1
 
+    def ended(*_: Any) -> None:
+        nonlocal ends
+        ends += 1
+
     event.listen(runtime.engine.sync_engine, "before_cursor_execute", counted)
+    for name in ("begin", "commit", "rollback"):
+        event.listen(runtime.engine.sync_engine, name, ended)
     nc = await nats.connect(servers=nats_servers(env.nats.url))  # the operator's step: the stream
     await ensure_service_stream(nc.jetstream(), namespace, "registry")
     await nc.close()
@@ -81,7 +113,8 @@ async def measure(database_url: str, env: Environment, count: int, interval: flo
         for command in commands[:200]:  # warm-up
             await lone(command)
         await asyncio.sleep(0.5)
-        before, statements, batches = relay.published, 0, runtime.executor.batches
+        before, statements, ends, batches = relay.published, 0, 0, runtime.executor.batches
+        handoffs = _handoffs[0]
         cpu, started = time.process_time(), time.perf_counter()
         for command in commands[200:]:
             await lone(command)
@@ -91,7 +124,8 @@ async def measure(database_url: str, env: Environment, count: int, interval: flo
             health = await runtime.health()
             raise RuntimeError(f"published {relay.published - before} of {count}; health {health}") from None
         cpu, seconds = time.process_time() - cpu, time.perf_counter() - started
-        return {"cpu_ms": cpu / count * 1000, "statements": statements / count,
+        trips = _handoffs[0] - handoffs if runtime.engine.dialect.name == "sqlite" else statements + ends
+        return {"cpu_ms": cpu / count * 1000, "statements": statements / count, "trips": trips / count,
                 "batches": (runtime.executor.batches - batches) / count, "seconds": seconds}
     finally:
         await runtime.stop()
@@ -110,7 +144,8 @@ def main(argv: list[str]) -> int:
         say(f"load {load_average()}")
         figures = asyncio.run(measure(env.database_url(args.db, "lone"), env, args.count, args.interval))
         print(f"{args.db}: {args.count} lone registrations, {figures['cpu_ms']:.3f} ms CPU each (this process, "
-              f"relay included), {figures['statements']:.2f} SQL statements each, "
+              f"relay included), {figures['statements']:.2f} SQL statements each (through SQLAlchemy), "
+              f"{figures['trips']:.2f} {'driver hand-offs' if args.db == 'sqlite' else 'round trips'} each, "
               f"{figures['batches']:.2f} batches each; load {load_average()}")
     finally:
         env.close()

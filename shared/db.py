@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from shared.sqlite_driver import fused_creator
+from shared.sqlite_driver import FusedConnection, fused_creator
 
 
 def is_sqlite(url: str) -> bool:
@@ -107,10 +107,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         options = conn.get_execution_options()
         if options.get("qingdan_autocommit"):
             return  # each statement its own transaction (autocommit_reader)
-        if options.get("qingdan_writer"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        begin = "BEGIN IMMEDIATE" if options.get("qingdan_writer") else "BEGIN"
+        driver = conn.connection.driver_connection
+        if isinstance(driver, FusedConnection):
+            # Run with the first statement, in its hand-off to the driver's thread (sqlite_driver).
+            driver.defer_begin(begin)
         else:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql(begin)
 
 
 async def autocommit_reader(engine: AsyncEngine) -> AsyncConnection:

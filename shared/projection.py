@@ -497,7 +497,7 @@ async def execute_rows(conn: AsyncConnection, stmt: Any, columns: tuple[str, ...
     A statement whose parameters are not exactly these columns (a Python-side default to fill in,
     an expanding parameter) goes through ``conn.execute``.
     """
-    driver = _driver_insert(conn.dialect, stmt, columns)
+    driver = driver_form(conn.dialect, stmt, columns)
     for start in range(0, len(rows), 1000):
         chunk = rows[start:start + 1000]
         if driver is None:
@@ -509,10 +509,11 @@ async def execute_rows(conn: AsyncConnection, stmt: Any, columns: tuple[str, ...
 
 
 @functools.lru_cache(maxsize=1024)
-def _driver_insert(dialect: Any, stmt: Any, columns: tuple[str, ...]) -> tuple[str, tuple[tuple[str, Any], ...]] | None:
+def driver_form(dialect: Any, stmt: Any, columns: tuple[str, ...]) -> tuple[str, tuple[tuple[str, Any], ...]] | None:
     """``stmt`` compiled for ``dialect`` with ``columns`` as its parameters: its SQL and each positional
     parameter's column with its bind processor (``None``: the value as it is), or ``None`` if the
-    driver's form does not fit (see :func:`execute_rows`)."""
+    driver's form does not fit (see :func:`execute_rows`). Cached by ``stmt``'s identity: pass a
+    statement kept for reuse."""
     compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
     names = compiled.positiontup
     if (names is None or sorted(names) != sorted(columns) or compiled.literal_execute_params

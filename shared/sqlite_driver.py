@@ -11,6 +11,15 @@ event loop) but runs *create cursor + execute + fetch the first rows + close whe
 call. Results larger than ``PREFETCH`` rows are fetched on as before, so streamed reads
 (``conn.stream``: verification, cut-over) still hold only a chunk in memory. The statements, their
 order and their transactions are exactly SQLAlchemy's: only the number of hops changes.
+
+Two more hops are saved per write transaction. The writer's ``BEGIN IMMEDIATE`` is not a hand-off
+of its own: :meth:`FusedConnection.defer_begin` keeps it until the transaction's first statement,
+which runs it on the thread just before (a transaction that runs nothing begins and commits
+nothing). And :meth:`FusedConnection.run_steps` runs several statements *and* the ``COMMIT`` in one
+hand-off (the unit of work's flush: events, outbox rows, lookup rows); SQLAlchemy's own commit
+that follows finds the transaction committed and costs no hop. Those statements bypass
+SQLAlchemy's statement events (``before_cursor_execute``); nothing of ours listens to them but
+``bench.lone_commands``, which counts hand-offs instead.
 """
 
 from __future__ import annotations
@@ -31,8 +40,11 @@ _Outcome = tuple[sqlite3.Cursor | None, list[Any], Any, int, int | None]
 """The cursor (None once exhausted and closed), the first rows, description, rowcount, lastrowid."""
 
 
-def _run(conn: sqlite3.Connection, many: bool, sql: str, parameters: Any) -> _Outcome:
-    """On the driver's thread: one statement, its first rows, and the cursor closed if nothing is left."""
+def _run(conn: sqlite3.Connection, begin: str | None, many: bool, sql: str, parameters: Any) -> _Outcome:
+    """On the driver's thread: the deferred ``begin`` if any, one statement, its first rows, and the
+    cursor closed if nothing is left."""
+    if begin is not None:
+        conn.execute(begin)
     cursor = conn.cursor()
     try:
         if many:
@@ -48,6 +60,36 @@ def _run(conn: sqlite3.Connection, many: bool, sql: str, parameters: Any) -> _Ou
         cursor.close()
         return None, rows, description, rowcount, lastrowid
     return cursor, rows, description, rowcount, lastrowid
+
+
+Step = tuple[str, list[tuple[Any, ...]], bool]
+"""One statement of :meth:`FusedConnection.run_steps`: its SQL, its rows of positional parameters,
+and whether it returns a row per parameter row (``INSERT … RETURNING``: run row by row, its rows
+kept; otherwise one ``executemany``)."""
+
+
+def _run_steps(conn: sqlite3.Connection, begin: str | None, steps: list[Step], commit: bool) -> list[list[Any]]:
+    """On the driver's thread: the deferred ``begin`` if any, every step in order, then ``COMMIT`` if
+    ``commit``; each returning step's rows. An error leaves the transaction open for the caller's
+    rollback (nothing is committed)."""
+    if begin is not None:
+        conn.execute(begin)
+    returned: list[list[Any]] = []
+    cursor = conn.cursor()
+    try:
+        for sql, rows, returning in steps:
+            if returning:
+                # executemany() refuses a statement that returns rows; each execute reuses the
+                # statement SQLite prepared for the first (the connection's statement cache).
+                returned.append([cursor.execute(sql, row).fetchone() for row in rows])
+            else:
+                cursor.executemany(sql, rows)
+                returned.append([])
+    finally:
+        cursor.close()
+    if commit:
+        conn.commit()
+    return returned
 
 
 def _rest(cursor: sqlite3.Cursor, size: int | None) -> list[Any]:
@@ -83,7 +125,7 @@ class FusedCursor:
     async def _statement(self, many: bool, sql: str, parameters: Any) -> FusedCursor:
         await self.close()  # a cursor reused for another statement drops what was left of the last
         outcome: _Outcome = await self._connection.run_on_thread(
-            _run, self._connection.sqlite, many, sql, parameters)
+            _run, self._connection.sqlite, self._connection.take_begin(), many, sql, parameters)
         self._cursor, self._rows, self.description, self.rowcount, self.lastrowid = outcome
         return self
 
@@ -130,6 +172,11 @@ class FusedCursor:
 class FusedConnection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors are :class:`FusedCursor`."""
 
+    _begin: str | None = None
+    """A ``BEGIN`` waiting for the transaction's first statement (:meth:`defer_begin`)."""
+    _committed_ahead = False
+    """Whether :meth:`run_steps` committed the open transaction already (SQLAlchemy's commit is then free)."""
+
     @property
     def sqlite(self) -> sqlite3.Connection:
         """The driver's connection (touched only on its thread)."""
@@ -138,6 +185,37 @@ class FusedConnection(aiosqlite.Connection):
     async def run_on_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` on the connection's thread (one hand-off)."""
         return await self._execute(fn, *args)  # type: ignore[no-untyped-call]  # aiosqlite's own, untyped
+
+    def defer_begin(self, sql: str) -> None:
+        """Begin the transaction with ``sql`` on the thread just before its first statement."""
+        self._begin = sql
+        self._committed_ahead = False
+
+    def take_begin(self) -> str | None:
+        """The deferred ``BEGIN`` (None if none is waiting), for the statement about to run."""
+        begin, self._begin = self._begin, None
+        return begin
+
+    async def run_steps(self, steps: list[Step], *, commit: bool) -> list[list[Any]]:
+        """Run ``steps`` (and ``COMMIT`` if ``commit``) in one hand-off; each returning step's rows."""
+        returned: list[list[Any]] = await self.run_on_thread(_run_steps, self._conn, self.take_begin(), steps, commit)
+        self._committed_ahead = commit
+        return returned
+
+    async def commit(self) -> None:
+        """Commit, unless there is nothing to: no statement ran, or :meth:`run_steps` committed."""
+        if self._begin is not None or self._committed_ahead:
+            self._begin, self._committed_ahead = None, False
+            return
+        await self.run_on_thread(self._conn.commit)
+
+    async def rollback(self) -> None:
+        """Roll back, unless no statement ran since the deferred ``BEGIN`` (nothing began)."""
+        self._committed_ahead = False
+        if self._begin is not None:
+            self._begin = None
+            return
+        await self.run_on_thread(self._conn.rollback)
 
     def cursor(self) -> FusedCursor:  # type: ignore[override]  # awaitable and an async context, as aiosqlite's
         """A cursor; creating it costs no hand-off (the driver's cursor is made with each statement)."""

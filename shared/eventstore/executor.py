@@ -172,7 +172,7 @@ class CommandExecutor:
                         cleared = await self._outbox.clear_acknowledged(conn) if self._outbox is not None else []
                         for pending in batch:
                             outcomes.append(await self._one(conn, buffer, pending))
-                        await buffer.flush(conn)
+                        await buffer.flush(conn, last=True)  # on SQLite it may commit too, one hand-off
                 except BaseException:
                     await self._release_connection()  # rolled back; the next batch starts on a fresh one
                     raise

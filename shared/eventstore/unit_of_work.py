@@ -24,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
 from shared.envelope import Envelope
+from shared.eventstore.driver_flush import flush_fused, fused_driver
 from shared.eventstore.outbox import PendingEvent
+from shared.eventstore.pg_events_insert import fits, insert_fused
 from shared.eventstore.tables import events, outbox
 from shared.projection import Operation, Patch, Upsert, apply_sql
 
@@ -99,14 +101,27 @@ class BatchBuffer:
                     raise wanted[row[column]].taken(row)
         self.claims.clear()
 
-    async def flush(self, conn: AsyncConnection) -> None:
+    async def flush(self, conn: AsyncConnection, *, last: bool = False) -> None:
         """Write everything: consecutive writes of one shape become one executemany.
 
-        The events written, with their positions, are added to ``written``.
+        The events written, with their positions, are added to ``written``. ``last``: nothing else
+        runs in this transaction after the flush, so on SQLite a small batch's statements and the
+        ``COMMIT`` go to the driver in one hand-off (``driver_flush``); the caller still commits
+        (then at no cost). Elsewhere the caller's commit does it.
         """
         await self.check_claims(conn)
+        groups = _groups(self.writes)
+        driver = await fused_driver(conn) if groups else None
+        fused = await flush_fused(conn, driver, groups, commit=last) if driver is not None else None
+        if fused is not None:
+            self.writes.clear()
+            self.appended.clear()
+            self.written += fused
+            return
         written: list[PendingEvent] = []
-        for group in _groups(self.writes):
+        queued: set[int] = set()  # positions whose outbox row went with their events' statement
+        groups = await self._insert_fused(conn, groups, written, queued)
+        for group in groups:
             first = group[0]
             if first.kind == "insert" and first.table is events:
                 # The positions come back with the insert (one statement still), so that the outbox
@@ -127,10 +142,31 @@ class BatchBuffer:
                                            **{f"v_{c}": v for c, v in w.values.items()}} for w in group])
         if written:
             written.sort()  # position order: the relay publishes in it
-            await conn.execute(insert(outbox), [{"position": row.position} for row in written])
+            unqueued = [{"position": row.position} for row in written if row.position not in queued]
+            if unqueued:
+                await conn.execute(insert(outbox), unqueued)
         self.writes.clear()
         self.appended.clear()
         self.written += written
+
+
+    @staticmethod
+    async def _insert_fused(conn: AsyncConnection, groups: list[list[Write]], written: list[PendingEvent],
+                            queued: set[int]) -> list[list[Write]]:
+        """On PostgreSQL, a small group of events, their outbox rows and the small insert groups in
+        one statement (``pg_events_insert``); the groups left to write."""
+        fused = [g for g in groups if g[0].kind == "insert" and fits(conn, g[0].table, [w.values for w in g])]
+        head = next((g for g in fused if g[0].table is events), None)
+        if head is None:
+            return groups
+        others = [g for g in fused if g[0].table is not events]
+        position = await insert_fused(conn, [w.values for w in head],
+                                      [(g[0].table, [w.values for w in g]) for g in others])
+        written.extend(PendingEvent(position[v["event_id"]], v["event_id"], v["event_type"], v["department"],
+                                    v["envelope"], v["stream_id"]) for v in (w.values for w in head))
+        queued.update(position.values())
+        done = {id(g) for g in (head, *others)}
+        return [g for g in groups if id(g) not in done]
 
 
 def _unique(table: Table, column: str) -> bool:
@@ -140,7 +176,7 @@ def _unique(table: Table, column: str) -> bool:
     return any(isinstance(c, UniqueConstraint) and list(c.columns.keys()) == [column] for c in table.constraints)
 
 
-def _groups(writes: Sequence[Write]) -> Iterable[list[Write]]:
+def _groups(writes: Sequence[Write]) -> list[list[Write]]:
     """Table by table (in order of first appearance): its inserts grouped by shape, then its
     updates in their original order, consecutive ones of one shape grouped.
 

@@ -60,9 +60,14 @@ async def test_a_statement_is_one_hand_off(tmp_path: Path, monkeypatch: pytest.M
         async with engine.connect() as conn:
             monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
             await conn.execute(select(items.c.id))
-            assert calls == 2  # the transaction's BEGIN, then the SELECT
+            assert calls == 1  # the transaction's BEGIN went with the SELECT
             await conn.execute(select(items.c.id))
-            assert calls == 3  # a statement with its rows: one (aiosqlite's cursor, execute, fetchall, close: four)
+            assert calls == 2  # a statement with its rows: one (aiosqlite's cursor, execute, fetchall, close: four)
+        async with writer(engine).connect() as conn:
+            before = calls
+            async with conn.begin():
+                pass
+            assert calls == before  # a transaction that ran nothing began nothing and commits nothing
     finally:
         monkeypatch.undo()
         await engine.dispose()
