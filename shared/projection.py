@@ -537,6 +537,19 @@ def retarget_row(op: RowOperation, tables: Mapping[str, Table]) -> RowOperation:
     return Delete(table, op.key)
 
 
+@functools.lru_cache(maxsize=1024)
+def _shape(table: Table) -> tuple[list[str], Row]:
+    """``table``'s primary key columns and a new row's defaults, worked out once: a live consumer makes
+    a model of a few tables for every lone event, and going over the columns was a visible part of it.
+    Shared by every model of the table: neither is ever changed."""
+    return [c.name for c in table.primary_key.columns], {
+        c.name: c.default.arg if c.default is not None else None  # type: ignore[attr-defined]
+        for c in table.columns
+        if (c.default is not None and not callable(c.default.arg))  # type: ignore[attr-defined]
+        or (c.default is None and c.server_default is None and not c.primary_key)
+    }
+
+
 class MemoryModel:
     """The same operations applied to dicts, for rebuilding a read model quickly.
 
@@ -551,17 +564,11 @@ class MemoryModel:
         # (table, column) -> value -> keys of the rows with that value: the rows of a tally's subject
         self._indexes: dict[tuple[str, str], dict[Any, set[tuple[Any, ...]]]] = {}
         for table in tables:
-            self._keys[table.name] = [c.name for c in table.primary_key.columns]
+            self._keys[table.name], self._defaults[table.name] = _shape(table)
             self.rows[table.name] = {}
-            self._defaults[table.name] = {
-                c.name: c.default.arg if c.default is not None else None  # type: ignore[attr-defined]
-                for c in table.columns
-                if (c.default is not None and not callable(c.default.arg))  # type: ignore[attr-defined]
-                or (c.default is None and c.server_default is None and not c.primary_key)
-            }
 
     def defaults(self, table: Table) -> Row:
-        """The values a new row of ``table`` starts with (before its key and values)."""
+        """The values a new row of ``table`` starts with (before its key and values); not to be changed."""
         return self._defaults[table.name]
 
     @staticmethod
