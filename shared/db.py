@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -131,15 +132,33 @@ async def autocommit_reader(engine: AsyncEngine) -> AsyncConnection:
 
 _write_locks: dict[str, asyncio.Lock] = {}
 
+# Per engine, made once: ``execution_options`` builds a new engine proxy (and its dispatch) on every
+# call, and ``str(url)`` renders the URL, each a visible part of a lone event's batch. Weak keys: a
+# disposed engine's entries go with it (the values hold its sync engine, never the key itself).
+_writers: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+_engine_locks: weakref.WeakKeyDictionary[AsyncEngine, contextlib.AbstractAsyncContextManager[Any]] = (
+    weakref.WeakKeyDictionary())
+
 
 def writer(engine: AsyncEngine) -> AsyncEngine:
     """The engine for transactions that write (``BEGIN IMMEDIATE`` on SQLite; the same on PostgreSQL)."""
-    return engine.execution_options(qingdan_writer=True)
+    found = _writers.get(engine)
+    if found is None:
+        found = _writers[engine] = engine.execution_options(qingdan_writer=True)
+    return found
 
 
 def write_lock(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[Any]:
     """On SQLite, one writer at a time within this process, queued here rather than in SQLite's
     busy handler (which sleeps up to 100 ms per retry); on PostgreSQL, no lock."""
+    found = _engine_locks.get(engine)
+    if found is None:
+        found = _engine_locks[engine] = _lock_of(engine)
+    return found
+
+
+def _lock_of(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[Any]:
+    # By URL, not by engine: two engines of one SQLite file in a process share its one writer.
     if engine.dialect.name != "sqlite":
         return contextlib.nullcontext()
     key = str(engine.url)

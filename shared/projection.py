@@ -24,12 +24,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.catalogue import EventPayload
+from shared.driver_sql import CHUNK as CHUNK  # re-exported (with the next three): callers import them here
+from shared.driver_sql import among_keys as among_keys
+from shared.driver_sql import execute_rows as execute_rows
+from shared.driver_sql import read_rows as read_rows
 from shared.envelope import Envelope
 
 Row = dict[str, Any]
@@ -246,9 +250,6 @@ def _emptied_candidates(moves: Sequence[Increment]) -> list[tuple[Table, Row]]:
     return list(seen.values())
 
 
-_CHUNK = 500  # keys per IN list: well under SQLite's and asyncpg's parameter limits
-
-
 async def apply_folded(conn: AsyncConnection, operations: Sequence[Operation]) -> None:
     """Apply a batch's operations as :func:`apply_sql` would, with a few statements per table.
 
@@ -319,12 +320,8 @@ async def fold_table(conn: AsyncConnection, table: Table, primary: list[str], op
         else:
             blind.pop(k, None)
             read[k] = None
-    wanted = list(read)
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start:start + _CHUNK]
-        for record in await conn.execute(select(target).where(among_keys(target, primary, chunk))):
-            found = dict(record._mapping)
-            rows[MemoryModel._key({c: found[c] for c in primary})] = found
+    for found in await read_rows(conn, target, _column_names(target), list(read)):
+        rows[MemoryModel._key({c: found[c] for c in primary})] = found
     memory_keys = {k: MemoryModel._key(dict(zip(primary, k, strict=True))) for k in read}
     before = {k: rows[m] for k, m in memory_keys.items() if m in rows}
     model.apply(op for op, k in zip(ops, op_keys, strict=True) if k in read)
@@ -349,8 +346,8 @@ async def fold_table(conn: AsyncConnection, table: Table, primary: list[str], op
         stmt = _upsert(conn.dialect.name, target, tuple(primary), updates)
         await execute_rows(conn, stmt, columns, [row for _k, row in _in_key_order(keyed)])
     gone = [k for k, m in memory_keys.items() if k in before and m not in rows]
-    for start in range(0, len(gone), _CHUNK):
-        await conn.execute(delete(target).where(among_keys(target, primary, gone[start:start + _CHUNK])))
+    for start in range(0, len(gone), CHUNK):
+        await conn.execute(delete(target).where(among_keys(target, primary, gone[start:start + CHUNK])))
 
 
 def _in_key_order(keyed: list[tuple[tuple[Any, ...], Row]]) -> list[tuple[tuple[Any, ...], Row]]:
@@ -414,25 +411,25 @@ async def _fold_tally(conn: AsyncConnection, tally: Tally, ops: Sequence[Tallied
 
 
 async def _load_subjects(conn: AsyncConnection, model: MemoryModel, tally: Tally, subjects: list[Any]) -> None:
+    keys = [(subject,) for subject in subjects]
     for table in tally.sources:
-        column = table.c[tally.subject]
-        found: list[Row] = []
-        for start in range(0, len(subjects), _CHUNK):
-            found += [dict(r._mapping) for r in
-                      await conn.execute(select(table).where(column.in_(subjects[start:start + _CHUNK])))]
-        model.load({table.name: found})
+        model.load({table.name: await read_rows(conn, table, _column_names(table), keys, by=(tally.subject,))})
 
 
 async def _read_keys(conn: AsyncConnection, table: Table, primary: list[str], keys: list[tuple[Any, ...]]) -> list[Row]:
-    found: list[Row] = []
-    for start in range(0, len(keys), _CHUNK):
-        found += [dict(r._mapping) for r in
-                  await conn.execute(select(table).where(among_keys(table, primary, keys[start:start + _CHUNK])))]
-    return found
+    return await read_rows(conn, table, _column_names(table), keys, by=primary)
+
+
+@functools.lru_cache(maxsize=1024)
+def _column_names(table: Table) -> tuple[str, ...]:
+    """Every column of ``table``, by name, in its order (a ``SELECT *``)."""
+    return tuple(c.name for c in table.columns)
 
 
 async def _move_counters(conn: AsyncConnection, tally: Tally, delta: Counter[CounterKey]) -> None:
-    """Add the summed moves to the counter rows (read once by key); a row counting nothing goes."""
+    """Add the summed moves to the counter rows, without reading them: one increment upsert per table
+    (``count = count + excluded.count``); then the rows that a move took down, and only those, are
+    deleted if they now count nothing (a row only counted up cannot have fallen to 0)."""
     by_table: dict[str, dict[tuple[tuple[str, Any], ...], dict[str, int]]] = {}
     tables = {t.name: t for t in tally.counters}
     for (table, key, column), by in delta.items():
@@ -440,25 +437,48 @@ async def _move_counters(conn: AsyncConnection, tally: Tally, delta: Counter[Cou
             tables.setdefault(table.name, table)
             moved = by_table.setdefault(table.name, {}).setdefault(key, {})
             moved[column] = moved.get(column, 0) + by
+    dialect = conn.dialect.name
     for name, moves in by_table.items():
         table = tables[name]
-        primary = [c.name for c in table.primary_key.columns]
-        model = MemoryModel([table])
-        rows = model.rows[name]
-        for row in await _read_keys(conn, table, primary, [tuple(dict(key)[c] for c in primary) for key in moves]):
-            rows[MemoryModel._key({c: row[c] for c in primary})] = row
-        before = dict(rows)
-        counts = [c.name for c in table.columns if not c.primary_key]
+        primary, counts = _counter_columns(table)
+        keyed: list[tuple[tuple[Any, ...], Row]] = []
+        lowered: list[tuple[tuple[Any, ...], Row]] = []
         for key, columns in moves.items():
-            k = MemoryModel._key(dict(key))
-            row = dict(rows.get(k) or {**model.defaults(table), **dict(key)})
-            for column, by in columns.items():
-                row[column] = (row.get(column) or 0) + by
-            if all(row[c] == 0 for c in counts):
-                rows.pop(k, None)
-            else:
-                rows[k] = row
-        await _write_back(conn, table, primary, before, rows, model.defaults(table))
+            row = dict(key)
+            k = tuple(row[c] for c in primary)
+            keyed.append((k, {**row, **{c: columns.get(c, 0) for c in counts}}))
+            if any(by < 0 for by in columns.values()):
+                lowered.append((k, row))
+        await execute_rows(conn, _increment_upsert(dialect, table), (*primary, *counts),
+                           [row for _k, row in _in_key_order(keyed)])
+        if lowered:
+            await execute_rows(conn, _delete_emptied(table), primary, [row for _k, row in _in_key_order(lowered)])
+
+
+@functools.lru_cache(maxsize=256)
+def _counter_columns(table: Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A counter table's key columns and its count columns (all the others)."""
+    return (tuple(c.name for c in table.primary_key.columns),
+            tuple(c.name for c in table.columns if not c.primary_key))
+
+
+@functools.lru_cache(maxsize=256)
+def _increment_upsert(dialect: str, table: Table) -> Any:
+    """Insert a counter row with the moves as its counts, or add them to the existing row's (NULL counts as 0)."""
+    primary, counts = _counter_columns(table)
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(primary),
+        set_={c: func.coalesce(table.c[c], literal_column("0")) + stmt.excluded[c] for c in counts})
+
+
+@functools.lru_cache(maxsize=256)
+def _delete_emptied(table: Table) -> Any:
+    """Delete a counter row, given its key, if every count is 0 (the zeros are literals: the key is the
+    only parameter, so the driver's executemany takes it)."""
+    primary, counts = _counter_columns(table)
+    return delete(table).where(*(table.c[c] == bindparam(c) for c in primary),
+                               *(table.c[c] == literal_column("0") for c in counts))
 
 
 async def _write_back(conn: AsyncConnection, table: Table, primary: list[str], before: Mapping[Any, Row],
@@ -474,8 +494,8 @@ async def _write_back(conn: AsyncConnection, table: Table, primary: list[str], b
         stmt = _upsert(conn.dialect.name, table, tuple(primary), tuple(c for c in columns if c not in primary))
         await execute_rows(conn, stmt, columns, [row for _k, row in _in_key_order(keyed)])
     gone = [tuple(before[k][c] for c in primary) for k in before if k not in rows]
-    for start in range(0, len(gone), _CHUNK):
-        await conn.execute(delete(table).where(among_keys(table, primary, gone[start:start + _CHUNK])))
+    for start in range(0, len(gone), CHUNK):
+        await conn.execute(delete(table).where(among_keys(table, primary, gone[start:start + CHUNK])))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -486,48 +506,6 @@ def _upsert(dialect: str, table: Table, primary: tuple[str, ...], updates: tuple
     updated = {c: stmt.excluded[c] for c in updates}
     return (stmt.on_conflict_do_update(index_elements=list(primary), set_=updated) if updated
             else stmt.on_conflict_do_nothing(index_elements=list(primary)))
-
-
-async def execute_rows(conn: AsyncConnection, stmt: Any, columns: tuple[str, ...], rows: list[Row]) -> None:
-    """``conn.execute(stmt, rows)`` in statements of a thousand rows, each row having exactly ``columns``.
-
-    Through the driver's own executemany of plain tuples, each value passed through its column
-    type's bind processor as SQLAlchemy would: SQLAlchemy's per-row parameter processing cost
-    about as much as the database's insert (a consumer catching up writes several rows per event).
-    A statement whose parameters are not exactly these columns (a Python-side default to fill in,
-    an expanding parameter) goes through ``conn.execute``.
-    """
-    driver = driver_form(conn.dialect, stmt, columns)
-    for start in range(0, len(rows), 1000):
-        chunk = rows[start:start + 1000]
-        if driver is None:
-            await conn.execute(stmt, chunk)
-            continue
-        sql, processors = driver
-        await conn.exec_driver_sql(sql, [tuple([row[name] if process is None else process(row[name])
-                                                for name, process in processors]) for row in chunk])
-
-
-@functools.lru_cache(maxsize=1024)
-def driver_form(dialect: Any, stmt: Any, columns: tuple[str, ...]) -> tuple[str, tuple[tuple[str, Any], ...]] | None:
-    """``stmt`` compiled for ``dialect`` with ``columns`` as its parameters: its SQL and each positional
-    parameter's column with its bind processor (``None``: the value as it is), or ``None`` if the
-    driver's form does not fit (see :func:`execute_rows`). Cached by ``stmt``'s identity: pass a
-    statement kept for reuse."""
-    compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
-    names = compiled.positiontup
-    if (names is None or sorted(names) != sorted(columns) or compiled.literal_execute_params
-            or compiled.post_compile_params or compiled.insert_prefetch or compiled.postfetch):
-        return None
-    processors = compiled._bind_processors
-    return str(compiled), tuple((name, processors.get(name)) for name in names)
-
-
-def among_keys(table: Table, primary: list[str], keys: list[tuple[Any, ...]]) -> Any:
-    """A condition: ``table``'s primary key (the columns ``primary``) is one of ``keys``."""
-    if len(primary) == 1:
-        return table.c[primary[0]].in_([k[0] for k in keys])
-    return tuple_(*(table.c[c] for c in primary)).in_(keys)
 
 
 def retarget(op: Operation, tables: Mapping[str, Table], tallies: dict[str, Tally] | None = None) -> Operation:
@@ -559,6 +537,19 @@ def retarget_row(op: RowOperation, tables: Mapping[str, Table]) -> RowOperation:
     return Delete(table, op.key)
 
 
+@functools.lru_cache(maxsize=1024)
+def _shape(table: Table) -> tuple[list[str], Row]:
+    """``table``'s primary key columns and a new row's defaults, worked out once: a live consumer makes
+    a model of a few tables for every lone event, and going over the columns was a visible part of it.
+    Shared by every model of the table: neither is ever changed."""
+    return [c.name for c in table.primary_key.columns], {
+        c.name: c.default.arg if c.default is not None else None  # type: ignore[attr-defined]
+        for c in table.columns
+        if (c.default is not None and not callable(c.default.arg))  # type: ignore[attr-defined]
+        or (c.default is None and c.server_default is None and not c.primary_key)
+    }
+
+
 class MemoryModel:
     """The same operations applied to dicts, for rebuilding a read model quickly.
 
@@ -573,17 +564,11 @@ class MemoryModel:
         # (table, column) -> value -> keys of the rows with that value: the rows of a tally's subject
         self._indexes: dict[tuple[str, str], dict[Any, set[tuple[Any, ...]]]] = {}
         for table in tables:
-            self._keys[table.name] = [c.name for c in table.primary_key.columns]
+            self._keys[table.name], self._defaults[table.name] = _shape(table)
             self.rows[table.name] = {}
-            self._defaults[table.name] = {
-                c.name: c.default.arg if c.default is not None else None  # type: ignore[attr-defined]
-                for c in table.columns
-                if (c.default is not None and not callable(c.default.arg))  # type: ignore[attr-defined]
-                or (c.default is None and c.server_default is None and not c.primary_key)
-            }
 
     def defaults(self, table: Table) -> Row:
-        """The values a new row of ``table`` starts with (before its key and values)."""
+        """The values a new row of ``table`` starts with (before its key and values); not to be changed."""
         return self._defaults[table.name]
 
     @staticmethod

@@ -3,7 +3,7 @@
 On SQLite each statement SQLAlchemy runs is a hand-off to aiosqlite's thread and back and ~0.1 ms
 of SQLAlchemy's execute path on the event loop's thread; a lone command's flush was five of them
 (events, outbox, two lookup rows, ``COMMIT``). Here the same statements, compiled once per shape
-with their columns' bind processors (``shared.projection.driver_form``), are handed to the driver
+with their columns' bind processors (``shared.driver_sql.driver_form``), are handed to the driver
 as positional tuples and run with the commit in one hand-off (``FusedConnection.run_steps``).
 
 The outbox rows take their positions from the events just inserted (``INSERT … SELECT`` by event
@@ -24,9 +24,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
+from shared.driver_sql import driver_form
 from shared.eventstore.outbox import PendingEvent
 from shared.eventstore.tables import events
-from shared.projection import driver_form
 from shared.sqlite_driver import FusedConnection, Step
 
 FUSE_MAX_ROWS = 64

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.driver_sql import execute_rows, read_rows
 from shared.eventstore.tables import tracking
 
 
@@ -42,11 +43,9 @@ async def applied_positions(
     conn: AsyncConnection, consumers: Collection[str], source: str, *, lock: bool = False,
 ) -> dict[str, int]:
     """``applied_position`` of several consumers of ``source`` in one query (0 for those with none)."""
-    query = select(tracking.c.consumer, tracking.c.position).where(
-        tracking.c.consumer.in_(list(consumers)), tracking.c.source == source)
-    if lock:
-        query = query.with_for_update()
-    found = {row.consumer: int(row.position) for row in await conn.execute(query)}
+    # through the driver with a statement compiled once: a lone event's batch reads these every time
+    found = {row["consumer"]: int(row["position"]) for row in await read_rows(
+        conn, tracking, ("consumer", "position"), [(consumer, source) for consumer in consumers], lock)}
     return {consumer: found.get(consumer, 0) for consumer in consumers}
 
 
@@ -55,7 +54,7 @@ async def record_positions(conn: AsyncConnection, source: str, positions: Mappin
     if not positions:
         return
     rows = [{"consumer": c, "source": source, "position": p} for c, p in sorted(positions.items())]
-    await conn.execute(_upsert_positions(conn.dialect.name), rows)
+    await execute_rows(conn, _upsert_positions(conn.dialect.name), ("consumer", "source", "position"), rows)
 
 
 @functools.cache
