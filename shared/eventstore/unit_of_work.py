@@ -149,7 +149,6 @@ class BatchBuffer:
         self.appended.clear()
         self.written += written
 
-
     @staticmethod
     async def _insert_fused(conn: AsyncConnection, groups: list[list[Write]], written: list[PendingEvent],
                             queued: set[int]) -> list[list[Write]]:
