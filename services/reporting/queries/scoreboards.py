@@ -93,14 +93,7 @@ def _per_department(monthly: list[task_views.Tally]) -> dict[str, task_views.Tal
     found: dict[str, task_views.Tally] = {}
     for m in monthly:
         code = m.extra["responsible_department"]
-        d = found.setdefault(code, task_views.Tally(extra={"department": code}))
-        d.tasks += m.tasks
-        d.open += m.open
-        d.completed_on_time += m.completed_on_time
-        d.completed_late += m.completed_late
-        d.overdue += m.overdue
-        d.due_soon += m.due_soon
-        d.cancelled += m.cancelled
+        found.setdefault(code, task_views.Tally(extra={"department": code})).add(m)
     return found
 
 

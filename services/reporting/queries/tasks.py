@@ -102,6 +102,16 @@ class Tally:
         """Completed, on time or late."""
         return self.completed_on_time + self.completed_late
 
+    def add(self, other: Tally) -> None:
+        """Accumulate another group's counts (every count is a sum, so they add up)."""
+        self.tasks += other.tasks
+        self.open += other.open
+        self.completed_on_time += other.completed_on_time
+        self.completed_late += other.completed_late
+        self.overdue += other.overdue
+        self.due_soon += other.due_soon
+        self.cancelled += other.cancelled
+
     def as_json(self) -> dict[str, Any]:
         """Counts and rates; a rate is null when there is nothing to divide by.
 
