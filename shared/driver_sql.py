@@ -105,14 +105,16 @@ async def execute_rows(conn: AsyncConnection, stmt: Any, columns: tuple[str, ...
 @functools.lru_cache(maxsize=1024)
 def driver_form(dialect: Any, stmt: Any,
                       columns: tuple[str, ...]) -> tuple[str, tuple[tuple[str, Any], ...]] | None:
-    """``stmt`` compiled for ``dialect`` with ``columns`` as its parameters: its SQL and each positional
-    parameter's column with its bind processor (``None``: the value as it is), or ``None`` if the
-    driver's form does not fit (see :func:`execute_rows`). Cached by ``stmt``'s identity: pass a
-    statement kept for reuse."""
+    """``stmt`` (a write, or a read with named parameters) compiled for ``dialect`` with ``columns`` as
+    its parameters: its SQL and each positional parameter's name with its bind processor (``None``:
+    the value as it is), or ``None`` if the driver's form does not fit (see :func:`execute_rows`).
+    Cached by ``stmt``'s identity: pass a statement kept for reuse."""
     compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
     names = compiled.positiontup
     if (names is None or sorted(names) != sorted(columns) or compiled.literal_execute_params
-            or compiled.post_compile_params or compiled.insert_prefetch or compiled.postfetch):
+            or compiled.post_compile_params
+            # Python-side defaults to fill in (an INSERT's or UPDATE's; a SELECT has neither).
+            or getattr(compiled, "insert_prefetch", None) or getattr(compiled, "postfetch", None)):
         return None
     processors = compiled._bind_processors
     return str(compiled), tuple((name, processors.get(name)) for name in names)

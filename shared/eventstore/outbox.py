@@ -16,13 +16,13 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple, cast
 
-from sqlalchemy import Select, delete, func, insert, select, true
+from sqlalchemy import delete, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import autocommit_reader, write_lock, writer
-from shared.eventstore.pending_pg import fetch_pending
+from shared.eventstore.pending_read import fetch_pending, select_pending
 from shared.eventstore.position_sets import among, not_among
 from shared.eventstore.tables import events, outbox, parked_streams
 
@@ -74,25 +74,6 @@ class ParkedStream:
     reason: str
     max_payload: int
     """The server's ``max_payload`` when it was parked: a larger one releases the stream."""
-
-
-def select_pending(skip: Sequence[int], parked: Sequence[str], limit: int, dialect: str) -> Select[Any]:
-    """The oldest ``limit`` outbox rows with PendingEvent's columns, not in ``skip`` nor of a ``parked`` stream.
-
-    (On PostgreSQL the relay runs the same read on asyncpg directly: shared.eventstore.pending_pg.)
-    """
-    return (
-        select(events.c.position, events.c.event_id, events.c.event_type,
-               events.c.department, events.c.envelope, events.c.stream_id)
-        .join(outbox, outbox.c.position == events.c.position)
-        # Lets PostgreSQL start the events scan at the oldest unpublished event rather than at
-        # position 1 (without it each batch reads the whole published log).
-        .where(events.c.position >= select(func.min(outbox.c.position)).scalar_subquery())
-        .where(not_among(outbox.c.position, skip, dialect) if skip else true())
-        .where(events.c.stream_id.not_in(parked) if parked else true())
-        .order_by(outbox.c.position)
-        .limit(limit)
-    )
 
 
 class Outbox:
@@ -235,14 +216,20 @@ class Outbox:
             # event in a drain.
             return cast(list[PendingEvent], rows)
         except BaseException:
-            await self.close()  # the connection may be broken: the next read opens another
+            # The connection may be broken: the next read opens another. It is invalidated, not
+            # handed back to the pool: SQLAlchemy never saw an error of asyncpg's direct read, so the
+            # pool would give the dead connection to the next read again.
+            await self.close(invalidate=True)
             raise
 
-    async def close(self) -> None:
-        """Close the relay's reading connection (at the relay's stop, or after a failed read)."""
+    async def close(self, invalidate: bool = False) -> None:
+        """Close the relay's reading connection (at the relay's stop, or after a failed read: then
+        ``invalidate`` it, so that its pool discards it)."""
         conn, self._reader = self._reader, None
         if conn is not None:
             with contextlib.suppress(Exception):  # a broken connection is discarded all the same
+                if invalidate:
+                    await conn.invalidate()
                 await conn.close()
 
     async def _parked_stream_ids(self, conn: AsyncConnection) -> Sequence[str]:

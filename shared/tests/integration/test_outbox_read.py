@@ -1,6 +1,6 @@
 """The relay's read of pending outbox rows returns what the SQLAlchemy statement returns, in its order.
 
-On PostgreSQL the relay reads on asyncpg directly (``shared.eventstore.pending_pg``); this holds it
+On PostgreSQL the relay reads on asyncpg directly (``shared.eventstore.pending_read``); this holds it
 to the SQLAlchemy statement, with and without acknowledged rows to skip and parked streams to leave
 out. On SQLite the relay runs that statement itself, so the test checks the same answers there.
 """
@@ -15,8 +15,8 @@ from sqlalchemy import insert
 
 from shared.db import create_engine
 from shared.eventstore import outbox as outbox_module
-from shared.eventstore.outbox import Outbox, ParkedStream, PendingEvent, select_pending
-from shared.eventstore.pending_pg import fetch_pending
+from shared.eventstore.outbox import Outbox, ParkedStream, PendingEvent
+from shared.eventstore.pending_read import fetch_pending, select_pending
 from shared.eventstore.tables import events, metadata, outbox
 
 pytestmark = pytest.mark.integration
@@ -74,6 +74,37 @@ async def test_the_pending_read_matches_the_sqlalchemy_statement(
             await conn.execute(outbox.delete().where(outbox.c.position.in_([5, 6, 9])))
         assert await read(100) == await expected(100, [], ["s-1"])
         assert (direct_reads > 0) == (engine.dialect.name == "postgresql")  # asyncpg's own read was the one tested
+    finally:
+        await box.close()
+        await engine.dispose()
+
+
+async def test_a_read_on_a_broken_connection_fails_and_the_next_read_opens_another(database_url: str) -> None:
+    """The relay's reading connection dies under it (a server restart, a killed backend): that read
+    raises (the relay backs off), the next one reads on a new connection and misses nothing."""
+    engine = create_engine(database_url)
+    box = Outbox(engine)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            await conn.execute(insert(events), [
+                {"event_id": f"e-{n}", "stream_id": "s", "stream_type": "person", "version": n,
+                 "event_type": "person.t", "schema_version": 1, "department": "d",
+                 "occurred_at": datetime.now(UTC), "envelope": "{}", "hash": "h" * 64} for n in range(1, 6)])
+            await conn.execute(insert(outbox), [{"position": p} for p in range(1, 6)])
+        box.forget_committed()
+        assert [row[0] for row in await box.pending(10)] == [1, 2, 3, 4, 5]
+        reader = box._reader
+        assert reader is not None
+        driver: Any = (await reader.get_raw_connection()).driver_connection
+        await driver.close()  # asyncpg's or aiosqlite's own connection, gone under SQLAlchemy's
+
+        box.forget_committed()
+        with pytest.raises(Exception):  # noqa: B017 (the driver's own error; the relay logs any and backs off)
+            await box.pending(10)
+        assert box._reader is None  # the broken connection was let go
+        assert [row[0] for row in await box.pending(10)] == [1, 2, 3, 4, 5]
+        assert box._reader is not None and box._reader is not reader
     finally:
         await box.close()
         await engine.dispose()
