@@ -260,7 +260,7 @@ class DurableConsumer(NatsWorker):
             lowest, highest = min(positions.values()), max(positions.values())
             wanted = [i for i, t in enumerate(types)
                       if (t is None or t in self._event_types) and sequences[i] > lowest]
-            planned = self._plan([msgs[i] for i in wanted])
+            planned = self._plan([msgs[i] for i in wanted], [sequences[i] for i in wanted])
             verifying = self._verify(planned.jobs())
             # The fast path folds every event's operations and writes them once, after the loop.
             folded: list[Operation] | None = [] if self._folds and not careful else None
@@ -312,7 +312,7 @@ class DurableConsumer(NatsWorker):
             EVENTS_SKIPPED.labels(self.name).inc(skipped)
         for name, count in counts.items():
             EVENTS_APPLIED.labels(name).inc(count)
-        self.position = max(self.position, msgs[-1].metadata.sequence.stream)
+        self.position = max(self.position, last)
         for name, position in positions.items():
             CONSUMER_POSITION.labels(name, self.stream).set(position)
         return list(applied.values())
@@ -336,9 +336,12 @@ class DurableConsumer(NatsWorker):
         """Apply only events signed by a key of ``keyring`` for their subject (set before start)."""
         self._keyring = keyring
 
-    def _plan(self, msgs: list[Msg]) -> PlannedBatch:
-        """Parse the messages and check all but their signatures (``admit_batch`` in two steps)."""
-        return plan_batch([(m.subject, m.data, m.metadata.sequence.stream) for m in msgs], self._keyring,
+    def _plan(self, msgs: list[Msg], sequences: list[int]) -> PlannedBatch:
+        """Parse the messages and check all but their signatures (``admit_batch`` in two steps);
+        ``sequences``: their stream sequences, read once by the caller (nats-py parses the reply
+        subject on every access to ``metadata``)."""
+        return plan_batch([(m.subject, m.data, sequence) for m, sequence in zip(msgs, sequences, strict=True)],
+                          self._keyring,
                           namespace=self._namespace, service=self._source_service)
 
     def _verify(self, jobs: list[SignatureJob]) -> asyncio.Future[list[bool]]:

@@ -16,7 +16,7 @@ dropped, and persons appear by opaque id, as on the bus.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text
@@ -64,9 +64,26 @@ def references(envelope: Envelope, data: dict[str, Any]) -> dict[str, str]:
     """The entity ids an event touches, each with the field that names it (the stream first)."""
     refs = {envelope.stream_id: "stream"}
     for name, value in data.items():
-        if (name.endswith("_id") or name in _REFERENCE_FIELDS) and isinstance(value, str) and value:
+        if _is_reference(name) and isinstance(value, str) and value:
             refs.setdefault(value, name)
     return refs
+
+
+def _is_reference(name: str) -> bool:
+    return name.endswith("_id") or name in _REFERENCE_FIELDS
+
+
+_REFERENCE_NAMES = frozenset(name for cls in known_event_types().values() for name in cls.model_fields
+                             if _is_reference(name))
+_PLAIN_NAMES = frozenset(name for cls in known_event_types().values() for name in cls.model_fields
+                         if not _is_reference(name))
+
+
+def _names_reference(name: str) -> bool:
+    """``references``' test of a field name, looked up for the catalogue's fields (computed for others)."""
+    if name in _REFERENCE_NAMES:
+        return True
+    return False if name in _PLAIN_NAMES else _is_reference(name)
 
 
 def public_data(envelope: Envelope) -> dict[str, Any]:
@@ -78,16 +95,45 @@ _JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 """What ``json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)`` gives, made once (not per event)."""
 
 
+def _payload_encoder() -> Callable[[dict[str, Any]], str]:
+    """``_JSON.encode`` for a payload, with json's C encoder made once instead of on every call
+    (``JSONEncoder.iterencode`` builds it, and a closure, per call: most of its cost for a small
+    payload). No circular check: a payload parsed from JSON has no cycles."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # an interpreter without json's C accelerator
+        return _JSON.encode
+    encode = make(None, _JSON.default, json.encoder.encode_basestring, None, _JSON.key_separator,
+                  _JSON.item_separator, True, False, True)
+
+    def dumps(data: dict[str, Any]) -> str:
+        return "".join(encode(data, 0))
+    return dumps
+
+
+payload_json = _payload_encoder()
+"""A payload as stored in ``audit_events_*.data``: what ``_JSON.encode`` gives."""
+
+
 def _changes_for(service: str, audit_events: Table, audit_refs: Table) -> Any:
     def changes(envelope: Envelope, _event: EventPayload) -> Sequence[Operation]:
-        data = public_data(envelope)
-        operations: list[Operation] = [Upsert(audit_events, {"event_id": envelope.id}, {
+        # public_data and references in one pass over the payload (a catch-up calls this for
+        # every event of the stream): the same rows, in the same order.
+        event_id = envelope.id
+        data: dict[str, Any] = {}
+        refs = {envelope.stream_id: "stream"}
+        for name, value in envelope.data.items():
+            if name in PRIVATE_FIELDS:
+                continue
+            data[name] = value
+            if value and isinstance(value, str) and _names_reference(name):
+                refs.setdefault(value, name)
+        operations: list[Operation] = [Upsert(audit_events, {"event_id": event_id}, {
             "service": service, "stream_id": envelope.stream_id, "stream_type": envelope.stream_type,
             "stream_version": envelope.stream_version, "type": envelope.type,
             "time": envelope.time.isoformat(), "actor": envelope.actor, "department": envelope.department,
-            "data": _JSON.encode(data)})]
-        operations += [Upsert(audit_refs, {"entity_id": entity_id[:120], "event_id": envelope.id}, {"field": field})
-                       for entity_id, field in references(envelope, data).items()]
+            "data": payload_json(data)})]
+        operations += [Upsert(audit_refs, {"entity_id": entity_id[:120], "event_id": event_id}, {"field": field})
+                       for entity_id, field in refs.items()]
         return operations
     return changes
 
