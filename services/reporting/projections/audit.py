@@ -73,19 +73,6 @@ def _is_reference(name: str) -> bool:
     return name.endswith("_id") or name in _REFERENCE_FIELDS
 
 
-_REFERENCE_NAMES = frozenset(name for cls in known_event_types().values() for name in cls.model_fields
-                             if _is_reference(name))
-_PLAIN_NAMES = frozenset(name for cls in known_event_types().values() for name in cls.model_fields
-                         if not _is_reference(name))
-
-
-def _names_reference(name: str) -> bool:
-    """``references``' test of a field name, looked up for the catalogue's fields (computed for others)."""
-    if name in _REFERENCE_NAMES:
-        return True
-    return False if name in _PLAIN_NAMES else _is_reference(name)
-
-
 def public_data(envelope: Envelope) -> dict[str, Any]:
     """The payload as shown in a history: everything but personal data."""
     return {k: v for k, v in envelope.data.items() if k not in PRIVATE_FIELDS}
@@ -116,17 +103,9 @@ payload_json = _payload_encoder()
 
 def _changes_for(service: str, audit_events: Table, audit_refs: Table) -> Any:
     def changes(envelope: Envelope, _event: EventPayload) -> Sequence[Operation]:
-        # public_data and references in one pass over the payload (a catch-up calls this for
-        # every event of the stream): the same rows, in the same order.
         event_id = envelope.id
-        data: dict[str, Any] = {}
-        refs = {envelope.stream_id: "stream"}
-        for name, value in envelope.data.items():
-            if name in PRIVATE_FIELDS:
-                continue
-            data[name] = value
-            if value and isinstance(value, str) and _names_reference(name):
-                refs.setdefault(value, name)
+        data = public_data(envelope)
+        refs = references(envelope, data)
         operations: list[Operation] = [Upsert(audit_events, {"event_id": event_id}, {
             "service": service, "stream_id": envelope.stream_id, "stream_type": envelope.stream_type,
             "stream_version": envelope.stream_version, "type": envelope.type,
