@@ -312,6 +312,47 @@ async def apply_folded(conn: AsyncConnection, operations: Sequence[Operation]) -
         await fold_table(conn, table, primary, ops)
 
 
+class _Blind:
+    """A row a batch only upserts or increments, written without reading it: ``row`` as the batch
+    would insert it (its key filled in later), ``sets`` the columns it sets either way, ``adds``
+    the columns it adds to an existing row (each one's value in ``row``, the sum of the batch's
+    increments, is then the amount added). ``row`` holds its key."""
+
+    __slots__ = ("adds", "row", "sets")
+
+    def __init__(self, row: Row, sets: Row, adds: dict[str, int]) -> None:
+        self.row, self.sets, self.adds = row, sets, adds
+
+    @classmethod
+    def first(cls, op: Upsert | Increment, defaults: Row) -> _Blind:
+        """The row as ``op``, the batch's first operation on it, leaves it (as MemoryModel.apply would)."""
+        if isinstance(op, Upsert):
+            return cls({**defaults, **op.key, **op.values}, dict(op.values), {})
+        # A missing row is created from the increment's defaults: those columns are not set on conflict.
+        return cls({**defaults, **op.defaults, **op.key, op.column: op.by}, {}, {op.column: op.by})
+
+    def take(self, op: Upsert | Increment) -> bool:
+        """Fold a later operation in; False if the row must be read instead (an increment of a
+        column whose value on insert would not be the amount added: a non-zero or server default)."""
+        row = self.row
+        if isinstance(op, Upsert):
+            row.update(op.values)
+            self.sets.update(op.values)
+            for column in op.values:
+                self.adds.pop(column, None)
+            return True
+        column = op.column
+        if column in self.sets:  # set by this batch: the sum is known either way
+            self.sets[column] = row[column] = (row[column] or 0) + op.by
+        elif column in self.adds:
+            self.adds[column] = row[column] = row[column] + op.by
+        elif column not in row or row[column]:  # a server default, or not 0: the sum is not the amount added
+            return False
+        else:
+            self.adds[column] = row[column] = op.by
+        return True
+
+
 async def fold_table(conn: AsyncConnection, table: Table, primary: list[str], ops: list[RowOperation],
                       target: Table | None = None) -> None:
     """Fold ``ops`` (on ``table``, each keyed by its whole primary key) and write the result to ``target``
@@ -326,19 +367,19 @@ async def fold_table(conn: AsyncConnection, table: Table, primary: list[str], op
         op_keys = [(op.key[column],) for op in ops]
     else:
         op_keys = [tuple([op.key[c] for c in primary]) for op in ops]
-    # A row only ever upserted in this batch needs no read: inserted with the batch's values, or
-    # those columns updated (catching up, most rows are new and written so). The others are read.
-    blind: dict[tuple[Any, ...], Row] = {}
+    # A row only ever upserted or incremented in this batch needs no read: inserted as the batch
+    # would make it, or on conflict its upserted columns set and its incremented ones added to
+    # (catching up, most rows are new and written so). The others are read.
+    defaults = model.defaults(table)
+    blind: dict[tuple[Any, ...], _Blind] = {}
     read: dict[tuple[Any, ...], None] = {}
     for op, k in zip(ops, op_keys, strict=True):
         if k in read:
             continue
-        if isinstance(op, Upsert):
-            values = blind.get(k)
-            if values is None:
-                blind[k] = dict(op.values)
-            else:
-                values.update(op.values)
+        written = blind.get(k)
+        if isinstance(op, Upsert | Increment) and (written is None or written.take(op)):
+            if written is None:
+                blind[k] = _Blind.first(op, defaults)
         else:
             blind.pop(k, None)
             read[k] = None
@@ -347,26 +388,22 @@ async def fold_table(conn: AsyncConnection, table: Table, primary: list[str], op
     memory_keys = {k: MemoryModel._key(dict(zip(primary, k, strict=True))) for k in read}
     before = {k: rows[m] for k, m in memory_keys.items() if m in rows}
     model.apply(op for op, k in zip(ops, op_keys, strict=True) if k in read)
-    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[tuple[Any, ...], Row]]] = {}
-    defaults = model.defaults(table)
-    shape_of: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    for k, values in blind.items():
-        row = defaults.copy()
-        for column, value in zip(primary, k, strict=True):  # cheaper than update() from a zip
-            row[column] = value
-        row.update(values)
-        named = tuple(values)  # the same columns in the same order: one shape, sorted once
+    shapes: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], list[tuple[tuple[Any, ...], Row]]] = {}
+    shape_of: dict[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+    for k, new in blind.items():
+        # Rows the same operations made have their columns in the same order: one shape, sorted once.
+        named = (tuple(new.row), tuple(new.sets), tuple(new.adds))
         shape = shape_of.get(named)
         if shape is None:
-            shape = shape_of[named] = (tuple(sorted(row)), tuple(sorted(values)))
-        shapes.setdefault(shape, []).append((k, row))
+            shape = shape_of[named] = (tuple(sorted(new.row)), tuple(sorted(new.sets)), tuple(sorted(new.adds)))
+        shapes.setdefault(shape, []).append((k, new.row))
     for k, m in memory_keys.items():
         changed = rows.get(m)
         if changed is not None and changed is not before.get(k):
-            shapes.setdefault((tuple(sorted(changed)), tuple(c for c in sorted(changed) if c not in primary)),
+            shapes.setdefault((tuple(sorted(changed)), tuple(c for c in sorted(changed) if c not in primary), ()),
                               []).append((k, changed))
-    for (columns, updates), keyed in shapes.items():
-        stmt = _upsert(conn.dialect.name, target, tuple(primary), updates)
+    for (columns, updates, adds), keyed in shapes.items():
+        stmt = _upsert(conn.dialect.name, target, tuple(primary), updates, adds)
         await execute_rows(conn, stmt, columns, [row for _k, row in _in_key_order(keyed)])
     gone = [k for k, m in memory_keys.items() if k in before and m not in rows]
     for start in range(0, len(gone), CHUNK):
@@ -522,11 +559,14 @@ async def _write_back(conn: AsyncConnection, table: Table, primary: list[str], b
 
 
 @functools.lru_cache(maxsize=1024)
-def _upsert(dialect: str, table: Table, primary: tuple[str, ...], updates: tuple[str, ...]) -> Any:
-    """The multi-row upsert of ``table`` setting ``updates`` on conflict, made once per shape: building
-    ``excluded`` copies the table's columns, which cost a lone event's batch more than its SQL."""
+def _upsert(dialect: str, table: Table, primary: tuple[str, ...], updates: tuple[str, ...],
+            adds: tuple[str, ...] = ()) -> Any:
+    """The multi-row upsert of ``table`` setting ``updates`` and adding to ``adds`` (NULL counts as 0)
+    on conflict, made once per shape: building ``excluded`` copies the table's columns, which cost a
+    lone event's batch more than its SQL."""
     stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
-    updated = {c: stmt.excluded[c] for c in updates}
+    updated: dict[str, Any] = {c: stmt.excluded[c] for c in updates}
+    updated.update({c: func.coalesce(table.c[c], literal_column("0")) + stmt.excluded[c] for c in adds})
     return (stmt.on_conflict_do_update(index_elements=list(primary), set_=updated) if updated
             else stmt.on_conflict_do_nothing(index_elements=list(primary)))
 

@@ -6,7 +6,7 @@ import random
 from typing import Any
 
 import pytest
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, select
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, select, text
 
 from shared.db import create_engine
 from shared.projection import Delete, Increment, Operation, Patch, Upsert, apply_folded, apply_sql
@@ -16,7 +16,9 @@ pytestmark = pytest.mark.integration
 metadata = MetaData()
 people = Table("fold_people", metadata, Column("pid", String(8), primary_key=True),
                Column("name", String(20), nullable=False), Column("active", Boolean, nullable=False, default=True),
-               Column("visits", Integer, nullable=False, default=0), Column("note", String(20)))
+               Column("visits", Integer, nullable=False, default=0), Column("note", String(20)),
+               Column("score", Integer, default=5),
+               Column("stars", Integer, nullable=False, default=0, server_default=text("0")))
 years = Table("fold_years", metadata, Column("pid", String(8), primary_key=True),
               Column("year", Integer, primary_key=True), Column("done", Integer),
               Column("flag", Boolean, default=False))
@@ -29,7 +31,7 @@ def _random_ops(rng: random.Random, count: int) -> list[Operation]:
     for _ in range(count):
         pid = f"p{rng.randrange(12)}"
         year = 2020 + rng.randrange(3)
-        kind = rng.randrange(9)
+        kind = rng.randrange(13)
         if kind == 0:
             ops.append(Upsert(people, {"pid": pid}, {"name": f"n{rng.randrange(99)}"}))
         elif kind == 1:
@@ -44,6 +46,14 @@ def _random_ops(rng: random.Random, count: int) -> list[Operation]:
             ops.append(Increment(years, {"year": year, "pid": pid}, "done"))
         elif kind == 6:
             ops.append(Upsert(years, {"pid": pid, "year": year}, {}))
+        elif kind == 9:  # an increment of a column the batch may have set
+            ops.append(Upsert(people, {"pid": pid}, {"name": "set", "visits": rng.randrange(5)}))
+        elif kind == 10:  # a non-zero default: the row is read before it is added to
+            ops.append(Increment(people, {"pid": pid}, "score", by=2, defaults={"name": "scored"}))
+        elif kind == 11:  # a default the server knows too, as the read models' counts have
+            ops.append(Increment(people, {"pid": pid}, "stars", defaults={"name": "starred"}))
+        elif kind == 12:
+            ops.append(Increment(years, {"pid": pid, "year": year}, "done", by=rng.randrange(-2, 3)))
         elif kind == 7:
             # keyed by a non-key column: applied in order, not folded
             ops.append(Patch(by_name, {"name": f"n{rng.randrange(3)}"}, {"name": f"n{rng.randrange(3)}"}))
