@@ -15,7 +15,8 @@ from shared.signing import CutOver, KeyRing, Signer
 SOURCE = "qingdan/registry/federation"
 
 
-def _chain(signer: Signer, stream_id: str, data: list[dict[str, object]], department: str = "federation") -> list[Envelope]:
+def _chain(signer: Signer, stream_id: str, data: list[dict[str, object]],
+           department: str = "federation") -> list[Envelope]:
     envelopes: list[Envelope] = []
     prev = ""
     for version, body in enumerate(data, start=1):
