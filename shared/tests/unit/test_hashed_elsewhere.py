@@ -45,7 +45,7 @@ def _batch(signer: Signer) -> list[tuple[str, bytes, int | None]]:
         update={"signature": base64.b64encode(b"x" * 64).decode()})
     unsigned = _chain(signer, "orgunit-5", [{"n": 1}])[0].model_copy(update={"key_id": "", "signature": ""})
     empty_hash = _chain(signer, "orgunit-6", [{"n": 2**70}])[0].model_copy(
-        update={"hash": "", "signature": signer.signature("")})  # signed over an empty hash
+        update={"hash": "", "signature": signer.signature("")})  # signed over an empty hash (orjson: a float)
     messages = [_message(e, i) for i, e in enumerate(
         [good[0], edited, good[2], last, *floats, moved, bad_signature, unsigned, empty_hash], start=1)]
     return [*messages, ("ns.registry.federation.orgunit.established", b"[1]", 99),
