@@ -39,7 +39,7 @@ from shared.messaging.feeds import FollowUp
 from shared.messaging.replay import replay
 from shared.messaging.subjects import subject_event_type
 from shared.projection import Operation, Projection, RowOperation, Tally, apply_folded, retarget
-from shared.signature_check import SignatureVerifier, verify_signatures
+from shared.signature_check import Checked, SignatureVerifier, verify_signatures
 from shared.signing import KeyRing
 from shared.staged_fold import count_tallies, row_changes, write_rows
 
@@ -47,7 +47,7 @@ CHUNK = 2000  # messages applied (and signature-checked) per staging transaction
 WINDOW = 20_000  # messages read per ordered consumer (~30 MB held at most)
 HELPER_FROM = 20_000  # messages in the stream from which signatures are verified in a helper process
 Progress = Callable[[int, int], None]
-ApplyChunk = Callable[[AsyncConnection, PlannedBatch, list[bool]], Awaitable[None]]
+ApplyChunk = Callable[[AsyncConnection, PlannedBatch, Checked], Awaitable[None]]
 
 
 @dataclass
@@ -92,15 +92,16 @@ async def replace_staged(
     done = Staged(0, 0, {})
     pending: list[Msg] = []
 
-    def plan(messages: list[Msg]) -> PlannedBatch:
+    def plan(messages: list[Msg], *, hash_elsewhere: bool) -> PlannedBatch:
         return plan_batch([(m.subject, m.data, m.metadata.sequence.stream) for m in messages], keyring,
-                          namespace=namespace, service=projection.source_service)
+                          namespace=namespace, service=projection.source_service, hash_elsewhere=hash_elsewhere)
 
-    async def apply_chunk(conn: AsyncConnection, planned: PlannedBatch, verified: list[bool], *,
+    async def apply_chunk(conn: AsyncConnection, planned: PlannedBatch, checked: Checked, *,
                           counters: bool = True) -> None:
         """Apply a chunk to the staging tables; with ``counters``, its tallies' counters moved
         too (``apply_folded``), else the rows only (``write_rows``: ``count_tallies`` at the end)."""
-        admissions = planned.settle(verified)
+        holds, verified = checked
+        admissions = planned.settle(verified, holds)
         decoded: dict[str, tuple[Envelope, EventPayload]] = {}  # by id: the first that decodes
         for admission in admissions:
             envelope = admission.envelope
@@ -152,9 +153,10 @@ async def replace_staged(
     async def stage(apply: ApplyChunk) -> int:
         # Read a window at a time with a callback that only collects (a slow callback would make
         # the client drop messages), then apply it in chunks: memory stays at one window. Each
-        # chunk's signatures are verified (by the verifier's helper process, on the other core)
-        # while the chunk before is applied; a chunk is applied only once they are.
-        ahead: tuple[PlannedBatch, asyncio.Future[list[bool]]] | None = None
+        # chunk's signatures are verified (by the verifier's helper process, on the other core, which
+        # also confirms the signed bodies' content hashes) while the chunk before is applied; a chunk
+        # is applied only once they are.
+        ahead: tuple[PlannedBatch, asyncio.Future[Checked]] | None = None
         position = 0
         while position < end:
             upto = min(position + WINDOW, end)
@@ -162,8 +164,8 @@ async def replace_staged(
             window = pending[:]
             pending.clear()
             for start in range(0, len(window), CHUNK):
-                planned = plan(window[start:start + CHUNK])
-                verifying = verifier.verify(planned.jobs())
+                planned = plan(window[start:start + CHUNK], hash_elsewhere=verifier.in_helper)
+                verifying = verifier.check(planned.hash_jobs(), planned.jobs())
                 if ahead is not None:
                     await _apply_verified(engine, apply, *ahead)
                 ahead = (planned, verifying)
@@ -191,9 +193,9 @@ async def replace_staged(
             live = await applied_position(conn, name, stream, lock=True)
             if live > position:  # what the live consumer applied meanwhile (little: it waits for us now)
                 await replay(nc, stream, subjects, start=position + 1, end=live, on_message=collect)
-                planned = plan(pending)
+                planned = plan(pending, hash_elsewhere=False)
                 pending.clear()
-                await apply_chunk(conn, planned, verify_signatures(planned.jobs()))
+                await apply_chunk(conn, planned, ([], verify_signatures(planned.jobs())))
                 position = live
             for table in projection.tables:
                 copy = staging[table.name]
@@ -221,12 +223,12 @@ async def replace_staged(
 
 
 async def _apply_verified(
-    engine: AsyncEngine, apply_chunk: ApplyChunk, planned: PlannedBatch, verifying: asyncio.Future[list[bool]],
+    engine: AsyncEngine, apply_chunk: ApplyChunk, planned: PlannedBatch, checking: asyncio.Future[Checked],
 ) -> None:
     """Once a chunk's signatures are verified, apply it in a transaction of its own."""
-    verified = await verifying
+    checked = await checking
     async with write_lock(engine), writer(engine).begin() as conn:
-        await apply_chunk(conn, planned, verified)
+        await apply_chunk(conn, planned, checked)
 
 
 async def _drop(conn: AsyncConnection, tables: Iterable[Table]) -> None:

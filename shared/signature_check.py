@@ -1,7 +1,9 @@
-"""Verifying Ed25519 signatures given as plain data, in this process or in a helper process.
+"""Verifying Ed25519 signatures (and confirming messages' content hashes) given as plain data, in
+this process or in a helper process.
 
 Kept apart from ``shared.signing`` (which imports the envelope model and pydantic) so that a
-helper process started to verify signatures imports only this and ``cryptography``.
+helper process started to verify signatures imports only this, ``shared.wire_hash`` (orjson) and
+``cryptography``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,14 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from shared.wire_hash import body_hash_holds
+
 SignatureJob = tuple[bytes, str, bytes]
 """A signature to verify: the raw Ed25519 public key, the base64 signature and the signed bytes."""
+HashJob = tuple[bytes, str]
+"""A content hash to confirm: a message body and the hash its envelope claims (:func:`body_hash_holds`)."""
+Checked = tuple[list[bool], list[bool]]
+"""Whether each hash job held, and whether each signature job verified (:func:`check_batch`)."""
 
 _PUBLIC_KEYS: dict[bytes, Ed25519PublicKey] = {}
 
@@ -40,6 +48,11 @@ def verify_signatures(jobs: Sequence[SignatureJob]) -> list[bool]:
     return verified
 
 
+def check_batch(hashes: Sequence[HashJob], jobs: Sequence[SignatureJob]) -> Checked:
+    """Whether each body's claimed hash holds (the fast path only), and whether each signature verifies."""
+    return [body_hash_holds(body, claimed) for body, claimed in hashes], verify_signatures(jobs)
+
+
 class SignatureVerifier:
     """Verifies batches of signatures in one helper process when the machine has a core to spare.
 
@@ -55,15 +68,31 @@ class SignatureVerifier:
         self._process: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()  # one batch on the pipes at a time
 
+    @property
+    def in_helper(self) -> bool:
+        """Whether batches are checked in the helper process (else here, when asked)."""
+        return self._wanted
+
     def verify(self, jobs: Sequence[SignatureJob]) -> asyncio.Future[list[bool]]:
         """A future of :func:`verify_signatures` over ``jobs``."""
         if not self._wanted or not jobs:
             done: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
             done.set_result(verify_signatures(jobs))
             return done
-        return asyncio.ensure_future(self._exchange(list(jobs)))
+        return asyncio.ensure_future(self._signatures(list(jobs)))
 
-    async def _exchange(self, jobs: list[SignatureJob]) -> list[bool]:
+    def check(self, hashes: Sequence[HashJob], jobs: Sequence[SignatureJob]) -> asyncio.Future[Checked]:
+        """A future of :func:`check_batch`: where the helper runs, the bodies' hashes go there too."""
+        if not self._wanted or not (hashes or jobs):
+            done: asyncio.Future[Checked] = asyncio.get_running_loop().create_future()
+            done.set_result(check_batch(hashes, jobs))
+            return done
+        return asyncio.ensure_future(self._exchange(list(hashes), list(jobs)))
+
+    async def _signatures(self, jobs: list[SignatureJob]) -> list[bool]:
+        return (await self._exchange([], jobs))[1]
+
+    async def _exchange(self, hashes: list[HashJob], jobs: list[SignatureJob]) -> Checked:
         async with self._lock:
             if self._process is None:
                 path = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
@@ -73,11 +102,12 @@ class SignatureVerifier:
                     stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env)
             process = self._process
             assert process.stdin is not None and process.stdout is not None
-            body = pickle.dumps(jobs, protocol=pickle.HIGHEST_PROTOCOL)
-            process.stdin.write(_LENGTH.pack(len(body)) + body)
+            body = pickle.dumps((hashes, jobs), protocol=pickle.HIGHEST_PROTOCOL)
+            process.stdin.write(_LENGTH.pack(len(body)))
+            process.stdin.write(body)  # not concatenated: a chunk's bodies are megabytes
             await process.stdin.drain()
-            answer = await process.stdout.readexactly(len(jobs))
-            return [b == 1 for b in answer]
+            answer = await process.stdout.readexactly(len(hashes) + len(jobs))
+            return [b == 1 for b in answer[:len(hashes)]], [b == 1 for b in answer[len(hashes):]]
 
     async def aclose(self) -> None:
         """Stop the helper process, if one was started (it ends when its input does)."""
@@ -99,13 +129,15 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 
 
 def serve() -> None:
-    """The helper process: read length-prefixed batches of jobs from stdin until it closes, answer
-    one byte per job (1: verified) on stdout. Its only peer is the process that started it."""
+    """The helper process: read length-prefixed batches of (hash jobs, signature jobs) from stdin
+    until it closes, answer one byte per job, hashes first (1: holds, verified) on stdout. Its only
+    peer is the process that started it."""
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     while True:
         head = source.read(_LENGTH.size)
         if len(head) < _LENGTH.size:
             return
-        jobs = pickle.loads(source.read(_LENGTH.unpack(head)[0]))  # from our own parent, over a pipe
-        sink.write(bytes(1 if ok else 0 for ok in verify_signatures(jobs)))
+        hashes, jobs = pickle.loads(source.read(_LENGTH.unpack(head)[0]))  # from our own parent, over a pipe
+        holds, verified = check_batch(hashes, jobs)
+        sink.write(bytes(1 if ok else 0 for ok in holds + verified))
         sink.flush()

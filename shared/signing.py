@@ -20,7 +20,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -318,6 +318,27 @@ class KeyRing:
         problems = [self._delivery_problem(d.subject, d.envelope, namespace=namespace, service=service,
                                            content_hash=d.content_hash, verify=False, stream=d.stream,
                                            sequence=d.sequence) for d in deliveries]
+        return self._planned(deliveries, problems)
+
+    def recheck(self, checks: PlannedChecks, content_hashes: dict[int, str], *, namespace: str,
+                service: str) -> PlannedChecks:
+        """``checks`` planned again with some deliveries' content hashes corrected (by index): what
+        :meth:`plan_deliveries` gives with those hashes in the first place.
+
+        For a caller that planned with the hashes the envelopes claim while their bodies were hashed
+        elsewhere: only the corrected deliveries are checked again (each signed: no signing cut-over
+        is counted twice), and the chained runs are formed anew, without them.
+        """
+        deliveries, problems = list(checks.deliveries), list(checks.problems)
+        for index, content_hash in content_hashes.items():
+            d = deliveries[index] = replace(deliveries[index], content_hash=content_hash)
+            problems[index] = self._delivery_problem(d.subject, d.envelope, namespace=namespace, service=service,
+                                                     content_hash=content_hash, verify=False, stream=d.stream,
+                                                     sequence=d.sequence)
+        return self._planned(deliveries, problems)
+
+    def _planned(self, deliveries: Sequence[Delivery], problems: list[str | None]) -> PlannedChecks:
+        """The checks of ``deliveries`` given their problems but for the signatures: their chained runs."""
         by_stream: dict[tuple[str, str], list[int]] = {}
         for index, delivery in enumerate(deliveries):
             if problems[index] is None and delivery.envelope.signature:  # unsigned: before a cut-over

@@ -42,7 +42,7 @@ from shared.messaging.subjects import service_subjects, stream_name, subject_eve
 from shared.messaging.worker import NatsWorker
 from shared.observability import CONSUMER_LAG, CONSUMER_POSITION, DEAD_LETTERS, EVENTS_APPLIED, EVENTS_SKIPPED
 from shared.projection import Changes, Operation, apply_folded
-from shared.signature_check import SignatureJob, SignatureVerifier, verify_signatures
+from shared.signature_check import Checked, SignatureVerifier, verify_signatures
 from shared.signing import KeyRing
 
 log = structlog.get_logger(__name__)
@@ -54,7 +54,8 @@ AfterCommit = Callable[[list[Envelope]], None]
 HELPER_FROM = 500
 """Signatures in one batch from which they are verified in a helper process (catching up: a batch
 of thousands of events has about one per chained run, ~45 µs each) while this process decodes the
-batch's payloads and works out its operations. Fewer (a live batch) are verified here, at once."""
+batch's payloads and works out its operations. Fewer (a live batch) are verified here, at once.
+From as many messages in a batch, their bodies' content hashes are confirmed there too."""
 
 
 class _HandlerFailed(Exception):
@@ -261,7 +262,7 @@ class DurableConsumer(NatsWorker):
             wanted = [i for i, t in enumerate(types)
                       if (t is None or t in self._event_types) and sequences[i] > lowest]
             planned = self._plan([msgs[i] for i in wanted], [sequences[i] for i in wanted])
-            verifying = self._verify(planned.jobs())
+            verifying = self._check(planned)
             # The fast path folds every event's operations and writes them once, after the loop.
             folded: list[Operation] | None = [] if self._folds and not careful else None
             # While the signatures are verified (a big batch's in the helper process), what does
@@ -270,7 +271,8 @@ class DurableConsumer(NatsWorker):
             envelopes = [d.envelope for d in planned.deliveries]
             prepared = self._prepare(envelopes) if folded is not None else {}
             seen = await self._already_applied(conn, envelopes) if folded is None else set()
-            admissions = dict(zip(wanted, planned.settle(await verifying), strict=True))
+            holds, verified = await verifying
+            admissions = dict(zip(wanted, planned.settle(verified, holds), strict=True))
             claimed: set[tuple[str, str]] | None = None
             if folded is not None:
                 # The (feed, event id) pairs this batch applies, recorded first: the table's key
@@ -340,20 +342,26 @@ class DurableConsumer(NatsWorker):
         """Parse the messages and check all but their signatures (``admit_batch`` in two steps);
         ``sequences``: their stream sequences, read once by the caller (nats-py parses the reply
         subject on every access to ``metadata``)."""
+        elsewhere = self._keyring is not None and len(msgs) >= HELPER_FROM and self._helper().in_helper
         return plan_batch([(m.subject, m.data, sequence) for m, sequence in zip(msgs, sequences, strict=True)],
-                          self._keyring,
-                          namespace=self._namespace, service=self._source_service)
+                          self._keyring, namespace=self._namespace, service=self._source_service,
+                          hash_elsewhere=elsewhere)
 
-    def _verify(self, jobs: list[SignatureJob]) -> asyncio.Future[list[bool]]:
-        """A future of the signatures' verification: a big batch's in a helper process (on the
-        other core, while this one prepares the batch), a small one's here and now."""
-        if len(jobs) < HELPER_FROM:
-            done: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
-            done.set_result(verify_signatures(jobs))
+    def _check(self, planned: PlannedBatch) -> asyncio.Future[Checked]:
+        """A future of the batch's hash jobs' and signatures' checks: a big batch's in a helper
+        process (on the other core, while this one prepares the batch), a small one's here and now."""
+        hashes, jobs = planned.hash_jobs(), planned.jobs()
+        if not hashes and len(jobs) < HELPER_FROM:
+            done: asyncio.Future[Checked] = asyncio.get_running_loop().create_future()
+            done.set_result(([], verify_signatures(jobs)))
             return done
+        return self._helper().check(hashes, jobs)
+
+    def _helper(self) -> SignatureVerifier:
+        """The verifier of big batches (its helper process starts with its first batch)."""
         if self._verifier is None:
             self._verifier = SignatureVerifier()
-        return self._verifier.verify(jobs)
+        return self._verifier
 
     def _claims(
         self, wanted: list[int], types: list[str | None], sequences: list[int], positions: dict[str, int],
