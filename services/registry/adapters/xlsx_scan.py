@@ -56,6 +56,8 @@ def _attributes(text: str, prefixes: frozenset[str]) -> dict[str, str] | None:
     found = dict(pairs)
     if len(found) != len(pairs):  # a repeated attribute is an XML error
         return None
+    if ":" not in text and "xmlns" not in text:  # the usual cell: no name to check
+        return found
     for name in found:
         # A namespace declaration would change what the tags mean; an undeclared prefix is an error.
         if name == "xmlns" or (":" in name and name.partition(":")[0] not in prefixes - {"xmlns"}):
