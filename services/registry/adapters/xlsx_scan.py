@@ -22,15 +22,18 @@ _NAMESPACES = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
 _NAME = r'[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?'
 _ATTRIBUTES = r'(?: ' + _NAME + r'="[^"<&\t\n]*")*'
 _ATTRIBUTE = re.compile(r' (' + _NAME + r')="([^"]*)"')
-_ROW = re.compile(r'\s*<row(' + _ATTRIBUTES + r') ?(?:/>|>(.*?)</row>)', re.S)
+_ROW = re.compile(r'\s*<row(' + _ATTRIBUTES + r') ?(/?)>')
 _PRESERVE = r'(?: xml:space="preserve")?'
+# One cell, the whole of it in group 1 (so that the cells found can be seen to cover the row).
 _CELL = re.compile(
-    r'\s*<c(' + _ATTRIBUTES + r') ?(?:/>|>'
+    r'(\s*<c(?: r="([A-Z]{1,3}[0-9]{1,7})")?(' + _ATTRIBUTES + r') ?(?:/>|>'
     r'(?:<f(?: [^<>]*)?/>|<f(?: [^<>]*)?>[^<]*</f>)?'
-    r'(?:<v>([^<]*)</v>|<v/>|<is><t' + _PRESERVE + r'>([^<]*)</t></is>|(<is><t' + _PRESERVE + r'/></is>))?'
-    r'</c>)')
-# What an XML parser would refuse or change in text: control characters, entities, CDATA's end, CR.
-_UNSAFE = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\r&\ufffe\uffff]|]]>')
+    r'(?:<v>([^<]*)</v>|<v/>|(<is><t' + _PRESERVE + r'>([^<]*)</t></is>|<is><t' + _PRESERVE + r'/></is>))?'
+    r'</c>))')
+# What an XML parser would refuse or change in text: entities, CDATA's end, CR, control characters
+# and the two non-characters (U+FFFE, U+FFFF in UTF-8).
+_UNSAFE = (b"&", b"\r", b"]]>", b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+_CONTROLS = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0e, 0x20))
 _ROOT = re.compile(r'<\?xml[^>]*\?>\s*<([A-Za-z]+)\b([^<>]*)>')
 
 
@@ -65,41 +68,61 @@ def _attributes(text: str, prefixes: frozenset[str]) -> dict[str, str] | None:
     return found
 
 
+_NO_ATTRIBUTES: dict[str, str] = {}
+
+
+def _cell_attributes(text: str, prefixes: frozenset[str], seen: dict[str, dict[str, str] | None]
+                     ) -> dict[str, str] | None:
+    """A cell's attributes but ``r``: the same few (a type, a style) on most cells, so worked out once."""
+    if not text:
+        return _NO_ATTRIBUTES
+    found = seen.get(text, _NO_ATTRIBUTES)
+    if found is _NO_ATTRIBUTES:
+        found = _attributes(text, prefixes)
+        if len(seen) < 256:  # a sheet has a few kinds of cell; never more than this many kept
+            seen[text] = found
+    return found
+
+
 def rows(body: bytes, prefixes: frozenset[str]) -> list[Row] | None:
     """The rows of a block of ``<row>`` elements, or ``None`` if it is not all plain rows."""
+    if any(unsafe in body for unsafe in _UNSAFE) or len(body.translate(None, _CONTROLS)) != len(body):
+        return None
     try:
         text = body.decode()
     except UnicodeDecodeError:
         return None
-    if _UNSAFE.search(text):
-        return None
     found: list[Row] = []
+    seen: dict[str, dict[str, str] | None] = {}
     at, end = 0, len(text.rstrip())  # each pattern takes the white space before its element
-    row_match, cell_match = _ROW.match, _CELL.match
+    row_match, cells_of = _ROW.match, _CELL.findall
     while at < end:
         row = row_match(text, at)
         if row is None:
             return None
-        at = row.end()
         attributes = _attributes(row[1], prefixes)
         if attributes is None:
             return None
         cells: list[Cell] = []
-        inner = (row[2] or "").rstrip()
-        position, stop = 0, len(inner)
-        while position < stop:
-            cell = cell_match(inner, position)
-            if cell is None:
-                return None
-            position = cell.end()
-            attrs = _attributes(cell[1], prefixes) if cell[1] else {}
-            if attrs is None:
+        found.append((attributes.get("r"), cells))
+        if row[2]:  # <row/>
+            at = row.end()
+            continue
+        close = text.find("</row>", row.end())
+        if close < 0:
+            return None
+        inner, at = text[row.end():close].rstrip(), close + 6
+        matched = cells_of(inner)
+        if sum(len(cell[0]) for cell in matched) != len(inner):  # something between or after the cells
+            return None
+        for _whole, reference, rest, value, inline_string, inline in matched:
+            attrs = _cell_attributes(rest, prefixes, seen)
+            if attrs is None or "r" in attrs:
                 return None
             kind = attrs.get("t", "n")
-            inline = cell[3] if cell[3] is not None else ("" if cell[4] is not None else None)
-            value = cell[2] or None  # <v></v> holds no value, as the tree's None text
-            if inline is not None and kind != "inlineStr":
+            if inline_string and kind != "inlineStr":
                 return None  # the tree reader takes <is> only of an inline string: leave it the odd case
-            cells.append((attrs.get("r"), kind, inline, value, attrs.get("s", "0")))
-        found.append((attributes.get("r"), cells))
+            # An inline string's text ("" for <t/>); <v></v> holds no value (the tree's None text).
+            cells.append((reference or None, kind, inline if inline_string else None, value or None,
+                          attrs.get("s", "0")))
     return found

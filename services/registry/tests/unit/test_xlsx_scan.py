@@ -25,7 +25,8 @@ _EXCEL_ROWS = (
     b'<c r="C1" t="inlineStr"><is><t xml:space="preserve"> \xe5\xbc\xa0 \xe4\xb8\x89 </t></is></c>'
     b'<c r="D1" s="2"><f>A1+1</f><v>4</v></c><c r="E1" t="b"><v>1</v></c><c r="F1"/><c r="G1"><v/></c></row>\n  '
     b'<row r="3"/><row r="4">\n<c r="B4" t="inlineStr"><is><t/></is></c><c t="str"><f t="shared" si="0"/>'
-    b'<v>x > y</v></c><c r="E4" t="e"><v>#N/A</v></c><c r="F4" t="inlineStr"><is><t>a > b</t></is></c></row>'
+    b'<v>x > y</v></c><c r="E4" t="e"><v>#N/A</v></c><c r="F4" t="inlineStr"><is><t>a > b</t></is></c>'
+    b'<c r="G4" t="inlineStr"><is><t></t></is></c><c r="H4" t="inlineStr"><v>5</v></c></row>'
 )
 
 
@@ -40,6 +41,7 @@ def test_plain_rows_are_scanned_as_the_tree_reads_them() -> None:
     assert scanned == tree
     assert scanned[0][1][1] == ("C1", "inlineStr", " 张 三 ", None, "0")
     assert scanned[0][1][4:] == [("F1", "n", None, None, "0"), ("G1", "n", None, None, "0")]
+    assert scanned[2][1][-2:] == [("G4", "inlineStr", "", None, "0"), ("H4", "inlineStr", None, "5", "0")]
 
 
 @pytest.mark.parametrize("change", [
@@ -50,6 +52,10 @@ def test_plain_rows_are_scanned_as_the_tree_reads_them() -> None:
     (b'<c r="F1"/>', b'<c r="F1" xmlns="urn:other"/>'),  # the default namespace changed
     (b'<c r="F1"/>', b'<c r="F1" other:x="1"/>'),  # an undeclared prefix
     (b"<v>0</v>", b"<v>0</v><extLst/>"),  # an element the scan does not know
+    (b'<c r="F1"/>', b'<c s="1" r="F1"/>'),  # the reference after another attribute
+    (b'<c r="F1"/>', b'<c r="F1" r="F2"/>'),  # a repeated attribute (an XML error)
+    (b'<c r="E4" t="e">', b'<c r="E4" t="e" >x'),  # text between cells
+    (b"</row>\n", b"</row>\n<row r=\"2\"><c r=\"A2\"><v>1</v></c>"),  # a row not closed
     (b'<t xml:space="preserve">', b"<t>\r"),  # a carriage return, which XML turns into a line feed
 ])
 def test_anything_unusual_is_left_to_the_tree(change: tuple[bytes, bytes]) -> None:
