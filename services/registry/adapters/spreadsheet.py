@@ -60,6 +60,8 @@ _BY_HEADING = {_heading_key(h): field for field, names in HEADINGS.items() for h
 
 
 def _cell(value: object) -> str:
+    if type(value) is str:  # most cells: tested first, without the chain below
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, datetime):

@@ -23,6 +23,8 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
 
+from services.registry.adapters import xlsx_scan as scan
+
 _NAMESPACES = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
                "http://purl.oclc.org/ooxml/spreadsheetml/main")  # transitional and strict
 _RELATIONSHIPS = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -125,11 +127,12 @@ _SHEET_DATA = re.compile(rb"<([A-Za-z_][\w.-]*:)?sheetData\b[^>]*?(/?)>")
 _ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)[\s>/]")
 
 
-def _blocks(source: IO[bytes]) -> Iterator[bytes]:
+def _blocks(source: IO[bytes]) -> Iterator[tuple[bytes, bytes, bytes]]:
     """The sheet's XML cut into well-formed documents of about ``_READ`` bytes of rows each.
 
     Each is the sheet's start (root element, namespaces) and its ``sheetData`` start tag, a run of
-    whole rows, and the closing tags: parsed in C at once, with no event per element.
+    whole rows, and the closing tags (given apart, so that the rows can be scanned without the
+    rest): parsed in C at once, with no event per element.
     """
     head = b""
     while (found := _SHEET_DATA.search(head)) is None:
@@ -151,57 +154,72 @@ def _blocks(source: IO[bytes]) -> Iterator[bytes]:
         rest += chunk
         done = rest.find(end_data)
         if done >= 0:
-            yield head + rest[:done] + closing
+            yield head, rest[:done], closing
             return
         if not chunk:
             raise ValueError("the sheet's XML ends inside its rows")
         cut = rest.rfind(end_row)
         if cut >= 0:
             cut += len(end_row)
-            yield head + rest[:cut] + closing
+            yield head, rest[:cut], closing
             rest = rest[cut:]
         elif len(rest) > MAX_ROW_BYTES:
             raise TooLarge(f"a row of the sheet is over {MAX_ROW_BYTES:,} bytes")
+
+
+def _tree_rows(document: bytes) -> Iterator[scan.Row]:
+    """A block's rows as ``(r, cells)``, each cell ``(r, t, inline text, value text, s)``, from its XML tree."""
+    sheet_data = next((e for e in fromstring(document) if e.tag in _SHEET_DATA_TAGS), None)
+    if sheet_data is None:
+        raise ValueError("the sheet's rows are not where its sheetData said")
+    for row in sheet_data:
+        if row.tag not in _ROW:
+            continue
+        cells: list[scan.Cell] = []
+        for cell in row:
+            if cell.tag not in _CELL:
+                continue
+            kind, inline, value = cell.get("t", "n"), None, None
+            for child in cell:
+                if kind == "inlineStr" and child.tag in _INLINE:
+                    inline = _text(child)
+                    break
+                if child.tag in _VALUE:
+                    value = child.text
+                    break
+            cells.append((cell.get("r"), kind, inline, value, cell.get("s", "0")))
+        yield row.get("r"), cells
 
 
 def _rows(source: IO[bytes], strings: list[str], dates: set[int], epoch: datetime
           ) -> Iterator[tuple[int, list[object]]]:
     previous = 0
     columns: dict[str, int] = {}  # a cell's column letters → its index, worked out once per column
-    for block in _blocks(source):
-        sheet_data = next((e for e in fromstring(block) if e.tag in _SHEET_DATA_TAGS), None)
-        if sheet_data is None:
-            raise ValueError("the sheet's rows are not where its sheetData said")
-        for row in sheet_data:
-            if row.tag not in _ROW:
-                continue
-            number = int(row.get("r") or previous + 1)
+    prefixes: frozenset[str] | None = None
+    for head, body, closing in _blocks(source):
+        if prefixes is None:
+            prefixes = scan.plain_root(head)  # the same head for every block: worked out once
+        scanned = scan.rows(body, prefixes) if prefixes is not None else None
+        for r, cells in scanned if scanned is not None else _tree_rows(head + body + closing):
+            number = int(r or previous + 1)
             if number > MAX_ROWS:
                 raise TooLarge(f"row {number} is beyond a sheet's {MAX_ROWS:,} rows")
             previous = number
             values: list[object] = []
-            for cell in row:
-                if cell.tag not in _CELL:
-                    continue
-                reference = cell.get("r")
+            for reference, kind, inline, value, style in cells:
                 if reference:
                     letters = reference.rstrip("0123456789")
                     column = columns.get(letters) or columns.setdefault(letters, column_index_from_string(letters))
                     if column - 1 > len(values):
                         values.extend([None] * (column - 1 - len(values)))
-                values.append(_value(cell, strings, dates, epoch))
+                values.append(_value(kind, inline, value, style, strings, dates, epoch))
             yield number, values
 
 
-def _value(cell: Element, strings: list[str], dates: set[int], epoch: datetime) -> object:
-    kind = cell.get("t", "n")
-    value = None
-    for child in cell:
-        if kind == "inlineStr" and child.tag in _INLINE:
-            return _text(child)
-        if child.tag in _VALUE:
-            value = child.text
-            break
+def _value(kind: str, inline: str | None, value: str | None, style: str, strings: list[str], dates: set[int],
+           epoch: datetime) -> object:
+    if inline is not None:
+        return inline
     if value is None:
         return None
     if kind == "s":
@@ -213,7 +231,7 @@ def _value(cell: Element, strings: list[str], dates: set[int], epoch: datetime) 
     if kind == "d":
         return datetime.fromisoformat(value)
     number = _number(value)
-    if int(cell.get("s", "0")) in dates:
+    if int(style) in dates:
         return from_excel(number, epoch)
     return number
 
