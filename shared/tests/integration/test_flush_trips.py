@@ -69,18 +69,32 @@ async def test_a_lone_command_is_one_trip_and_commits_everything(bench: UseCaseB
         nonlocal statements
         statements += 1
 
+    ends: list[str] = []  # SQLAlchemy's own BEGINs and COMMITs
+
+    def begun(*_: object) -> None:
+        ends.append("begin")
+
+    def committed(*_: object) -> None:
+        ends.append("commit")
+
     await bench.run(establish(bench, "u0", "warm"), buffered=True)  # the writer's connection opened
     event.listen(bench.engine.sync_engine, "before_cursor_execute", statement)
+    event.listen(bench.engine.sync_engine, "begin", begun)
+    event.listen(bench.engine.sync_engine, "commit", committed)
     aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
     try:
         await bench.run(establish(bench, "u1", "first"), buffered=True)
     finally:
         aiosqlite.Connection._execute = execute  # type: ignore[method-assign]
         event.remove(bench.engine.sync_engine, "before_cursor_execute", statement)
+        event.remove(bench.engine.sync_engine, "begin", begun)
+        event.remove(bench.engine.sync_engine, "commit", committed)
     if bench.engine.dialect.name == "sqlite":
         assert (handoffs, statements) == (1, 0)  # BEGIN, 2 inserts, the outbox rows and COMMIT at once
+        assert ends == []  # that hand-off is the whole transaction: SQLAlchemy's begin and commit are skipped
     else:
         assert statements == 1  # the events, their outbox rows and the owner's row in one statement
+        assert ends == ["begin", "commit"]
     assert [s for _, s in await queued(bench)] == ["unit-u0-warm"] * 2 + ["unit-u1-first"] * 2
     assert await bench.rows(owners, code="u1") == [{"code": "u1", "owner": "first"}]
     assert [e.envelope.stream_version for e in (await bench.stream("unit-u1-first")).events] == [1, 2]
