@@ -103,18 +103,24 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Writers take the write lock up front (no deadlocking lock upgrade); readers never wait
-        # for a writer under WAL, so they begin a plain deferred transaction.
-        options = conn.get_execution_options()
-        if options.get("qingdan_autocommit"):
+        begin = sqlite_begin(conn.get_execution_options())
+        if begin is None:
             return  # each statement its own transaction (autocommit_reader)
-        begin = "BEGIN IMMEDIATE" if options.get("qingdan_writer") else "BEGIN"
         driver = conn.connection.driver_connection
         if isinstance(driver, FusedConnection):
             # Run with the first statement, in its hand-off to the driver's thread (sqlite_driver).
             driver.defer_begin(begin)
         else:
             conn.exec_driver_sql(begin)
+
+
+def sqlite_begin(options: Any) -> str | None:
+    """The ``BEGIN`` a SQLite transaction of a connection with these execution options starts with
+    (None: autocommit, no transaction). Writers take the write lock up front (no deadlocking lock
+    upgrade); readers never wait for a writer under WAL, so they begin a plain deferred transaction."""
+    if options.get("qingdan_autocommit"):
+        return None
+    return "BEGIN IMMEDIATE" if options.get("qingdan_writer") else "BEGIN"
 
 
 async def autocommit_reader(engine: AsyncEngine) -> AsyncConnection:

@@ -46,6 +46,9 @@ class Supervised:
         self.failure: str | None = None
         self.failed_at: float | None = None
         self.restarts = 0
+        # Looked up once: ``labels()`` is a lock and a dict lookup, and the relay reports recovery
+        # after every batch it publishes (each lone command's).
+        self._up = TASK_UP.labels(name)
 
     @property
     def running(self) -> bool:
@@ -61,7 +64,7 @@ class Supervised:
         """Start supervising (idempotent)."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._supervise(), name=self.name)
-            TASK_UP.labels(self.name).set(1)
+            self._up.set(1)
 
     def recovered(self) -> None:
         """Called by the task when it works again (connected, subscribed, published): clears the failure."""
@@ -70,14 +73,14 @@ class Supervised:
         self.failure = None
         self.failed_at = None
         self._backoff.reset()
-        TASK_UP.labels(self.name).set(1)
+        self._up.set(1)
 
     async def stop(self) -> None:
         """Cancel the task and wait for it; never raises (shutdown must be quiet)."""
         task, self._task = self._task, None
         if task is not None:
             await _cancel(task, self.name)
-        TASK_UP.labels(self.name).set(0)
+        self._up.set(0)
 
     async def _supervise(self) -> None:
         while True:
@@ -93,7 +96,7 @@ class Supervised:
             self.failure = error
             self.failed_at = self.failed_at or time.time()
             self.restarts += 1
-            TASK_UP.labels(self.name).set(0)
+            self._up.set(0)
             TASK_RESTARTS.labels(self.name).inc()
             if self._cleanup is not None:
                 try:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
+from shared.db import sqlite_begin
 from shared.driver_sql import driver_form
 from shared.eventstore.outbox import PendingEvent
 from shared.eventstore.tables import events
@@ -52,7 +53,12 @@ async def fused_driver(conn: AsyncConnection) -> FusedConnection | None:
     """The connection's driver if it can run a flush in one hand-off (SQLite's), else None."""
     if conn.dialect.name != "sqlite":
         return None
-    driver = (await conn.get_raw_connection()).driver_connection
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        # A live connection holds its pool entry: no greenlet round trip (get_raw_connection's).
+        driver = sync.connection.driver_connection
+    else:
+        driver = (await conn.get_raw_connection()).driver_connection
     return driver if isinstance(driver, FusedConnection) else None
 
 
@@ -94,8 +100,14 @@ async def flush_fused(conn: AsyncConnection, driver: FusedConnection, groups: Se
         steps.append(step)
     if event_rows:
         steps.append((_OUTBOX, [(v["event_id"],) for v in event_rows], False))
+    begin = None
+    if not conn.in_transaction():  # no statement of the batch went through SQLAlchemy (executor: lazy begin)
+        if commit:
+            begin = sqlite_begin(conn.sync_connection.get_execution_options() if conn.sync_connection else {})
+        else:
+            await conn.begin()  # the statements after this flush go through SQLAlchemy, in its transaction
     try:
-        returned = await driver.run_steps(steps, commit=commit)
+        returned = await driver.run_steps(steps, commit=commit, begin=begin)
     except sqlite3.Error as exc:
         sql = next((s[0] for s in steps), "")
         raise DBAPIError.instance(sql, None, exc, sqlite3.Error, dialect=dialect) from exc

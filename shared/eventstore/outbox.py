@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import autocommit_reader, write_lock, writer
 from shared.eventstore.pending_read import fetch_pending, select_pending
-from shared.eventstore.position_sets import among, not_among
+from shared.eventstore.position_sets import among_parameter, not_among, positions_value
 from shared.eventstore.tables import events, outbox, parked_streams
 
 FORGET_DELAY = 0.2
@@ -103,6 +103,8 @@ class Outbox:
         """Whether every unpublished row of the table (parked streams' aside) is in ``_fresh``."""
         self.keep_committed = False
         """Set by the relay while it publishes (a standby keeps nothing)."""
+        self._clear = delete(outbox).where(among_parameter(outbox.c.position, engine.dialect.name))
+        """The clearing's statement, made once (see ``among_parameter``)."""
 
     # --- the writer's side ----------------------------------------------------------------
 
@@ -135,7 +137,8 @@ class Outbox:
                 and asyncio.get_running_loop().time() - self._acknowledged_since < CLEAR_AFTER:
             return []
         positions = sorted(self._acknowledged)
-        await conn.execute(delete(outbox).where(among(outbox.c.position, positions, self.engine.dialect.name)))
+        dialect = self.engine.dialect.name
+        await conn.execute(self._clear, {"positions": positions_value(positions, dialect)})
         return positions
 
     def cleared(self, positions: Sequence[int]) -> None:

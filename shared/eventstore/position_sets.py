@@ -17,11 +17,18 @@ from sqlalchemy import BigInteger, ColumnElement, all_, any_, bindparam, column,
 from sqlalchemy.dialects.postgresql import ARRAY
 
 
-def among(col: ColumnElement[Any], positions: Sequence[int], dialect: str) -> ColumnElement[bool]:
-    """``col IN positions``, with the positions as one parameter."""
+def among_parameter(col: ColumnElement[Any], dialect: str) -> ColumnElement[bool]:
+    """``col IN :positions``, the positions given at execution (:func:`positions_value`): a statement
+    built once is compiled once and its cache key made once; one built per call with its positions
+    cost its construction and cache key each time, a visible part of a writer's batch that clears the outbox."""
     if dialect == "postgresql":
-        return col == any_(bindparam("positions", list(positions), type_=ARRAY(BigInteger)))
-    return col.in_(_json_values(positions))
+        return col == any_(bindparam("positions", type_=ARRAY(BigInteger)))
+    return col.in_(select(column("value")).select_from(func.json_each(bindparam("positions"))))
+
+
+def positions_value(positions: Sequence[int], dialect: str) -> Any:
+    """The ``positions`` parameter of :func:`among_parameter` for these positions."""
+    return list(positions) if dialect == "postgresql" else json.dumps(list(positions))
 
 
 def not_among(col: ColumnElement[Any], positions: Sequence[int], dialect: str) -> ColumnElement[bool]:

@@ -14,6 +14,7 @@ see what an earlier command of the same batch wrote use ``find`` (rows) — the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -168,8 +169,10 @@ class BatchBuffer:
         return [g for g in groups if id(g) not in done]
 
 
+@functools.lru_cache(maxsize=256)
 def _unique(table: Table, column: str) -> bool:
-    """Whether the database refuses a second row with the same ``column`` value in ``table``."""
+    """Whether the database refuses a second row with the same ``column`` value in ``table``
+    (asked at every flush that claims a key: once per lone registration)."""
     if list(table.primary_key.columns.keys()) == [column] or table.c[column].unique:
         return True
     return any(isinstance(c, UniqueConstraint) and list(c.columns.keys()) == [column] for c in table.constraints)

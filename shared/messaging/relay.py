@@ -295,7 +295,7 @@ class OutboxRelay(NatsWorker):
         assert self._js is not None
         if self.outbox.awaiting_deletion > MAX_ACKNOWLEDGED:  # a long drain with no commands
             await self.outbox.delete_acknowledged()
-        if self._nc is not None:
+        if self._nc is not None and self._nc.max_payload != self._max_payload_seen:
             await self._release_if_fixed(self._nc.max_payload)
         rows = await self.outbox.pending(self._batch_size)
         self._backlog_gauge.set(len(rows))
@@ -381,7 +381,30 @@ class OutboxRelay(NatsWorker):
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._publish_timeout
-        await asyncio.wait(futures[-1:], timeout=self._publish_timeout)
+        await _answered(futures[-1], self._publish_timeout)
         open_ = [future for future in futures if not future.done()]
         if open_:
             await asyncio.wait(open_, timeout=max(0.0, deadline - loop.time()))
+
+
+async def _answered(future: asyncio.Future[Any], timeout: float) -> None:  # noqa: ASYNC109 - the publish timeout
+    """Wait until ``future`` is done or ``timeout`` seconds pass, whichever is first; never raises.
+
+    ``asyncio.wait([future], timeout=…)`` without its sets, its checks and a callback per future:
+    the relay waits so once per batch, i.e. once per lone command at low rates.
+    """
+    if future.done():
+        return
+    waiter = asyncio.get_running_loop().create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    timer = asyncio.get_running_loop().call_later(timeout, wake)
+    future.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        future.remove_done_callback(wake)

@@ -69,18 +69,32 @@ async def test_a_lone_command_is_one_trip_and_commits_everything(bench: UseCaseB
         nonlocal statements
         statements += 1
 
+    ends: list[str] = []  # SQLAlchemy's own BEGINs and COMMITs
+
+    def begun(*_: object) -> None:
+        ends.append("begin")
+
+    def committed(*_: object) -> None:
+        ends.append("commit")
+
     await bench.run(establish(bench, "u0", "warm"), buffered=True)  # the writer's connection opened
     event.listen(bench.engine.sync_engine, "before_cursor_execute", statement)
+    event.listen(bench.engine.sync_engine, "begin", begun)
+    event.listen(bench.engine.sync_engine, "commit", committed)
     aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
     try:
         await bench.run(establish(bench, "u1", "first"), buffered=True)
     finally:
         aiosqlite.Connection._execute = execute  # type: ignore[method-assign]
         event.remove(bench.engine.sync_engine, "before_cursor_execute", statement)
+        event.remove(bench.engine.sync_engine, "begin", begun)
+        event.remove(bench.engine.sync_engine, "commit", committed)
     if bench.engine.dialect.name == "sqlite":
         assert (handoffs, statements) == (1, 0)  # BEGIN, 2 inserts, the outbox rows and COMMIT at once
+        assert ends == []  # that hand-off is the whole transaction: SQLAlchemy's begin and commit are skipped
     else:
         assert statements == 1  # the events, their outbox rows and the owner's row in one statement
+        assert ends == ["begin", "commit"]
     assert [s for _, s in await queued(bench)] == ["unit-u0-warm"] * 2 + ["unit-u1-first"] * 2
     assert await bench.rows(owners, code="u1") == [{"code": "u1", "owner": "first"}]
     assert [e.envelope.stream_version for e in (await bench.stream("unit-u1-first")).events] == [1, 2]
@@ -102,3 +116,21 @@ async def test_a_taken_key_rolls_back_its_command_alone_and_leaves_nothing_of_it
     assert sorted(r["owner"] for r in await bench.rows(owners)) == ["first", "fourth"]
     await bench.run(establish(bench, "u3", "fifth"), buffered=True)  # the writer carries on
     assert (await bench.stream("unit-u3-fifth")).version == 2
+
+
+async def test_a_direct_command_after_a_buffered_one_sees_its_rows_and_both_commit(bench: UseCaseBench) -> None:
+    """The buffered command's rows are flushed before the direct one runs (mid-batch, the flush does
+    not commit: on SQLite it begins SQLAlchemy's transaction, which the direct command's savepoint joins)."""
+    seen: list[Any] = []
+
+    async def direct(uow: UnitOfWork) -> None:
+        seen.append(await uow.find(owners, code="m1"))
+        await uow.insert(owners, {"code": "m2", "owner": "direct"})
+
+    await bench.run(establish(bench, "m0", "warm"), buffered=True)  # the writer's connection opened
+    batches = bench.executor.batches
+    await asyncio.gather(bench.run(establish(bench, "m1", "buffered"), buffered=True), bench.run(direct))
+    assert bench.executor.batches == batches + 1  # one batch: the buffered rows were flushed mid-batch
+    assert seen == [{"code": "m1", "owner": "buffered"}]
+    assert sorted(r["code"] for r in await bench.rows(owners)) == ["m0", "m1", "m2"]
+    assert [s for _, s in await queued(bench)][-2:] == ["unit-m1-buffered"] * 2

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import aiosqlite
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import create_engine, writer
-from shared.sqlite_driver import PREFETCH
+from shared.sqlite_driver import PREFETCH, FusedConnection
 
 metadata = MetaData()
 items = Table("items", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
@@ -70,4 +71,23 @@ async def test_a_statement_is_one_hand_off(tmp_path: Path, monkeypatch: pytest.M
             assert calls == before  # a transaction that ran nothing began nothing and commits nothing
     finally:
         monkeypatch.undo()
+        await engine.dispose()
+
+
+async def test_steps_in_a_transaction_of_their_own_commit_all_or_nothing(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'own.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)"))
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert isinstance(driver, FusedConnection)
+            insert_rows = "INSERT INTO t (k) VALUES (?)"
+            await driver.run_steps([(insert_rows, [(1,), (2,)], False)], commit=True, begin="BEGIN IMMEDIATE")
+            with pytest.raises(sqlite3.IntegrityError):  # the second step fails: the first is undone too
+                await driver.run_steps([(insert_rows, [(3,)], False), (insert_rows, [(1,)], False)],
+                                       commit=True, begin="BEGIN IMMEDIATE")
+            assert not await driver.run_on_thread(lambda: driver.sqlite.in_transaction)  # rolled back, not left open
+            assert (await conn.execute(text("SELECT k FROM t ORDER BY k"))).scalars().all() == [1, 2]
+    finally:
         await engine.dispose()
