@@ -103,6 +103,12 @@ class Outbox:
         """Whether every unpublished row of the table (parked streams' aside) is in ``_fresh``."""
         self.keep_committed = False
         """Set by the relay while it publishes (a standby keeps nothing)."""
+        self._one_writer = engine.dialect.name == "sqlite"
+        """Whether this process is the log's only writer (SQLite, by design), so that the rows its
+        writer hands over are all that waits. On PostgreSQL another registry process may commit an
+        aggregate's event just before this one commits the next (having read it), and its ``NOTIFY``
+        arrive after: publishing the handed rows without a read would overtake it. There the
+        table is read after every commit: whatever the next commit read is committed by then."""
         self._clear = delete(outbox).where(among_parameter(outbox.c.position, engine.dialect.name))
         """The clearing's statement, made once (see ``among_parameter``)."""
 
@@ -115,7 +121,8 @@ class Outbox:
         None when they are not known (another process, a direct command, a release): the relay then
         reads the table.
         """
-        if rows is None or not self.keep_committed or len(self._fresh) + len(rows) > KEEP_COMMITTED:
+        if (rows is None or not self.keep_committed or not self._one_writer
+                or len(self._fresh) + len(rows) > KEEP_COMMITTED):
             self._unknown += 1
             self._in_sync = False
             self._fresh.clear()
