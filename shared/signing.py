@@ -21,14 +21,14 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from shared.envelope import Envelope
-from shared.signature_check import SignatureJob, verify_signatures
+from shared.signature_check import SignatureJob, sign_ed25519, verify_signatures
 
 _CONTEXT = b"qingdan-event-v1|"
 _UNKNOWN_KEY_RECHECK_SECONDS = 5.0
@@ -58,6 +58,9 @@ class Signer:
         self._private = private_key
         self.public_key = private_key.public_key()
         self.key_id = key_id(self.public_key)
+        # The seed and public key as libsodium signs with them (shared.signature_check.sign_ed25519).
+        self._secret = (private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+                        + self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw))
 
     @classmethod
     def generate(cls) -> Signer:
@@ -74,8 +77,6 @@ class Signer:
 
     def seed_base64(self) -> str:
         """The private seed, base64 (only ever written to a 0600 file or a secret store)."""
-        from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
-
         raw = self._private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
         return base64.b64encode(raw).decode()
 
@@ -87,7 +88,7 @@ class Signer:
 
     def signature(self, content_hash: str) -> str:
         """The base64 signature of an event with this hash under this key (what :meth:`sign` fills in)."""
-        return base64.b64encode(self._private.sign(signed_bytes(self.key_id, content_hash))).decode()
+        return base64.b64encode(sign_ed25519(self._secret, signed_bytes(self.key_id, content_hash))).decode()
 
     def public(self, service: str, department: str, departments: frozenset[str]) -> PublisherKey:
         """This key as others must trust it: bound to its service, instance and departments."""
@@ -107,6 +108,11 @@ class PublisherKey:
     department: str
     departments: frozenset[str]
     public_key: Ed25519PublicKey
+
+    @cached_property
+    def raw(self) -> bytes:
+        """The public key's 32 raw bytes (what a signature is verified with)."""
+        return self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
     @property
     def source(self) -> str:
@@ -372,8 +378,7 @@ class PlannedChecks:
 
     def jobs(self) -> list[SignatureJob]:
         """The signature of each run's last event, to verify (:func:`verify_signatures`), in run order."""
-        raw = {kid: key.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw) for kid, key in self.keys.items()}
-        return [(raw[e.key_id], e.signature, signed_message(e))
+        return [(self.keys[e.key_id].raw, e.signature, signed_message(e))
                 for e in (self.deliveries[run[-1]].envelope for run in self.runs)]
 
     def settle(self, verified: Sequence[bool]) -> list[str | None]:
@@ -402,11 +407,9 @@ class Delivery:
 
 
 def _signature_problem(envelope: Envelope, key: PublisherKey) -> str | None:
-    try:
-        key.public_key.verify(base64.b64decode(envelope.signature, validate=True), signed_message(envelope))
-    except (InvalidSignature, ValueError):
-        return f"signature does not verify with key {envelope.key_id}"
-    return None
+    if verify_signatures([(key.raw, envelope.signature, signed_message(envelope))])[0]:
+        return None
+    return f"signature does not verify with key {envelope.key_id}"
 
 
 def write_private(path: Path, text: str) -> None:

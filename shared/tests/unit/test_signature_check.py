@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import base64
+import os
+import random
 
-from shared.signature_check import SignatureJob, SignatureVerifier, verify_signatures
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from shared.signature_check import SignatureJob, SignatureVerifier, sign_ed25519, verify_ed25519, verify_signatures
 from shared.signing import Signer, signed_bytes
 
 
@@ -37,3 +42,42 @@ async def test_the_helper_process_answers_as_this_one_does_and_stops_when_closed
         finally:
             await verifier.aclose()
         await verifier.aclose()  # twice is harmless
+
+
+def _openssl_verifies(public: bytes, signature: bytes, message: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def test_libsodium_signs_and_verifies_as_openssl_does() -> None:
+    """Events signed before the switch to libsodium verify, and what it signs is byte for byte what
+    OpenSSL (``cryptography``) signed: Ed25519 is deterministic (RFC 8032)."""
+    rng = random.Random(3)
+    for _ in range(50):
+        key = Ed25519PrivateKey.generate()
+        seed, public = key.private_bytes_raw(), key.public_key().public_bytes_raw()
+        message = os.urandom(rng.randrange(0, 300))
+        signature = sign_ed25519(seed + public, message)
+        assert signature == key.sign(message)
+        assert verify_ed25519(public, signature, message)
+        # Whatever is changed, both refuse it.
+        flipped = bytearray(signature)
+        flipped[rng.randrange(64)] ^= 1 << rng.randrange(8)
+        other = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+        for args in ((public, bytes(flipped), message), (public, signature, message + b"x"),
+                     (other, signature, message)):
+            assert not verify_ed25519(*args)
+            assert not _openssl_verifies(*args)
+
+
+def test_a_key_or_signature_of_the_wrong_length_does_not_verify() -> None:
+    key = Ed25519PrivateKey.generate()
+    public, signature = key.public_key().public_bytes_raw(), key.sign(b"m")
+    assert verify_ed25519(public, signature, b"m")
+    assert not verify_ed25519(public[:31], signature, b"m")
+    assert not verify_ed25519(public, signature[:63], b"m")
+    assert not verify_ed25519(public, signature + b"\0", b"m")
+    assert not verify_ed25519(b"\0" * 32, signature, b"m")
