@@ -92,12 +92,8 @@ class SignatureVerifier:
         return self._wanted
 
     def verify(self, jobs: Sequence[SignatureJob]) -> asyncio.Future[list[bool]]:
-        """A future of :func:`verify_signatures` over ``jobs``."""
-        if not self._wanted or not jobs:
-            done: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
-            done.set_result(verify_signatures(jobs))
-            return done
-        return asyncio.ensure_future(self._signatures(list(jobs)))
+        """A future of :func:`verify_signatures` over ``jobs`` (:meth:`check` without hashes)."""
+        return asyncio.ensure_future(self._signatures(jobs))
 
     def check(self, hashes: Sequence[HashJob], jobs: Sequence[SignatureJob]) -> asyncio.Future[Checked]:
         """A future of :func:`check_batch`: where the helper runs, the bodies' hashes go there too."""
@@ -107,8 +103,8 @@ class SignatureVerifier:
             return done
         return asyncio.ensure_future(self._exchange(list(hashes), list(jobs)))
 
-    async def _signatures(self, jobs: list[SignatureJob]) -> list[bool]:
-        return (await self._exchange([], jobs))[1]
+    async def _signatures(self, jobs: Sequence[SignatureJob]) -> list[bool]:
+        return (await self.check([], jobs))[1]
 
     async def _exchange(self, hashes: list[HashJob], jobs: list[SignatureJob]) -> Checked:
         async with self._lock:

@@ -121,10 +121,9 @@ class PublisherKey:
 
     def to_json(self) -> str:
         """The public key file others install in their trust folder."""
-        raw = self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
         return json.dumps({
             "key_id": self.key_id, "service": self.service, "department": self.department,
-            "departments": sorted(self.departments), "public_key": base64.b64encode(raw).decode(),
+            "departments": sorted(self.departments), "public_key": base64.b64encode(self.raw).decode(),
         }, indent=2) + "\n"
 
     @classmethod
