@@ -25,8 +25,6 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, fr
 
 from services.registry.adapters import xlsx_scan as scan
 
-_NAMESPACES = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-               "http://purl.oclc.org/ooxml/spreadsheetml/main")  # transitional and strict
 _RELATIONSHIPS = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships",
                   "http://purl.oclc.org/ooxml/officeDocument/relationships")
 _PACKAGE = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -39,7 +37,7 @@ MAX_ROWS = 1_048_576  # Excel's own limit
 
 
 def _tags(name: str) -> frozenset[str]:
-    return frozenset(f"{{{ns}}}{name}" for ns in _NAMESPACES)
+    return frozenset(f"{{{ns}}}{name}" for ns in scan.NAMESPACES)
 
 
 _ROW, _CELL, _VALUE, _INLINE, _TEXT, _PHONETIC, _SHEET_DATA_TAGS = (
@@ -196,8 +194,8 @@ def _rows(source: IO[bytes], strings: list[str], dates: set[int], epoch: datetim
     previous = 0
     columns: dict[str, int] = {}  # a cell's column letters → its index, worked out once per column
     prefixes: frozenset[str] | None = None
-    for head, body, closing in _blocks(source):
-        if prefixes is None:
+    for index, (head, body, closing) in enumerate(_blocks(source)):
+        if index == 0:
             prefixes = scan.plain_root(head)  # the same head for every block: worked out once
         scanned = scan.rows(body, prefixes) if prefixes is not None else None
         for r, cells in scanned if scanned is not None else _tree_rows(head + body + closing):

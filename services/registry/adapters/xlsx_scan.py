@@ -16,8 +16,8 @@ Cell = tuple[str | None, str, str | None, str | None, str]
 """``(r, t, inline text, value text, s)`` of one ``<c>``; ``t`` defaults to ``n`` and ``s`` to ``0``."""
 Row = tuple[str | None, list[Cell]]
 
-_NAMESPACES = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-               "http://purl.oclc.org/ooxml/spreadsheetml/main")
+NAMESPACES = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+              "http://purl.oclc.org/ooxml/spreadsheetml/main")  # transitional and strict
 # Attributes: plain names, double-quoted values without the characters XML would normalise or refuse.
 _NAME = r'[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?'
 _ATTRIBUTES = r'(?: ' + _NAME + r'="[^"<&\t\n]*")*'
@@ -49,7 +49,7 @@ def plain_root(head: bytes) -> frozenset[str] | None:
     if found is None or found[1] != "worksheet" or re.search(r'<sheetData\b', text) is None:
         return None
     declared = re.findall(r'\sxmlns="([^"]*)"', found[2])
-    if len(declared) != 1 or declared[0] not in _NAMESPACES:
+    if len(declared) != 1 or declared[0] not in NAMESPACES:
         return None
     return frozenset(re.findall(r'\sxmlns:([A-Za-z_][\w.-]*)=', found[2]))
 
