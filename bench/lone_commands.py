@@ -47,18 +47,18 @@ from shared.messaging.credentials import instance_user
 from shared.messaging.streams import ensure_service_stream
 from shared.runtime import ServiceRuntime
 
-_handoffs = [0]
+HANDOFFS = [0]
 """Calls run on an aiosqlite connection's thread in this process (each a hand-off there and back)."""
 
 
-def _count_handoffs() -> None:
+def count_handoffs() -> None:
     """Count every aiosqlite hand-off (its ``Connection._execute``; once per process)."""
     original = aiosqlite.Connection._execute
     if getattr(original, "counted", False):
         return
 
     async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        _handoffs[0] += 1
+        HANDOFFS[0] += 1
         return await original(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
     counted.counted = True  # type: ignore[attr-defined]
@@ -74,7 +74,7 @@ async def measure(database_url: str, env: Environment, count: int, interval: flo
                                 nats_url=env.nats.plain_url, nats_user=user.name, nats_password=user.password,
                                 namespace=namespace,
                                 master_key=base64.b64encode(os.urandom(32)).decode())
-    _count_handoffs()
+    count_handoffs()
     runtime = ServiceRuntime.build(settings, schema=(registry_metadata,))
     deps = build_deps(settings, runtime)
     statements = 0
@@ -114,7 +114,7 @@ async def measure(database_url: str, env: Environment, count: int, interval: flo
             await lone(command)
         await asyncio.sleep(0.5)
         before, statements, ends, batches = relay.published, 0, 0, runtime.executor.batches
-        handoffs = _handoffs[0]
+        handoffs = HANDOFFS[0]
         cpu, started = time.process_time(), time.perf_counter()
         for command in commands[200:]:
             await lone(command)
@@ -124,7 +124,7 @@ async def measure(database_url: str, env: Environment, count: int, interval: flo
             health = await runtime.health()
             raise RuntimeError(f"published {relay.published - before} of {count}; health {health}") from None
         cpu, seconds = time.process_time() - cpu, time.perf_counter() - started
-        trips = _handoffs[0] - handoffs if runtime.engine.dialect.name == "sqlite" else statements + ends
+        trips = HANDOFFS[0] - handoffs if runtime.engine.dialect.name == "sqlite" else statements + ends
         return {"cpu_ms": cpu / count * 1000, "statements": statements / count, "trips": trips / count,
                 "batches": (runtime.executor.batches - batches) / count, "seconds": seconds}
     finally:

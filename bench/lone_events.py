@@ -10,8 +10,10 @@ organisation, then 5 per person: registered, visited, plan drawn, item added, it
 ``bench/scale_workload.py`` makes them) are published one at a time, each waited for until the
 consumer has committed it, so that every event is a batch of its own, as in quiet hours. The first
 fifth of the persons warm up; the figures are over the rest: CPU of this process (all its threads,
-``time.process_time``, publishing included: about a tenth of a millisecond) and SQL statements per
-event. ``--statements`` lists the statements of the last person's events, with how often each ran.
+``time.process_time``, publishing included: about a tenth of a millisecond), SQL statements through
+SQLAlchemy per event and, on SQLite, hand-offs to the driver's thread per event (writes held for
+the commit's hand-off run without SQLAlchemy, so the hand-offs are the trips). ``--statements``
+lists the statements of the last person's events, with how often each ran.
 On PostgreSQL the server's own CPU is not counted.
 """
 
@@ -29,6 +31,7 @@ from sqlalchemy import event
 
 from bench.bench_scale import _create_schema
 from bench.harness import Environment, load_average, say
+from bench.lone_commands import HANDOFFS, count_handoffs
 from bench.scale_workload import Keys, Message, organisation_messages, person_messages
 from services.reporting.read_models import PROJECTIONS
 from shared import gc_tuning
@@ -43,6 +46,7 @@ from shared.messaging.subjects import stream_name
 async def measure(database_url: str, nats_url: str, namespace: str, persons: int,
                   list_statements: bool) -> dict[str, Any]:
     """CPU ms and statements per lone event applied by reporting's registry consumer."""
+    count_handoffs()
     keys = Keys.generate()
     organisation, villages = organisation_messages(keys, namespace)
     people = person_messages((keys, namespace, villages, 11, 0, persons))
@@ -83,10 +87,12 @@ async def measure(database_url: str, nats_url: str, namespace: str, persons: int
             await lone(message)
         measured = people[warm:]
         statements.clear()
+        handoffs = HANDOFFS[0]
         cpu, started = time.process_time(), time.perf_counter()
         for message in measured[:-5]:
             await lone(message)
         cpu, seconds = time.process_time() - cpu, time.perf_counter() - started
+        handoffs = HANDOFFS[0] - handoffs
         count = len(measured) - 5
         total = len(statements)
         statements.clear()
@@ -98,6 +104,7 @@ async def measure(database_url: str, nats_url: str, namespace: str, persons: int
         await engine.dispose()
         await nc.close()
     return {"count": count, "cpu_ms": cpu / count * 1000, "statements": total / count, "seconds": seconds,
+            "handoffs": handoffs / count,
             "last": last if list_statements else None}
 
 
@@ -115,7 +122,9 @@ def main(argv: list[str]) -> int:
         figures = asyncio.run(measure(env.database_url(args.db, "lone"), env.nats.url, env.unique("lone"),
                                       args.persons, args.statements))
         print(f"{args.db}: {figures['count']} lone events, {figures['cpu_ms']:.3f} ms CPU each (this process), "
-              f"{figures['statements']:.2f} SQL statements each; load {load_average()}")
+              f"{figures['statements']:.2f} SQL statements through SQLAlchemy each"
+              + (f", {figures['handoffs']:.2f} driver hand-offs each" if args.db == "sqlite" else "")
+              + f"; load {load_average()}")
         if figures["last"] is not None:
             print("statements of the last person's 5 events:")
             for sql, times in figures["last"].most_common():

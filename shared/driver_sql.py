@@ -18,6 +18,8 @@ from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, tuple
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.sqlite_driver import live_fused
+
 Row = dict[str, Any]
 
 CHUNK = 500
@@ -92,14 +94,20 @@ async def execute_rows(conn: AsyncConnection, stmt: Any, columns: tuple[str, ...
     an expanding parameter) goes through ``conn.execute``.
     """
     driver = driver_form(conn.dialect, stmt, columns)
+    # Writes held on SQLite (FusedConnection.defer_writes) go with the transaction's next hand-off.
+    held = live_fused(conn) if driver is not None and conn.dialect.name == "sqlite" else None
     for start in range(0, len(rows), 1000):
         chunk = rows[start:start + 1000]
         if driver is None:
             await conn.execute(stmt, chunk)
             continue
         sql, processors = driver
-        await conn.exec_driver_sql(sql, [tuple([row[name] if process is None else process(row[name])
-                                                for name, process in processors]) for row in chunk])
+        parameters = [tuple([row[name] if process is None else process(row[name]) for name, process in processors])
+                      for row in chunk]
+        if held is not None and held.deferring:
+            held.defer((sql, parameters, False))
+        else:
+            await conn.exec_driver_sql(sql, parameters)
 
 
 @functools.lru_cache(maxsize=1024)

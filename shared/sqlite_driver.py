@@ -32,6 +32,7 @@ from typing import Any
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 PREFETCH = 256
 """Rows fetched in the same hand-off as the statement; the rest, if any, in further ones."""
@@ -40,11 +41,15 @@ _Outcome = tuple[sqlite3.Cursor | None, list[Any], Any, int, int | None]
 """The cursor (None once exhausted and closed), the first rows, description, rowcount, lastrowid."""
 
 
-def _run(conn: sqlite3.Connection, begin: str | None, many: bool, sql: str, parameters: Any) -> _Outcome:
-    """On the driver's thread: the deferred ``begin`` if any, one statement, its first rows, and the
-    cursor closed if nothing is left."""
+def _run(conn: sqlite3.Connection, begin: str | None, ahead: list[Step], many: bool, sql: str,
+         parameters: Any) -> _Outcome:
+    """On the driver's thread: the deferred ``begin`` if any, the writes held ``ahead`` of it
+    (:meth:`FusedConnection.defer_writes`), one statement, its first rows, and the cursor closed if
+    nothing is left."""
     if begin is not None:
         conn.execute(begin)
+    for ahead_sql, ahead_rows, _returning in ahead:
+        conn.executemany(ahead_sql, ahead_rows)
     cursor = conn.cursor()
     try:
         if many:
@@ -130,8 +135,9 @@ class FusedCursor:
 
     async def _statement(self, many: bool, sql: str, parameters: Any) -> FusedCursor:
         await self.close()  # a cursor reused for another statement drops what was left of the last
-        outcome: _Outcome = await self._connection.run_on_thread(
-            _run, self._connection.sqlite, self._connection.take_begin(), many, sql, parameters)
+        connection = self._connection
+        outcome: _Outcome = await connection.run_on_thread(
+            _run, connection.sqlite, connection.take_begin(), connection.take_deferred(), many, sql, parameters)
         self._cursor, self._rows, self.description, self.rowcount, self.lastrowid = outcome
         return self
 
@@ -182,6 +188,8 @@ class FusedConnection(aiosqlite.Connection):
     """A ``BEGIN`` waiting for the transaction's first statement (:meth:`defer_begin`)."""
     _committed_ahead = False
     """Whether :meth:`run_steps` committed the open transaction already (SQLAlchemy's commit is then free)."""
+    _deferred: list[Step] | None = None
+    """Writes held for the transaction's next hand-off (:meth:`defer_writes`); None: writes run at once."""
 
     @property
     def sqlite(self) -> sqlite3.Connection:
@@ -202,6 +210,37 @@ class FusedConnection(aiosqlite.Connection):
         begin, self._begin = self._begin, None
         return begin
 
+    def defer_writes(self) -> None:
+        """Until the transaction ends, hold the writes given to :meth:`defer` and run them, in order,
+        in the same hand-off as the next statement, :meth:`run_steps` or the ``COMMIT``.
+
+        The statements run in the order they were given, on the same transaction, so whatever
+        reads after a held write sees it; only the number of hand-offs changes (a live consumer's
+        lone event wrote ~8 statements after its reads, each a hand-off). A held write's error is
+        raised by the hand-off that runs it, with the transaction still open for the rollback.
+        """
+        if self._deferred is None:
+            self._deferred = []
+
+    @property
+    def deferring(self) -> bool:
+        """Whether writes are held (:meth:`defer_writes`) in the open transaction."""
+        return self._deferred is not None
+
+    def defer(self, step: Step) -> None:
+        """Hold a write (no rows returned) for the next hand-off; only while :attr:`deferring`."""
+        if self._deferred is None or step[2]:
+            raise RuntimeError("only a write without returned rows, while writes are held")
+        self._deferred.append(step)
+
+    def take_deferred(self) -> list[Step]:
+        """The writes held so far (for the hand-off about to run), no longer held; holding goes on."""
+        held = self._deferred
+        if not held:
+            return []
+        self._deferred = []
+        return held
+
     async def run_steps(self, steps: list[Step], *, commit: bool, begin: str | None = None) -> list[list[Any]]:
         """Run ``steps`` (and ``COMMIT`` if ``commit``) in one hand-off; each returning step's rows.
 
@@ -211,25 +250,40 @@ class FusedConnection(aiosqlite.Connection):
         fails. SQLAlchemy never sees it: its ``BEGIN``/``COMMIT`` bookkeeping was ~7 % of a lone command.
         """
         if begin is not None:
-            if not commit or self._begin is not None:
+            if not commit or self._begin is not None or self._deferred:
                 raise RuntimeError("a transaction of its own must commit, with none deferred")
             return await self.run_on_thread(_run_steps, self._conn, begin, steps, True, True)  # type: ignore[no-any-return]
-        returned: list[list[Any]] = await self.run_on_thread(_run_steps, self._conn, self.take_begin(), steps, commit)
+        ahead = self.take_deferred()
+        returned: list[list[Any]] = await self.run_on_thread(_run_steps, self._conn, self.take_begin(),
+                                                             ahead + steps, commit)
         self._committed_ahead = commit
-        return returned
+        if commit:
+            self._deferred = None
+        return returned[len(ahead):]
 
     async def commit(self) -> None:
-        """Commit, unless there is nothing to: no statement ran, or :meth:`run_steps` committed."""
+        """Commit (with the writes still held, in the same hand-off), unless there is nothing to: no
+        statement ran, or :meth:`run_steps` committed."""
+        if self._deferred:
+            await self.run_steps([], commit=True)
+        self._deferred = None
         if self._begin is not None or self._committed_ahead:
             self._begin, self._committed_ahead = None, False
             return
         await self.run_on_thread(self._conn.commit)
 
     async def rollback(self) -> None:
-        """Roll back, unless no statement ran since the deferred ``BEGIN`` (nothing began)."""
+        """Roll back (the writes held are dropped), unless no transaction is open: no statement ran
+        since the deferred ``BEGIN`` (nothing began), or the last one was committed."""
         self._committed_ahead = False
+        self._deferred = None
         if self._begin is not None:
             self._begin = None
+            return
+        # No transaction open (committed, or only reads outside one): nothing to undo. The pool
+        # rolls back every connection it takes back, after each commit too: a hand-off saved per
+        # transaction. SQLite's flag is read without the driver's thread (no statement runs now).
+        if not self._conn.in_transaction:
             return
         await self.run_on_thread(self._conn.rollback)
 
@@ -251,3 +305,13 @@ def fused_creator(url: URL) -> Callable[[], Any]:
         return connection
 
     return create
+
+
+def live_fused(conn: AsyncConnection) -> FusedConnection | None:
+    """The :class:`FusedConnection` under ``conn`` if it is one and live (no await: a live connection
+    holds its pool entry), else None."""
+    sync = conn.sync_connection
+    if sync is None or sync.closed or sync.invalidated:
+        return None
+    driver = sync.connection.driver_connection
+    return driver if isinstance(driver, FusedConnection) else None

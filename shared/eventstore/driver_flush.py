@@ -28,7 +28,7 @@ from shared.db import sqlite_begin
 from shared.driver_sql import driver_form
 from shared.eventstore.outbox import PendingEvent
 from shared.eventstore.tables import events
-from shared.sqlite_driver import FusedConnection, Step
+from shared.sqlite_driver import FusedConnection, Step, live_fused
 
 FUSE_MAX_ROWS = 64
 """Largest group of rows flushed this way; a larger batch keeps SQLAlchemy's multi-row statements
@@ -53,12 +53,10 @@ async def fused_driver(conn: AsyncConnection) -> FusedConnection | None:
     """The connection's driver if it can run a flush in one hand-off (SQLite's), else None."""
     if conn.dialect.name != "sqlite":
         return None
-    sync = conn.sync_connection
-    if sync is not None and not sync.closed and not sync.invalidated:
-        # A live connection holds its pool entry: no greenlet round trip (get_raw_connection's).
-        driver = sync.connection.driver_connection
-    else:
-        driver = (await conn.get_raw_connection()).driver_connection
+    live = live_fused(conn)  # no greenlet round trip (get_raw_connection's) for a live connection
+    if live is not None:
+        return live
+    driver = (await conn.get_raw_connection()).driver_connection
     return driver if isinstance(driver, FusedConnection) else None
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert,
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import create_engine, writer
-from shared.sqlite_driver import PREFETCH, FusedConnection
+from shared.sqlite_driver import PREFETCH, FusedConnection, live_fused
 
 metadata = MetaData()
 items = Table("items", metadata, Column("id", Integer, primary_key=True), Column("name", String, unique=True))
@@ -89,5 +89,76 @@ async def test_steps_in_a_transaction_of_their_own_commit_all_or_nothing(tmp_pat
                                        commit=True, begin="BEGIN IMMEDIATE")
             assert not await driver.run_on_thread(lambda: driver.sqlite.in_transaction)  # rolled back, not left open
             assert (await conn.execute(text("SELECT k FROM t ORDER BY k"))).scalars().all() == [1, 2]
+    finally:
+        await engine.dispose()
+
+
+async def test_held_writes_run_in_order_with_the_next_hand_off_and_commit_with_the_last(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'held.db'}")
+    calls = 0
+    execute = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: object, *args: object) -> object:
+        nonlocal calls
+        calls += 1
+        return await execute(self, fn, *args)  # type: ignore[no-untyped-call]
+
+    insert_rows, bump = "INSERT INTO t (k, v) VALUES (?, ?)", "UPDATE t SET v = v + 1 WHERE k = ?"
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER NOT NULL)"))
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with writer(engine).begin() as conn:
+            driver = live_fused(conn)
+            assert driver is not None
+            await conn.execute(text("SELECT 1"))  # the transaction's BEGIN ran with it
+            driver.defer_writes()
+            before = calls
+            driver.defer((insert_rows, [(1, 10), (2, 20)], False))
+            driver.defer((bump, [(1,)], False))  # after the insert it follows: the order is kept
+            assert calls == before  # held, not run
+            seen = (await conn.execute(text("SELECT k, v FROM t ORDER BY k"))).all()
+            assert [tuple(r) for r in seen] == [(1, 11), (2, 20)] and calls == before + 1  # ran with the read
+            driver.defer((bump, [(2,)], False))
+        assert calls == before + 2  # the last held write and the COMMIT: one hand-off
+        assert not driver.deferring  # the transaction ended: writes run at once again
+        async with engine.connect() as conn:
+            assert [tuple(r) for r in (await conn.execute(text("SELECT k, v FROM t ORDER BY k"))).all()] == [
+                (1, 11), (2, 21)]
+    finally:
+        monkeypatch.undo()
+        await engine.dispose()
+
+
+async def test_a_held_write_that_fails_fails_its_hand_off_and_nothing_of_the_transaction_is_kept(
+        tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'held_fail.db'}")
+    insert_rows = "INSERT INTO t (k) VALUES (?)"
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)"))
+            await conn.execute(text("INSERT INTO t (k) VALUES (1)"))
+        with pytest.raises(IntegrityError):
+            async with writer(engine).begin() as conn:
+                driver = live_fused(conn)
+                assert driver is not None
+                driver.defer_writes()
+                driver.defer((insert_rows, [(2,)], False))
+                driver.defer((insert_rows, [(1,)], False))  # taken: raised by the commit's hand-off
+        async with writer(engine).begin() as conn:  # rolled back; a held write of before is not run again
+            driver = live_fused(conn)
+            assert driver is not None and not driver.deferring
+            driver.defer_writes()
+            driver.defer((insert_rows, [(3,)], False))
+            await conn.rollback()  # dropped, not run
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT k FROM t ORDER BY k"))).scalars().all() == [1]
+        with pytest.raises(RuntimeError):  # a write that returns rows cannot be held
+            async with writer(engine).begin() as conn:
+                driver = live_fused(conn)
+                assert driver is not None
+                driver.defer_writes()
+                driver.defer(("INSERT INTO t (k) VALUES (?) RETURNING k", [(4,)], True))
     finally:
         await engine.dispose()
