@@ -173,6 +173,7 @@ class CommandExecutor:
                     # transaction, BEGIN to COMMIT, in one hand-off (driver_flush). The begin and
                     # commit through SQLAlchemy (greenlets, events) were ~7 % of such a command.
                     # Published rows go with this batch: no transaction of their own (see Outbox).
+                    # On PostgreSQL a lone fused statement runs in autocommit (pg_events_insert).
                     cleared = await self._outbox.clear_acknowledged(conn) if self._outbox is not None else []
                     for pending in batch:
                         outcomes.append(await self._one(conn, buffer, pending))
@@ -207,7 +208,7 @@ class CommandExecutor:
             self._outbox.cleared(cleared)
         # A direct command writes its events itself: the relay then reads what the batch committed.
         written = None if any(not pending.buffered for pending in batch) else buffer.written
-        self._settle(outcomes, len(batch), written)
+        self._settle(outcomes, len(batch), written, buffer.seen)
 
     async def _one(
         self, conn: AsyncConnection, buffer: BatchBuffer, pending: _Pending
@@ -227,11 +228,11 @@ class CommandExecutor:
             return pending, False, exc
 
     def _settle(self, outcomes: list[tuple[_Pending, bool, Any]], size: int,
-                written: list[PendingEvent] | None) -> None:
+                written: list[PendingEvent] | None, seen: list[int] | None) -> None:
         self.batches += 1
         self.commands += size
         if self._outbox is not None:
-            self._outbox.committed(written)
+            self._outbox.committed(written, seen)
         if self._on_commit is not None:
             self._on_commit()
         for pending, ok, value in outcomes:

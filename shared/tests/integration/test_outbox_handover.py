@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import create_engine
 from shared.eventstore import outbox as outbox_module
+from shared.eventstore.executor import CommandExecutor
 from shared.eventstore.outbox import Outbox, PendingEvent
 from shared.eventstore.tables import events, metadata, outbox
+from shared.eventstore.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +50,67 @@ async def test_an_event_another_process_committed_is_not_overtaken_by_the_next_o
         expected = [2] if engine.dialect.name == "sqlite" else [1, 2]  # SQLite: one writing process
         assert [row.position for row in await box.pending(100)] == expected
     finally:
+        await box.close()
+        await engine.dispose()
+
+
+def _event_row(event_id: str, stream_id: str, version: int) -> dict[str, Any]:
+    """An event's row as the event store buffers it (its position left to the database)."""
+    return {"event_id": event_id, "stream_id": stream_id, "stream_type": "thing", "version": version,
+            "event_type": "thing.happened", "schema_version": 1, "department": "federation",
+            "occurred_at": datetime.now(UTC), "envelope": "{}", "hash": "h"}
+
+
+async def test_the_writer_hands_its_rows_over_unless_its_statement_saw_an_event_the_relay_does_not_know(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: the writer's fused statement reports the outbox rows in its snapshot; the relay
+    publishes the handed rows without reading the table only if it knows every one of them."""
+    engine = create_engine(database_url)
+    if engine.dialect.name == "sqlite":
+        await engine.dispose()
+        pytest.skip("SQLite has one writing process: its handed rows are always trusted (the test below)")
+    monkeypatch.setattr(outbox_module, "PARKED_REFRESH", 1e6)  # no periodic read in between
+    box = Outbox(engine)
+    box.keep_committed = True  # as the leading relay sets it
+    reads = 0
+    read_pending = box._read_pending
+
+    async def counted(limit: int) -> list[PendingEvent]:
+        nonlocal reads
+        reads += 1
+        return await read_pending(limit)
+
+    monkeypatch.setattr(box, "_read_pending", counted)
+    executor = CommandExecutor(engine, outbox=box)
+
+    def append(event_id: str, version: int) -> Callable[[UnitOfWork], Awaitable[None]]:
+        async def command(uow: UnitOfWork) -> None:
+            uow.append_events("person-1", [_event_row(event_id, "person-1", version)], [])
+        return command
+
+    async def pending() -> list[str]:
+        rows = await box.pending(100)
+        box.acknowledged([row.position for row in rows])  # published
+        return [row.event_id for row in rows]
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        await executor.start()
+        assert await pending() == [] and reads == 1  # in step with the table
+        await executor.run_buffered(append("v1", 1))
+        assert await pending() == ["v1"] and reads == 1  # handed over, no read: the statement saw nothing unknown
+        async with engine.begin() as conn:  # another process's version 2, its NOTIFY not arrived
+            await conn.execute(insert(events).values(_event_row("v2", "person-1", 2)))
+            await conn.execute(insert(outbox).from_select(
+                ["position"], select(events.c.position).where(events.c.event_id == "v2")))
+        await executor.run_buffered(append("v3", 3))  # this writer's next, having read version 2
+        assert await pending() == ["v2", "v3"] and reads == 2  # its statement saw v2's row: the table is read
+        await executor.run_buffered(append("v4", 4))
+        assert await pending() == ["v4"] and reads == 2  # every row it saw was published: trusted again
+    finally:
+        await executor.stop()
         await box.close()
         await engine.dispose()
 
