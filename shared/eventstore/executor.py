@@ -174,10 +174,14 @@ class CommandExecutor:
                     # commit through SQLAlchemy (greenlets, events) were ~7 % of such a command.
                     # Published rows go with this batch: no transaction of their own (see Outbox).
                     # On PostgreSQL a lone fused statement runs in autocommit (pg_events_insert).
-                    cleared = await self._outbox.clear_acknowledged(conn) if self._outbox is not None else []
+                    # The acknowledged outbox rows to delete go with the last flush's statement (or
+                    # hand-off) when it is fused; else here, through SQLAlchemy.
+                    cleared = buffer.clearing = self._outbox.to_clear() if self._outbox is not None else []
                     for pending in batch:
                         outcomes.append(await self._one(conn, buffer, pending))
                     await buffer.flush(conn, last=True)  # on SQLite it may commit too, one hand-off
+                    if buffer.clearing and self._outbox is not None:
+                        await self._outbox.delete(conn, buffer.clearing)
                     if conn.in_transaction():
                         await conn.commit()
                 except BaseException:

@@ -111,8 +111,9 @@ class Outbox:
         handed rows are trusted only if the statement that wrote them saw no outbox row the relay
         does not know (``committed``'s ``seen``); else the table is read after the commit: whatever
         the commit read is committed by then."""
-        self._clear = delete(outbox).where(among_parameter(outbox.c.position, engine.dialect.name))
-        """The clearing's statement, made once (see ``among_parameter``)."""
+        self.clear_statement = delete(outbox).where(among_parameter(outbox.c.position, engine.dialect.name))
+        """The clearing's statement, made once (see ``among_parameter``); its parameter ``positions``
+        is ``positions_value`` of the rows to delete. A batch's fused flush runs it as one of its steps."""
 
     # --- the writer's side ----------------------------------------------------------------
 
@@ -147,17 +148,27 @@ class Outbox:
         fresh, acknowledged = self._fresh, self._acknowledged
         return all(p in fresh or p in acknowledged for p in positions)
 
-    async def clear_acknowledged(self, conn: AsyncConnection, *, now: bool = False) -> list[int]:
-        """Delete the acknowledged rows in the writer's transaction ``conn`` once enough have gathered
-        (``CLEAR_EVERY``, ``CLEAR_AFTER``; ``now``: whatever there is); pass the result to :meth:`cleared`."""
+    def to_clear(self, *, now: bool = False) -> list[int]:
+        """The acknowledged rows a batch should delete: all of them once enough have gathered
+        (``CLEAR_EVERY``, ``CLEAR_AFTER``; ``now``: whatever there is), else none. The batch deletes
+        them (:meth:`delete`, or a step of its fused flush) and passes them to :meth:`cleared`."""
         if not self._acknowledged:
             return []
         if not now and len(self._acknowledged) < CLEAR_EVERY and self._acknowledged_since is not None \
                 and asyncio.get_running_loop().time() - self._acknowledged_since < CLEAR_AFTER:
             return []
-        positions = sorted(self._acknowledged)
-        dialect = self.engine.dialect.name
-        await conn.execute(self._clear, {"positions": positions_value(positions, dialect)})
+        return sorted(self._acknowledged)
+
+    async def delete(self, conn: AsyncConnection, positions: Sequence[int]) -> None:
+        """Delete the outbox rows ``positions`` (acknowledged ones) in the transaction ``conn``."""
+        await conn.execute(self.clear_statement, {"positions": positions_value(positions, self.engine.dialect.name)})
+
+    async def clear_acknowledged(self, conn: AsyncConnection, *, now: bool = False) -> list[int]:
+        """Delete the acknowledged rows in the writer's transaction ``conn`` once enough have gathered
+        (:meth:`to_clear`); pass the result to :meth:`cleared`."""
+        positions = self.to_clear(now=now)
+        if positions:
+            await self.delete(conn, positions)
         return positions
 
     def cleared(self, positions: Sequence[int]) -> None:

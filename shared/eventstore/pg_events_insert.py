@@ -2,7 +2,8 @@
 
 ``WITH inserted AS (INSERT INTO events … RETURNING position, event_id), queued AS (INSERT INTO
 outbox (position) SELECT position FROM inserted), w1 AS (INSERT INTO <lookup table> …), …
-SELECT position, event_id, (SELECT array_agg(position) FROM outbox) FROM inserted``: a
+[cleared AS (DELETE FROM outbox WHERE position = ANY(…)),] SELECT position, event_id,
+(SELECT array_agg(position) FROM outbox) FROM inserted``: a
 data-modifying ``WITH`` runs whether or not the query reads it, all in the same statement and
 snapshot; a unique key taken in any of them fails the whole statement (``IntegrityError``) as it
 failed the separate inserts.
@@ -32,10 +33,11 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from asyncpg.exceptions import IntegrityConstraintViolationError
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import Table, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.eventstore.position_sets import among_parameter
 from shared.eventstore.tables import events, outbox
 
 MAX_ROWS = 4
@@ -54,7 +56,8 @@ def fits(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) ->
 
 
 @functools.lru_cache(maxsize=128)
-def _statement(dialect: Any, shapes: tuple[Shape, ...]) -> tuple[str, tuple[tuple[str, Any], ...]]:
+def _statement(dialect: Any, shapes: tuple[Shape, ...],
+               clearing: bool) -> tuple[str, tuple[tuple[str, Any], ...]]:
     """The fused statement in the driver's form: its SQL and each positional parameter's name
     (``t<shape>_<row>_<column index>``, the events' shape first) with its bind processor.
 
@@ -69,6 +72,8 @@ def _statement(dialect: Any, shapes: tuple[Shape, ...]) -> tuple[str, tuple[tupl
     inserted = ctes[0].returning(events.c.position, events.c.event_id).cte("inserted")
     queued = insert(outbox).from_select(["position"], select(inserted.c.position)).cte("queued")
     others = [stmt.cte(f"w{t}") for t, stmt in enumerate(ctes[1:], start=1)]
+    if clearing:  # the acknowledged rows the batch deletes (Outbox.to_clear): parameter ``positions``
+        others.append(delete(outbox).where(among_parameter(outbox.c.position, "postgresql")).cte("cleared"))
     seen = select(func.array_agg(outbox.c.position)).scalar_subquery()
     compiled = (select(inserted.c.position, inserted.c.event_id, seen).add_cte(queued, *others)
                 .compile(dialect=dialect))
@@ -85,9 +90,11 @@ class Inserted(NamedTuple):
 
 
 async def insert_fused(conn: AsyncConnection, event_rows: Sequence[dict[str, Any]],
-                       others: Sequence[tuple[Table, Sequence[dict[str, Any]]]], *, alone: bool = False) -> Inserted:
+                       others: Sequence[tuple[Table, Sequence[dict[str, Any]]]], *, alone: bool = False,
+                       clearing: Sequence[int] = ()) -> Inserted:
     """Insert ``event_rows`` into ``events``, their positions into ``outbox`` and each of ``others``'
-    rows into its table, in one statement (all must :func:`fits`).
+    rows into its table, and delete the outbox rows ``clearing``, in one statement (all must :func:`fits`).
+    The outbox rows it reports seen include ``clearing`` (the statement's snapshot is before its deletes).
 
     ``alone``: nothing else is written in this transaction; if none is open, the statement runs in
     autocommit on the driver (its own transaction) and the connection stays out of one."""
@@ -95,7 +102,9 @@ async def insert_fused(conn: AsyncConnection, event_rows: Sequence[dict[str, Any
     shapes = tuple((table, tuple(rows[0]), len(rows)) for table, rows in groups)
     parameters = {f"t{t}_{r}_{i}": row[c] for t, (_, rows) in enumerate(groups)
                   for r, row in enumerate(rows) for i, c in enumerate(shapes[t][1])}
-    sql, names = _statement(conn.dialect, shapes)
+    if clearing:
+        parameters["positions"] = list(clearing)
+    sql, names = _statement(conn.dialect, shapes, bool(clearing))
     values = tuple([parameters[name] if process is None else process(parameters[name]) for name, process in names])
     driver = _idle_driver(conn) if alone else None
     rows: list[Any]

@@ -90,12 +90,12 @@ async def test_a_lone_command_is_one_trip_and_commits_everything(bench: UseCaseB
         return await fetch(self, *args, **kwargs)
 
     aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
-    asyncpg.Connection.fetch = fetched  # type: ignore[method-assign]
+    asyncpg.Connection.fetch = fetched
     try:
         await bench.run(establish(bench, "u1", "first"), buffered=True)
     finally:
         aiosqlite.Connection._execute = execute  # type: ignore[method-assign]
-        asyncpg.Connection.fetch = fetch  # type: ignore[method-assign]
+        asyncpg.Connection.fetch = fetch
         event.remove(bench.engine.sync_engine, "before_cursor_execute", statement)
         event.remove(bench.engine.sync_engine, "begin", begun)
         event.remove(bench.engine.sync_engine, "commit", committed)

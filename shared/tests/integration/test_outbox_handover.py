@@ -6,8 +6,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import aiosqlite
+import asyncpg
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import create_engine
@@ -109,6 +111,64 @@ async def test_the_writer_hands_its_rows_over_unless_its_statement_saw_an_event_
         assert await pending() == ["v2", "v3"] and reads == 2  # its statement saw v2's row: the table is read
         await executor.run_buffered(append("v4", 4))
         assert await pending() == ["v4"] and reads == 2  # every row it saw was published: trusted again
+        monkeypatch.setattr(outbox_module, "CLEAR_AFTER", 0.0)  # the next batch deletes the published rows
+        await executor.run_buffered(append("v5", 5))  # its statement saw the rows it deleted: no matter
+        assert await pending() == ["v5"] and reads == 2 and box.awaiting_deletion == 1
+    finally:
+        await executor.stop()
+        await box.close()
+        await engine.dispose()
+
+
+async def test_a_lone_commands_batch_deletes_the_acknowledged_rows_in_its_one_trip(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox clearing is a step of the batch's fused flush (SQLite's hand-off, PostgreSQL's
+    statement in autocommit), not a DELETE of its own with SQLAlchemy's BEGIN and COMMIT around it."""
+    engine = create_engine(database_url)
+    box = Outbox(engine)
+    box.keep_committed = True
+    executor = CommandExecutor(engine, outbox=box)
+    trips: list[str] = []  # driver trips: aiosqlite hand-offs, asyncpg's direct statements, SQLAlchemy's
+
+    def append(event_id: str) -> Callable[[UnitOfWork], Awaitable[None]]:
+        async def command(uow: UnitOfWork) -> None:
+            uow.append_events(event_id, [_event_row(event_id, event_id, 1)], [])
+        return command
+
+    async def queued() -> list[int]:
+        async with engine.connect() as conn:
+            return list((await conn.execute(select(outbox.c.position).order_by(outbox.c.position))).scalars())
+
+    handoff, fetch = aiosqlite.Connection._execute, asyncpg.Connection.fetch
+
+    async def handed(self: aiosqlite.Connection, fn: Any, *args: Any) -> Any:
+        trips.append("hand-off")
+        return await handoff(self, fn, *args)  # type: ignore[no-untyped-call]
+
+    async def fetched(self: asyncpg.Connection, *args: Any, **kwargs: Any) -> Any:
+        trips.append("fetch")
+        return await fetch(self, *args, **kwargs)
+
+    def through_sqlalchemy(name: str) -> Callable[..., None]:
+        return lambda *_: trips.append(name)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        await executor.start()
+        await executor.run_buffered(append("e1"))  # the writer's connection opened
+        [first] = await queued()
+        box.acknowledged([first])
+        monkeypatch.setattr(outbox_module, "CLEAR_AFTER", 0.0)  # the next batch deletes it
+        for name in ("before_cursor_execute", "begin", "commit"):
+            event.listen(engine.sync_engine, name, through_sqlalchemy(name))
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", handed)
+        monkeypatch.setattr(asyncpg.Connection, "fetch", fetched)
+        await executor.run_buffered(append("e2"))
+        monkeypatch.undo()
+        assert trips == (["hand-off"] if engine.dialect.name == "sqlite" else ["fetch"])
+        assert len(await queued()) == 1 and box.awaiting_deletion == 0  # e1's row deleted, e2's queued
     finally:
         await executor.stop()
         await box.close()
