@@ -48,7 +48,8 @@ async def test_an_event_another_process_committed_is_not_overtaken_by_the_next_o
             await conn.run_sync(metadata.create_all)
         assert await box.pending(100) == []  # in step with the table
         await _commit(engine, 1, "person-1", 1)  # the other process's commit, not yet announced
-        box.committed([await _commit(engine, 2, "person-1", 2)])  # this writer's, handed over
+        # This writer's, handed over without what its statement saw (``seen``): the table must be read.
+        box.committed([await _commit(engine, 2, "person-1", 2)])
         expected = [2] if engine.dialect.name == "sqlite" else [1, 2]  # SQLite: one writing process
         assert [row.position for row in await box.pending(100)] == expected
     finally:
@@ -181,7 +182,7 @@ async def test_the_relay_publishes_handed_rows_and_reads_the_table_whenever_it_c
     engine = create_engine(database_url)
     if engine.dialect.name != "sqlite":
         await engine.dispose()
-        pytest.skip("on PostgreSQL the handed rows are never trusted alone (the test below)")
+        pytest.skip("PostgreSQL: the handed rows are trusted as their statement allows (the tests above)")
     box = Outbox(engine)
     box.keep_committed = True  # as the leading relay sets it
 
