@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from asyncpg.exceptions import IntegrityConstraintViolationError
-from sqlalchemy import Table, bindparam, delete, func, insert, select
+from sqlalchemy import Table, bindparam, delete, func, insert, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,6 +42,11 @@ from shared.eventstore.tables import events, outbox
 
 MAX_ROWS = 4
 """Most rows of one table one statement takes; more go their own way."""
+
+SEEN_MAX = 256
+"""Outbox rows the fused statement reports seen, at most: with as many, it says nothing (``seen`` is
+None) and the relay reads the table, as it would for rows it does not know (it holds at most
+``outbox.KEEP_COMMITTED`` handed rows besides the acknowledged ones still to clear)."""
 
 Shape = tuple[Table, tuple[str, ...], int]
 """A table, the columns its rows give, and how many rows."""
@@ -74,7 +79,10 @@ def _statement(dialect: Any, shapes: tuple[Shape, ...],
     others = [stmt.cte(f"w{t}") for t, stmt in enumerate(ctes[1:], start=1)]
     if clearing:  # the acknowledged rows the batch deletes (Outbox.to_clear): parameter ``positions``
         others.append(delete(outbox).where(among_parameter(outbox.c.position, "postgresql")).cte("cleared"))
-    seen = select(func.array_agg(outbox.c.position)).scalar_subquery()
+    # At most SEEN_MAX rows, by the primary key's index: a relay far behind (NATS away) must not make
+    # every command read the whole outbox; more than the relay could know means "read the table".
+    first = select(outbox.c.position).order_by(outbox.c.position).limit(literal_column(str(SEEN_MAX))).subquery()
+    seen = select(func.array_agg(first.c.position)).scalar_subquery()
     compiled = (select(inserted.c.position, inserted.c.event_id, seen).add_cte(queued, *others)
                 .compile(dialect=dialect))
     processors = compiled._bind_processors
@@ -85,8 +93,9 @@ class Inserted(NamedTuple):
     """What the fused statement reports: each event id's position, and the outbox rows it saw."""
 
     positions: dict[str, int]
-    seen: list[int]
-    """The outbox's rows in the statement's snapshot (not the ones it inserted)."""
+    seen: list[int] | None
+    """The outbox's rows in the statement's snapshot (not the ones it inserted); None if there were
+    :data:`SEEN_MAX` or more (too many to say)."""
 
 
 async def insert_fused(conn: AsyncConnection, event_rows: Sequence[dict[str, Any]],
@@ -115,7 +124,8 @@ async def insert_fused(conn: AsyncConnection, event_rows: Sequence[dict[str, Any
             raise IntegrityError(sql, None, exc) from exc
     else:
         rows = list(await conn.exec_driver_sql(sql, values))
-    return Inserted({row[1]: row[0] for row in rows}, list(rows[0][2] or ()) if rows else [])
+    seen = list(rows[0][2] or ()) if rows else []
+    return Inserted({row[1]: row[0] for row in rows}, None if len(seen) >= SEEN_MAX else seen)
 
 
 def _idle_driver(conn: AsyncConnection) -> Any | None:

@@ -16,6 +16,7 @@ from shared.db import create_engine
 from shared.eventstore import outbox as outbox_module
 from shared.eventstore.executor import CommandExecutor
 from shared.eventstore.outbox import Outbox, PendingEvent
+from shared.eventstore.pg_events_insert import SEEN_MAX, insert_fused
 from shared.eventstore.tables import events, metadata, outbox
 from shared.eventstore.unit_of_work import UnitOfWork
 
@@ -221,4 +222,28 @@ async def test_the_relay_publishes_handed_rows_and_reads_the_table_whenever_it_c
         assert first.event_id == "e-1" and unannounced.position == 4
     finally:
         await box.close()
+        await engine.dispose()
+
+
+async def test_a_fused_statement_that_sees_a_long_outbox_says_nothing_and_the_relay_reads_the_table(
+    database_url: str,
+) -> None:
+    """PostgreSQL: the fused statement reports at most ``SEEN_MAX - 1`` outbox rows; with more (the
+    relay far behind, NATS away) it reports none (None), so that no command reads the whole outbox."""
+    engine = create_engine(database_url)
+    if engine.dialect.name == "sqlite":
+        await engine.dispose()
+        pytest.skip("PostgreSQL only: SQLite's handed rows never depend on what a statement saw")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        for position in range(1, SEEN_MAX):
+            await _commit(engine, 1000 + position)
+        async with engine.begin() as conn:
+            short = await insert_fused(conn, [_event_row("a", "person-a", 1)], [])
+        assert short.seen is not None and sorted(short.seen) == list(range(1001, 1000 + SEEN_MAX))
+        async with engine.begin() as conn:  # now SEEN_MAX rows wait ("a" among them)
+            long = await insert_fused(conn, [_event_row("b", "person-b", 1)], [])
+        assert long.seen is None
+    finally:
         await engine.dispose()
