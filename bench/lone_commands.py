@@ -17,7 +17,9 @@ Trips to the database per command: on SQLite the hand-offs to the driver's threa
 connection of the process, relay included: aiosqlite's ``Connection._execute`` counted), which is what a statement
 costs there (a flush runs several statements in one, unseen by SQLAlchemy's statement count); on
 PostgreSQL the statements SQLAlchemy ran plus its ``BEGIN``s (asyncpg's, at the first statement)
-and ``COMMIT``/``ROLLBACK``s, each one round trip (asyncpg's prepares of a new statement not counted).
+and ``COMMIT``/``ROLLBACK``s, plus the statements run on asyncpg directly (``Connection.fetch``:
+the relay's read, a lone command's fused flush), each one round trip (asyncpg's prepares of a new
+statement not counted).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from functools import partial
 from typing import Any
 
 import aiosqlite
+import asyncpg
 import nats
 from sqlalchemy import event
 
@@ -48,7 +51,8 @@ from shared.messaging.streams import ensure_service_stream
 from shared.runtime import ServiceRuntime
 
 HANDOFFS = [0]
-"""Calls run on an aiosqlite connection's thread in this process (each a hand-off there and back)."""
+"""Calls run on an aiosqlite connection's thread in this process (each a hand-off there and back),
+and statements run on asyncpg directly."""
 
 
 def count_handoffs() -> None:
@@ -65,6 +69,20 @@ def count_handoffs() -> None:
     aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
 
 
+def _count_fetches() -> None:
+    """Count every ``asyncpg.Connection.fetch`` (statements run on the driver, bypassing SQLAlchemy)."""
+    original = asyncpg.Connection.fetch
+    if getattr(original, "counted", False):
+        return
+
+    async def counted(self: asyncpg.Connection, *args: Any, **kwargs: Any) -> Any:
+        HANDOFFS[0] += 1
+        return await original(self, *args, **kwargs)
+
+    counted.counted = True  # type: ignore[attr-defined]
+    asyncpg.Connection.fetch = counted
+
+
 async def measure(database_url: str, env: Environment, count: int, interval: float) -> dict[str, float]:
     """CPU ms and SQL statements per lone registration, with the relay publishing each."""
     namespace = env.unique("lone")
@@ -75,6 +93,7 @@ async def measure(database_url: str, env: Environment, count: int, interval: flo
                                 namespace=namespace,
                                 master_key=base64.b64encode(os.urandom(32)).decode())
     count_handoffs()
+    _count_fetches()
     runtime = ServiceRuntime.build(settings, schema=(registry_metadata,))
     deps = build_deps(settings, runtime)
     statements = 0
@@ -124,7 +143,8 @@ async def measure(database_url: str, env: Environment, count: int, interval: flo
             health = await runtime.health()
             raise RuntimeError(f"published {relay.published - before} of {count}; health {health}") from None
         cpu, seconds = time.process_time() - cpu, time.perf_counter() - started
-        trips = HANDOFFS[0] - handoffs if runtime.engine.dialect.name == "sqlite" else statements + ends
+        direct = HANDOFFS[0] - handoffs  # aiosqlite hand-offs, or asyncpg's direct statements
+        trips = direct if runtime.engine.dialect.name == "sqlite" else statements + ends + direct
         return {"cpu_ms": cpu / count * 1000, "statements": statements / count, "trips": trips / count,
                 "batches": (runtime.executor.batches - batches) / count, "seconds": seconds}
     finally:

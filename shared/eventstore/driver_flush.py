@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
@@ -27,7 +27,8 @@ from sqlalchemy.sql import Executable
 from shared.db import sqlite_begin
 from shared.driver_sql import driver_form
 from shared.eventstore.outbox import PendingEvent
-from shared.eventstore.tables import events
+from shared.eventstore.position_sets import among_parameter, positions_value
+from shared.eventstore.tables import events, outbox
 from shared.sqlite_driver import FusedConnection, Step, live_fused
 
 FUSE_MAX_ROWS = 64
@@ -36,6 +37,8 @@ FUSE_MAX_ROWS = 64
 
 _EVENTS = insert(events).returning(events.c.position, events.c.event_id)
 _OUTBOX = "INSERT INTO outbox (position) SELECT position FROM events WHERE event_id = ?"
+_CLEAR = delete(outbox).where(among_parameter(outbox.c.position, "sqlite"))
+"""The outbox clearing (``Outbox.to_clear``), a step of the batch's flush rather than a statement through SQLAlchemy."""
 
 
 @functools.lru_cache(maxsize=256)
@@ -72,9 +75,10 @@ def _step(dialect: Any, stmt: Executable, rows: list[dict[str, Any]], returning:
 
 
 async def flush_fused(conn: AsyncConnection, driver: FusedConnection, groups: Sequence[Sequence[Any]],
-                      *, commit: bool) -> list[PendingEvent] | None:
+                      *, commit: bool, clearing: Sequence[int] = ()) -> list[PendingEvent] | None:
     """Run the flush's ``groups`` of writes (``unit_of_work.Write``) and the outbox rows through
-    ``driver`` in one hand-off, committing if ``commit``; the events written (position order).
+    ``driver`` in one hand-off, deleting the outbox rows ``clearing`` (acknowledged ones) and
+    committing if ``commit``; the events written (position order).
     None, with nothing run, if a group is too large or a statement has no driver form."""
     dialect = conn.dialect
     steps: list[Step] = []
@@ -98,6 +102,11 @@ async def flush_fused(conn: AsyncConnection, driver: FusedConnection, groups: Se
         steps.append(step)
     if event_rows:
         steps.append((_OUTBOX, [(v["event_id"],) for v in event_rows], False))
+    if clearing:
+        step = _step(dialect, _CLEAR, [{"positions": positions_value(clearing, "sqlite")}], False)
+        if step is None:
+            return None
+        steps.append(step)
     begin = None
     if not conn.in_transaction():  # no statement of the batch went through SQLAlchemy (executor: lazy begin)
         if commit:

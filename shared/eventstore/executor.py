@@ -173,10 +173,15 @@ class CommandExecutor:
                     # transaction, BEGIN to COMMIT, in one hand-off (driver_flush). The begin and
                     # commit through SQLAlchemy (greenlets, events) were ~7 % of such a command.
                     # Published rows go with this batch: no transaction of their own (see Outbox).
-                    cleared = await self._outbox.clear_acknowledged(conn) if self._outbox is not None else []
+                    # On PostgreSQL a lone fused statement runs in autocommit (pg_events_insert).
+                    # The acknowledged outbox rows to delete go with the last flush's statement (or
+                    # hand-off) when it is fused; else here, through SQLAlchemy.
+                    cleared = buffer.clearing = self._outbox.to_clear() if self._outbox is not None else []
                     for pending in batch:
                         outcomes.append(await self._one(conn, buffer, pending))
                     await buffer.flush(conn, last=True)  # on SQLite it may commit too, one hand-off
+                    if buffer.clearing and self._outbox is not None:
+                        await self._outbox.delete(conn, buffer.clearing)
                     if conn.in_transaction():
                         await conn.commit()
                 except BaseException:
@@ -207,7 +212,7 @@ class CommandExecutor:
             self._outbox.cleared(cleared)
         # A direct command writes its events itself: the relay then reads what the batch committed.
         written = None if any(not pending.buffered for pending in batch) else buffer.written
-        self._settle(outcomes, len(batch), written)
+        self._settle(outcomes, len(batch), written, buffer.seen)
 
     async def _one(
         self, conn: AsyncConnection, buffer: BatchBuffer, pending: _Pending
@@ -227,11 +232,11 @@ class CommandExecutor:
             return pending, False, exc
 
     def _settle(self, outcomes: list[tuple[_Pending, bool, Any]], size: int,
-                written: list[PendingEvent] | None) -> None:
+                written: list[PendingEvent] | None, seen: list[int] | None) -> None:
         self.batches += 1
         self.commands += size
         if self._outbox is not None:
-            self._outbox.committed(written)
+            self._outbox.committed(written, seen)
         if self._on_commit is not None:
             self._on_commit()
         for pending, ok, value in outcomes:

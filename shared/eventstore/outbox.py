@@ -108,21 +108,27 @@ class Outbox:
         writer hands over are all that waits. On PostgreSQL another registry process may commit an
         aggregate's event just before this one commits the next (having read it), and its ``NOTIFY``
         arrive after: publishing the handed rows without a read would overtake it. There the
-        table is read after every commit: whatever the next commit read is committed by then."""
-        self._clear = delete(outbox).where(among_parameter(outbox.c.position, engine.dialect.name))
-        """The clearing's statement, made once (see ``among_parameter``)."""
+        handed rows are trusted only if the statement that wrote them saw no outbox row the relay
+        does not know (``committed``'s ``seen``); else the table is read after the commit: whatever
+        the commit read is committed by then."""
+        self.clear_statement = delete(outbox).where(among_parameter(outbox.c.position, engine.dialect.name))
+        """The clearing's statement, made once (see ``among_parameter``); its parameter ``positions``
+        is ``positions_value`` of the rows to delete. A batch's fused flush runs it as one of its steps."""
 
     # --- the writer's side ----------------------------------------------------------------
 
-    def committed(self, rows: Sequence[PendingEvent] | None = None) -> None:
+    def committed(self, rows: Sequence[PendingEvent] | None = None, seen: Sequence[int] | None = None) -> None:
         """New events were committed: wake whoever waits to publish them.
 
         ``rows``: every event the commit wrote, handed to the relay in memory (the writer's batch);
         None when they are not known (another process, a direct command, a release): the relay then
-        reads the table.
+        reads the table. ``seen`` (PostgreSQL): the outbox rows in the snapshot of the statement
+        that wrote ``rows``, its own not among them. Anything the commit read was committed before
+        that snapshot; if the relay knows each of these rows (handed to it and not acknowledged, or
+        acknowledged), no unseen event can come before ``rows``, and they are trusted as on SQLite.
         """
-        if (rows is None or not self.keep_committed or not self._one_writer
-                or len(self._fresh) + len(rows) > KEEP_COMMITTED):
+        if (rows is None or not self.keep_committed or len(self._fresh) + len(rows) > KEEP_COMMITTED
+                or not (self._one_writer or (seen is not None and self._knows(seen)))):
             self._unknown += 1
             self._in_sync = False
             self._fresh.clear()
@@ -135,17 +141,34 @@ class Outbox:
         if waiter is not None and not waiter.done():
             waiter.set_result(True)
 
-    async def clear_acknowledged(self, conn: AsyncConnection, *, now: bool = False) -> list[int]:
-        """Delete the acknowledged rows in the writer's transaction ``conn`` once enough have gathered
-        (``CLEAR_EVERY``, ``CLEAR_AFTER``; ``now``: whatever there is); pass the result to :meth:`cleared`."""
+    def _knows(self, positions: Sequence[int]) -> bool:
+        """Whether every one of ``positions`` was handed to the relay (and not read back from the
+        table since) or acknowledged: a row read from the table and not yet acknowledged is not
+        known here, and makes the relay read the table again (safe, and rare)."""
+        fresh, acknowledged = self._fresh, self._acknowledged
+        return all(p in fresh or p in acknowledged for p in positions)
+
+    def to_clear(self, *, now: bool = False) -> list[int]:
+        """The acknowledged rows a batch should delete: all of them once enough have gathered
+        (``CLEAR_EVERY``, ``CLEAR_AFTER``; ``now``: whatever there is), else none. The batch deletes
+        them (:meth:`delete`, or a step of its fused flush) and passes them to :meth:`cleared`."""
         if not self._acknowledged:
             return []
         if not now and len(self._acknowledged) < CLEAR_EVERY and self._acknowledged_since is not None \
                 and asyncio.get_running_loop().time() - self._acknowledged_since < CLEAR_AFTER:
             return []
-        positions = sorted(self._acknowledged)
-        dialect = self.engine.dialect.name
-        await conn.execute(self._clear, {"positions": positions_value(positions, dialect)})
+        return sorted(self._acknowledged)
+
+    async def delete(self, conn: AsyncConnection, positions: Sequence[int]) -> None:
+        """Delete the outbox rows ``positions`` (acknowledged ones) in the transaction ``conn``."""
+        await conn.execute(self.clear_statement, {"positions": positions_value(positions, self.engine.dialect.name)})
+
+    async def clear_acknowledged(self, conn: AsyncConnection, *, now: bool = False) -> list[int]:
+        """Delete the acknowledged rows in the writer's transaction ``conn`` once enough have gathered
+        (:meth:`to_clear`); pass the result to :meth:`cleared`."""
+        positions = self.to_clear(now=now)
+        if positions:
+            await self.delete(conn, positions)
         return positions
 
     def cleared(self, positions: Sequence[int]) -> None:

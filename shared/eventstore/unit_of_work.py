@@ -71,6 +71,12 @@ class BatchBuffer:
     claims: dict[tuple[str, Any], Claim] = field(default_factory=dict)
     written: list[PendingEvent] = field(default_factory=list)
     """The events flushed so far, with their positions, for the relay (``Outbox.committed``)."""
+    seen: list[int] | None = None
+    """The outbox rows the statement that wrote every event of ``written`` saw (PostgreSQL's fused
+    statement, ``pg_events_insert``); None if not one such statement wrote them all."""
+    clearing: list[int] = field(default_factory=list)
+    """Acknowledged outbox rows the batch deletes (``Outbox.to_clear``): a step of the last flush when
+    it is fused (SQLite's hand-off, PostgreSQL's statement), which empties this; else the executor's."""
     careful: bool = True
     """Whether claims on a unique column are read before the insert; if not (the executor's first
     try), the insert itself finds a taken key (``IntegrityError``) and the executor tries again
@@ -113,15 +119,18 @@ class BatchBuffer:
         await self.check_claims(conn)
         groups = _groups(self.writes)
         driver = await fused_driver(conn) if groups else None
-        fused = await flush_fused(conn, driver, groups, commit=last) if driver is not None else None
+        clearing = self.clearing if last else []
+        fused = await flush_fused(conn, driver, groups, commit=last, clearing=clearing) if driver is not None else None
         if fused is not None:
+            self.clearing = []
             self.writes.clear()
             self.appended.clear()
             self.written += fused
             return
         written: list[PendingEvent] = []
         queued: set[int] = set()  # positions whose outbox row went with their events' statement
-        groups = await self._insert_fused(conn, groups, written, queued)
+        earlier = bool(self.written)
+        groups, seen = await self._insert_fused(conn, groups, written, queued, clearing=clearing, last=last)
         for group in groups:
             first = group[0]
             if first.kind == "insert" and first.table is events:
@@ -146,27 +155,42 @@ class BatchBuffer:
             unqueued = [{"position": row.position} for row in written if row.position not in queued]
             if unqueued:
                 await conn.execute(insert(outbox), unqueued)
+        if seen is not None and clearing:
+            # It deleted these (acknowledged) rows, which the outbox forgets before it is handed ``seen``.
+            self.clearing = []
+            deleted = set(clearing)
+            seen = [p for p in seen if p not in deleted]
+        if written:
+            # The events of this batch all came from one fused statement: what it saw stands for them.
+            self.seen = seen if not earlier and len(queued) == len(written) else None
         self.writes.clear()
         self.appended.clear()
         self.written += written
 
     @staticmethod
     async def _insert_fused(conn: AsyncConnection, groups: list[list[Write]], written: list[PendingEvent],
-                            queued: set[int]) -> list[list[Write]]:
-        """On PostgreSQL, a small group of events, their outbox rows and the small insert groups in
-        one statement (``pg_events_insert``); the groups left to write."""
+                            queued: set[int], *, clearing: list[int],
+                            last: bool) -> tuple[list[list[Write]], list[int] | None]:
+        """On PostgreSQL, a small group of events, their outbox rows, the small insert groups and the
+        outbox ``clearing`` in one statement (``pg_events_insert``): the groups left to write, and the
+        outbox rows the statement saw (None if it did not run). ``last``: the batch writes nothing after this flush."""
         fused = [g for g in groups if g[0].kind == "insert" and fits(conn, g[0].table, [w.values for w in g])]
         head = next((g for g in fused if g[0].table is events), None)
         if head is None:
-            return groups
+            return groups, None
         others = [g for g in fused if g[0].table is not events]
-        position = await insert_fused(conn, [w.values for w in head],
-                                      [(g[0].table, [w.values for w in g]) for g in others])
+        # Alone in its transaction if every group of the flush goes in it (``insert_fused`` then
+        # runs it in autocommit when no transaction is open).
+        alone = last and len(fused) == len(groups) and len(others) == len(fused) - 1
+        inserted = await insert_fused(conn, [w.values for w in head],
+                                      [(g[0].table, [w.values for w in g]) for g in others], alone=alone,
+                                      clearing=clearing)
+        position = inserted.positions
         written.extend(PendingEvent(position[v["event_id"]], v["event_id"], v["event_type"], v["department"],
                                     v["envelope"], v["stream_id"]) for v in (w.values for w in head))
         queued.update(position.values())
         done = {id(g) for g in (head, *others)}
-        return [g for g in groups if id(g) not in done]
+        return [g for g in groups if id(g) not in done], inserted.seen
 
 
 @functools.lru_cache(maxsize=256)
