@@ -97,47 +97,27 @@ async def checked_in_helper(content: bytes, villages: VillageDirectory, today: d
                             ) -> AsyncGenerator[list[CheckedLine], None]:
     """:func:`checked_lines` of the extract in batches, from a helper process started for the call.
 
-    Raises the helper's ``InvalidInput`` (an unreadable sheet) before the first batch. Its answers
-    are taken off the pipe as they come, whatever the caller is doing: a helper held back by a full
-    pipe would have to be scheduled again before each batch, and on a busy machine that wait adds up
-    (the answers are the rows' checked form, which the caller holds anyway). The helper is stopped
-    when the iteration ends or is closed (use ``contextlib.aclosing``).
+    Raises the helper's ``InvalidInput`` (an unreadable sheet) before the first batch. The helper
+    is stopped when the iteration ends or is closed (use ``contextlib.aclosing``).
     """
     path = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "from services.registry.application.extract_checking import serve; serve()",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
     assert process.stdin is not None and process.stdout is not None
-    stdout = process.stdout
-    answers: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
-
-    async def take() -> None:
-        while True:
-            try:
-                answer = await _receive(stdout)
-            except RuntimeError as exc:
-                answer = ("stopped", exc)
-            answers.put_nowait(answer)
-            if answer[0] not in ("rows", "readable"):
-                return
-
-    taking = asyncio.create_task(take())
     finished = False
     try:
         body = pickle.dumps((content, villages, today), protocol=pickle.HIGHEST_PROTOCOL)
         process.stdin.write(_LENGTH.pack(len(body)))
         process.stdin.write(body)
         await process.stdin.drain()
-        while (answer := await answers.get())[0] in ("rows", "readable"):
-            if answer[0] == "rows":
-                yield answer[1]
+        answer = await _receive(process.stdout)
         if answer[0] == "refused":
             raise InvalidInput(answer[1], field=answer[2])
-        if answer[0] == "stopped":
-            raise answer[1]
+        while (answer := await _receive(process.stdout))[0] == "rows":
+            yield answer[1]
         finished = True
     finally:
-        taking.cancel()
         process.stdin.close()
         if not finished and process.returncode is None:
             process.kill()  # abandoned (a refused sheet, a failed write): nothing more is wanted from it
