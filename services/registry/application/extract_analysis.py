@@ -9,8 +9,6 @@ downloaded report does not spread personal data.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Iterable
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -21,14 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.registry.adapters import spreadsheet
 from services.registry.adapters.tables import certificates, org_units, person_keys, persons
 from services.registry.application.deps import RegistryDeps
-from services.registry.application.extract_checking import REQUIRED, CheckedLine, checked_in_helper, checked_lines
 from services.registry.application.lookups import registered_persons
-from services.registry.domain.extract_row import ExtractRow, Problem, VillageDirectory
+from services.registry.domain.certificate import mask_certificate, mask_name
+from services.registry.domain.extract_row import ExtractRow, Problem, VillageDirectory, check_row
 from shared.eventstore.unit_of_work import UnitOfWork
 
 Reader = AsyncConnection | UnitOfWork
 
 RowStatus = Literal["new", "registered", "changed", "deregistered", "invalid"]
+REQUIRED = ("name", "certificate_number")
 
 
 @dataclass
@@ -115,50 +114,24 @@ async def analyse(uow: Reader, deps: RegistryDeps, content: bytes) -> list[RowRe
     """Every row of the extract compared with the register."""
     _fields, rows = spreadsheet.stream_sheet(content, required=REQUIRED)
     villages = await village_directory(uow)
-    reports, indexes = _reports(checked_lines(rows, villages, deps.today()), deps, {})
-    await _compare(uow, deps, reports, indexes)
-    return reports
-
-
-async def analyse_in_parts(uow: Reader, deps: RegistryDeps, content: bytes) -> AsyncGenerator[list[RowReport], None]:
-    """:func:`analyse`'s reports in parts of ``extract_checking.BATCH_ROWS`` rows, the rows read and
-    checked in a helper process (``extract_checking.checked_in_helper``): the caller may write one
-    part while the next is checked. Nothing is yielded unless the whole sheet is readable. Each part
-    is compared with the register when it comes; a resident appears at most once in an extract (a
-    repeat is invalid), so what the caller wrote of earlier parts is never a later part's lookup."""
-    villages = await village_directory(uow)
-    seen: dict[str, int] = {}
-    async with aclosing(checked_in_helper(content, villages, deps.today())) as batches:
-        async for batch in batches:
-            reports, indexes = _reports(batch, deps, seen)
-            await _compare(uow, deps, reports, indexes)
-            yield reports
-
-
-def _reports(lines: Iterable[CheckedLine], deps: RegistryDeps, seen: dict[str, int]
-             ) -> tuple[list[RowReport], dict[int, str]]:
-    """The rows' reports before any lookup (``new`` or ``invalid``) and the valid rows' resident
-    indexes by line; ``seen`` (resident index → first line) spans the whole extract."""
+    today = deps.today()
     reports: list[RowReport] = []
+    seen: dict[str, int] = {}
     indexes: dict[int, str] = {}
-    for line, shown_number, shown_name, checked in lines:
+    for line, row in rows:
+        checked = check_row(line, row, villages=villages, today=today, parse_date=spreadsheet.parse_date)
+        shown = mask_certificate(row.get("certificate_number", "")), mask_name(row.get("name", ""))
         if isinstance(checked, list):
-            reports.append(RowReport(line, "invalid", shown_number, shown_name, problems=checked))
+            reports.append(RowReport(line, "invalid", *shown, problems=checked))
             continue
         index = deps.vault.blind_index(checked.certificate.resident_id.value)
         if index in seen:
-            reports.append(RowReport(line, "invalid", shown_number, shown_name, problems=[Problem(
+            reports.append(RowReport(line, "invalid", *shown, problems=[Problem(
                 "certificate_number", f"the same resident ID is already on line {seen[index]}")]))
             continue
         seen[index] = line
         indexes[line] = index
-        reports.append(RowReport(line, "new", shown_number, shown_name, checked=checked, resident_index=index))
-    return reports, indexes
-
-
-async def _compare(uow: Reader, deps: RegistryDeps, reports: list[RowReport], indexes: dict[int, str]) -> None:
-    """Each valid row's status against the register: still ``new``, or its person's ``registered``,
-    ``changed`` (with the differences) or ``deregistered``."""
+        reports.append(RowReport(line, "new", *shown, checked=checked, resident_index=index))
     owners = await registered_persons(uow, indexes.values())
     current = await current_persons(uow, deps, sorted(set(owners.values())))
     for report in reports:
@@ -174,6 +147,7 @@ async def _compare(uow: Reader, deps: RegistryDeps, reports: list[RowReport], in
             continue
         report.differences = differences(report.checked, now)
         report.status = "changed" if report.differences else "registered"
+    return reports
 
 
 def summary(reports: list[RowReport]) -> dict[str, int]:

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import aclosing
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
 from services.registry.adapters.tables import person_keys, persons
 from services.registry.application.deps import RegistryDeps
-from services.registry.application.extract_analysis import Reader, RowReport, analyse, analyse_in_parts, summary
-from services.registry.application.extract_checking import has_second_core
+from services.registry.application.extract_analysis import Reader, RowReport, analyse, summary
 from services.registry.application.lookup_rows import CERTIFICATE, PERSON
 from services.registry.application.lookups import claim_resident_index, registered_person
 from services.registry.domain import certificate_life as life
@@ -47,11 +45,6 @@ CHUNK_ROWS = 500
 """Rows per command (and transaction) of an import: enough to pay a command's fixed cost once for
 many rows, few enough that a chunk's buffered writes stay small and a failed chunk's row-by-row
 retry stays short."""
-
-HELPER_BYTES = 1 << 20
-"""Extracts this large or larger (about 12,000 rows of the national system's xlsx) are read and
-checked in a helper process while the first chunks are written; a smaller one is not worth a
-process's start (about 0.3 s of CPU)."""
 
 
 async def dry_run(reader: Reader, deps: RegistryDeps, principal: Principal, content: bytes) -> list[RowReport]:
@@ -181,12 +174,15 @@ async def import_extract(
     reader: Reader, run: RunBuffered[Any], deps: RegistryDeps, principal: Principal, content: bytes
 ) -> dict[str, Any]:
     """Import every valid row (chunks of :data:`CHUNK_ROWS` rows per command); invalid rows are skipped
-    and reported. An extract of :data:`HELPER_BYTES` or more is read and checked in a helper process
-    (``extract_analysis.analyse_in_parts``) while the first chunks are written: the same chunks, events
-    and report, in about the time of the writes alone."""
+    and reported."""
     principal.require(Role.FEDERATION_ADMIN, action="importing a register extract")
+    reports = await analyse(reader, deps, content)
     import_id = new_id()
     ctx = deps.context(principal, correlation_id=import_id)
+    todo = [r for r in reports if r.checked is not None and r.status in ("new", "changed")]
+    for report in reports:  # the clear row is needed only to write it: the report outlives it
+        if report.status not in ("new", "changed"):
+            report.checked = None
 
     async def one(report: RowReport) -> str:
         assert report.checked is not None
@@ -199,8 +195,8 @@ async def import_extract(
             return "failed"
 
     counts = dict.fromkeys(("registered", "corrected", "unchanged", "deregistered", "failed"), 0)
-
-    async def write(chunk: list[RowReport]) -> None:
+    for start in range(0, len(todo), CHUNK_ROWS):
+        chunk = todo[start:start + CHUNK_ROWS]
         try:
             outcomes: list[str] = await run(partial(import_chunk, deps=deps, reports=chunk, ctx=ctx))
         except QingdanError:
@@ -210,36 +206,9 @@ async def import_extract(
             counts[outcome] += 1
         for report in chunk:
             report.checked = None
-
-    reports: list[RowReport] = []
-    todo: list[RowReport] = []
-    written = 0
-    async with aclosing(_analysed(reader, deps, content)) as parts:
-        async for part in parts:
-            reports += part
-            for report in part:  # the clear row is needed only to write it: the report outlives it
-                if report.checked is not None and report.status in ("new", "changed"):
-                    todo.append(report)
-                else:
-                    report.checked = None
-            while len(todo) - written >= CHUNK_ROWS:  # the same chunks as over the whole list
-                await write(todo[written:written + CHUNK_ROWS])
-                written += CHUNK_ROWS
-    for start in range(written, len(todo), CHUNK_ROWS):
-        await write(todo[start:start + CHUNK_ROWS])
     counts["unchanged"] += sum(r.status == "registered" for r in reports)
     counts["deregistered"] += sum(r.status == "deregistered" for r in reports)
     skipped = [r for r in reports if r.status == "invalid" or r.problems]
     return {"import_id": import_id, "rows": len(reports), **counts,
             "skipped": sum(r.status == "invalid" for r in reports), "dry_run": summary(reports),
             "problems": [r.as_json() for r in skipped]}
-
-
-async def _analysed(reader: Reader, deps: RegistryDeps, content: bytes) -> AsyncGenerator[list[RowReport], None]:
-    """The dry run's reports: in parts from the helper for a large extract, else all at once."""
-    if len(content) >= HELPER_BYTES and has_second_core():
-        async with aclosing(analyse_in_parts(reader, deps, content)) as parts:
-            async for part in parts:
-                yield part
-    else:
-        yield await analyse(reader, deps, content)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
-import zipfile
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -118,13 +116,8 @@ async def test_dry_run_downloads_as_xlsx(app: tuple[FastAPI, httpx.AsyncClient])
     assert [v[:2] for v in values[1:]] == [[2, "new"], [3, "invalid"]]
 
 
-@pytest.mark.parametrize("helper", [False, True], ids=["in-process", "helper"])
-async def test_import_is_idempotent_and_a_changed_row_is_a_correction(app: tuple[FastAPI, httpx.AsyncClient],
-                                                                       helper: bool, monkeypatch: pytest.MonkeyPatch
-                                                                       ) -> None:
+async def test_import_is_idempotent_and_a_changed_row_is_a_correction(app: tuple[FastAPI, httpx.AsyncClient]) -> None:
     _, client = app
-    if helper:  # every extract read and checked in the helper process, however small
-        monkeypatch.setattr(imports, "HELPER_BYTES", 0)
     extract = as_xlsx([row(1), row(3), row(5, village="九村")])
     first = await _post(client, "/register-imports", extract)
     assert (first["registered"], first["skipped"], first["corrected"]) == (2, 1, 0)
@@ -181,12 +174,8 @@ async def test_deaths_are_proposed_then_confirmed(app: tuple[FastAPI, httpx.Asyn
     assert again[0]["status"] == "already_deregistered"
 
 
-@pytest.mark.parametrize("helper", [False, True], ids=["in-process", "helper"])
-async def test_bad_uploads_are_refused_clearly(app: tuple[FastAPI, httpx.AsyncClient], helper: bool,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_bad_uploads_are_refused_clearly(app: tuple[FastAPI, httpx.AsyncClient]) -> None:
     application, client = app
-    if helper:
-        monkeypatch.setattr(imports, "HELPER_BYTES", 0)
     assert error_of(await client.post("/register-imports/dry-run", content=b"x" * 60_000))[:2] == (413, "too_large")
     assert error_of(await client.post("/register-imports", content=b""))[:3] == (422, "invalid", "file")
     assert error_of(await client.post("/register-imports", content=b"PK\x03\x04broken"))[:3] == (422, "invalid", "file")
@@ -251,57 +240,3 @@ async def test_a_chunk_that_fails_is_written_again_row_by_row(app: tuple[FastAPI
     assert executor.commands - before < 250
     again = await _post(client, "/register-imports", as_csv(rows))
     assert (again["registered"], again["unchanged"], again["failed"]) == (0, 299, 1)
-
-
-def _sheet_broken_at_its_end(extract: bytes) -> bytes:
-    """The workbook with an unclosed row after its last one: every row before it reads as usual."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(extract)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for name in source.namelist():
-            part = source.read(name)
-            if name == "xl/worksheets/sheet1.xml":
-                part = part.replace(b"</sheetData>", b'<row r="9999"><c r="A9999"><v>1</v></c></sheetData>')
-            target.writestr(name, part)
-    return out.getvalue()
-
-
-async def test_a_large_extract_checked_in_the_helper_is_written_in_the_same_chunks(
-        app: tuple[FastAPI, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> None:
-    """1,100 rows (three parts from the helper) with invalid and repeated rows: the chunks written
-    are those of the whole list, the report is the dry run's, and a second import changes nothing."""
-    application, client = app
-    application.state.deps = dataclasses.replace(application.state.deps, import_max_bytes=1_000_000)
-    monkeypatch.setattr(imports, "HELPER_BYTES", 0)
-    rows = [row(n) for n in range(1, 1000)] + [row(n, village="九村") for n in range(1, 50)] + [row(7)] * 52
-    chunks: list[list[int]] = []
-    import_chunk = imports.import_chunk
-
-    async def recorded(uow: Any, deps: Any, reports: list[extract_analysis.RowReport], ctx: Any) -> list[str]:
-        chunks.append([r.line for r in reports])
-        return await import_chunk(uow, deps, reports, ctx)
-
-    monkeypatch.setattr(imports, "import_chunk", recorded)
-    dry = await _post(client, "/register-imports/dry-run", as_csv(rows))  # in-process: the reference
-    result = await _post(client, "/register-imports", as_csv(rows))
-    valid = [r["line"] for r in dry["rows"] if r["status"] == "new"]
-    assert len(valid) == 999
-    assert chunks == [valid[i:i + imports.CHUNK_ROWS] for i in range(0, 999, imports.CHUNK_ROWS)]
-    assert result["dry_run"] == dry["summary"]
-    assert [p for p in result["problems"]] == [r for r in dry["rows"] if r["status"] == "invalid"]
-    assert (result["registered"], result["skipped"], result["failed"]) == (999, 101, 0)
-    again = await _post(client, "/register-imports", as_csv(rows))
-    assert (again["registered"], again["unchanged"]) == (0, 999)
-
-
-async def test_an_xlsx_unreadable_at_its_end_writes_nothing_from_the_helper(
-        app: tuple[FastAPI, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> None:
-    """The helper answers rows only once the whole sheet has read: 700 valid rows before the fault
-    (more than a chunk) are not written, and the answer is the in-process one."""
-    _, client = app
-    broken = _sheet_broken_at_its_end(as_xlsx([row(n) for n in range(1, 701)]))
-    in_process = error_of(await client.post("/register-imports", content=broken))
-    monkeypatch.setattr(imports, "HELPER_BYTES", 0)
-    in_helper = error_of(await client.post("/register-imports", content=broken))
-    assert in_helper == in_process
-    assert in_helper[:3] == (422, "invalid", "file")
-    assert await _persons(client) == []
