@@ -45,30 +45,35 @@ async def test_results_streams_and_errors_are_those_of_the_statements(tmp_path: 
         await engine.dispose()
 
 
-async def test_a_statement_is_one_hand_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hops.db'}")
-    calls = 0
+def _counting_hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, count every hand-off to an aiosqlite connection's thread (in the list's one item)."""
+    calls = [0]
     execute = aiosqlite.Connection._execute
 
     async def counted(self: aiosqlite.Connection, fn: object, *args: object) -> object:
-        nonlocal calls
-        calls += 1
+        calls[0] += 1
         return await execute(self, fn, *args)  # type: ignore[no-untyped-call]
 
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return calls
+
+
+async def test_a_statement_is_one_hand_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hops.db'}")
     try:
         async with writer(engine).begin() as conn:
             await conn.run_sync(metadata.create_all)
         async with engine.connect() as conn:
-            monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+            calls = _counting_hand_offs(monkeypatch)
             await conn.execute(select(items.c.id))
-            assert calls == 1  # the transaction's BEGIN went with the SELECT
+            assert calls[0] == 1  # the transaction's BEGIN went with the SELECT
             await conn.execute(select(items.c.id))
-            assert calls == 2  # a statement with its rows: one (aiosqlite's cursor, execute, fetchall, close: four)
+            assert calls[0] == 2  # a statement with its rows: one (aiosqlite's cursor, execute, fetchall, close: four)
         async with writer(engine).connect() as conn:
-            before = calls
+            before = calls[0]
             async with conn.begin():
                 pass
-            assert calls == before  # a transaction that ran nothing began nothing and commits nothing
+            assert calls[0] == before  # a transaction that ran nothing began nothing and commits nothing
     finally:
         monkeypatch.undo()
         await engine.dispose()
@@ -96,32 +101,24 @@ async def test_steps_in_a_transaction_of_their_own_commit_all_or_nothing(tmp_pat
 async def test_held_writes_run_in_order_with_the_next_hand_off_and_commit_with_the_last(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'held.db'}")
-    calls = 0
-    execute = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: object, *args: object) -> object:
-        nonlocal calls
-        calls += 1
-        return await execute(self, fn, *args)  # type: ignore[no-untyped-call]
-
     insert_rows, bump = "INSERT INTO t (k, v) VALUES (?, ?)", "UPDATE t SET v = v + 1 WHERE k = ?"
     try:
         async with engine.begin() as conn:
             await conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER NOT NULL)"))
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        calls = _counting_hand_offs(monkeypatch)
         async with writer(engine).begin() as conn:
             driver = live_fused(conn)
             assert driver is not None
             await conn.execute(text("SELECT 1"))  # the transaction's BEGIN ran with it
             driver.defer_writes()
-            before = calls
+            before = calls[0]
             driver.defer((insert_rows, [(1, 10), (2, 20)], False))
             driver.defer((bump, [(1,)], False))  # after the insert it follows: the order is kept
-            assert calls == before  # held, not run
+            assert calls[0] == before  # held, not run
             seen = (await conn.execute(text("SELECT k, v FROM t ORDER BY k"))).all()
-            assert [tuple(r) for r in seen] == [(1, 11), (2, 20)] and calls == before + 1  # ran with the read
+            assert [tuple(r) for r in seen] == [(1, 11), (2, 20)] and calls[0] == before + 1  # ran with the read
             driver.defer((bump, [(2,)], False))
-        assert calls == before + 2  # the last held write and the COMMIT: one hand-off
+        assert calls[0] == before + 2  # the last held write and the COMMIT: one hand-off
         assert not driver.deferring  # the transaction ended: writes run at once again
         async with engine.connect() as conn:
             assert [tuple(r) for r in (await conn.execute(text("SELECT k, v FROM t ORDER BY k"))).all()] == [
