@@ -136,11 +136,15 @@ async def replace_staged(
     def collect(msg: Msg) -> None:
         if progress is not None:
             progress(msg.metadata.sequence.stream, end)
-        event_type = subject_event_type(msg.subject)
         # With signatures to check, the types the projection skips are admitted too (and dropped
         # after): they are links of their streams' chains, so that one signature covers a
-        # person's events instead of one per event after each gap. Without, skip them unparsed.
-        if keyring is not None or event_type is None or event_type in event_types:
+        # person's events instead of one per event after each gap. Without, skip them unparsed
+        # (the subject read only then: this runs for every message).
+        if keyring is not None:
+            pending.append(msg)
+            return
+        event_type = subject_event_type(msg.subject)
+        if event_type is None or event_type in event_types:
             pending.append(msg)
 
     async def empty_staging() -> None:
