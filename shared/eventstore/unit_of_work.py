@@ -27,7 +27,7 @@ from sqlalchemy.sql import Executable
 from shared.envelope import Envelope
 from shared.eventstore.driver_flush import flush_fused, fused_driver
 from shared.eventstore.outbox import PendingEvent
-from shared.eventstore.pg_events_insert import fits, insert_fused
+from shared.eventstore.pg_events_insert import Inserted, fits, insert_fused
 from shared.eventstore.tables import events, outbox
 from shared.projection import Operation, Patch, Upsert, apply_sql
 
@@ -130,7 +130,8 @@ class BatchBuffer:
         written: list[PendingEvent] = []
         queued: set[int] = set()  # positions whose outbox row went with their events' statement
         earlier = bool(self.written)
-        groups, seen = await self._insert_fused(conn, groups, written, queued, clearing=clearing, last=last)
+        groups, inserted = await self._insert_fused(conn, groups, written, queued, clearing=clearing, last=last)
+        seen = inserted.seen if inserted is not None else None
         for group in groups:
             first = group[0]
             if first.kind == "insert" and first.table is events:
@@ -155,11 +156,11 @@ class BatchBuffer:
             unqueued = [{"position": row.position} for row in written if row.position not in queued]
             if unqueued:
                 await conn.execute(insert(outbox), unqueued)
-        if seen is not None and clearing:
-            # It deleted these (acknowledged) rows, which the outbox forgets before it is handed ``seen``.
+        if inserted is not None and clearing:  # the statement deleted these (acknowledged) rows
             self.clearing = []
-            deleted = set(clearing)
-            seen = [p for p in seen if p not in deleted]
+            if seen is not None:  # which the outbox forgets before it is handed ``seen``
+                deleted = set(clearing)
+                seen = [p for p in seen if p not in deleted]
         if written:
             # The events of this batch all came from one fused statement: what it saw stands for them.
             self.seen = seen if not earlier and len(queued) == len(written) else None
@@ -170,10 +171,10 @@ class BatchBuffer:
     @staticmethod
     async def _insert_fused(conn: AsyncConnection, groups: list[list[Write]], written: list[PendingEvent],
                             queued: set[int], *, clearing: list[int],
-                            last: bool) -> tuple[list[list[Write]], list[int] | None]:
+                            last: bool) -> tuple[list[list[Write]], Inserted | None]:
         """On PostgreSQL, a small group of events, their outbox rows, the small insert groups and the
-        outbox ``clearing`` in one statement (``pg_events_insert``): the groups left to write, and the
-        outbox rows the statement saw (None if it did not run). ``last``: the batch writes nothing after this flush."""
+        outbox ``clearing`` in one statement (``pg_events_insert``): the groups left to write, and what
+        the statement reported (None if it did not run). ``last``: the batch writes nothing after this flush."""
         fused = [g for g in groups if g[0].kind == "insert" and fits(conn, g[0].table, [w.values for w in g])]
         head = next((g for g in fused if g[0].table is events), None)
         if head is None:
@@ -190,7 +191,7 @@ class BatchBuffer:
                                     v["envelope"], v["stream_id"]) for v in (w.values for w in head))
         queued.update(position.values())
         done = {id(g) for g in (head, *others)}
-        return [g for g in groups if id(g) not in done], inserted.seen
+        return [g for g in groups if id(g) not in done], inserted
 
 
 @functools.lru_cache(maxsize=256)

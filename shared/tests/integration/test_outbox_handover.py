@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -246,4 +246,46 @@ async def test_a_fused_statement_that_sees_a_long_outbox_says_nothing_and_the_re
             long = await insert_fused(conn, [_event_row("b", "person-b", 1)], [])
         assert long.seen is None
     finally:
+        await engine.dispose()
+
+
+async def test_a_fused_statement_that_cleared_the_outbox_is_not_followed_by_another_delete_when_it_says_nothing(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: with a long outbox the fused statement reports no rows seen, yet it did delete the
+    acknowledged rows it carried: the batch must not delete them again through SQLAlchemy."""
+    engine = create_engine(database_url)
+    if engine.dialect.name == "sqlite":
+        await engine.dispose()
+        pytest.skip("PostgreSQL only: what a statement saw matters there only")
+    box = Outbox(engine)
+    box.keep_committed = True
+    executor = CommandExecutor(engine, outbox=box)
+    deletes: list[Sequence[int]] = []
+    delete = box.delete
+
+    async def counted(conn: Any, positions: Sequence[int]) -> None:
+        deletes.append(positions)
+        await delete(conn, positions)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        for position in range(1, SEEN_MAX + 1):
+            await _commit(engine, 1000 + position)
+        await executor.start()
+        box.acknowledged([1001])
+        monkeypatch.setattr(outbox_module, "CLEAR_AFTER", 0.0)  # the next batch deletes it
+        monkeypatch.setattr(box, "delete", counted)
+
+        async def command(uow: UnitOfWork) -> None:
+            uow.append_events("person-x", [_event_row("x", "person-x", 1)], [])
+
+        await executor.run_buffered(command)
+        assert deletes == [] and box.awaiting_deletion == 0
+        async with engine.connect() as conn:
+            assert await conn.scalar(select(outbox.c.position).where(outbox.c.position == 1001)) is None
+    finally:
+        await executor.stop()
+        await box.close()
         await engine.dispose()
