@@ -55,32 +55,25 @@ HANDOFFS = [0]
 and statements run on asyncpg directly."""
 
 
-def count_handoffs() -> None:
-    """Count every aiosqlite hand-off (its ``Connection._execute``; once per process)."""
-    original = aiosqlite.Connection._execute
+def _count_calls(owner: Any, name: str) -> None:
+    """Count every call of ``owner.name`` (an async method) in :data:`HANDOFFS` (once per process)."""
+    original = getattr(owner, name)
     if getattr(original, "counted", False):
         return
 
-    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        HANDOFFS[0] += 1
-        return await original(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
-
-    counted.counted = True  # type: ignore[attr-defined]
-    aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
-
-
-def _count_fetches() -> None:
-    """Count every ``asyncpg.Connection.fetch`` (statements run on the driver, bypassing SQLAlchemy)."""
-    original = asyncpg.Connection.fetch
-    if getattr(original, "counted", False):
-        return
-
-    async def counted(self: asyncpg.Connection, *args: Any, **kwargs: Any) -> Any:
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
         HANDOFFS[0] += 1
         return await original(self, *args, **kwargs)
 
     counted.counted = True  # type: ignore[attr-defined]
-    asyncpg.Connection.fetch = counted
+    setattr(owner, name, counted)
+
+
+def count_handoffs() -> None:
+    """Count every aiosqlite hand-off (its ``Connection._execute``) and every statement run on asyncpg
+    directly (``Connection.fetch``: the relay's read, a lone command's fused flush)."""
+    _count_calls(aiosqlite.Connection, "_execute")
+    _count_calls(asyncpg.Connection, "fetch")
 
 
 async def measure(database_url: str, env: Environment, count: int, interval: float) -> dict[str, float]:
@@ -93,7 +86,6 @@ async def measure(database_url: str, env: Environment, count: int, interval: flo
                                 namespace=namespace,
                                 master_key=base64.b64encode(os.urandom(32)).decode())
     count_handoffs()
-    _count_fetches()
     runtime = ServiceRuntime.build(settings, schema=(registry_metadata,))
     deps = build_deps(settings, runtime)
     statements = 0

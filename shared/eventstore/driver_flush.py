@@ -19,16 +19,16 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, update
+from sqlalchemy import Table, and_, bindparam, insert, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
 from shared.db import sqlite_begin
 from shared.driver_sql import driver_form
-from shared.eventstore.outbox import PendingEvent
-from shared.eventstore.position_sets import among_parameter, positions_value
-from shared.eventstore.tables import events, outbox
+from shared.eventstore.outbox import PendingEvent, clearing_statement
+from shared.eventstore.position_sets import positions_value
+from shared.eventstore.tables import events
 from shared.sqlite_driver import FusedConnection, Step, live_fused
 
 FUSE_MAX_ROWS = 64
@@ -37,8 +37,6 @@ FUSE_MAX_ROWS = 64
 
 _EVENTS = insert(events).returning(events.c.position, events.c.event_id)
 _OUTBOX = "INSERT INTO outbox (position) SELECT position FROM events WHERE event_id = ?"
-_CLEAR = delete(outbox).where(among_parameter(outbox.c.position, "sqlite"))
-"""The outbox clearing (``Outbox.to_clear``), a step of the batch's flush rather than a statement through SQLAlchemy."""
 
 
 @functools.lru_cache(maxsize=256)
@@ -103,7 +101,7 @@ async def flush_fused(conn: AsyncConnection, driver: FusedConnection, groups: Se
     if event_rows:
         steps.append((_OUTBOX, [(v["event_id"],) for v in event_rows], False))
     if clearing:
-        step = _step(dialect, _CLEAR, [{"positions": positions_value(clearing, "sqlite")}], False)
+        step = _step(dialect, clearing_statement("sqlite"), [{"positions": positions_value(clearing, "sqlite")}], False)
         if step is None:
             return None
         steps.append(step)

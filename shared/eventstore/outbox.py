@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple, cast
 
-from sqlalchemy import delete, func, insert, select, true
+from sqlalchemy import Delete, delete, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import autocommit_reader, write_lock, writer
@@ -51,6 +52,15 @@ def _resolve(waiter: asyncio.Future[bool], value: bool) -> None:
     """Resolve ``waiter`` unless a commit (or a cancellation) got there first."""
     if not waiter.done():
         waiter.set_result(value)
+
+
+@functools.cache
+def clearing_statement(dialect: str) -> Delete:
+    """The outbox clearing: ``DELETE`` of the rows whose positions are its parameter ``positions``
+    (``positions_value``), made once per dialect (see ``among_parameter``). The executor runs it
+    through SQLAlchemy, or a batch's fused flush as one of its steps (SQLite's hand-off, a CTE of
+    PostgreSQL's statement)."""
+    return delete(outbox).where(among_parameter(outbox.c.position, dialect))
 
 
 class PendingEvent(NamedTuple):
@@ -111,9 +121,7 @@ class Outbox:
         handed rows are trusted only if the statement that wrote them saw no outbox row the relay
         does not know (``committed``'s ``seen``); else the table is read after the commit: whatever
         the commit read is committed by then."""
-        self.clear_statement = delete(outbox).where(among_parameter(outbox.c.position, engine.dialect.name))
-        """The clearing's statement, made once (see ``among_parameter``); its parameter ``positions``
-        is ``positions_value`` of the rows to delete. A batch's fused flush runs it as one of its steps."""
+        self._clear = clearing_statement(engine.dialect.name)
 
     # --- the writer's side ----------------------------------------------------------------
 
@@ -161,7 +169,7 @@ class Outbox:
 
     async def delete(self, conn: AsyncConnection, positions: Sequence[int]) -> None:
         """Delete the outbox rows ``positions`` (acknowledged ones) in the transaction ``conn``."""
-        await conn.execute(self.clear_statement, {"positions": positions_value(positions, self.engine.dialect.name)})
+        await conn.execute(self._clear, {"positions": positions_value(positions, self.engine.dialect.name)})
 
     async def clear_acknowledged(self, conn: AsyncConnection, *, now: bool = False) -> list[int]:
         """Delete the acknowledged rows in the writer's transaction ``conn`` once enough have gathered

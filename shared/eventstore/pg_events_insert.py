@@ -33,11 +33,11 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from asyncpg.exceptions import IntegrityConstraintViolationError
-from sqlalchemy import Table, bindparam, delete, func, insert, literal_column, select
+from sqlalchemy import Table, bindparam, func, insert, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.eventstore.position_sets import among_parameter
+from shared.eventstore.outbox import clearing_statement
 from shared.eventstore.tables import events, outbox
 
 MAX_ROWS = 4
@@ -78,7 +78,7 @@ def _statement(dialect: Any, shapes: tuple[Shape, ...],
     queued = insert(outbox).from_select(["position"], select(inserted.c.position)).cte("queued")
     others = [stmt.cte(f"w{t}") for t, stmt in enumerate(ctes[1:], start=1)]
     if clearing:  # the acknowledged rows the batch deletes (Outbox.to_clear): parameter ``positions``
-        others.append(delete(outbox).where(among_parameter(outbox.c.position, "postgresql")).cte("cleared"))
+        others.append(clearing_statement("postgresql").cte("cleared"))
     # At most SEEN_MAX rows, by the primary key's index: a relay far behind (NATS away) must not make
     # every command read the whole outbox; more than the relay could know means "read the table".
     first = select(outbox.c.position).order_by(outbox.c.position).limit(literal_column(str(SEEN_MAX))).subquery()
