@@ -21,11 +21,23 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _below_ephemeral_range() -> int:
+    """The first port the kernel may hand to an outgoing connection (Linux: 32768 by default)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _ports(data_dir: Path) -> tuple[int, int]:
-    """A NATS port and a base port whose every port (NATS, monitor, services) is free now."""
-    rng = random.Random()
-    for _ in range(50):
-        nats_port, base_port = rng.randrange(20000, 24000), rng.randrange(30000, 40000, 20)
+    """A NATS port and a base port whose every port (NATS, monitor, services) is free now.
+
+    Both lie below the kernel's ephemeral range: a port free now but inside it can be taken by any
+    outgoing connection of a parallel test (a client to NATS or PostgreSQL) before the stack binds
+    it, which failed CI twice ("address already in use" on 37624 and 36144)."""
+    rng, top = random.Random(), min(_below_ephemeral_range(), 32768)
+    for _ in range(50):  # NATS's monitor listens on nats_port + 4000: 24000–27999
+        nats_port, base_port = rng.randrange(20000, 24000), rng.randrange(28000, top - 20, 20)
         if not EmbeddedStack(data_dir, nats_port=nats_port, base_port=base_port).busy_ports():
             return nats_port, base_port
     raise AssertionError("no free set of ports for the stack")
