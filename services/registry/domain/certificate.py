@@ -8,6 +8,8 @@ category digit (1–7) and grade digit (1–4, 1 most severe) to it, 20 characte
 Everything here is pure: no I/O, no clock unless the caller leaves ``today`` unset.
 """
 
+import operator
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -42,6 +44,10 @@ Sex = Literal["male", "female"]
 _DIGITS = frozenset("0123456789")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
+_WEIGHTED_ZEROS = ord("0") * sum(_WEIGHTS)
+"""What the ASCII codes of 17 digits add to their weighted sum (the check sums codes, not ``int`` per digit)."""
+_WELL_FORMED = re.compile(r"[0-9]{17}[0-9X][0-9]*")
+"""Characters every position allows (only the 18th may be X): the usual case checked in one match."""
 _EARLIEST_BIRTH = date(1900, 1, 1)
 
 # First two digits of GB/T 2260 address codes (provinces, plus 81/82/83 used by residence permits
@@ -208,7 +214,9 @@ def check_character(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character for the first 17 digits of a resident ID."""
     if len(first17) != len(_WEIGHTS) or not set(first17) <= _DIGITS:
         raise ValueError(f"expected 17 ASCII digits, got {len(first17)} characters")
-    total = sum(int(ch) * weight for ch, weight in zip(first17, _WEIGHTS, strict=True))
+    # Over the ASCII codes in C (map), not int() per digit in a generator: ~4x less per check, and the
+    # check runs for every registration and every imported row.
+    total = sum(map(operator.mul, first17.encode("ascii"), _WEIGHTS)) - _WEIGHTED_ZEROS
     return _CHECK_CHARS[total % 11]
 
 
@@ -292,8 +300,10 @@ def mask_name(name: str) -> str:
 
 
 def _normalise(value: str) -> str:
-    # NFKC turns full-width digits and Ｘ, which Chinese input methods often produce, into ASCII.
-    return unicodedata.normalize("NFKC", value).strip().upper()
+    # NFKC turns full-width digits and Ｘ, which Chinese input methods often produce, into ASCII;
+    # ASCII text is NFKC already.
+    text = value if value.isascii() else unicodedata.normalize("NFKC", value)
+    return text.strip().upper()
 
 
 def _check_length(text: str, expected: int, label: _Label) -> None:
@@ -307,6 +317,8 @@ def _check_length(text: str, expected: int, label: _Label) -> None:
 
 def _check_characters(text: str, label: _Label) -> None:
     """Only position 18 (the resident ID's check character) may be X; the rest must be digits."""
+    if _WELL_FORMED.fullmatch(text):
+        return  # the usual case; the loop below names the first wrong character
     for index, ch in enumerate(text):
         position = index + 1
         if position == RESIDENT_ID_LENGTH:

@@ -325,3 +325,40 @@ def test_mask_certificate(value: str, masked: str) -> None:
 )
 def test_mask_name(name: str, masked: str) -> None:
     assert mask_name(name) == masked
+
+
+def _reference_check_character(first17: str) -> str:
+    """ISO 7064 MOD 11-2 as the standard writes it: the weights are 2^(18-i) mod 11."""
+    total = sum(int(ch) * (2 ** (17 - i) % 11) for i, ch in enumerate(first17))
+    return "10X98765432"[total % 11]
+
+
+def test_check_character_agrees_with_the_standard_on_every_remainder() -> None:
+    # Each of the 11 remainders reached, and the extremes (all 0s, all 9s).
+    seen = set()
+    for first17 in ["0" * 17, "9" * 17, *(f"{n:017d}" for n in range(0, 10**17, 10**17 // 997))]:
+        expected = _reference_check_character(first17)
+        assert check_character(first17) == expected
+        seen.add(expected)
+    assert seen == set("10X98765432")
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        # Digits that are not ASCII (and that NFKC leaves as they are) are refused by name and place.
+        pytest.param("1101051949123١002X41", "character 14 is '١' but must be a digit", id="arabic-indic-digit"),
+        pytest.param("11010519491231002X4x", "character 20 is 'X' but must be a digit", id="x-after-18"),
+        pytest.param("X1010519491231002X41", "character 1 is 'X' but must be a digit", id="x-first"),
+    ],
+)
+def test_characters_other_than_ascii_digits_are_named(raw: str, fragment: str) -> None:
+    with pytest.raises(InvalidCertificate) as excinfo:
+        validate_certificate_number(raw, today=TODAY)
+    assert excinfo.value.part == "characters"
+    assert fragment in str(excinfo.value)
+
+
+def test_check_character_refuses_non_ascii_digits() -> None:
+    with pytest.raises(ValueError, match="17 ASCII digits"):
+        check_character("1101051949123١002")
