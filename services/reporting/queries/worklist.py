@@ -18,7 +18,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import bindparam, case, func, null, select
+from sqlalchemy import bindparam, case, func, literal_column, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.projections.plan_items import (
@@ -62,24 +62,32 @@ _t = rpt_tasks.c
 _TASK_OPEN = (_t.completed_on.is_(None), _t.cancelled_on.is_(None), _t.deadline <= bindparam("horizon"))
 _e = ledger_entries.c
 _RECTIFICATION_OPEN = (_e.status.in_(AWAITING_UNIT), _e.deadline <= bindparam("horizon"))
-# Counts per department, unit, assignee and overdue or not: a group's latest deadline says which (grouping
-# by the comparison itself would bind ``today`` twice, which PostgreSQL cannot match with the select list).
-_GROUP_COUNTS = (
-    ("task", select(_t.responsible_department, _t.org_unit_code, _t.assignee, func.max(_t.deadline), func.count())
-     .where(*_TASK_OPEN).group_by(_t.responsible_department, _t.org_unit_code, _t.assignee,
-                                  case((_t.deadline < bindparam("today"), 1), else_=0))),
-    ("rectification", select(_e.responsible_unit, _e.township_code, null(), func.max(_e.deadline), func.count())
-     .where(*_RECTIFICATION_OPEN).group_by(_e.responsible_unit, _e.township_code,
-                                           case((_e.deadline < bindparam("today"), 1), else_=0))))
+# Every kind's counts in one statement (a round trip, on SQLite a hand-off to the driver's thread,
+# costs more than these few hundred rows): per kind, department, unit, assignee and overdue or not. A
+# group's latest deadline says which (grouping by the comparison itself would bind ``today`` twice,
+# which PostgreSQL cannot match with the select list). Plan items from the counters: whole months
+# before ``today``'s from ``pi_due_month_counts`` (all overdue), this month's days to ``horizon`` from
+# ``pi_due_counts``.
+_late = {"task": _t.deadline < bindparam("today"), "rectification": _e.deadline < bindparam("today")}
 _month, _day = pi_due_month_counts.c, pi_due_counts.c
-_PLAN_ITEM_COUNTS = (
-    select(_month.responsible_department, _month.township_code, func.max(_month.due_month), func.sum(_month.planned))
+_COUNTS = union_all(
+    select(literal_column("'task'"), _t.responsible_department, _t.org_unit_code, _t.assignee, func.max(_t.deadline),
+           func.count())
+    .where(*_TASK_OPEN).group_by(_t.responsible_department, _t.org_unit_code, _t.assignee,
+                                 case((_late["task"], 1), else_=0)),
+    select(literal_column("'rectification'"), _e.responsible_unit, _e.township_code, null(), func.max(_e.deadline),
+           func.count())
+    .where(*_RECTIFICATION_OPEN).group_by(_e.responsible_unit, _e.township_code,
+                                          case((_late["rectification"], 1), else_=0)),
+    select(literal_column("'plan_item'"), _month.responsible_department, _month.township_code, null(),
+           func.max(_month.due_month), func.sum(_month.planned))
     .where(_month.due_month < bindparam("month")).group_by(_month.responsible_department, _month.township_code),
-    select(_day.responsible_department, _day.township_code, func.max(_day.due_on), func.sum(_day.planned))
+    select(literal_column("'plan_item'"), _day.responsible_department, _day.township_code, null(),
+           func.max(_day.due_on), func.sum(_day.planned))
     .where(_day.due_on >= bindparam("month"), _day.due_on <= bindparam("horizon"))
     .group_by(_day.responsible_department, _day.township_code, case((_day.due_on < bindparam("today"), 1), else_=0)))
-_LEDGER_NAMES = select(ledger_names.c.code, ledger_names.c.name)
-_PLAN_NAMES = select(pi_names.c.code, pi_names.c.name)
+_NAMES = union_all(select(ledger_names.c.code, ledger_names.c.name, literal_column("1").label("source")),
+                   select(pi_names.c.code, pi_names.c.name, literal_column("2")))
 
 
 def _as_date(value: Any) -> date:
@@ -99,28 +107,20 @@ class _Counted(NamedTuple):
 
 
 async def _counts(conn: AsyncConnection, today: date, horizon: date) -> list[_Counted]:
-    """Every open task, rectification and plan item due by ``horizon``, counted in groups.
-
-    Tasks and rectifications by ``GROUP BY`` (their township from the task's unit); plan items from
-    the counters: whole months before ``today``'s from ``pi_due_month_counts`` (all overdue), the days
-    from the first of this month to ``horizon`` from ``pi_due_counts``: a few hundred rows, however
-    many persons.
-    """
-    values = {"month": month_of(today), "horizon": horizon, "today": today}
-    found = [_Counted(kind, department, township_of(unit) if kind == "task" else unit, assignee, _as_date(latest),
-                      int(n))
-             for kind, query in _GROUP_COUNTS
-             for department, unit, assignee, latest, n in await conn.execute(query, values)]
-    groups: dict[tuple[str, str, bool], _Counted] = {}
-    for query in _PLAN_ITEM_COUNTS:
-        for department, township, due_on, planned in await conn.execute(query, values):
-            due_on = _as_date(due_on)
-            key = (department, township, due_on < today)
-            seen = groups.get(key)
-            groups[key] = _Counted("plan_item", department, township, None,
-                                   max(due_on, seen.deadline) if seen else due_on,
-                                   int(planned) + (seen.n if seen else 0))
-    return found + [g for g in groups.values() if g.n > 0]
+    """Every open task, rectification and plan item due by ``horizon``, counted in groups (``_COUNTS``):
+    a few hundred rows, however many persons; a task's township is its unit's."""
+    groups: dict[tuple[str, str, str | None, str | None, bool], _Counted] = {}
+    for kind, department, unit, assignee, latest, n in await conn.execute(
+            _COUNTS, {"month": month_of(today), "horizon": horizon, "today": today}):
+        latest = _as_date(latest)
+        township = township_of(unit) if kind == "task" else unit
+        # a plan item's month and its days are two rows of one group; a task's units, of its township
+        key = (kind, department, township, assignee, latest < today) if kind == "plan_item" else \
+            (kind, department, unit, assignee, latest < today)
+        seen = groups.get(key)
+        groups[key] = _Counted(kind, department, township, assignee, max(latest, seen.deadline) if seen else latest,
+                               int(n) + (seen.n if seen else 0))
+    return [g for g in groups.values() if g.n > 0]
 
 
 def _window(query: Any, column: Any, window: str) -> Any:
@@ -229,9 +229,8 @@ def _plan_item_statement(window: str, department: bool, township: bool) -> Any:
 
 
 async def _names(conn: AsyncConnection) -> dict[str, str]:
-    names = {code: name for code, name in await conn.execute(_LEDGER_NAMES)}
-    names.update({code: name for code, name in await conn.execute(_PLAN_NAMES)})
-    return names
+    # the plan items' names over the ledger's where both name a code, as when they were read one by one
+    return {code: name for code, name, _source in sorted(await conn.execute(_NAMES), key=lambda r: r[2])}
 
 
 def _describe(row: dict[str, Any], today: date, names: dict[str, str]) -> dict[str, Any]:
