@@ -186,7 +186,7 @@ async def ledger_view(
     async def query(conn: AsyncConnection) -> dict[str, Any]:
         total, entries = await ledger_views.ledger_page(conn, day, which, offset=offset, limit=limit)
         return {"today": day.isoformat(), "total": total, "offset": offset, "limit": limit,
-                "shown": len(entries), "entries": entries, "summary": await ledger_views.overdue(conn, day)}
+                "shown": len(entries), "entries": entries, "summary": await ledger_views.overdue_counts(conn, day)}
     params = {"today": day, "status": status, "township": township, "unit": unit, "overdue": overdue,
               "offset": offset, "limit": limit}
     return await _cached(request, "ledger", params, LEDGER_TOPICS, query)

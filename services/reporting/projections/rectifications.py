@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table, Text
 
 from shared.catalogue import EventPayload
 from shared.catalogue import people as people_ev
@@ -46,6 +46,8 @@ ledger_entries = Table(
     Column("closed_on", Date),
     Column("reopen_count", Integer, nullable=False, default=0, server_default="0"),
     Column("measures_taken", Text),
+    # the ledger's order (queries/rectifications.py): a page is an index walk, not a sort of every entry
+    Index("ix_ledger_entries_order", "assigned_on", "number", "rectification_id"),
 )
 
 ledger_steps = Table(

@@ -234,3 +234,37 @@ async def overdue(conn: AsyncConnection, today: date) -> dict[str, Any]:
     by_township = _by(entries, names, today, "township_code")
     return {"today": today, "open": sum(g["open"] for g in by_unit),
             "overdue": sum(g["overdue"] for g in by_unit), "by_unit": by_unit, "by_township": by_township}
+
+
+_SUMMARY_COUNTS = (select(_e.responsible_unit, _e.township_code, func.count(),
+                          func.sum(case((_e.status == "reported", 1), else_=0)),
+                          func.sum(case((_overdue_condition(), 1), else_=0)),
+                          func.min(case((_overdue_condition(), _e.deadline))))
+                   .where(_e.status != "closed").group_by(_e.responsible_unit, _e.township_code))
+
+
+async def overdue_counts(conn: AsyncConnection, today: date) -> dict[str, Any]:
+    """:func:`overdue` without each group's ``overdue_numbers``: the counts in one ``GROUP BY``.
+
+    For the ledger page's summary, which shows the counts only: :func:`overdue` reads every open entry
+    to list the overdue ones' numbers, which grows with the ledger.
+    """
+    names = {code: name for code, name in await conn.execute(_NAMES)}
+    found: dict[str, dict[Any, dict[str, Any]]] = {"responsible_unit": {}, "township_code": {}}
+    for unit, township, n, recheck, late, oldest in await conn.execute(_SUMMARY_COUNTS, {"today": today}):
+        oldest = oldest if oldest is None or isinstance(oldest, date) else date.fromisoformat(oldest)
+        for column, code in (("responsible_unit", unit), ("township_code", township)):
+            group = found[column].get(code)
+            if group is None:
+                group = found[column][code] = {"code": code, "name": names.get(code) or code, "open": 0,
+                                               "awaiting_recheck": 0, "overdue": 0, "oldest_overdue_deadline": None}
+            group["open"] += int(n)
+            group["awaiting_recheck"] += int(recheck or 0)
+            group["overdue"] += int(late or 0)
+            if oldest is not None and (group["oldest_overdue_deadline"] is None
+                                       or oldest < group["oldest_overdue_deadline"]):
+                group["oldest_overdue_deadline"] = oldest
+    by_unit, by_township = (sorted(found[c].values(), key=lambda g: (-g["overdue"], -g["open"], g["code"] or ""))
+                            for c in ("responsible_unit", "township_code"))
+    return {"today": today, "open": sum(g["open"] for g in by_unit),
+            "overdue": sum(g["overdue"] for g in by_unit), "by_unit": by_unit, "by_township": by_township}
