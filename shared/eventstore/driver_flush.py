@@ -1,9 +1,4 @@
-"""A batch's flush in the driver's form: every statement and the ``COMMIT`` in one hand-off (SQLite).
-
-Groups of any size go this way: an import's chunk (a thousand events, as many lookup rows) costs ~5 %
-fewer instructions in all than through SQLAlchemy's multi-row statements (whose parameters it
-processes row by row on the event loop's thread), though the events are inserted one execute per row
-here (bench/README.md).
+"""A small batch's flush in the driver's form: every statement and the ``COMMIT`` in one hand-off (SQLite).
 
 On SQLite each statement SQLAlchemy runs is a hand-off to aiosqlite's thread and back and ~0.1 ms
 of SQLAlchemy's execute path on the event loop's thread; a lone command's flush was five of them
@@ -35,6 +30,10 @@ from shared.eventstore.outbox import PendingEvent, clearing_statement
 from shared.eventstore.position_sets import positions_value
 from shared.eventstore.tables import events
 from shared.sqlite_driver import FusedConnection, Step, live_fused
+
+FUSE_MAX_ROWS = 64
+"""Largest group of rows flushed this way; a larger batch keeps SQLAlchemy's multi-row statements
+(its events insert is one ``INSERT … VALUES …, … RETURNING``, here one execute per row)."""
 
 _EVENTS = insert(events).returning(events.c.position, events.c.event_id)
 _OUTBOX = "INSERT INTO outbox (position) SELECT position FROM events WHERE event_id = ?"
@@ -78,12 +77,14 @@ async def flush_fused(conn: AsyncConnection, driver: FusedConnection, groups: Se
     """Run the flush's ``groups`` of writes (``unit_of_work.Write``) and the outbox rows through
     ``driver`` in one hand-off, deleting the outbox rows ``clearing`` (acknowledged ones) and
     committing if ``commit``; the events written (position order).
-    None, with nothing run, if a statement has no driver form."""
+    None, with nothing run, if a group is too large or a statement has no driver form."""
     dialect = conn.dialect
     steps: list[Step] = []
     event_rows: list[dict[str, Any]] = []
     for group in groups:
         first = group[0]
+        if len(group) > FUSE_MAX_ROWS:
+            return None
         if first.kind == "insert" and first.table is events:
             event_rows = [w.values for w in group]
             step = _step(dialect, _EVENTS, event_rows, True)

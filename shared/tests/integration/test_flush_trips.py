@@ -145,34 +145,3 @@ async def test_a_direct_command_after_a_buffered_one_sees_its_rows_and_both_comm
     assert seen == [{"code": "m1", "owner": "buffered"}]
     assert sorted(r["code"] for r in await bench.rows(owners)) == ["m0", "m1", "m2"]
     assert [s for _, s in await queued(bench)][-2:] == ["unit-m1-buffered"] * 2
-
-
-async def test_a_large_batch_is_one_trip_too_and_queues_every_event_in_order(bench: UseCaseBench) -> None:
-    """A command of 150 streams (300 events, 150 claimed rows: an import's chunk) goes in one SQLite
-    hand-off, not one per statement; every event gets its outbox row, each stream's in version order."""
-    units = 150
-
-    async def chunk(uow: UnitOfWork) -> None:
-        for n in range(units):
-            await establish(bench, f"c{n}", "chunk")(uow)
-
-    await bench.run(establish(bench, "c-warm", "warm"), buffered=True)  # the writer's connection opened
-    handoffs = 0
-    execute = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: object, *args: object) -> object:
-        nonlocal handoffs
-        handoffs += 1
-        return await execute(self, fn, *args)  # type: ignore[no-untyped-call]
-
-    aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
-    try:
-        await bench.run(chunk, buffered=True)
-    finally:
-        aiosqlite.Connection._execute = execute  # type: ignore[method-assign]
-    if bench.engine.dialect.name == "sqlite":
-        assert handoffs == 1  # BEGIN, the inserts (claims left to the unique key), the outbox rows, COMMIT
-    streams = [s for _, s in await queued(bench)][2:]
-    assert streams == [f"unit-c{n}-chunk" for n in range(units) for _ in (1, 2)]
-    assert len(await bench.rows(owners)) == units + 1
-    assert [e.envelope.stream_version for e in (await bench.stream("unit-c149-chunk")).events] == [1, 2]
