@@ -61,6 +61,7 @@ class Signer:
         # The seed and public key as libsodium signs with them (shared.signature_check.sign_ed25519).
         self._secret = (private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
                         + self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+        self._signed_head = signed_bytes(self.key_id, "")
 
     @classmethod
     def generate(cls) -> Signer:
@@ -88,7 +89,8 @@ class Signer:
 
     def signature(self, content_hash: str) -> str:
         """The base64 signature of an event with this hash under this key (what :meth:`sign` fills in)."""
-        return base64.b64encode(sign_ed25519(self._secret, signed_bytes(self.key_id, content_hash))).decode()
+        # ``signed_bytes(self.key_id, content_hash)``, its constant head made once in __init__.
+        return base64.b64encode(sign_ed25519(self._secret, self._signed_head + content_hash.encode())).decode()
 
     def public(self, service: str, department: str, departments: frozenset[str]) -> PublisherKey:
         """This key as others must trust it: bound to its service, instance and departments."""

@@ -101,6 +101,9 @@ class EventStore:
         # Signed at append time, so the database copy carries the signature too and the relay
         # publishes it unchanged (see shared.signing).
         self.signer = signer
+        # The last command time written as text: an import's chunks append thousands of streams
+        # with one context, and pydantic's dump of a datetime costs ~3 µs (bench/README.md).
+        self._time_text: tuple[datetime, str] | None = None
 
     async def stream_head(self, conn: AsyncConnection, stream_id: str) -> tuple[int, str]:
         """The stream's current version (0 if empty) and its last hash."""
@@ -161,7 +164,7 @@ class EventStore:
         # Each envelope is hashed from its wire-form attributes as a dict and made once, signed: the
         # model_copy/model_dump round trips of ``sealed`` and ``sign`` cost more per event than the
         # model itself (bench/README.md). ``Envelope.content_hash`` hashes through the same function.
-        time_text = _TIME.dump_python(ctx.now, mode="json")
+        time_text = self._time_of(ctx.now)
         envelopes: list[Envelope] = []
         wire: list[bytes] = []
         for payload in payloads:
@@ -201,6 +204,15 @@ class EventStore:
         self._appended.inc(len(envelopes))
         return envelopes
 
+    def _time_of(self, now: datetime) -> str:
+        """``now`` as the envelope's JSON writes it, remembered for the next append of the same time."""
+        last = self._time_text
+        if last is not None and last[0] is now:
+            return last[1]
+        text: str = _TIME.dump_python(now, mode="json")
+        self._time_text = (now, text)
+        return text
+
     def _encode(self, payload: EventPayload, stream_id: str, version: int, prev_hash: str, ctx: CommandContext,
                 time_text: str) -> tuple[Envelope, bytes]:
         """One event's envelope, hashed and signed, and its wire form (``Envelope.to_json``'s bytes).
@@ -219,7 +231,9 @@ class EventStore:
             "schemaversion": payload.schema_version, "actor": ctx.actor, "department": ctx.department,
             "correlationid": ctx.correlation_id, "causationid": ctx.causation_id, "prevhash": prev_hash,
         }
-        plain = plain_json(document) and plain_json(data)
+        # The attributes above are ours, strings, integers or None (typed so): only the payload's
+        # data can hold a float or another type that orjson writes differently.
+        plain = plain_json(data)
         document["data"] = data
         content_hash = content_hash_of(document, plain=plain)
         key_id = self.signer.key_id if self.signer is not None else ""

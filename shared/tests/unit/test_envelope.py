@@ -215,6 +215,20 @@ def test_the_store_writes_the_models_own_wire_form_hash_and_signature(payload: E
     assert envelope.signature == signer.signature(envelope.hash)
 
 
+def test_each_append_writes_its_own_contexts_time() -> None:
+    """The store remembers the last time it wrote as text: a context of another time must not reuse it."""
+    store = EventStore("registry", "federation", signer=Signer.generate())
+    payload = PersonRegistered(person_id="p-1", sealed={}, village_code="511403001001", township_code="511403001000",
+                               category=4, grade=2, severe=False, hardship=[], sex="female", birth_year=1980,
+                               registered_on=date(2025, 3, 1))
+    first = CommandContext(actor="a", department="federation", now=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
+    second = CommandContext(actor="a", department="federation", now=datetime(2026, 1, 2, 3, 4, 6, tzinfo=UTC))
+    for ctx in (first, first, second, first):
+        envelope, raw = store._encode(payload, "person-p-1", 1, "", ctx, store._time_of(ctx.now))
+        assert envelope.time == ctx.now and raw == Envelope.model_validate(envelope.model_dump()).to_json()
+        assert json.loads(raw)["time"] == TypeAdapter(datetime).dump_python(ctx.now, mode="json")
+
+
 def test_a_trusted_envelope_is_the_validated_one() -> None:
     validated = envelope(causation_id="cause-1").sealed("")
     trusted = Envelope.trusted(dict(validated.__dict__))
